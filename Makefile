@@ -1,0 +1,74 @@
+# HybridQC. Two set-up commands: `make demo` and `make test` (see README.md).
+SHELL := /bin/bash
+.DEFAULT_GOAL := help
+
+# Django 6 needs Python >= 3.12: honour PYTHON=, else look on PATH, then in pyenv.
+PYTHON ?= $(shell for c in python3.12 python3.13 python3 \
+	$$(ls -d $${PYENV_ROOT:-$$HOME/.pyenv}/versions/3.1[2-9]*/bin/python 2>/dev/null | sort -V); do \
+	command -v $$c >/dev/null 2>&1 && $$c -c 'import sys; sys.exit(sys.version_info < (3, 12))' 2>/dev/null \
+	&& { command -v $$c; break; }; done)
+VENV := .venv
+BIN := $(VENV)/bin
+PG_URL ?= postgres://postgres@127.0.0.1:5432/hybridqc
+REDIS_URL ?= redis://127.0.0.1:6379
+TEST_ENV := DATABASE_URL=$(PG_URL) CELERY_BROKER_URL=$(REDIS_URL)/14 SECRET_KEY=test-only-secret \
+	DJANGO_ALLOW_ASYNC_UNSAFE=true
+DEMO_ENV := HYBRIDQC_DEMO=1 DATABASE_URL= CELERY_BROKER_URL=
+
+.PHONY: help install demo test lint bench serve chromium services python-check
+
+help:
+	@echo "make demo   - install, load the real demo data, serve http://127.0.0.1:8000 (SQLite, no services)"
+	@echo "make test   - install and run the whole suite (PostgreSQL, Redis, Celery worker, Chromium)"
+	@echo "make bench  - benchmarks into bench/results.json"
+	@echo "make serve  - gunicorn + celery worker + beat on PostgreSQL and Redis"
+	@echo "make lint   - ruff and mypy"
+
+python-check:
+	@if [ -z "$(PYTHON)" ]; then \
+	  echo "error: HybridQC needs Python >= 3.12 (Django 6). Install one or run 'make PYTHON=/path/to/python3.12 ...'" >&2; \
+	  exit 1; fi
+	@$(PYTHON) -c 'import sys; sys.exit(sys.version_info < (3, 12))' || \
+	  { echo "error: $(PYTHON) is older than 3.12; Django 6 needs >= 3.12" >&2; exit 1; }
+
+$(VENV)/.installed: requirements.lock pyproject.toml | python-check
+	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --disable-pip-version-check -r requirements.lock
+	@touch $@
+
+install: $(VENV)/.installed
+
+# Debian's Chromium for the browser tests; Playwright cannot download its own here.
+chromium:
+	@test -x /usr/bin/chromium || { echo "installing Debian's chromium"; \
+	  (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null) \
+	  || { echo "error: could not install chromium (need root and the Debian mirror)" >&2; exit 1; }; }
+
+services:
+	@pg_isready -h 127.0.0.1 -p 5432 -q || { echo "error: PostgreSQL is not up on 127.0.0.1:5432" >&2; exit 1; }
+	@redis-cli -h 127.0.0.1 ping >/dev/null || { echo "error: Redis is not up on 127.0.0.1:6379" >&2; exit 1; }
+
+test: install chromium services
+	$(TEST_ENV) $(BIN)/python -m pytest $(PYTEST_ARGS)
+
+lint: install
+	$(BIN)/ruff check .
+	$(BIN)/mypy .
+
+demo: install
+	$(DEMO_ENV) $(BIN)/python manage.py migrate --noinput
+	$(DEMO_ENV) $(BIN)/python manage.py demo_load
+	$(DEMO_ENV) $(BIN)/python manage.py runserver 127.0.0.1:8000
+
+bench: install services
+	$(TEST_ENV) DATABASE_URL=$(PG_URL)_bench $(BIN)/python bench/run.py
+
+serve: install services
+	@test -n "$$SECRET_KEY" || { echo "error: set SECRET_KEY for make serve" >&2; exit 1; }
+	DATABASE_URL=$(PG_URL) CELERY_BROKER_URL=$(REDIS_URL)/0 $(BIN)/python manage.py migrate --noinput
+	DATABASE_URL=$(PG_URL) CELERY_BROKER_URL=$(REDIS_URL)/0 $(BIN)/python manage.py collectstatic --noinput -v0
+	DATABASE_URL=$(PG_URL) CELERY_BROKER_URL=$(REDIS_URL)/0 bash -c '\
+	  trap "kill 0" EXIT; \
+	  $(BIN)/celery -A hybridqc worker -l info -c 2 & \
+	  $(BIN)/celery -A hybridqc beat -l info -s var/celerybeat-schedule & \
+	  $(BIN)/gunicorn hybridqc.wsgi -b 127.0.0.1:8000 -w 2 --access-logfile - & wait'

@@ -1,0 +1,114 @@
+"""Reads for the control center: per-batch source ratios, agreement and override rate."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from typing import Any
+
+from django.db.models import Count, Q
+
+from reviewers.models import HumanLabel, ReviewTask
+from routing.metrics import Rate, labels_agree, majority_label, rate
+from routing.models import Batch, RoutingDecision
+
+
+def _value(label: HumanLabel, task: str) -> float | None:
+    return label.rating if task == "rating" else label.choice
+
+
+def reviewed_reference(batch: Batch) -> dict[int, float]:
+    """Per example, the reference from HybridQC reviewers' labels: the adjudicator's label if
+    there is one, else the majority of review labels (a tie gives no reference)."""
+    labels: dict[int, list[HumanLabel]] = defaultdict(list)
+    qs = HumanLabel.objects.filter(example__batch=batch, source=HumanLabel.Source.REVIEW)
+    for label in qs.select_related("task", "example"):
+        labels[label.example_id].append(label)
+    out: dict[int, float] = {}
+    for example_id, items in labels.items():
+        task = items[0].example.task
+        adjudicated = [x for x in items if x.task and x.task.kind == ReviewTask.Kind.ADJUDICATION]
+        chosen = adjudicated[-1:] or items
+        ref = majority_label([v for x in chosen if (v := _value(x, task)) is not None])
+        if ref is not None:
+            out[example_id] = ref
+    return out
+
+
+def _agreement(decisions: Any, reference: dict[int, float]) -> tuple[int, int]:
+    hits = n = 0
+    for d in decisions:
+        judge = d.judge_rating if d.example.task == "rating" else d.judge_verdict
+        agree = labels_agree(d.example.task, reference.get(d.example_id), judge)
+        if agree is not None:
+            n += 1
+            hits += int(agree)
+    return hits, n
+
+
+def batch_rates(batch: Batch) -> tuple[Rate, Rate]:
+    """(agreement on audited items, override rate on routed items), from stored rows.
+
+    Agreement: share of audited judge-kept items whose reviewed reference equals the judge's
+    verdict. Override: share of routed items with a judge verdict whose reviewed reference
+    differs from that verdict."""
+    reference = reviewed_reference(batch)
+    decisions = RoutingDecision.objects.filter(example__batch=batch).select_related("example")
+    audited = [d for d in decisions if d.audit]
+    routed = [d for d in decisions if d.route == RoutingDecision.Route.HUMAN]
+    agree_hits, agree_n = _agreement(audited, reference)
+    same, n = _agreement(routed, reference)
+    return rate(agree_hits, agree_n), rate(n - same, n)
+
+
+def batch_counts(batch: Batch) -> dict[str, int]:
+    """Counts of examples by source and of human work done."""
+    d = RoutingDecision.objects.filter(example__batch=batch).aggregate(
+        routed=Count("id"),
+        judge_kept=Count("id", filter=Q(route="judge")),
+        routed_to_human=Count("id", filter=Q(route="human")),
+        audited=Count("id", filter=Q(audit=True)),
+    )
+    t = ReviewTask.objects.filter(example__batch=batch).aggregate(
+        total=Count("id"), done=Count("id", filter=Q(status="done")),
+        unstaffed=Count("id", filter=Q(status="unstaffed")),
+    )
+    return {
+        "examples": batch.examples.count(),
+        "routed": d["routed"],
+        "judge_kept": d["judge_kept"],
+        "routed_to_human": d["routed_to_human"],
+        "audited": d["audited"],
+        "human_tasks": t["total"],
+        "human_done": t["done"],
+        "unstaffed": t["unstaffed"],
+    }
+
+
+def _share(part: int, whole: int) -> float | None:
+    return part / whole if whole else None
+
+
+def batch_report(batch: Batch) -> dict[str, Any]:
+    """Everything the control center and ``batch_report`` show for one batch."""
+    counts = batch_counts(batch)
+    agreement, override = batch_rates(batch)
+    n = counts["examples"]
+    return {
+        "batch": batch.name,
+        "status": batch.status,
+        **counts,
+        "judge_kept_share": _share(counts["judge_kept"], n),
+        "routed_to_human_share": _share(counts["routed_to_human"], n),
+        "audited_share": _share(counts["audited"], n),
+        "human_done_share": _share(counts["human_done"], counts["human_tasks"]),
+        "audit_agreement": agreement.value,
+        "audit_agreement_ci": [agreement.low, agreement.high] if agreement.n else None,
+        "audit_agreement_n": agreement.n,
+        "override_rate": override.value,
+        "override_rate_ci": [override.low, override.high] if override.n else None,
+        "override_rate_n": override.n,
+    }
+
+
+def batches_report() -> list[dict[str, Any]]:
+    return [batch_report(b) for b in Batch.objects.all()]

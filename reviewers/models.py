@@ -1,0 +1,129 @@
+from __future__ import annotations
+
+from django.conf import settings
+from django.db import models
+from django.utils import timezone
+
+from routing.models import Domain, Example
+
+
+class ReviewerProfile(models.Model):
+    class Status(models.TextChoices):
+        ACTIVE = "active"
+        PAUSED = "paused"
+        SUSPENDED = "suspended"
+
+    user = models.OneToOneField(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="reviewer"
+    )
+    display_name = models.CharField(max_length=200, blank=True)
+    languages = models.CharField(max_length=200, blank=True, help_text="Comma-separated codes.")
+    capacity_per_day = models.PositiveIntegerField(default=100)
+    status = models.CharField(max_length=20, choices=Status, default=Status.ACTIVE)
+    timezone = models.CharField(max_length=64, default="UTC")
+
+    class Meta:
+        ordering = ["user__username"]
+
+    def __str__(self) -> str:
+        return self.display_name or self.user.get_username()
+
+
+class Credential(models.Model):
+    class Level(models.TextChoices):
+        PRACTITIONER = "practitioner"
+        EXPERT = "expert"
+        ADJUDICATOR = "adjudicator"
+
+    reviewer = models.ForeignKey(
+        ReviewerProfile, on_delete=models.CASCADE, related_name="credentials"
+    )
+    domain_prefix = models.CharField(max_length=200)
+    level = models.CharField(max_length=20, choices=Level, default=Level.PRACTITIONER)
+    evidence = models.TextField(blank=True)
+    verified_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    verified_at = models.DateTimeField(null=True, blank=True)
+    expires_at = models.DateTimeField(null=True, blank=True)
+    paused = models.BooleanField(default=False)
+    paused_reason = models.TextField(blank=True)
+
+    class Meta:
+        ordering = ["reviewer_id", "domain_prefix"]
+
+    def __str__(self) -> str:
+        return f"{self.reviewer} · {self.domain_prefix} ({self.level})"
+
+    def covers(self, domain: Domain) -> bool:
+        return domain.covered_by(self.domain_prefix)
+
+    def is_valid(self) -> bool:
+        return not self.paused and (self.expires_at is None or self.expires_at > timezone.now())
+
+
+class ReviewTask(models.Model):
+    class Kind(models.TextChoices):
+        ROUTED = "routed", "Routed by the router"
+        AUDIT = "audit", "Audit of a judge-kept item"
+        SECOND = "second", "Second review"
+        ADJUDICATION = "adjudication"
+        GOLD = "gold", "Gold check"
+
+    class Status(models.TextChoices):
+        UNSTAFFED = "unstaffed"
+        OPEN = "open"
+        LEASED = "leased"
+        DONE = "done"
+        SKIPPED = "skipped"
+
+    example = models.ForeignKey(Example, on_delete=models.CASCADE, related_name="review_tasks")
+    kind = models.CharField(max_length=20, choices=Kind)
+    status = models.CharField(max_length=20, choices=Status, default=Status.OPEN)
+    assignee = models.ForeignKey(
+        ReviewerProfile, null=True, blank=True, on_delete=models.SET_NULL, related_name="tasks"
+    )
+    min_level = models.CharField(max_length=20, blank=True)
+    lease_expires_at = models.DateTimeField(null=True, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    completed_at = models.DateTimeField(null=True, blank=True)
+    skip_reason = models.TextField(blank=True)
+
+    class Meta:
+        ordering = ["created_at", "id"]
+        indexes = [models.Index(fields=["status", "assignee"])]
+
+
+class HumanLabel(models.Model):
+    """A human verdict: from a reviewer in HybridQC, or an imported external annotator."""
+
+    class Source(models.TextChoices):
+        IMPORT = "import"
+        REVIEW = "review"
+
+    example = models.ForeignKey(Example, on_delete=models.CASCADE, related_name="human_labels")
+    task = models.OneToOneField(
+        ReviewTask, null=True, blank=True, on_delete=models.SET_NULL, related_name="label"
+    )
+    reviewer = models.ForeignKey(
+        ReviewerProfile, null=True, blank=True, on_delete=models.SET_NULL, related_name="labels"
+    )
+    annotator = models.CharField(max_length=200, blank=True)
+    source = models.CharField(max_length=10, choices=Source)
+    choice = models.IntegerField(null=True, blank=True)
+    rating = models.FloatField(null=True, blank=True)
+    rationale = models.TextField(blank=True)
+    flags = models.JSONField(default=list, blank=True)
+    criteria = models.JSONField(default=dict, blank=True)
+    seconds_spent = models.FloatField(null=True, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["created_at", "id"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["example", "annotator"],
+                condition=models.Q(source="import"),
+                name="import_label_unique",
+            )
+        ]

@@ -1,0 +1,129 @@
+from __future__ import annotations
+
+from django.db import models
+
+from .batch import Batch, Example
+
+
+class JudgeConfig(models.Model):
+    """A versioned judge: editing the prompt or model creates a new version (a new row)."""
+
+    name = models.CharField(max_length=100)
+    version = models.PositiveIntegerField(default=1)
+    base_url = models.CharField(max_length=500)
+    model = models.CharField(max_length=200)
+    api_key_env = models.CharField(
+        max_length=100, blank=True, help_text="Name of the environment variable holding the key."
+    )
+    pairwise_prompt = models.TextField(blank=True)
+    rating_prompt = models.TextField(blank=True)
+    temperature = models.FloatField(default=0.0)
+    samples = models.PositiveIntegerField(default=1)
+    swap_orders = models.BooleanField(default=True)
+    max_concurrency = models.PositiveIntegerField(default=16)
+    timeout_s = models.FloatField(default=60.0)
+    retry_budget = models.PositiveIntegerField(default=3)
+    request_logprobs = models.BooleanField(default=True)
+    json_mode = models.BooleanField(default=True)
+    is_active = models.BooleanField(default=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["name", "-version"]
+        constraints = [
+            models.UniqueConstraint(fields=["name", "version"], name="judge_config_version")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.name} v{self.version}"
+
+    @property
+    def key(self) -> str:
+        return f"{self.name}@v{self.version}"
+
+
+class JudgeRun(models.Model):
+    """One judging pass over a batch with one judge configuration (or the recorded backend)."""
+
+    class Status(models.TextChoices):
+        QUEUED = "queued"
+        RUNNING = "running"
+        DONE = "done"
+        FAILED = "failed"
+
+    batch = models.ForeignKey(Batch, on_delete=models.CASCADE, related_name="judge_runs")
+    judge_config = models.ForeignKey(JudgeConfig, null=True, blank=True, on_delete=models.PROTECT)
+    backend = models.CharField(max_length=50, default="recorded")
+    status = models.CharField(max_length=20, choices=Status, default=Status.QUEUED)
+    total = models.PositiveIntegerField(default=0)
+    done = models.PositiveIntegerField(default=0)
+    failed = models.PositiveIntegerField(default=0)
+    prompt_tokens = models.PositiveBigIntegerField(default=0)
+    completion_tokens = models.PositiveBigIntegerField(default=0)
+    last_error = models.TextField(blank=True)
+    started_at = models.DateTimeField(auto_now_add=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-started_at", "-id"]
+
+
+class Judgment(models.Model):
+    """One verdict: a judge, prompt variant, answer order and sample for one example."""
+
+    example = models.ForeignKey(Example, on_delete=models.CASCADE, related_name="judgments")
+    judge = models.CharField(max_length=200)
+    judge_config = models.ForeignKey(
+        JudgeConfig, null=True, blank=True, on_delete=models.PROTECT, related_name="judgments"
+    )
+    variant = models.CharField(max_length=100, blank=True, default="")
+    order = models.CharField(max_length=2, default="ab")
+    sample = models.PositiveIntegerField(default=0)
+    choice = models.IntegerField(null=True, blank=True)
+    rating = models.FloatField(null=True, blank=True)
+    scores = models.JSONField(null=True, blank=True)
+    probability = models.FloatField(null=True, blank=True)
+    rationale = models.TextField(blank=True)
+    error = models.TextField(blank=True)
+    attempts = models.PositiveIntegerField(default=1)
+    prompt_tokens = models.PositiveIntegerField(default=0)
+    completion_tokens = models.PositiveIntegerField(default=0)
+    latency_ms = models.PositiveIntegerField(null=True, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["example_id", "judge", "variant", "order", "sample"]
+        constraints = [
+            # Idempotency: a redelivered chunk cannot store the same verdict twice.
+            models.UniqueConstraint(
+                fields=["example", "judge", "variant", "order", "sample"], name="judgment_unique"
+            )
+        ]
+
+    @property
+    def usable(self) -> bool:
+        return not self.error and (self.choice is not None or self.rating is not None)
+
+
+class JudgeSignals(models.Model):
+    """Confidence signals of one judge (version) for one example; the router's input."""
+
+    example = models.ForeignKey(Example, on_delete=models.CASCADE, related_name="signals")
+    judge_key = models.CharField(max_length=200)
+    n_votes = models.PositiveIntegerField(default=0)
+    n_usable = models.PositiveIntegerField(default=0)
+    verdict = models.IntegerField(null=True, blank=True, help_text="Majority choice (pairwise).")
+    verdict_rating = models.FloatField(null=True, blank=True, help_text="Median rating.")
+    vote_share = models.FloatField(null=True, blank=True)
+    tied = models.BooleanField(default=False)
+    order_consistency = models.FloatField(null=True, blank=True)
+    position_biased = models.BooleanField(default=False)
+    mean_probability = models.FloatField(null=True, blank=True)
+    parse_failures = models.PositiveIntegerField(default=0)
+    failure_reason = models.TextField(blank=True)
+    computed_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["example", "judge_key"], name="signals_unique")
+        ]

@@ -1,0 +1,49 @@
+from __future__ import annotations
+
+from django.db import models
+
+from .batch import Example
+
+
+class RouterModel(models.Model):
+    """A trained routing model, stored as skops bytes, with its held-out metrics."""
+
+    version = models.PositiveIntegerField(unique=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    blob = models.BinaryField()
+    feature_spec = models.JSONField(default=dict)
+    metrics = models.JSONField(default=dict)
+    calibration = models.JSONField(default=dict, help_text="Threshold search and guarantee.")
+    n_train = models.PositiveIntegerField(default=0)
+    n_calibration = models.PositiveIntegerField(default=0)
+    n_labels_seen = models.PositiveIntegerField(default=0)
+    is_active = models.BooleanField(default=False)
+
+    class Meta:
+        ordering = ["-version"]
+
+    def __str__(self) -> str:
+        return f"router v{self.version}"
+
+
+class RoutingDecision(models.Model):
+    """Where an example's signal comes from: the judge alone, or credentialed humans."""
+
+    class Route(models.TextChoices):
+        JUDGE = "judge", "Judge-kept"
+        HUMAN = "human", "Routed to human"
+
+    example = models.OneToOneField(Example, on_delete=models.CASCADE, related_name="decision")
+    route = models.CharField(max_length=10, choices=Route)
+    audit = models.BooleanField(default=False)
+    reason = models.TextField()
+    confidence = models.FloatField(null=True, blank=True)
+    judge_verdict = models.IntegerField(null=True, blank=True)
+    judge_rating = models.FloatField(null=True, blank=True)
+    router_version = models.CharField(max_length=50)
+    score = models.FloatField(null=True, blank=True)
+    threshold = models.FloatField(null=True, blank=True)
+    created_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        indexes = [models.Index(fields=["route", "audit"])]

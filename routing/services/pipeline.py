@@ -1,0 +1,51 @@
+"""The batch pipeline: judge -> confidence signals -> route -> review tasks."""
+
+from __future__ import annotations
+
+import logging
+
+from django.db import transaction
+
+from reviewers.models import ReviewTask
+from reviewers.services import review_tasks_create
+from routing.models import Batch, Example, RoutingDecision
+
+from .route import batch_route_threshold
+from .signals import batch_signals_compute
+
+log = logging.getLogger(__name__)
+
+
+def batch_status_set(*, batch: Batch, status: str, detail: str = "") -> None:
+    """Record the batch's pipeline stage."""
+    Batch.objects.filter(pk=batch.pk).update(status=status, status_detail=detail)
+    batch.status, batch.status_detail = status, detail
+
+
+def batch_examples_unrouted(batch: Batch) -> list[Example]:
+    return list(batch.examples.filter(decision__isnull=True).select_related("domain"))
+
+
+def batch_route(*, batch: Batch) -> int:
+    """Compute signals, route every example not yet routed and create its review tasks.
+
+    Idempotent: examples that already have a decision are left alone, so a redelivered task
+    routes nothing twice. Returns the number of examples routed.
+    """
+    examples = batch_examples_unrouted(batch)
+    if not examples:
+        batch_status_set(batch=batch, status=Batch.Status.READY)
+        return 0
+    batch_status_set(batch=batch, status=Batch.Status.ROUTING)
+    judges = set(batch.examples.values_list("judgments__judge", flat=True).distinct()) - {None}
+    for judge in sorted(judges):
+        batch_signals_compute(examples=examples, judge=judge)
+    with transaction.atomic():
+        decisions = batch_route_threshold(batch=batch, examples=examples)
+        human = [d.example for d in decisions if d.route == RoutingDecision.Route.HUMAN]
+        audits = [d.example for d in decisions if d.audit]
+        review_tasks_create(examples=human, kind=ReviewTask.Kind.ROUTED)
+        review_tasks_create(examples=audits, kind=ReviewTask.Kind.AUDIT)
+        batch_status_set(batch=batch, status=Batch.Status.READY)
+    log.info("batch %s: routed %d examples (%d human, %d audit)", batch.name, len(decisions), len(human), len(audits))
+    return len(decisions)

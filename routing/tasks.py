@@ -1,0 +1,22 @@
+import logging
+
+from celery import shared_task
+
+from routing.models import Batch
+from routing.services.pipeline import batch_route
+
+log = logging.getLogger(__name__)
+
+
+@shared_task(acks_late=True, reject_on_worker_lost=True)
+def batch_pipeline_run(batch_id: int) -> int:
+    batch = Batch.objects.filter(pk=batch_id).first()
+    if batch is None:
+        log.warning("batch %s vanished before its pipeline ran", batch_id)
+        return 0
+    return batch_route(batch=batch)
+
+
+@shared_task
+def router_retrain_check() -> None:
+    """Placeholder hook for the beat schedule; the learned router (#4) fills it in."""

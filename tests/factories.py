@@ -1,0 +1,82 @@
+"""Factories for tests: every test builds its rows here, through the project's own services."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from datetime import timedelta
+from pathlib import Path
+from typing import Any
+
+from django.contrib.auth.models import Group, User
+from django.utils import timezone
+
+from reviewers.models import Credential, ReviewerProfile
+from reviewers.roles_setup import roles_ensure
+from routing.services.import_v1 import ImportResult, batch_import
+
+DATA = Path(__file__).resolve().parent.parent / "data"
+PASSWORD = "test-pass-123"
+
+
+def user(username: str, role: str | None = None, **extra: Any) -> User:
+    roles_ensure()
+    u = User.objects.create_user(username=username, password=PASSWORD, **extra)
+    if role:
+        u.groups.add(Group.objects.get(name=role))
+    return u
+
+
+def lead(username: str = "lead") -> User:
+    return user(username, "lead")
+
+
+def admin(username: str = "admin") -> User:
+    return user(username, "admin", is_staff=True, is_superuser=True)
+
+
+def reviewer(
+    username: str = "reviewer",
+    prefixes: Sequence[str] = ("test",),
+    level: str = "practitioner",
+    expires_in_days: int | None = 365,
+    **profile: Any,
+) -> User:
+    u = user(username, "reviewer")
+    p = ReviewerProfile.objects.create(user=u, display_name=username.title(), **profile)
+    expires = timezone.now() + timedelta(days=expires_in_days) if expires_in_days is not None else None
+    for prefix in prefixes:
+        Credential.objects.create(reviewer=p, domain_prefix=prefix, level=level, expires_at=expires,
+                                  verified_at=timezone.now())
+    return u
+
+
+def pairwise_item(i: int, **over: Any) -> dict[str, Any]:
+    item: dict[str, Any] = {
+        "id": f"item-{i}",
+        "task": "pairwise",
+        "domain": "test/general",
+        "prompt": f"Question {i}?",
+        "responses": [f"Answer A{i}", f"Answer B{i}"],
+        "judgments": [
+            {"judge": "judge-x", "variant": "v", "order": "ab", "choice": 1},
+            {"judge": "judge-x", "variant": "v", "order": "ba", "choice": 1},
+        ],
+        "human_labels": [{"annotator": "ann-1", "choice": 1}],
+    }
+    item.update(over)
+    return item
+
+
+def jsonl(items: Sequence[dict[str, Any]]) -> list[str]:
+    return [json.dumps(it) for it in items]
+
+
+def batch(name: str = "b1", items: Sequence[dict[str, Any]] | None = None, **fields: Any) -> ImportResult:
+    items = items if items is not None else [pairwise_item(i) for i in range(5)]
+    return batch_import(batch_name=name, lines=jsonl(items), **fields)
+
+
+def data_lines(name: str, limit: int | None = None) -> list[str]:
+    lines = (DATA / name).read_text().splitlines()
+    return lines[:limit] if limit else lines
