@@ -76,6 +76,7 @@ def batch_counts(batch: Batch) -> dict[str, int]:
         "examples": batch.examples.count(),
         "routed": d["routed"],
         "judge_kept": d["judge_kept"],
+        "judge_only": d["judge_kept"] - d["audited"],
         "routed_to_human": d["routed_to_human"],
         "audited": d["audited"],
         "human_tasks": t["total"],
@@ -112,3 +113,66 @@ def batch_report(batch: Batch) -> dict[str, Any]:
 
 def batches_report() -> list[dict[str, Any]]:
     return [batch_report(b) for b in Batch.objects.all()]
+
+
+def release_gate(report: dict[str, Any], target: float) -> dict[str, Any]:
+    """Whether a batch may go to training: all human work done, and the audit agreement's
+    Wilson lower bound at or above the target agreement. Lists every reason it fails."""
+    reasons = []
+    if report["routed"] < report["examples"]:
+        reasons.append(f"{report['examples'] - report['routed']} examples not routed yet")
+    if report["human_done"] < report["human_tasks"]:
+        reasons.append(f"{report['human_tasks'] - report['human_done']} human tasks open")
+    if report["unstaffed"]:
+        reasons.append(f"{report['unstaffed']} tasks have no credentialed reviewer")
+    ci = report["audit_agreement_ci"]
+    if report["judge_kept"] and ci is None:
+        reasons.append("no audited item reviewed yet: the judge's agreement is unmeasured")
+    elif ci is not None and ci[0] < target:
+        reasons.append(f"audit agreement lower bound {ci[0]:.1%} is below the target {target:.0%}")
+    return {"passed": not reasons, "reasons": reasons, "target": target}
+
+
+def batch_domain_rows(batch: Batch) -> list[dict[str, Any]]:
+    """Per domain of a batch: examples, judge-kept, routed, audited."""
+    rows = (
+        RoutingDecision.objects.filter(example__batch=batch)
+        .values("example__domain__path")
+        .annotate(
+            n=Count("id"),
+            judge_kept=Count("id", filter=Q(route="judge")),
+            human=Count("id", filter=Q(route="human")),
+            audited=Count("id", filter=Q(audit=True)),
+        )
+        .order_by("example__domain__path")
+    )
+    return [{"domain": r.pop("example__domain__path"), **r} for r in rows]
+
+
+def batch_decisions(batch: Batch, route: str | None = None, limit: int = 200) -> list[RoutingDecision]:
+    """The batch's routing decisions with their reasons, for the decision table."""
+    qs = RoutingDecision.objects.filter(example__batch=batch).select_related("example__domain")
+    if route == "audit":
+        qs = qs.filter(audit=True)
+    elif route in ("judge", "human"):
+        qs = qs.filter(route=route)
+    return list(qs.order_by("example__line_number")[:limit])
+
+
+def batch_export_rows(batch: Batch) -> list[dict[str, Any]]:
+    """One row per example for training: the label and where it came from (judge or humans)."""
+    reference = reviewed_reference(batch)
+    decisions = RoutingDecision.objects.filter(example__batch=batch).select_related("example__domain")
+    rows = []
+    for d in decisions.order_by("example__line_number"):
+        human = reference.get(d.example_id)
+        judge = d.judge_rating if d.example.task == "rating" else d.judge_verdict
+        source = "human" if human is not None else ("judge" if d.route == "judge" else "pending")
+        label = human if human is not None else (judge if d.route == "judge" else None)
+        rows.append({
+            "id": d.example.external_id, "domain": d.example.domain.path, "task": d.example.task,
+            "label": label, "source": source, "route": d.route, "audit": d.audit,
+            "judge_verdict": judge, "router_version": d.router_version, "score": d.score,
+            "reason": d.reason,
+        })
+    return rows

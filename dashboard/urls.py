@@ -5,4 +5,7 @@ from . import views
 app_name = "dashboard"
 urlpatterns = [
     path("", views.control_center, name="control"),
+    path("upload/", views.batch_upload, name="upload"),
+    path("batch/<int:batch_id>/", views.batch_detail, name="batch"),
+    path("batch/<int:batch_id>/export.jsonl", views.batch_export, name="export"),
 ]

@@ -1,5 +1,5 @@
 from .batch import Batch, Domain, Example
-from .judge import JudgeConfig, Judgment, JudgeRun, JudgeSignals
+from .judge import JudgeConfig, JudgeRun, JudgeSignals, Judgment
 from .router import RouterModel, RoutingDecision
 
 __all__ = [

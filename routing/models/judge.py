@@ -22,7 +22,15 @@ class JudgeConfig(models.Model):
     swap_orders = models.BooleanField(default=True)
     max_concurrency = models.PositiveIntegerField(default=16)
     timeout_s = models.FloatField(default=60.0)
-    retry_budget = models.PositiveIntegerField(default=3)
+    retry_budget = models.PositiveIntegerField(
+        default=3, help_text="Tries per verdict (first try included) before the example goes to humans."
+    )
+    backoff_s = models.FloatField(
+        default=0.5, help_text="First retry delay; doubles per try unless the server sends Retry-After."
+    )
+    chunk_size = models.PositiveIntegerField(
+        default=500, help_text="Examples per worker task; each task judges its chunk concurrently."
+    )
     request_logprobs = models.BooleanField(default=True)
     json_mode = models.BooleanField(default=True)
     is_active = models.BooleanField(default=True)
@@ -67,6 +75,9 @@ class JudgeRun(models.Model):
     class Meta:
         ordering = ["-started_at", "-id"]
 
+    def __str__(self) -> str:
+        return f"judge run {self.pk} of batch {self.batch_id}"
+
 
 class Judgment(models.Model):
     """One verdict: a judge, prompt variant, answer order and sample for one example."""
@@ -100,6 +111,9 @@ class Judgment(models.Model):
             )
         ]
 
+    def __str__(self) -> str:
+        return f"{self.judge}/{self.variant}/{self.order}#{self.sample}: {self.choice}"
+
     @property
     def usable(self) -> bool:
         return not self.error and (self.choice is not None or self.rating is not None)
@@ -127,3 +141,6 @@ class JudgeSignals(models.Model):
         constraints = [
             models.UniqueConstraint(fields=["example", "judge_key"], name="signals_unique")
         ]
+
+    def __str__(self) -> str:
+        return f"signals of {self.judge_key} for example {self.example_id}"

@@ -47,3 +47,6 @@ class RoutingDecision(models.Model):
 
     class Meta:
         indexes = [models.Index(fields=["route", "audit"])]
+
+    def __str__(self) -> str:
+        return f"{self.example_id}: {self.route}{' (audit)' if self.audit else ''}"

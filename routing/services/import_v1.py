@@ -146,9 +146,6 @@ def _check_required(item: dict[str, Any]) -> list[tuple[str, str]]:
         value = item.get(key)
         if not isinstance(value, str) or not value.strip():
             errors.append((key, "is required (a non-empty string)"))
-    domain = item.get("domain")
-    if isinstance(domain, str) and domain.strip() and any(not p for p in domain.strip("/").split("/")):
-        errors.append(("domain", f"{domain!r} has an empty path segment"))
     if item.get("task") not in TASKS:
         errors.append(("task", f'must be "pairwise" or "rating", got {json.dumps(item.get("task"))}'))
     if "metadata" in item and not isinstance(item["metadata"], dict):
@@ -202,7 +199,7 @@ def parse_lines(lines: Iterable[str | bytes]) -> list[tuple[int, dict[str, Any]]
 
 
 def _domains_for(items: list[tuple[int, dict[str, Any]]]) -> dict[str, Domain]:
-    paths = {item["domain"].strip().strip("/") for _, item in items}
+    paths = {item["domain"].strip() for _, item in items}
     existing = {d.path: d for d in Domain.objects.filter(path__in=paths)}
     missing = [Domain(path=p) for p in sorted(paths - set(existing))]
     Domain.objects.bulk_create(missing, ignore_conflicts=True)
@@ -272,7 +269,7 @@ def batch_import(
         result = ImportResult(batch=batch, skipped=len(items) - len(fresh))
         domains = _domains_for(fresh) if fresh else {}
         examples = Example.objects.bulk_create(
-            [_example_from(batch, n, it, domains[it["domain"].strip().strip("/")]) for n, it in fresh]
+            [_example_from(batch, n, it, domains[it["domain"].strip()]) for n, it in fresh]
         )
         judgments: list[Judgment] = []
         for example, (_, item) in zip(examples, fresh, strict=True):

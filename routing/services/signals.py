@@ -7,7 +7,7 @@ from collections import Counter, defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from routing.models import Example, Judgment, JudgeSignals
+from routing.models import Example, JudgeSignals, Judgment
 
 
 @dataclass
@@ -49,7 +49,8 @@ def _order_consistency(usable: Sequence[Judgment]) -> tuple[float | None, bool]:
     consistency = sum(p["ab"] == p["ba"] for p in both) / len(both)
     ab, _, _ = _majority(by_order["ab"])
     ba, _, _ = _majority(by_order["ba"])
-    return consistency, ab != ba
+    # Position bias: each order has a clear majority, and they differ.
+    return consistency, ab is not None and ba is not None and ab != ba
 
 
 def signals_from(judgments: Sequence[Judgment], task: str) -> Signals:

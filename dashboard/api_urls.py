@@ -1,0 +1,8 @@
+from django.urls import path
+
+from . import apis
+
+urlpatterns = [
+    path("batches/", apis.BatchListApi.as_view(), name="api-batches"),
+    path("batches/<str:name>/", apis.BatchReportApi.as_view(), name="api-batch-report"),
+]

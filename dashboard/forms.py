@@ -1,0 +1,11 @@
+from django import forms
+
+from routing.models import Batch
+
+
+class BatchUploadForm(forms.Form):
+    name = forms.CharField(max_length=200, help_text="A new name creates a batch; an existing one adds to it.")
+    file = forms.FileField(help_text="Format v1: one JSON object per line (.jsonl).")
+    confidence_threshold = forms.FloatField(min_value=0.0, max_value=1.0, initial=0.8)
+    audit_rate = forms.FloatField(min_value=0.0, max_value=1.0, initial=0.10)
+    routing_mode = forms.ChoiceField(choices=Batch.Mode.choices, initial=Batch.Mode.THRESHOLD)

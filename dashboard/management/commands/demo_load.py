@@ -1,0 +1,125 @@
+"""`make demo`: real LLMBar + PandaLM data as several batches, routed, with part of the human
+work played back from the recorded human labels by demo reviewers."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from pathlib import Path
+from typing import Any
+
+from django.conf import settings
+from django.contrib.auth.models import Group, User
+from django.core.management.base import BaseCommand, CommandParser
+from django.utils import timezone
+
+from reviewers.models import Credential, HumanLabel, ReviewerProfile
+from reviewers.roles_setup import roles_ensure
+from reviewers.services import review_label_submit, review_task_claim
+from routing.metrics import majority_label
+from routing.models import Batch
+from routing.services.import_v1 import batch_import
+from routing.services.pipeline import batch_route
+
+PASSWORD = "hybridqc-demo"
+DATA = Path(settings.BASE_DIR) / "data"
+# (batch name, file, first line, last line): several batches so the drift chart has a history.
+BATCHES = [
+    ("llmbar-adversarial", "llmbar.jsonl", 101, 419),
+    ("llmbar-natural", "llmbar.jsonl", 1, 100),
+    ("mtbench-experts", "llmbar.jsonl", 420, 619),
+    ("pandalm-part1", "pandalm.jsonl", 1, 500),
+    ("pandalm-part2", "pandalm.jsonl", 501, 999),
+]
+# (username, credential prefixes, level): the playback crew; `reviewer` is left for the visitor.
+CREW = [
+    ("alice", ["llmbar", "mtbench"], "expert"),
+    ("bob", ["pandalm", "mtbench/coding", "mtbench/math"], "practitioner"),
+    ("carol", ["llmbar", "mtbench", "pandalm"], "adjudicator"),
+]
+
+
+class Command(BaseCommand):
+    help = "Load the demo: users, roster, real batches, routing, and part of the human work done."
+
+    def add_arguments(self, parser: CommandParser) -> None:
+        parser.add_argument("--playback", type=float, default=0.7, help="share of human tasks to play back")
+        parser.add_argument("--limit", type=int, default=None, help="at most this many items per batch (tests)")
+
+    def handle(self, *args: Any, **opts: Any) -> None:
+        roles_ensure()
+        self._users()
+        for name, file, first, last in BATCHES:
+            if Batch.objects.filter(name=name).exists():
+                self.stdout.write(f"batch {name} already loaded")
+                continue
+            lines = (DATA / file).read_text().splitlines()[first - 1 : last][: opts["limit"]]
+            result = batch_import(batch_name=name, lines=lines, source_name=file)
+            batch_route(batch=result.batch)
+            self.stdout.write(f"batch {name}: {result.created} examples routed")
+        done = self._playback(opts["playback"])
+        self.stdout.write(f"played back {done} recorded human labels as demo reviewers' work")
+        self._print_logins()
+
+    def _user(self, username: str, role: str, **extra: Any) -> User:
+        user, created = User.objects.get_or_create(username=username, defaults=extra)
+        if created:
+            user.set_password(PASSWORD)
+            user.save()
+        user.groups.add(Group.objects.get(name=role))
+        return user
+
+    def _reviewer(self, username: str, prefixes: list[str], level: str) -> None:
+        user = self._user(username, "reviewer")
+        profile, _ = ReviewerProfile.objects.get_or_create(
+            user=user, defaults={"display_name": username.title(), "capacity_per_day": 400}
+        )
+        for prefix in prefixes:
+            Credential.objects.get_or_create(
+                reviewer=profile, domain_prefix=prefix,
+                defaults={"level": level, "verified_at": timezone.now(), "evidence": "demo",
+                          "expires_at": timezone.now() + timedelta(days=365)},
+            )
+
+    def _users(self) -> None:
+        self._user("admin", "admin", is_staff=True, is_superuser=True)
+        self._user("lead", "lead")
+        self._reviewer("reviewer", ["llmbar", "mtbench", "pandalm"], "expert")
+        for username, prefixes, level in CREW:
+            self._reviewer(username, prefixes, level)
+
+    def _recorded_label(self, task: Any) -> float | None:
+        labels = HumanLabel.objects.filter(example=task.example, source=HumanLabel.Source.IMPORT)
+        values = [x.rating if task.example.task == "rating" else x.choice for x in labels]
+        return majority_label([v for v in values if v is not None])
+
+    def _playback(self, share: float) -> int:
+        """Crew members claim and label tasks with the recorded human label until `share` is done."""
+        from reviewers.models import ReviewTask
+
+        target = int(ReviewTask.objects.count() * share)
+        done = ReviewTask.objects.filter(status=ReviewTask.Status.DONE).count()
+        crew = [ReviewerProfile.objects.get(user__username=u) for u, _, _ in CREW]
+        idle = 0
+        while done < target and idle < len(crew):
+            idle = 0
+            for profile in crew:
+                task = review_task_claim(reviewer=profile)
+                if task is None:
+                    idle += 1
+                    continue
+                value = self._recorded_label(task)
+                if task.example.task == "rating":
+                    review_label_submit(task=task, reviewer=profile, rating=value, rationale="demo playback")
+                else:
+                    review_label_submit(task=task, reviewer=profile, choice=int(value if value is not None else 0),
+                                        rationale="demo playback")
+                done += 1
+        return done
+
+    def _print_logins(self) -> None:
+        self.stdout.write(self.style.SUCCESS(
+            "\nHybridQC demo is ready at http://127.0.0.1:8000\n"
+            f"  admin    / {PASSWORD}   roster, admin, everything\n"
+            f"  lead     / {PASSWORD}   release lead: /control/\n"
+            f"  reviewer / {PASSWORD}   reviewer: /review/ (more: alice, bob, carol)\n"
+        ))

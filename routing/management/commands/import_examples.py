@@ -1,0 +1,41 @@
+from pathlib import Path
+from typing import Any
+
+from django.core.management.base import BaseCommand, CommandError, CommandParser
+
+from routing.services.import_v1 import ImportValidationError, batch_import
+from routing.tasks import batch_pipeline_run
+
+
+class Command(BaseCommand):
+    help = "Import a format-v1 JSONL file into a batch and start its pipeline (judge, route, assign)."
+
+    def add_arguments(self, parser: CommandParser) -> None:
+        parser.add_argument("file", type=Path)
+        parser.add_argument("--batch", required=True, help="batch name (created if new)")
+        parser.add_argument("--threshold", type=float, default=None, help="confidence threshold (new batch)")
+        parser.add_argument("--audit-rate", type=float, default=None, help="audit share of judge-kept items")
+        parser.add_argument("--no-pipeline", action="store_true", help="import only; do not route")
+
+    def handle(self, *args: Any, **opts: Any) -> None:
+        path: Path = opts["file"]
+        if not path.is_file():
+            raise CommandError(f"{path}: no such file")
+        fields = {k: v for k, v in (("confidence_threshold", opts["threshold"]),
+                                    ("audit_rate", opts["audit_rate"])) if v is not None}
+        try:
+            with path.open("rb") as fh:
+                result = batch_import(batch_name=opts["batch"], lines=fh, source_name=path.name, **fields)
+        except ImportValidationError as exc:
+            for error in exc.errors[:200]:
+                self.stderr.write(f"{path.name}: {error}")
+            if len(exc.errors) > 200:
+                self.stderr.write(f"... and {len(exc.errors) - 200} more")
+            raise CommandError(str(exc)) from exc
+        self.stdout.write(
+            f"batch {result.batch.name}: {result.created} examples imported, {result.skipped} already present, "
+            f"{result.judgments} judgments, {result.human_labels} human labels"
+        )
+        if not opts["no_pipeline"]:
+            batch_pipeline_run.delay_on_commit(result.batch.pk)
+            self.stdout.write("pipeline queued")

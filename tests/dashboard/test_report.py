@@ -1,0 +1,68 @@
+import json
+
+import pytest
+from django.core.management import call_command
+
+from dashboard.selectors import batch_report, release_gate
+from reviewers.models import HumanLabel, ReviewTask
+from routing.models import RoutingDecision
+from routing.services.pipeline import batch_route
+from tests import factories
+
+KEPT = [{"judge": "judge-x", "order": "ab", "choice": 1}, {"judge": "judge-x", "order": "ba", "choice": 1}]
+UNSURE = [{"judge": "judge-x", "choice": 1}, {"judge": "judge-x", "choice": 1}, {"judge": "judge-x", "choice": 2}]
+
+
+def _label(example, choice, kind):
+    task = ReviewTask.objects.get(example=example, kind=kind)
+    HumanLabel.objects.create(example=example, task=task, source="review", choice=choice)
+    task.status = ReviewTask.Status.DONE
+    task.save()
+
+
+@pytest.fixture
+def reviewed_batch(db, reviewer_user):
+    items = [factories.pairwise_item(i, judgments=KEPT) for i in range(6)]
+    items += [factories.pairwise_item(i, judgments=UNSURE) for i in range(6, 10)]
+    batch = factories.batch("rep", items=items, audit_rate=0.0).batch
+    batch_route(batch=batch)
+    kept = list(RoutingDecision.objects.filter(route="judge").order_by("example__line_number"))[:4]
+    for d in kept:
+        d.audit = True
+        d.save()
+        ReviewTask.objects.create(example=d.example, kind="audit", status="open")
+    for d, choice in zip(kept, [1, 1, 1, 2], strict=True):
+        _label(d.example, choice, "audit")
+    routed = RoutingDecision.objects.filter(route="human").order_by("example__line_number")
+    for d, choice in zip(routed, [2, 2, 1, 1], strict=True):
+        _label(d.example, choice, "routed")
+    return batch
+
+
+def test_batch_report_hand_computed(reviewed_batch):
+    r = batch_report(reviewed_batch)
+    assert {k: r[k] for k in ("examples", "judge_kept", "routed_to_human", "audited", "human_tasks", "human_done")} == {
+        "examples": 10, "judge_kept": 6, "routed_to_human": 4, "audited": 4, "human_tasks": 8, "human_done": 8}
+    # audits: 3 of 4 reviewers agree with the judge's verdict 1; routed: 2 of 4 overturn verdict 1
+    assert (r["audit_agreement"], r["audit_agreement_n"], r["override_rate"], r["override_rate_n"]) == (0.75, 4, 0.5, 4)
+    assert [round(x, 4) for x in r["audit_agreement_ci"]] == [0.3006, 0.9544]
+
+
+def test_release_gate_holds_when_agreement_bound_is_low(reviewed_batch):
+    gate = release_gate(batch_report(reviewed_batch), 0.9)
+    assert gate == {"passed": False, "target": 0.9,
+                    "reasons": ["audit agreement lower bound 30.1% is below the target 90%"]}
+
+
+def test_batch_report_command_json_keys(reviewed_batch, capsys):
+    call_command("batch_report", "rep", "--json")
+    data = json.loads(capsys.readouterr().out)
+    assert (data["examples"], data["judge_kept"], data["routed_to_human"], data["audited"], data["human_done"],
+            data["audit_agreement"], data["override_rate"]) == (10, 6, 4, 4, 8, 0.75, 0.5)
+
+
+def test_batch_report_nothing_measured_is_null(db, reviewer_user):
+    batch = factories.batch("empty", audit_rate=0.0).batch
+    batch_route(batch=batch)
+    r = batch_report(batch)
+    assert (r["audit_agreement"], r["override_rate"]) == (None, None)
