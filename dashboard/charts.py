@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-WIDTH, HEIGHT, PAD = 640, 200, 32
+WIDTH, HEIGHT, PAD = 720, 220, 48
 
 
 def _y(value: float) -> float:

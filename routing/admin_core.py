@@ -1,0 +1,35 @@
+"""Admin for batches, examples and domains (the judge configurations live in admin_judge)."""
+
+from django.contrib import admin
+
+from routing.models import Batch, Domain, Example, RoutingDecision
+
+
+@admin.register(Domain)
+class DomainAdmin(admin.ModelAdmin):
+    list_display = ["path", "always_human", "alpha", "delta"]
+    list_editable = ["always_human", "alpha", "delta"]
+    search_fields = ["path"]
+
+
+@admin.register(Batch)
+class BatchAdmin(admin.ModelAdmin):
+    list_display = ["name", "status", "routing_mode", "confidence_threshold", "audit_rate", "created_at"]
+    list_filter = ["status", "routing_mode"]
+    search_fields = ["name"]
+    readonly_fields = ["created_at", "created_by", "status", "status_detail", "source_name"]
+
+
+@admin.register(Example)
+class ExampleAdmin(admin.ModelAdmin):
+    list_display = ["external_id", "batch", "domain", "task", "is_gold", "flagged"]
+    list_filter = ["task", "is_gold", "flagged", "batch"]
+    search_fields = ["external_id", "prompt"]
+    raw_id_fields = ["batch", "domain"]
+
+
+@admin.register(RoutingDecision)
+class RoutingDecisionAdmin(admin.ModelAdmin):
+    list_display = ["example", "route", "audit", "confidence", "score", "router_version"]
+    list_filter = ["route", "audit", "router_version"]
+    raw_id_fields = ["example"]

@@ -1,0 +1,49 @@
+"""The whole loop in a real browser: a reviewer labels two routed items by keyboard, then the
+release lead's control center shows the work and the override rate it implies."""
+
+import pytest
+
+from routing.services.pipeline import batch_route
+from tests import factories
+
+pytestmark = pytest.mark.browser
+UNSURE = [{"judge": "judge-x", "choice": 1}, {"judge": "judge-x", "choice": 1}, {"judge": "judge-x", "choice": 2}]
+
+
+def _login(page, base, username):
+    page.goto(f"{base}/accounts/login/")
+    page.fill("input[name=username]", username)
+    page.fill("input[name=password]", factories.PASSWORD)
+    page.click("button[type=submit]")
+
+
+def test_reviewer_labels_two_items_by_keyboard_and_control_center_shows_them(
+    live_server, transactional_db, page, browser
+):
+    factories.reviewer("kb-rev", prefixes=["test"])
+    factories.lead("kb-lead")
+    batch = factories.batch("kb-batch", items=[factories.pairwise_item(i, judgments=UNSURE) for i in range(4)],
+                            audit_rate=0.0).batch
+    batch_route(batch=batch)
+
+    _login(page, live_server.url, "kb-rev")
+    page.goto(f"{live_server.url}/review/")
+    item = page.locator("#review-item")
+    first = item.get_attribute("data-task-id")
+    assert first
+    page.keyboard.press("1")
+    page.keyboard.press("Enter")
+    page.wait_for_function(f"document.getElementById('review-item').dataset.taskId !== '{first}'")
+    second = item.get_attribute("data-task-id")
+    page.keyboard.press("2")
+    page.keyboard.press("Enter")
+    page.wait_for_function(f"document.getElementById('review-item').dataset.taskId !== '{second}'")
+    assert page.url == f"{live_server.url}/review/"  # no full page navigation
+
+    lead = browser.new_context().new_page()
+    _login(lead, live_server.url, "kb-lead")
+    lead.goto(f"{live_server.url}/control/")
+    row = lead.locator('tr[data-batch="kb-batch"]')
+    assert row.locator("td.human-done").inner_text().startswith("2/")
+    # both items had the judge's verdict 1 before routing; the reviewer chose 1 and 2
+    assert row.locator("td.override").inner_text() == "0.500 (n=2)"
