@@ -146,7 +146,8 @@ def batch_domain_rows(batch: Batch) -> list[dict[str, Any]]:
         )
         .order_by("example__domain__path")
     )
-    return [{"domain": r.pop("example__domain__path"), **r} for r in rows]
+    return [{"domain": r["example__domain__path"], "n": r["n"], "judge_kept": r["judge_kept"],
+             "human": r["human"], "audited": r["audited"]} for r in rows]
 
 
 def batch_decisions(batch: Batch, route: str | None = None, limit: int = 200) -> list[RoutingDecision]:

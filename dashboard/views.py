@@ -1,11 +1,12 @@
 import json
 
 from django.contrib import messages
-from django.http import HttpRequest, HttpResponse, StreamingHttpResponse
+from django.http import HttpRequest, HttpResponse, HttpResponseBase, StreamingHttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_http_methods
 from django_htmx.http import HttpResponseClientRedirect
 
+from hybridqc.http import HtmxHttpRequest
 from hybridqc.roles import is_admin, is_lead, is_reviewer, lead_required
 from routing.models import Batch
 from routing.services.import_v1 import ImportValidationError, batch_import
@@ -43,7 +44,7 @@ def _with_gates(reports: list[dict], batches: dict[str, Batch]) -> list[dict]:
 
 
 @lead_required
-def control_center(request: HttpRequest) -> HttpResponse:
+def control_center(request: HtmxHttpRequest) -> HttpResponse:
     """Release leads and admins: every batch's source ratio, agreement, override rate and gate."""
     batches = {b.name: b for b in Batch.objects.all()}
     reports = _with_gates(batches_report(), batches)
@@ -76,7 +77,7 @@ def batch_upload(request: HttpRequest) -> HttpResponse:
 
 
 @lead_required
-def batch_detail(request: HttpRequest, batch_id: int) -> HttpResponse:
+def batch_detail(request: HtmxHttpRequest, batch_id: int) -> HttpResponse:
     """Release leads: one batch — figures, gate, per-domain breakdown, decisions, judge and router panels."""
     batch = get_object_or_404(Batch, pk=batch_id)
     report = batch_report(batch)
@@ -93,7 +94,7 @@ def batch_detail(request: HttpRequest, batch_id: int) -> HttpResponse:
 
 
 @lead_required
-def batch_export(request: HttpRequest, batch_id: int) -> HttpResponse:
+def batch_export(request: HttpRequest, batch_id: int) -> HttpResponseBase:
     """Release leads: the batch's labels with their source, as JSONL for training."""
     batch = get_object_or_404(Batch, pk=batch_id)
     lines = (json.dumps(row) + "\n" for row in batch_export_rows(batch))

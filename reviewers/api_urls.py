@@ -1,3 +1,8 @@
-from django.urls import path  # noqa: F401
+from django.urls import path
 
-urlpatterns: list = []
+from . import apis
+
+urlpatterns: list = [
+    path("next/", apis.NextItemApi.as_view(), name="review-api-next"),
+    path("tasks/<int:task_id>/submit/", apis.SubmitApi.as_view(), name="review-api-submit"),
+]

@@ -62,6 +62,14 @@ class Credential(models.Model):
         return not self.paused and (self.expires_at is None or self.expires_at > timezone.now())
 
 
+LEVEL_ORDER: list[str] = [Credential.Level.PRACTITIONER, Credential.Level.EXPERT, Credential.Level.ADJUDICATOR]
+
+
+def level_rank(level: str) -> int:
+    """0 practitioner (also for an empty min_level), 1 expert, 2 adjudicator."""
+    return LEVEL_ORDER.index(level) if level in LEVEL_ORDER else 0
+
+
 class ReviewTask(models.Model):
     class Kind(models.TextChoices):
         ROUTED = "routed", "Routed by the router"
@@ -85,13 +93,21 @@ class ReviewTask(models.Model):
     )
     min_level = models.CharField(max_length=20, blank=True)
     lease_expires_at = models.DateTimeField(null=True, blank=True)
+    claimed_at = models.DateTimeField(null=True, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
     completed_at = models.DateTimeField(null=True, blank=True)
     skip_reason = models.TextField(blank=True)
 
     class Meta:
         ordering = ["created_at", "id"]
-        indexes = [models.Index(fields=["status", "assignee"])]
+        indexes = [
+            models.Index(fields=["status", "lease_expires_at"]),
+            # The claim's tiers: (status, assignee) ranges read in queue order.
+            models.Index(fields=["status", "assignee", "created_at", "id"], name="review_task_queue_idx"),
+        ]
+
+    def __str__(self) -> str:
+        return f"task {self.pk} ({self.kind}, {self.status})"
 
 
 class HumanLabel(models.Model):
@@ -127,3 +143,48 @@ class HumanLabel(models.Model):
                 name="import_label_unique",
             )
         ]
+
+    def __str__(self) -> str:
+        return f"label {self.pk} on {self.example_id} ({self.source})"
+
+
+class TaskSkip(models.Model):
+    """A reviewer passed on a task (skip or 'needs a higher credential'); they never get it again."""
+
+    task = models.ForeignKey(ReviewTask, on_delete=models.CASCADE, related_name="skips")
+    reviewer = models.ForeignKey(ReviewerProfile, on_delete=models.CASCADE, related_name="skips")
+    reason = models.TextField()
+    escalated = models.BooleanField(default=False)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["created_at", "id"]
+        constraints = [models.UniqueConstraint(fields=["task", "reviewer"], name="task_skip_once")]
+
+    def __str__(self) -> str:
+        return f"skip of task {self.task_id} by {self.reviewer_id}"
+
+
+class Notification(models.Model):
+    """Something admins must look at (e.g. a credential paused for low gold accuracy)."""
+
+    class Kind(models.TextChoices):
+        CREDENTIAL_PAUSED = "credential_paused", "Credential paused"
+        UNSTAFFED = "unstaffed", "Unstaffed tasks"
+
+    kind = models.CharField(max_length=30, choices=Kind)
+    message = models.TextField()
+    reviewer = models.ForeignKey(
+        ReviewerProfile, null=True, blank=True, on_delete=models.CASCADE, related_name="notifications"
+    )
+    credential = models.ForeignKey(
+        Credential, null=True, blank=True, on_delete=models.CASCADE, related_name="notifications"
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+    resolved_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+
+    def __str__(self) -> str:
+        return self.message

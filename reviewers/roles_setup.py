@@ -8,7 +8,7 @@ from hybridqc.roles import ROLE_PERMISSIONS
 def roles_ensure(**_: Any) -> None:
     """Create the role groups with their permissions (runs after every migrate)."""
     for name, perms in ROLE_PERMISSIONS.items():
-        group, _ = Group.objects.get_or_create(name=name)
+        group, _created = Group.objects.get_or_create(name=name)
         for dotted in perms:
             app_label, codename = dotted.split(".")
             perm = Permission.objects.filter(

@@ -1,4 +1,18 @@
-from django.urls import path  # noqa: F401
+from django.urls import path
+
+from . import admin_views, views
 
 app_name = "reviewers"
-urlpatterns: list = []
+urlpatterns = [
+    path("", views.queue, name="queue"),
+    path("task/<int:task_id>/", views.task_detail, name="task"),
+    path("task/<int:task_id>/submit/", views.task_submit, name="submit"),
+    path("task/<int:task_id>/skip/", views.task_skip, name="skip"),
+    path("task/<int:task_id>/heartbeat/", views.task_heartbeat, name="heartbeat"),
+    path("me/", views.me, name="me"),
+    path("roster/", admin_views.roster_page, name="roster"),
+    path("roster/export.csv", admin_views.roster_export, name="roster_export"),
+    path("notifications/<int:notification_id>/resolve/", admin_views.notification_resolve, name="notification_resolve"),
+    path("unstaffed/", admin_views.unstaffed, name="unstaffed"),
+    path("gold/", admin_views.gold_mark_batch, name="gold_mark"),
+]

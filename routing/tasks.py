@@ -17,6 +17,65 @@ def batch_pipeline_run(batch_id: int) -> int:
     return batch_route(batch=batch)
 
 
-@shared_task
-def router_retrain_check() -> None:
-    """Placeholder hook for the beat schedule; the learned router (#4) fills it in."""
+@shared_task(acks_late=True, reject_on_worker_lost=True)
+def router_retrain_check() -> int | None:
+    """Beat: retrain the router when enough new human labels arrived; returns the new version."""
+    from routing.services.router_training import router_retrain_if_due
+
+    model = router_retrain_if_due()
+    return model.version if model else None
+
+
+@shared_task(acks_late=True, reject_on_worker_lost=True)
+def router_retrain(requested_by: int | None = None) -> int | None:
+    """A lead asked for a retrain from the model page; returns the new version."""
+    from routing.services.router_training import RouterTrainingError, router_train
+
+    try:
+        return router_train().version
+    except RouterTrainingError as exc:
+        log.warning("retrain requested by user %s failed: %s", requested_by, exc)
+        return None
+
+
+@shared_task(acks_late=True, reject_on_worker_lost=True)
+def batch_backtest(token: str, batch_id: int, alpha: float, delta: float, splits: int) -> None:
+    """A backtest on a stored batch's labeled history, too large to run inside the request;
+    the result lands where the backtest page polls for it."""
+    from routing.services.router_training import backtest_result_save, batch_backtest_run
+
+    batch = Batch.objects.filter(pk=batch_id).first()
+    if batch is None:
+        log.warning("batch %s vanished before its backtest ran", batch_id)
+        return
+    try:
+        result = batch_backtest_run(batch=batch, alpha=alpha, delta=delta, splits=splits)
+    except ValueError as exc:
+        result = {"error": str(exc)}
+    backtest_result_save(token=token, result=result)
+
+
+@shared_task(acks_late=True, reject_on_worker_lost=True)
+def judge_chunk(run_id: int, example_ids: list[int]) -> int:
+    """Judge one chunk of a live judge run (concurrently); safe to redeliver."""
+    from routing.models import JudgeRun
+    from routing.services.judging import judge_chunk_run
+
+    run = JudgeRun.objects.select_related("judge_config", "batch").filter(pk=run_id).first()
+    if run is None:
+        log.warning("judge run %s vanished before its chunk ran", run_id)
+        return 0
+    return judge_chunk_run(run=run, example_ids=example_ids)
+
+
+@shared_task(acks_late=True, reject_on_worker_lost=True)
+def judge_verdict(run_id: int, example_id: int, order: str, sample: int) -> int:
+    """One verdict per task: the naive baseline the benchmark compares chunks against."""
+    from routing.models import JudgeRun
+    from routing.services.judging import judge_verdict_run
+
+    run = JudgeRun.objects.select_related("judge_config", "batch").filter(pk=run_id).first()
+    if run is None:
+        log.warning("judge run %s vanished before its verdict ran", run_id)
+        return 0
+    return judge_verdict_run(run=run, example_id=example_id, order=order, sample=sample)

@@ -2,3 +2,16 @@ from django.urls import path  # noqa: F401
 
 app_name = "routing"
 urlpatterns: list = []
+
+from routing.views_judge import judge_panel  # noqa: E402
+
+urlpatterns += [path("batch/<int:batch_id>/judge/", judge_panel, name="judge_panel")]
+
+from routing.views_router import backtest_page, model_page, router_panel, router_retrain_view  # noqa: E402
+
+urlpatterns += [
+    path("batch/<int:batch_id>/router/", router_panel, name="router_panel"),
+    path("model/", model_page, name="model"),
+    path("model/retrain/", router_retrain_view, name="router_retrain"),
+    path("backtest/", backtest_page, name="backtest"),
+]

@@ -80,3 +80,12 @@ def batch(name: str = "b1", items: Sequence[dict[str, Any]] | None = None, **fie
 def data_lines(name: str, limit: int | None = None) -> list[str]:
     lines = (DATA / name).read_text().splitlines()
     return lines[:limit] if limit else lines
+
+
+def judge_config(base_url: str, name: str = "fake-judge", **fields: Any):
+    """A live judge configuration against (usually) the fake server, with test-speed retries."""
+    from routing.services.judging import judge_config_create
+
+    defaults: dict[str, Any] = {"model": "fake-judge", "timeout_s": 2.0, "retry_budget": 3, "backoff_s": 0.01,
+                                "max_concurrency": 16}
+    return judge_config_create(name=name, base_url=base_url, **{**defaults, **fields})

@@ -10,7 +10,7 @@ from reviewers.models import ReviewTask
 from reviewers.services import review_tasks_create
 from routing.models import Batch, Example, RoutingDecision
 
-from .route import batch_route_threshold
+from .route import batch_route_learned, batch_route_threshold
 from .signals import batch_signals_compute
 
 log = logging.getLogger(__name__)
@@ -41,7 +41,10 @@ def batch_route(*, batch: Batch) -> int:
     for judge in sorted(judges):
         batch_signals_compute(examples=examples, judge=judge)
     with transaction.atomic():
-        decisions = batch_route_threshold(batch=batch, examples=examples)
+        if batch.routing_mode == Batch.Mode.THRESHOLD:
+            decisions = batch_route_threshold(batch=batch, examples=examples)
+        else:  # certified or budget: the learned router (#4)
+            decisions, _ = batch_route_learned(batch=batch, examples=examples)
         human = [d.example for d in decisions if d.route == RoutingDecision.Route.HUMAN]
         audits = [d.example for d in decisions if d.audit]
         review_tasks_create(examples=human, kind=ReviewTask.Kind.ROUTED)

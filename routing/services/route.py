@@ -6,10 +6,17 @@ from __future__ import annotations
 import random
 from collections import defaultdict
 from collections.abc import Sequence
+from dataclasses import dataclass, field
 
+import numpy as np
 from django.db import transaction
+from django.db.models import Q
 
-from routing.models import Batch, Example, JudgeSignals, RoutingDecision
+from routing.models import Batch, Domain, Example, JudgeSignals, RouterModel, RoutingDecision
+from routing.router.budget import BudgetPlan, budget_plan
+from routing.router.certify import Certification, certify
+from routing.router.features import item_features
+from routing.router.model import router_loads, routing_score
 
 THRESHOLD_ROUTER = "threshold-v1"
 
@@ -52,9 +59,17 @@ def threshold_decision(example: Example, signals: JudgeSignals | None, threshold
     return decision
 
 
+def _stratified(items: list[RoutingDecision], want: int, rng: random.Random) -> list[RoutingDecision]:
+    """``want`` items: sort by router score, cut into ``want`` equal strata, draw one from each,
+    so audits cover confident and borderline judge-kept items alike."""
+    ordered = sorted(items, key=lambda d: (d.score if d.score is not None else 0.0, d.example.pk))
+    bounds = [round(i * len(ordered) / want) for i in range(want + 1)]
+    return [ordered[rng.randrange(lo, hi)] for lo, hi in zip(bounds, bounds[1:], strict=False) if hi > lo]
+
+
 def audit_sample(batch: Batch, kept: Sequence[RoutingDecision]) -> list[RoutingDecision]:
     """A seeded random sample of judge-kept decisions: audit_rate of each domain, at least
-    audit_min_per_domain where the domain has that many."""
+    audit_min_per_domain where the domain has that many; stratified by score when scored."""
     rng = random.Random(f"{batch.seed}:{batch.pk}")
     by_domain: dict[int, list[RoutingDecision]] = defaultdict(list)
     for d in kept:
@@ -62,8 +77,11 @@ def audit_sample(batch: Batch, kept: Sequence[RoutingDecision]) -> list[RoutingD
     chosen = []
     for domain_id in sorted(by_domain):
         items = sorted(by_domain[domain_id], key=lambda d: d.example.pk)
-        want = max(round(len(items) * batch.audit_rate), min(batch.audit_min_per_domain, len(items)))
-        chosen += rng.sample(items, min(want, len(items)))
+        want = min(len(items), max(round(len(items) * batch.audit_rate), batch.audit_min_per_domain))
+        if want and all(d.score is not None for d in items):
+            chosen += _stratified(items, want, rng)
+        else:
+            chosen += rng.sample(items, want)
     return chosen
 
 
@@ -85,3 +103,174 @@ def batch_route_threshold(*, batch: Batch, examples: Sequence[Example]) -> list[
         d.reason += f"; sampled for audit ({batch.audit_rate:.0%})"
     decisions_save(decisions=decisions)
     return decisions
+
+
+# --- The learned router (#4): certified (Learn-then-Test) and budget modes -------------------
+
+COLD_START = (
+    "cold start: no trained router yet, so nothing is kept on the judge alone "
+    "(all to credentialed humans until enough labels arrive)"
+)
+
+
+@dataclass
+class RoutingPlan:
+    """What the learned router decided for a batch, for the router panel."""
+
+    mode: str
+    router_version: str
+    cold_start: str = ""
+    certifications: dict[str, Certification] = field(default_factory=dict)  # "alpha/delta" -> result
+    budget: BudgetPlan | None = None
+
+
+def _calibration_arrays(model: RouterModel) -> tuple[np.ndarray, np.ndarray]:
+    cal = model.calibration or {}
+    return np.asarray(cal.get("scores", []), dtype=float), np.asarray(cal.get("agree", []), dtype=int)
+
+
+def domain_risk(batch: Batch, domain: Domain) -> tuple[float, float]:
+    """(alpha, delta) for a domain: its own override, else the batch's."""
+    alpha = domain.alpha if domain.alpha is not None else batch.alpha
+    delta = domain.delta if domain.delta is not None else batch.delta
+    return alpha, delta
+
+
+def certification_for(model: RouterModel, alpha: float, delta: float,
+                      batch_scores: np.ndarray | None = None) -> Certification:
+    """Learn-then-Test on the model's held-out calibration scores. With ``batch_scores`` the
+    guarantee is about the batch's own kept items (finite-batch test), else the population rate."""
+    scores, agree = _calibration_arrays(model)
+    return certify(scores, agree, alpha=alpha, delta=delta, batch_scores=batch_scores)
+
+
+def learned_scores(model: RouterModel, examples: Sequence[Example], signals: dict[int, JudgeSignals],
+                   primary_judge: str) -> list[float | None]:
+    """The router score per example (None when the judge gave no usable verdict)."""
+    from routing.selectors import example_inputs
+
+    inputs = example_inputs(examples, primary_judge)
+    probs = router_loads(bytes(model.blob)).predict([item_features(i) for i in inputs], [i.prompt for i in inputs])
+    out: list[float | None] = []
+    for e, p in zip(examples, probs, strict=True):
+        s = signals.get(e.pk)
+        conf = confidence_of(s) if s is not None else None
+        out.append(None if conf is None else float(routing_score(np.array([p]), np.array([conf]))[0]))
+    return out
+
+
+def _learned_decision(example: Example, signals: JudgeSignals | None, version: str) -> RoutingDecision:
+    decision = RoutingDecision(example=example, router_version=version)
+    if signals is not None:
+        decision.judge_verdict, decision.judge_rating = signals.verdict, signals.verdict_rating
+        decision.confidence = confidence_of(signals)
+    decision.route = RoutingDecision.Route.HUMAN
+    decision.reason = rule_reason(example, signals) or ""
+    return decision
+
+
+def _keep(decision: RoutingDecision, threshold: float, what: str) -> None:
+    assert decision.score is not None
+    decision.threshold = threshold
+    if decision.score >= threshold:
+        decision.route = RoutingDecision.Route.JUDGE
+        decision.reason = f"router score {decision.score:.3f} >= {what} threshold {threshold:.3f}"
+    else:
+        decision.reason = f"router score {decision.score:.3f} below {what} threshold {threshold:.3f}"
+
+
+OPEN_REASONS = ("router score", "nothing certified")
+
+
+def _route_certified(batch: Batch, model: RouterModel, open_: list[RoutingDecision], plan: RoutingPlan) -> None:
+    groups: dict[tuple[float, float], list[RoutingDecision]] = defaultdict(list)
+    for d in open_:
+        groups[domain_risk(batch, d.example.domain)].append(d)
+    for (alpha, delta), decisions in groups.items():
+        batch_scores = np.array([d.score for d in decisions], dtype=float)
+        cert = plan.certifications[f"{alpha:g}/{delta:g}"] = certification_for(model, alpha, delta, batch_scores)
+        for d in decisions:
+            if cert.threshold is None:
+                d.reason = f"nothing certified at {1 - alpha:.0%} agreement: {cert.reason}"
+            else:
+                _keep(d, cert.threshold, "certified")
+
+
+def batch_certification(batch: Batch, model: RouterModel) -> Certification:
+    """The certification behind a certified batch's stored decisions (for the router panel)."""
+    q = Q()
+    for prefix in OPEN_REASONS:
+        q |= Q(reason__startswith=prefix)
+    scores = RoutingDecision.objects.filter(q, example__batch=batch, router_version=f"router-v{model.version}")
+    return certification_for(model, batch.alpha, batch.delta,
+                             np.array(list(scores.values_list("score", flat=True)), dtype=float))
+
+
+def _route_budget(batch: Batch, model: RouterModel, open_: list[RoutingDecision], n_rule: int,
+                  plan: RoutingPlan) -> None:
+    from routing.selectors import batch_domains, roster_remaining_capacity
+
+    capacity = roster_remaining_capacity(batch_domains(batch)) - n_rule
+    scores, agree = _calibration_arrays(model)
+    plan.budget = budget_plan([d.score or 0.0 for d in open_], capacity, cal_scores=scores, cal_agree=agree,
+                              delta=batch.delta)
+    human = set(plan.budget.to_humans)
+    for i, d in enumerate(open_):
+        d.threshold = plan.budget.threshold
+        if i in human:
+            d.reason = f"budget: among the {len(human)} least confident (roster capacity)"
+        else:
+            d.route = RoutingDecision.Route.JUDGE
+            d.reason = f"budget: router score {d.score:.3f} kept (beyond roster capacity)"
+
+
+def batch_route_learned(*, batch: Batch, examples: Sequence[Example]) -> tuple[list[RoutingDecision], RoutingPlan]:
+    """Route with the active learned router: rules first, then the certified threshold (mode
+    "certified") or the roster's capacity (mode "budget"), then a score-stratified audit sample."""
+    from routing.selectors import router_active
+
+    model = router_active()
+    signals = {s.example_id: s for s in JudgeSignals.objects.filter(example__in=examples,
+                                                                    judge_key=batch.primary_judge)}
+    version = f"router-v{model.version}" if model else "router-cold-start"
+    plan = RoutingPlan(mode=batch.routing_mode, router_version=version)
+    decisions = [_learned_decision(e, signals.get(e.pk), version) for e in examples]
+    if model is None:
+        plan.cold_start = COLD_START
+        for d in decisions:
+            d.reason = d.reason or COLD_START
+    else:
+        for d, score in zip(decisions, learned_scores(model, examples, signals, batch.primary_judge), strict=True):
+            d.score = score
+        open_ = [d for d in decisions if not d.reason and d.score is not None]
+        if batch.routing_mode == Batch.Mode.BUDGET:
+            _route_budget(batch, model, open_, len(decisions) - len(open_), plan)
+        else:
+            _route_certified(batch, model, open_, plan)
+    kept = [d for d in decisions if d.route == RoutingDecision.Route.JUDGE]
+    for d in audit_sample(batch, kept):
+        d.audit = True
+        d.reason += f"; sampled for audit ({batch.audit_rate:.0%}, stratified by score)"
+    decisions_save(decisions=decisions)
+    return decisions, plan
+
+
+def batch_reroute(*, batch: Batch) -> int:
+    """Re-route the batch's examples no reviewer has labeled yet: delete their decisions and their
+    routed/audit tasks not yet taken (leased work is left alone), then route them again."""
+    from reviewers.models import ReviewTask
+    from routing.selectors import batch_unreviewed_examples
+
+    from .pipeline import batch_route
+
+    with transaction.atomic():
+        examples = batch_unreviewed_examples(batch)
+        leased = set(ReviewTask.objects.filter(example__in=examples, status=ReviewTask.Status.LEASED)
+                     .values_list("example_id", flat=True))
+        movable = [e for e in examples if e.pk not in leased]
+        ReviewTask.objects.filter(
+            example__in=movable, kind__in=[ReviewTask.Kind.ROUTED, ReviewTask.Kind.AUDIT],
+            status__in=[ReviewTask.Status.OPEN, ReviewTask.Status.UNSTAFFED],
+        ).delete()
+        RoutingDecision.objects.filter(example__in=movable).delete()
+    return batch_route(batch=batch)

@@ -23,7 +23,7 @@ def test_reviewer_labels_two_items_by_keyboard_and_control_center_shows_them(
     factories.reviewer("kb-rev", prefixes=["test"])
     factories.lead("kb-lead")
     batch = factories.batch("kb-batch", items=[factories.pairwise_item(i, judgments=UNSURE) for i in range(4)],
-                            audit_rate=0.0).batch
+                            audit_rate=0.0, audit_min_per_domain=0).batch
     batch_route(batch=batch)
 
     _login(page, live_server.url, "kb-rev")

@@ -4,6 +4,7 @@ from django.core.management import call_command
 from dashboard.selectors import batch_report
 from reviewers.models import ReviewTask
 from routing.models import Batch
+from tests import factories
 
 
 def test_demo_load_builds_batches_users_and_played_back_work(db, capsys):
@@ -20,3 +21,18 @@ def test_demo_load_builds_batches_users_and_played_back_work(db, capsys):
     reports = [batch_report(b) for b in Batch.objects.all()]
     assert sum(r["examples"] for r in reports) == 200
     assert any(r["override_rate"] is not None for r in reports)
+
+
+def test_demo_runs_on_the_embedded_sqlite_default(tmp_path):
+    """`make demo` has no services: the same commands on a fresh SQLite file, tasks in-process."""
+    import os
+    import subprocess
+    import sys
+
+    env = {**os.environ, "HYBRIDQC_DEMO": "1", "DATABASE_URL": f"sqlite:///{tmp_path / 'demo.sqlite3'}",
+           "CELERY_BROKER_URL": ""}
+    for args in (["migrate", "--noinput"], ["demo_load", "--limit", "25"]):
+        proc = subprocess.run([sys.executable, "manage.py", *args], env=env, capture_output=True, text=True,
+                              cwd=factories.DATA.parent, timeout=300)
+        assert proc.returncode == 0, proc.stderr[-2000:]
+    assert "reviewer / hybridqc-demo" in proc.stdout

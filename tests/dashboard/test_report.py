@@ -24,7 +24,7 @@ def _label(example, choice, kind):
 def reviewed_batch(db, reviewer_user):
     items = [factories.pairwise_item(i, judgments=KEPT) for i in range(6)]
     items += [factories.pairwise_item(i, judgments=UNSURE) for i in range(6, 10)]
-    batch = factories.batch("rep", items=items, audit_rate=0.0).batch
+    batch = factories.batch("rep", items=items, audit_rate=0.0, audit_min_per_domain=0).batch
     batch_route(batch=batch)
     kept = list(RoutingDecision.objects.filter(route="judge").order_by("example__line_number"))[:4]
     for d in kept:
@@ -62,7 +62,7 @@ def test_batch_report_command_json_keys(reviewed_batch, capsys):
 
 
 def test_batch_report_nothing_measured_is_null(db, reviewer_user):
-    batch = factories.batch("empty", audit_rate=0.0).batch
+    batch = factories.batch("empty", audit_rate=0.0, audit_min_per_domain=0).batch
     batch_route(batch=batch)
     r = batch_report(batch)
     assert (r["audit_agreement"], r["override_rate"]) == (None, None)

@@ -66,7 +66,7 @@ def test_batch_page_escapes_model_output_ids(client, lead_user):
 
 
 def test_batch_export_is_jsonl_with_sources(client, lead_user):
-    batch = factories.batch("exp", audit_rate=0.0).batch
+    batch = factories.batch("exp", audit_rate=0.0, audit_min_per_domain=0).batch
     from routing.services.pipeline import batch_route
 
     batch_route(batch=batch)
@@ -89,3 +89,12 @@ def test_api_import_bad_line_returns_line_and_field(client, lead_user):
 def test_api_batches_forbidden_to_reviewers(client, reviewer_user):
     _login(client, reviewer_user)
     assert client.get("/api/control/batches/").status_code == 403
+
+
+def test_control_center_batches_partial_for_htmx_polling(client, lead_user):
+    factories.batch("poll-batch")
+    _login(client, lead_user)
+    body = client.get("/control/?part=batches", HTTP_HX_REQUEST="true").content.decode()
+    assert body.lstrip().startswith('<section class="card" id="batches"')
+    assert 'data-batch="poll-batch"' in body
+    assert "<html" not in body

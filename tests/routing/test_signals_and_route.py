@@ -39,7 +39,7 @@ def test_batch_route_threshold_reasons(db, reviewer_user):
         factories.pairwise_item(3, judgments=[{"judge": "judge-x", "order": "ab", "choice": 1},
                                               {"judge": "judge-x", "order": "ba", "choice": 2}]),
     ]
-    result = factories.batch("r", items=items, audit_rate=0.0)
+    result = factories.batch("r", items=items, audit_rate=0.0, audit_min_per_domain=0)
     batch_route(batch=result.batch)
     got = {d.example.external_id: (d.route, d.reason) for d in RoutingDecision.objects.select_related("example")}
     assert got == {
@@ -51,7 +51,8 @@ def test_batch_route_threshold_reasons(db, reviewer_user):
 
 
 def test_batch_route_is_idempotent_and_audits_a_share(db, reviewer_user):
-    result = factories.batch("a", items=[factories.pairwise_item(i) for i in range(40)], audit_rate=0.1)
+    result = factories.batch("a", items=[factories.pairwise_item(i) for i in range(40)], audit_rate=0.1,
+                             audit_min_per_domain=0)
     assert batch_route(batch=result.batch) == 40
     assert batch_route(batch=result.batch) == 0
     assert RoutingDecision.objects.filter(audit=True).count() == 4

@@ -1,0 +1,149 @@
+"""Live-judge throughput: one Celery worker process (solo pool) against the fake
+OpenAI-compatible server at 200 ms latency, concurrency 64. The bound is 64 / 0.2 s = 320
+verdicts/s. The naive baseline (one HTTP call per task) runs on the same worker, same run."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import time
+import uuid
+from pathlib import Path
+
+from django.db import connection
+
+ROOT = Path(__file__).resolve().parent.parent
+LATENCY_MS = 200
+CONCURRENCY = 64
+BOUND = CONCURRENCY / (LATENCY_MS / 1000)
+N_EXAMPLES = 1500  # x 2 orders = 3000 verdicts
+N_NAIVE_EXAMPLES = 50  # x 2 orders = 100 verdicts
+
+
+def _items(prefix: str, n: int) -> list[str]:
+    return [json.dumps({"id": f"{prefix}-{i}", "task": "pairwise", "domain": "bench/judge",
+                        "prompt": f"Bench question {prefix} {i}?", "responses": [f"A {i}", f"B {i}"]})
+            for i in range(n)]
+
+
+def _worker(queue: str, log: Path) -> subprocess.Popen[bytes]:
+    from hybridqc.celery import app
+
+    db = connection.settings_dict
+    env = {**os.environ, "CELERY_QUEUE": queue,
+           "DATABASE_URL": f"postgres://{db['USER']}@{db['HOST'] or '127.0.0.1'}:{db['PORT'] or 5432}/{db['NAME']}"}
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "celery", "-A", "hybridqc", "worker", "-Q", queue, "-P", "solo", "-l", "warning",
+         "--without-gossip", "--without-mingle", "--without-heartbeat", "-n", f"{queue}@%h"],
+        cwd=ROOT, env=env, stdout=log.open("ab"), stderr=subprocess.STDOUT)
+    deadline = time.monotonic() + 60
+    while not app.control.ping(destination=[f"{queue}@{os.uname().nodename}"], timeout=1.0):
+        if proc.poll() is not None or time.monotonic() > deadline:
+            raise RuntimeError(f"bench worker did not start; see {log}")
+    return proc
+
+
+def _wait(run_id: int, timeout: float = 300) -> float:
+    from routing.models import JudgeRun
+
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        run = JudgeRun.objects.get(pk=run_id)
+        if run.done + run.failed >= run.total:
+            return time.monotonic()
+        time.sleep(0.05)
+    raise RuntimeError(f"judge run {run_id} did not finish in {timeout}s")
+
+
+def _batch_ready(batch_id: int, timeout: float = 120) -> None:
+    from routing.models import Batch
+
+    deadline = time.monotonic() + timeout
+    while Batch.objects.get(pk=batch_id).status != Batch.Status.READY and time.monotonic() < deadline:
+        time.sleep(0.1)
+
+
+def _chunked(url: str, tag: str) -> tuple[float, int]:
+    from routing.services.import_v1 import batch_import
+    from routing.services.judging import judge_config_create, judge_run_start
+
+    batch = batch_import(batch_name=f"bench-judge-{tag}", lines=_items(tag, N_EXAMPLES)).batch
+    config = judge_config_create(name=f"bench-{tag}", base_url=url, model="fake", max_concurrency=CONCURRENCY,
+                                 timeout_s=30, chunk_size=N_EXAMPLES)
+    started = time.monotonic()
+    run = judge_run_start(batch=batch, config=config)
+    elapsed = _wait(run.pk) - started
+    _batch_ready(batch.pk)
+    return elapsed, run.total
+
+
+def _naive(url: str, tag: str) -> tuple[float, int]:
+    from routing.models import JudgeRun
+    from routing.services.import_v1 import batch_import
+    from routing.services.judging import judge_config_create, judge_run_total, verdict_requests
+    from routing.tasks import judge_verdict
+
+    batch = batch_import(batch_name=f"bench-naive-{tag}", lines=_items(f"n{tag}", N_NAIVE_EXAMPLES)).batch
+    config = judge_config_create(name=f"bench-naive-{tag}", base_url=url, model="fake",
+                                 max_concurrency=CONCURRENCY, timeout_s=30)
+    run = JudgeRun.objects.create(batch=batch, judge_config=config, backend="live",
+                                  total=judge_run_total(config, batch))
+    started = time.monotonic()
+    for r in verdict_requests(config, batch.examples.all()):
+        judge_verdict.delay(run.pk, r.example_id, r.order, r.sample)
+    return _wait(run.pk) - started, run.total
+
+
+async def _raw_client(url: str, n: int) -> float:
+    """The fake server alone: 64 keep-alive connections of a minimal client, n requests."""
+    import asyncio
+    from urllib.parse import urlsplit
+
+    parts = urlsplit(url)
+    body = json.dumps({"model": "fake", "messages": [{"role": "user", "content": "Bench question?"}]}).encode()
+    head = (f"POST /v1/chat/completions HTTP/1.1\r\nHost: {parts.netloc}\r\nContent-Type: application/json\r\n"
+            f"Content-Length: {len(body)}\r\n\r\n").encode()
+
+    async def connection(count: int) -> None:
+        reader, writer = await asyncio.open_connection(parts.hostname, parts.port)
+        for _ in range(count):
+            writer.write(head + body)
+            raw = await reader.readuntil(b"\r\n\r\n")
+            length = int(raw.lower().split(b"content-length:")[1].split(b"\r\n")[0])
+            await reader.readexactly(length)
+        writer.close()
+
+    started = time.monotonic()
+    await asyncio.gather(*(connection(n // CONCURRENCY) for _ in range(CONCURRENCY)))
+    return (n // CONCURRENCY) * CONCURRENCY / (time.monotonic() - started)
+
+
+def run() -> dict[str, float]:
+    from hybridqc.celery import app
+    from tests.support.fake_server import fake_judge_process
+
+    tag = uuid.uuid4().hex[:8]
+    queue = f"bench-judge-{tag}"
+    app.conf.task_default_queue = queue
+    (ROOT / "var").mkdir(exist_ok=True)
+    with fake_judge_process("--latency-ms", str(LATENCY_MS), log=ROOT / "var/bench-fake-judge.log") as url:
+        import asyncio
+
+        server_rate = asyncio.run(_raw_client(url, 3200))
+        worker = _worker(queue, ROOT / f"var/bench-worker-{tag}.log")
+        try:
+            chunk_s, chunk_n = _chunked(url, tag)
+            naive_s, naive_n = _naive(url, tag)
+        finally:
+            worker.terminate()
+            worker.wait(30)
+    rate, naive_rate = chunk_n / chunk_s, naive_n / naive_s
+    return {
+        "judge_verdicts_per_s": round(rate, 1),
+        "judge_fraction_of_bound": round(rate / BOUND, 3),
+        "judge_naive_verdicts_per_s": round(naive_rate, 2),
+        "judge_speedup_vs_naive": round(rate / naive_rate, 1),
+        "judge_fake_server_req_per_s": round(server_rate, 1),
+    }

@@ -1,0 +1,90 @@
+"""Django admin for the roster: reviewers with credential inlines, tasks, labels, notifications."""
+
+from __future__ import annotations
+
+from typing import Any, cast
+
+from django.contrib import admin
+from django.contrib.auth.models import User
+from django.db.models import QuerySet
+from django.http import HttpRequest
+from django.utils import timezone
+
+from .models import Credential, HumanLabel, Notification, ReviewerProfile, ReviewTask, TaskSkip
+from .services import unstaffed_restaff
+
+
+class CredentialInline(admin.TabularInline):
+    model = Credential
+    extra = 1
+    fields = [
+        "domain_prefix",
+        "level",
+        "evidence",
+        "verified_by",
+        "verified_at",
+        "expires_at",
+        "paused",
+        "paused_reason",
+    ]
+    autocomplete_fields = ["verified_by"]
+
+
+@admin.register(ReviewerProfile)
+class ReviewerProfileAdmin(admin.ModelAdmin):
+    list_display = ["__str__", "user", "status", "capacity_per_day", "languages", "timezone"]
+    list_filter = ["status"]
+    search_fields = ["user__username", "display_name"]
+    inlines = [CredentialInline]
+    autocomplete_fields = ["user"]
+
+    def save_related(self, request: HttpRequest, form: Any, formsets: Any, change: bool) -> None:
+        """Stamp new credentials as verified by this admin, then re-match unstaffed tasks."""
+        for formset in formsets:
+            for obj in formset.save(commit=False):
+                if isinstance(obj, Credential) and obj.verified_by_id is None:
+                    obj.verified_by, obj.verified_at = cast(User, request.user), obj.verified_at or timezone.now()
+                obj.save()
+            for obj in formset.deleted_objects:
+                obj.delete()
+        form.save_m2m()
+        unstaffed_restaff()
+
+
+@admin.register(Credential)
+class CredentialAdmin(admin.ModelAdmin):
+    list_display = ["reviewer", "domain_prefix", "level", "expires_at", "paused", "verified_by"]
+    list_filter = ["level", "paused"]
+    search_fields = ["reviewer__user__username", "domain_prefix"]
+    actions = ["unpause"]
+
+    @admin.action(description="Unpause the selected credentials")
+    def unpause(self, request: HttpRequest, queryset: QuerySet[Credential]) -> None:
+        queryset.update(paused=False, paused_reason="")
+        unstaffed_restaff()
+
+
+@admin.register(ReviewTask)
+class ReviewTaskAdmin(admin.ModelAdmin):
+    list_display = ["id", "example", "kind", "status", "assignee", "min_level", "lease_expires_at"]
+    list_filter = ["status", "kind", "min_level"]
+    raw_id_fields = ["example", "assignee"]
+
+
+@admin.register(HumanLabel)
+class HumanLabelAdmin(admin.ModelAdmin):
+    list_display = ["id", "example", "source", "reviewer", "annotator", "choice", "rating", "created_at"]
+    list_filter = ["source"]
+    raw_id_fields = ["example", "task", "reviewer"]
+
+
+@admin.register(Notification)
+class NotificationAdmin(admin.ModelAdmin):
+    list_display = ["created_at", "kind", "message", "resolved_at"]
+    list_filter = ["kind"]
+
+
+@admin.register(TaskSkip)
+class TaskSkipAdmin(admin.ModelAdmin):
+    list_display = ["task", "reviewer", "escalated", "reason", "created_at"]
+    raw_id_fields = ["task", "reviewer"]

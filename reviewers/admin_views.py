@@ -1,0 +1,118 @@
+"""Admin and lead pages of the reviewer side: roster (CSV in/out), unstaffed tasks, agreement,
+notifications, and marking gold items."""
+
+from __future__ import annotations
+
+from typing import cast
+
+from django.contrib import messages
+from django.contrib.auth.models import User
+from django.http import Http404, HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
+from django.utils import timezone
+from django.utils.http import url_has_allowed_host_and_scheme
+from django.views.decorators.http import require_GET, require_http_methods, require_POST
+
+from hybridqc.roles import admin_required, lead_required
+from routing.models import Batch
+
+from .forms import GoldBatchForm, RosterImportForm, form_errors
+from .models import Notification
+from .selectors import (
+    agreement_by_domain,
+    credentials_expiring,
+    notifications_open,
+    roster,
+    unstaffed_by_domain,
+    unstaffed_tasks,
+)
+from .services import ReviewError, batch_gold_from_labels, roster_csv_export, roster_csv_import, unstaffed_restaff
+
+
+def _roster_page(request: HttpRequest, form: RosterImportForm, status: int = 200, error: str = "") -> HttpResponse:
+    unstaffed_rows = unstaffed_by_domain()
+    return render(
+        request,
+        "reviewers/roster.html",
+        {
+            "form": form,
+            "error": error,
+            "reviewers": roster(),
+            "expiring": credentials_expiring(30),
+            "notifications": notifications_open(),
+            "agreement": agreement_by_domain(),
+            "unstaffed_count": sum(row["n"] for row in unstaffed_rows),
+        },
+        status=status,
+    )
+
+
+@admin_required
+@require_http_methods(["GET", "POST"])
+def roster_page(request: HttpRequest) -> HttpResponse:
+    """The roster with credentials, expiring credentials, notifications, agreement; CSV import."""
+    if request.method == "GET":
+        return _roster_page(request, RosterImportForm())
+    form = RosterImportForm(request.POST, request.FILES)
+    if not form.is_valid():
+        return _roster_page(request, form, 400, form_errors(form))
+    try:
+        text = form.cleaned_data["file"].read().decode("utf-8-sig")
+        n = roster_csv_import(text=text, verified_by=cast(User, request.user))
+    except UnicodeDecodeError:
+        return _roster_page(request, form, 400, "The file is not UTF-8 text.")
+    except ReviewError as exc:
+        return _roster_page(request, form, 400, exc.message)
+    messages.success(request, f"Imported {n} credential rows.")
+    return redirect("reviewers:roster")
+
+
+@admin_required
+@require_GET
+def roster_export(request: HttpRequest) -> HttpResponse:
+    response = HttpResponse(roster_csv_export(), content_type="text/csv; charset=utf-8")
+    response["Content-Disposition"] = 'attachment; filename="roster.csv"'
+    return response
+
+
+@admin_required
+@require_POST
+def notification_resolve(request: HttpRequest, notification_id: int) -> HttpResponse:
+    if not Notification.objects.filter(pk=notification_id, resolved_at__isnull=True).update(resolved_at=timezone.now()):
+        raise Http404("No such open notification.")
+    return redirect("reviewers:roster")
+
+
+@admin_required
+@require_http_methods(["GET", "POST"])
+def unstaffed(request: HttpRequest) -> HttpResponse:
+    """Tasks nobody is credentialed for; POST matches them again (after credentials changed)."""
+    if request.method == "POST":
+        n = unstaffed_restaff()
+        messages.success(request, f"{n} unstaffed tasks now have a reviewer.")
+        return redirect("reviewers:unstaffed")
+    return render(
+        request,
+        "reviewers/unstaffed.html",
+        {
+            "tasks": unstaffed_tasks(),
+            "by_domain": unstaffed_by_domain(),
+        },
+    )
+
+
+@lead_required
+@require_POST
+def gold_mark_batch(request: HttpRequest) -> HttpResponse:
+    """Lead action: mark a batch's examples whose human labels agree as gold items."""
+    form = GoldBatchForm(request.POST)
+    if not form.is_valid():
+        return HttpResponse(form_errors(form), status=400, content_type="text/plain")
+    batch = Batch.objects.filter(name=form.cleaned_data["batch"]).first()
+    if batch is None:
+        return HttpResponse("No batch with that name.", status=404, content_type="text/plain")
+    n = batch_gold_from_labels(batch=batch)
+    messages.success(request, f"{n} examples of {batch.name} are now gold items.")
+    nxt = request.POST.get("next", "")
+    safe = url_has_allowed_host_and_scheme(nxt, allowed_hosts={request.get_host()}) and nxt.startswith("/")
+    return redirect(nxt if safe else "home")

@@ -1,0 +1,60 @@
+"""Forms of the reviewer pages; the API uses DRF serializers with the same rules."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django import forms
+
+from .services.queue import FLAGS
+
+CHOICE_KEYS = {"1": 1, "2": 2, "t": 0, "0": 0}
+CRITERIA = ["correctness", "helpfulness", "safety"]
+
+
+class LabelForm(forms.Form):
+    """A label: 1 / 2 / t (tie) for pairwise items, a number for rating items, plus extras."""
+
+    choice = forms.ChoiceField(choices=[(k, k) for k in CHOICE_KEYS], required=False)
+    rating = forms.FloatField(required=False)
+    rationale = forms.CharField(required=False, max_length=5000)
+    flags = forms.MultipleChoiceField(choices=list(FLAGS.items()), required=False)
+    seconds_spent = forms.FloatField(required=False, min_value=0, max_value=86400)
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        for name in CRITERIA:
+            self.fields[f"crit_{name}"] = forms.ChoiceField(
+                choices=[("", "-"), ("1", "1"), ("2", "2"), ("t", "tie")], required=False
+            )
+
+    def service_kwargs(self) -> dict[str, Any]:
+        d = self.cleaned_data
+        criteria = {n: CHOICE_KEYS[d[f"crit_{n}"]] for n in CRITERIA if d.get(f"crit_{n}")}
+        return {
+            "choice": CHOICE_KEYS.get(d["choice"]) if d["choice"] else None,
+            "rating": d["rating"],
+            "rationale": d["rationale"],
+            "flags": d["flags"],
+            "seconds_spent": d["seconds_spent"],
+            "criteria": criteria or None,
+        }
+
+
+class SkipForm(forms.Form):
+    reason = forms.CharField(max_length=2000)
+    escalate = forms.BooleanField(required=False)
+
+
+class RosterImportForm(forms.Form):
+    file = forms.FileField(help_text="CSV with the columns of the export.")
+
+
+class GoldBatchForm(forms.Form):
+    batch = forms.CharField(max_length=200)
+    from_labels = forms.BooleanField(required=False, initial=True)
+
+
+def form_errors(form: forms.Form) -> str:
+    """One readable line with every field error."""
+    return "; ".join(f"{field}: {' '.join(str(e) for e in errs)}" for field, errs in form.errors.items())

@@ -1,0 +1,61 @@
+"""Model outputs are untrusted: render them as Markdown with raw HTML disabled, then sanitize the
+result with an allow-list (nh3), so no script, event handler or javascript: link survives."""
+
+from __future__ import annotations
+
+import nh3
+from markdown_it import MarkdownIt
+
+SAFE_SCHEMES = ("http:", "https:", "mailto:")
+TAGS = {
+    "p",
+    "br",
+    "hr",
+    "h1",
+    "h2",
+    "h3",
+    "h4",
+    "h5",
+    "h6",
+    "strong",
+    "em",
+    "code",
+    "pre",
+    "blockquote",
+    "ul",
+    "ol",
+    "li",
+    "a",
+    "table",
+    "thead",
+    "tbody",
+    "tr",
+    "th",
+    "td",
+    "s",
+    "del",
+}
+ATTRIBUTES = {"a": {"href", "title"}, "code": {"class"}, "ol": {"start"}}
+
+
+def _link_ok(url: str) -> bool:
+    """Only absolute http(s)/mailto links, or in-page anchors; everything else is dropped."""
+    lowered = url.strip().lower()
+    return lowered.startswith(SAFE_SCHEMES) or lowered.startswith("#")
+
+
+_md = MarkdownIt("commonmark", {"html": False, "linkify": False, "typographer": False}).enable("table")
+_md.validateLink = _link_ok  # type: ignore[method-assign] # markdown-it's hook: an invalid link renders as plain text
+
+
+def markdown_safe(text: str) -> str:
+    """Sanitized HTML for a model output (safe to mark_safe)."""
+    html = _md.render(text or "")
+    return nh3.clean(
+        html,
+        tags=TAGS,
+        attributes=ATTRIBUTES,
+        url_schemes={"http", "https", "mailto"},
+        link_rel="noopener noreferrer nofollow",
+        strip_comments=True,
+    )

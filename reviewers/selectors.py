@@ -1,0 +1,163 @@
+"""Reads for the reviewer pages, the roster and the agreement figures."""
+
+from __future__ import annotations
+
+import statistics
+from collections import defaultdict
+from datetime import timedelta
+from typing import Any
+
+from django.db.models import Count, Prefetch, Q, QuerySet
+from django.utils import timezone
+
+from routing.metrics import Rate, labels_agree, rate
+
+from .agreement import cohen_kappa, krippendorff_alpha_nominal
+from .models import Credential, HumanLabel, Notification, ReviewerProfile, ReviewTask
+from .services.gold import gold_accuracy
+from .services.matching import today_start
+
+
+def task_held(*, reviewer: ReviewerProfile, task_id: int) -> ReviewTask | None:
+    """The task if this reviewer holds its lease, else None: nobody else may see an item."""
+    return (
+        ReviewTask.objects.select_related("example__domain")
+        .filter(pk=task_id, assignee=reviewer, status=ReviewTask.Status.LEASED)
+        .first()
+    )
+
+
+def _value(label: HumanLabel) -> float | None:
+    return label.rating if label.example.task == "rating" else label.choice
+
+
+def adjudicated_agreement(reviewer: ReviewerProfile) -> Rate:
+    """How often the reviewer's labels match the adjudicator's label on the same example."""
+    adjudicated = {
+        x.example_id: x
+        for x in HumanLabel.objects.filter(task__kind=ReviewTask.Kind.ADJUDICATION).select_related("example")
+    }
+    mine = (
+        HumanLabel.objects.filter(reviewer=reviewer, example_id__in=list(adjudicated))
+        .exclude(task__kind=ReviewTask.Kind.ADJUDICATION)
+        .select_related("example")
+    )
+    hits = n = 0
+    for label in mine:
+        agree = labels_agree(label.example.task, _value(label), _value(adjudicated[label.example_id]))
+        if agree is not None:
+            n, hits = n + 1, hits + int(agree)
+    return rate(hits, n)
+
+
+def gold_accuracy_by_domain(reviewer: ReviewerProfile) -> list[dict[str, Any]]:
+    """The reviewer's gold accuracy per credential domain."""
+    return [
+        {"domain": c.domain_prefix, "rate": gold_accuracy(reviewer, c.domain_prefix), "paused": c.paused}
+        for c in reviewer.credentials.all()
+    ]
+
+
+def reviewer_stats(reviewer: ReviewerProfile) -> dict[str, Any]:
+    """The reviewer's own page: today's count, gold accuracy, agreement with adjudication, pace."""
+    labels = HumanLabel.objects.filter(reviewer=reviewer, source=HumanLabel.Source.REVIEW)
+    seconds = [s for s in labels.values_list("seconds_spent", flat=True) if s is not None]
+    return {
+        "done_today": labels.filter(created_at__gte=today_start(reviewer.timezone)).count(),
+        "done_total": labels.count(),
+        "capacity": reviewer.capacity_per_day,
+        "gold": gold_accuracy(reviewer),
+        "gold_by_domain": gold_accuracy_by_domain(reviewer),
+        "adjudicated": adjudicated_agreement(reviewer),
+        "median_seconds": statistics.median(seconds) if seconds else None,
+    }
+
+
+def agreement_by_domain() -> list[dict[str, Any]]:
+    """Per domain, over HybridQC reviewers' labels (gold checks excluded): Cohen's kappa over
+    the first two labels of doubly reviewed items, Krippendorff's alpha over all labels."""
+    units: dict[str, dict[int, list[float]]] = defaultdict(lambda: defaultdict(list))
+    qs = (
+        HumanLabel.objects.filter(source=HumanLabel.Source.REVIEW)
+        .exclude(task__kind=ReviewTask.Kind.GOLD)
+        .select_related("example__domain")
+        .order_by("created_at", "id")
+    )
+    for label in qs:
+        value = _value(label)
+        if value is not None:
+            units[label.example.domain.path][label.example_id].append(value)
+    rows = []
+    for domain, items in sorted(units.items()):
+        pairs = [v[:2] for v in items.values() if len(v) >= 2]
+        kappa = cohen_kappa([p[0] for p in pairs], [p[1] for p in pairs]) if pairs else None
+        rows.append(
+            {
+                "domain": domain,
+                "items": len(pairs),
+                "kappa": kappa,
+                "alpha": krippendorff_alpha_nominal(list(items.values())),
+            }
+        )
+    return rows
+
+
+def roster() -> list[ReviewerProfile]:
+    """Reviewers with their credentials, today's work, and gold accuracy per credential
+    (``credential.gold``, a Rate with its Wilson interval); gold labels are read in one query."""
+    reviewers: list[ReviewerProfile] = list(
+        ReviewerProfile.objects.select_related("user")
+        .prefetch_related(Prefetch("credentials", queryset=Credential.objects.order_by("domain_prefix")))
+        .annotate(done_today=Count("labels", filter=Q(labels__created_at__gte=today_start())))
+    )
+    gold: dict[int, list[tuple[str, bool | None]]] = defaultdict(list)
+    labels = HumanLabel.objects.filter(source=HumanLabel.Source.REVIEW, example__is_gold=True).select_related(
+        "example__domain"
+    )
+    for label in labels:
+        e = label.example
+        truth = e.gold_rating if e.task == "rating" else e.gold_choice
+        gold[label.reviewer_id or 0].append((e.domain.path, labels_agree(e.task, _value(label), truth)))
+    for r in reviewers:
+        for c in r.credentials.all():
+            marks = [ok for path, ok in gold[r.pk] if ok is not None and _covered(path, c.domain_prefix)]
+            c.gold = rate(sum(marks), len(marks))  # type: ignore[attr-defined]
+    return reviewers
+
+
+def _covered(path: str, prefix: str) -> bool:
+    prefix = prefix.strip("/")
+    return path == prefix or path.startswith(prefix + "/")
+
+
+def credentials_expiring(days: int = 30) -> QuerySet[Credential]:
+    """Credentials that expire within ``days`` (and have not expired yet)."""
+    now = timezone.now()
+    return (
+        Credential.objects.select_related("reviewer__user")
+        .filter(expires_at__gt=now, expires_at__lte=now + timedelta(days=days))
+        .order_by("expires_at")
+    )
+
+
+def unstaffed_tasks(limit: int = 500) -> list[ReviewTask]:
+    """Tasks no reviewer holds a matching credential for."""
+    return list(
+        ReviewTask.objects.filter(status=ReviewTask.Status.UNSTAFFED)
+        .select_related("example__domain", "example__batch")
+        .order_by("example__domain__path", "id")[:limit]
+    )
+
+
+def unstaffed_by_domain() -> list[dict[str, Any]]:
+    return [
+        dict(row)
+        for row in ReviewTask.objects.filter(status=ReviewTask.Status.UNSTAFFED)
+        .values("example__domain__path", "min_level")
+        .annotate(n=Count("id"))
+        .order_by("example__domain__path")
+    ]
+
+
+def notifications_open() -> QuerySet[Notification]:
+    return Notification.objects.filter(resolved_at__isnull=True).select_related("reviewer", "credential")

@@ -1,0 +1,37 @@
+"""Writes for the reviewer side: imported labels, review tasks, matching, the queue, gold items
+and the roster. Callers import from here; the modules below hold the pieces."""
+
+from .errors import ReviewError
+from .gold import batch_gold_from_labels, credential_pause, gold_check, gold_mark
+from .imports import import_labels_create
+from .matching import review_tasks_create, tasks_restaff, unstaffed_restaff, valid_credentials
+from .queue import (
+    FLAGS,
+    review_label_submit,
+    review_lease_renew,
+    review_leases_expire,
+    review_task_claim,
+    review_task_skip,
+)
+from .roster import roster_csv_export, roster_csv_import
+
+__all__ = [
+    "FLAGS",
+    "ReviewError",
+    "batch_gold_from_labels",
+    "credential_pause",
+    "gold_check",
+    "gold_mark",
+    "import_labels_create",
+    "review_label_submit",
+    "review_lease_renew",
+    "review_leases_expire",
+    "review_task_claim",
+    "review_task_skip",
+    "review_tasks_create",
+    "roster_csv_export",
+    "roster_csv_import",
+    "tasks_restaff",
+    "unstaffed_restaff",
+    "valid_credentials",
+]

@@ -1,0 +1,189 @@
+"""Who may review what: credential matching, assignment balanced by capacity, unstaffed tasks."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Iterable, Sequence
+from datetime import datetime, time
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from django.db import transaction
+from django.db.models import Count, Q, QuerySet
+from django.utils import timezone
+
+from routing.models import Example
+
+from ..models import (
+    LEVEL_ORDER,
+    Credential,
+    HumanLabel,
+    ReviewerProfile,
+    ReviewTask,
+    TaskSkip,
+    level_rank,
+)
+
+ACTIVE_STATUSES = [ReviewTask.Status.OPEN, ReviewTask.Status.LEASED]
+
+
+def valid_credentials() -> QuerySet[Credential]:
+    """Credentials usable right now: unexpired, not paused, of an active reviewer."""
+    now = timezone.now()
+    return Credential.objects.filter(
+        Q(expires_at__isnull=True) | Q(expires_at__gt=now),
+        paused=False,
+        reviewer__status=ReviewerProfile.Status.ACTIVE,
+    )
+
+
+def prefix_q(prefix: str, field: str) -> Q:
+    """SQL form of Domain.covered_by: the path equals the prefix or lies below it."""
+    prefix = prefix.strip("/")
+    return Q(**{field: prefix}) | Q(**{f"{field}__startswith": prefix + "/"})
+
+
+def levels_up_to(level: str) -> list[str]:
+    """Task min_levels a credential of ``level`` satisfies ("" means no minimum)."""
+    return ["", *LEVEL_ORDER[: level_rank(level) + 1]]
+
+
+def reviewer_task_q(credentials: Iterable[Credential], path_field: str = "example__domain__path") -> Q | None:
+    """Tasks some credential covers (domain and level); None when there is no credential."""
+    q: Q | None = None
+    for c in credentials:
+        part = prefix_q(c.domain_prefix, path_field) & Q(min_level__in=levels_up_to(c.level))
+        q = part if q is None else q | part
+    return q
+
+
+def credential_fits(credential: Credential, example: Example, min_level: str) -> bool:
+    return credential.covers(example.domain) and level_rank(credential.level) >= level_rank(min_level)
+
+
+def today_start(tz_name: str | None = None) -> datetime:
+    """Midnight of today, in the reviewer's time zone when given (else the server's)."""
+    try:
+        tz = ZoneInfo(tz_name) if tz_name else timezone.get_current_timezone()
+    except (ZoneInfoNotFoundError, ValueError):
+        tz = timezone.get_current_timezone()
+    return datetime.combine(timezone.localdate(timezone=tz), time.min, tzinfo=tz)
+
+
+def reviewer_label_counts(reviewer: ReviewerProfile) -> dict[str, int]:
+    """The reviewer's review labels: given today, in all, and on gold checks (one query)."""
+    return HumanLabel.objects.filter(reviewer=reviewer, source=HumanLabel.Source.REVIEW).aggregate(
+        today=Count("id", filter=Q(created_at__gte=today_start(reviewer.timezone))),
+        total=Count("id"),
+        gold=Count("id", filter=Q(task__kind=ReviewTask.Kind.GOLD)),
+    )
+
+
+def remaining_capacity(reviewer_ids: Iterable[int]) -> dict[int, int]:
+    """Per reviewer: capacity per day minus labels given today minus tasks waiting for them."""
+    ids = list(set(reviewer_ids))
+    done = dict(
+        HumanLabel.objects.filter(reviewer_id__in=ids, created_at__gte=today_start())
+        .values_list("reviewer_id")
+        .annotate(n=Count("id"))
+    )
+    waiting = dict(
+        ReviewTask.objects.filter(assignee_id__in=ids, status__in=ACTIVE_STATUSES)
+        .values_list("assignee_id")
+        .annotate(n=Count("id"))
+    )
+    capacity = dict(ReviewerProfile.objects.filter(pk__in=ids).values_list("id", "capacity_per_day"))
+    return {r: capacity.get(r, 0) - done.get(r, 0) - waiting.get(r, 0) for r in ids}
+
+
+def pick_reviewer(candidates: Sequence[Credential], capacity: dict[int, int]) -> int | None:
+    """The most specific credential's holders first; among equally specific ones, the most
+    remaining capacity. None when every candidate is out of capacity (the task stays in the pool)."""
+    best: tuple[int, int, int] | None = None
+    for c in candidates:
+        left = capacity.get(c.reviewer_id, 0)
+        if left <= 0:
+            continue
+        key = (len(c.domain_prefix.strip("/")), left, -c.reviewer_id)
+        if best is None or key > best:
+            best = key
+    return -best[2] if best else None
+
+
+def earlier_reviewers(example_ids: Iterable[int]) -> dict[int, set[int]]:
+    """Per example: reviewers who labeled it, hold a task on it, or passed on it."""
+    ids = list(example_ids)
+    out: dict[int, set[int]] = defaultdict(set)
+    for ex, rev in HumanLabel.objects.filter(example_id__in=ids, reviewer__isnull=False).values_list(
+        "example_id", "reviewer_id"
+    ):
+        out[ex].add(rev)
+    for ex, rev in ReviewTask.objects.filter(example_id__in=ids, status=ReviewTask.Status.LEASED).values_list(
+        "example_id", "assignee_id"
+    ):
+        out[ex].add(rev)
+    for ex, rev in TaskSkip.objects.filter(task__example_id__in=ids).values_list("task__example_id", "reviewer_id"):
+        out[ex].add(rev)
+    return out
+
+
+def task_staff(
+    task: ReviewTask, credentials: Sequence[Credential], capacity: dict[int, int], exclude: set[int]
+) -> None:
+    """Set the task's status and designated assignee (not saved)."""
+    fitting = [
+        c for c in credentials if c.reviewer_id not in exclude and credential_fits(c, task.example, task.min_level)
+    ]
+    if not fitting:
+        task.status, task.assignee_id = ReviewTask.Status.UNSTAFFED, None
+        return
+    assignee = pick_reviewer(fitting, capacity)
+    task.status, task.assignee_id = ReviewTask.Status.OPEN, assignee
+    if assignee is not None:
+        capacity[assignee] -= 1
+
+
+def review_tasks_create(*, examples: Sequence[Example], kind: str, min_level: str = "") -> list[ReviewTask]:
+    """Create one review task per example, matched to credentialed reviewers.
+
+    Open with a designated reviewer (most specific credential, then most remaining capacity),
+    open in the shared pool when every matching reviewer is at capacity, or unstaffed when
+    nobody holds a matching credential. Earlier labelers of an example are never chosen, so a
+    second review or adjudication goes to someone new.
+    """
+    if not examples:
+        return []
+    credentials = list(valid_credentials())
+    capacity = remaining_capacity(c.reviewer_id for c in credentials)
+    exclude = earlier_reviewers(e.pk for e in examples)
+    tasks = []
+    for example in examples:
+        task = ReviewTask(example=example, kind=kind, min_level=min_level)
+        task_staff(task, credentials, capacity, exclude.get(example.pk, set()))
+        tasks.append(task)
+    return ReviewTask.objects.bulk_create(tasks, batch_size=2000)
+
+
+def tasks_restaff(*, tasks: Sequence[ReviewTask]) -> int:
+    """Match these tasks again (e.g. after a skip, an escalation or new credentials); saves them.
+    Returns how many now have someone who may review them."""
+    credentials = list(valid_credentials())
+    capacity = remaining_capacity(c.reviewer_id for c in credentials)
+    exclude = earlier_reviewers(t.example_id for t in tasks)
+    staffed = 0
+    for task in tasks:
+        task_staff(task, credentials, capacity, exclude.get(task.example_id, set()))
+        task.lease_expires_at = task.claimed_at = None
+        staffed += task.status == ReviewTask.Status.OPEN
+    ReviewTask.objects.bulk_update(tasks, ["status", "assignee", "lease_expires_at", "claimed_at"], batch_size=2000)
+    return staffed
+
+
+def unstaffed_restaff() -> int:
+    """Re-match every unstaffed task; called when credentials change and by the beat task."""
+    with transaction.atomic():
+        tasks = list(
+            ReviewTask.objects.select_for_update(skip_locked=True, of=("self",))
+            .filter(status=ReviewTask.Status.UNSTAFFED)
+            .select_related("example__domain")
+        )
+        return tasks_restaff(tasks=tasks) if tasks else 0

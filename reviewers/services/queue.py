@@ -1,0 +1,249 @@
+"""The review queue: claiming with a lease, renewing and expiring leases, submitting labels,
+skipping and escalating. Concurrency rests on row locks: claims take candidate rows with
+``FOR UPDATE SKIP LOCKED`` and submits lock the task row, so no task goes to two reviewers and a
+retried submit finds the label the first one stored."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from typing import Any
+
+from django.conf import settings
+from django.db import connection, transaction
+from django.db.models import Q, QuerySet
+from django.utils import timezone
+
+from routing.models import Example
+
+from ..models import LEVEL_ORDER, HumanLabel, ReviewerProfile, ReviewTask, TaskSkip, level_rank
+from .errors import ReviewError
+from .followups import label_followups
+from .gold import gold_task_claim
+from .matching import reviewer_label_counts, reviewer_task_q, tasks_restaff, valid_credentials
+
+FLAGS = {"unsafe": "Unsafe content", "bias": "Bias", "needs_higher_credential": "Needs a higher credential"}
+
+
+def lease_duration() -> timedelta:
+    return timedelta(seconds=getattr(settings, "REVIEW_LEASE_SECONDS", 15 * 60))
+
+
+def _lease_renew(task_id: int, reviewer: ReviewerProfile) -> bool:
+    """Extend the reviewer's lease; False when the task is no longer theirs."""
+    return bool(
+        ReviewTask.objects.filter(pk=task_id, assignee=reviewer, status=ReviewTask.Status.LEASED).update(
+            lease_expires_at=timezone.now() + lease_duration()
+        )
+    )
+
+
+def review_lease_renew(*, task: ReviewTask, reviewer: ReviewerProfile) -> bool:
+    """Heartbeat from an open review page: keep the lease while the reviewer works."""
+    return _lease_renew(task.pk, reviewer)
+
+
+def _current_lease(reviewer: ReviewerProfile) -> ReviewTask | None:
+    """The task the reviewer already holds (a reload shows the same item, not a new one)."""
+    held = ReviewTask.objects.filter(assignee=reviewer, status=ReviewTask.Status.LEASED)
+    for task in held.select_related("example__domain").order_by("id"):
+        if _lease_renew(task.pk, reviewer):
+            return task
+    return None
+
+
+def _pool(reviewer: ReviewerProfile, scope: Q) -> QuerySet[ReviewTask]:
+    """Tasks the reviewer may take: in their credentials' scope, not gold checks (those are made
+    per reviewer), not of an example they labeled, not one they passed on."""
+    mine = HumanLabel.objects.filter(reviewer=reviewer).values("example_id")
+    skipped = TaskSkip.objects.filter(reviewer=reviewer).values("task_id")
+    return (
+        ReviewTask.objects.filter(scope)
+        .exclude(kind=ReviewTask.Kind.GOLD)
+        .exclude(example_id__in=mine)
+        .exclude(pk__in=skipped)
+    )
+
+
+def _pool_tiers(reviewer: ReviewerProfile, now: Any) -> list[Q]:
+    """Where to look, in order: tasks designated to this reviewer; free tasks (unassigned,
+    unstaffed ones a new credential now covers, leases past expiry); then tasks designated to
+    someone else, so nothing waits on one busy reviewer. Each tier is an index range scan."""
+    return [
+        Q(status=ReviewTask.Status.OPEN, assignee=reviewer),
+        Q(status__in=[ReviewTask.Status.OPEN, ReviewTask.Status.UNSTAFFED], assignee__isnull=True)
+        | Q(status=ReviewTask.Status.LEASED, lease_expires_at__lt=now),
+        Q(status=ReviewTask.Status.OPEN, assignee__isnull=False) & ~Q(assignee=reviewer),
+    ]
+
+
+def review_task_claim(*, reviewer: ReviewerProfile) -> ReviewTask | None:
+    """The reviewer's next item, leased to them; None when nothing is left for them.
+
+    Only active reviewers with a valid credential covering the task's domain and level get
+    it; a reviewer who labeled the example already never gets it again. One lease at a time:
+    a reviewer who holds one gets it back (renewed)."""
+    # Valid credentials are those of active reviewers: a paused reviewer has none.
+    credentials = list(valid_credentials().filter(reviewer=reviewer))
+    scope = reviewer_task_q(credentials)
+    if scope is None:
+        return None
+    current = _current_lease(reviewer)
+    if current is not None:
+        return current
+    counts = reviewer_label_counts(reviewer)
+    if counts["today"] >= reviewer.capacity_per_day:
+        return None
+    gold = gold_task_claim(reviewer=reviewer, credentials=credentials, lease=lease_duration(), counts=counts)
+    if gold is not None:
+        return gold
+    task_id = _pool_take(reviewer, scope)
+    if task_id is None:
+        return None
+    return ReviewTask.objects.select_related("example__domain").get(pk=task_id)
+
+
+def _pool_take(reviewer: ReviewerProfile, scope: Q) -> int | None:
+    """Lease the first free task, one statement per tier (the classic queue pattern):
+    UPDATE ... WHERE id = (SELECT id ... LIMIT 1 FOR UPDATE SKIP LOCKED) RETURNING id.
+    Rows another claim has locked are skipped, never waited for or handed out twice; one
+    statement instead of select-then-update keeps the lock as short as it can be."""
+    now = timezone.now()
+    table = connection.ops.quote_name(ReviewTask._meta.db_table)
+    # SQLite (the embedded demo) has no row locks and needs none: it runs one writer at a time,
+    # and a single UPDATE ... WHERE id = (SELECT ...) statement is atomic there.
+    lock = f" FOR UPDATE OF {table} SKIP LOCKED" if connection.features.has_select_for_update_skip_locked else ""
+    base = _pool(reviewer, scope)
+    for tier in _pool_tiers(reviewer, now):
+        pick = base.filter(tier).order_by("created_at", "id").values("id")[:1]
+        sql, params = pick.query.sql_with_params()
+        with connection.cursor() as cursor:
+            cursor.execute(
+                f"UPDATE {table} SET status = %s, assignee_id = %s, claimed_at = %s, lease_expires_at = %s "  # noqa: S608
+                f"WHERE id = ({sql}{lock}) RETURNING id",
+                [ReviewTask.Status.LEASED.value, reviewer.pk, now, now + lease_duration(), *params],
+            )
+            row = cursor.fetchone()
+        if row:
+            return row[0]
+    return None
+
+
+def review_leases_expire() -> int:
+    """Return tasks whose lease ran out to the pool (gold checks are dropped instead: they are
+    made per reviewer). Returns how many leases expired."""
+    now = timezone.now()
+    with transaction.atomic():
+        ids = list(
+            ReviewTask.objects.select_for_update(skip_locked=True)
+            .filter(status=ReviewTask.Status.LEASED, lease_expires_at__lt=now)
+            .values_list("id", flat=True)
+        )
+        ReviewTask.objects.filter(pk__in=ids, kind=ReviewTask.Kind.GOLD, label__isnull=True).delete()
+        ReviewTask.objects.filter(pk__in=ids).update(
+            status=ReviewTask.Status.OPEN, assignee=None, lease_expires_at=None, claimed_at=None
+        )
+    return len(ids)
+
+
+def _held_task(task: ReviewTask, reviewer: ReviewerProfile) -> ReviewTask:
+    """Lock the task row and check the reviewer still holds its lease."""
+    locked = ReviewTask.objects.select_for_update(of=("self",)).select_related("example").get(pk=task.pk)
+    if locked.assignee_id != reviewer.pk or locked.status != ReviewTask.Status.LEASED:
+        raise ReviewError("This item is no longer yours (its lease expired or it was reassigned).", 409)
+    return locked
+
+
+def _label_values(example: Example, choice: int | None, rating: float | None) -> tuple[int | None, float | None]:
+    """Check the verdict against the task type: 1/2/0 (tie) for pairwise, the example's scale
+    for rating."""
+    if example.task == Example.Task.PAIRWISE:
+        if choice not in (0, 1, 2):
+            raise ReviewError("Choose response 1, response 2 or tie.")
+        return choice, None
+    lo, hi = example.scale_min, example.scale_max
+    if rating is None:
+        raise ReviewError("Give a rating.")
+    if lo is not None and hi is not None and not lo <= rating <= hi:
+        raise ReviewError(f"The rating must be between {lo} and {hi}.")
+    return None, float(rating)
+
+
+def _clean_flags(flags: list[str] | None) -> list[str]:
+    unknown = set(flags or []) - set(FLAGS)
+    if unknown:
+        raise ReviewError(f"Unknown flag(s): {', '.join(sorted(unknown))}.")
+    return sorted(set(flags or []))
+
+
+def review_label_submit(
+    *,
+    task: ReviewTask,
+    reviewer: ReviewerProfile,
+    choice: int | None = None,
+    rating: float | None = None,
+    rationale: str = "",
+    flags: list[str] | None = None,
+    seconds_spent: float | None = None,
+    criteria: dict[str, float] | None = None,
+) -> HumanLabel:
+    """Store the reviewer's label for a task they hold; idempotent.
+
+    A repeated submit (double click, retried request) returns the label stored first. Marks
+    the task done and starts follow-ups: a second review for a share of tasks, adjudication on
+    disagreement, escalation when flagged, gold accuracy checks."""
+    with transaction.atomic():
+        # The row lock serialises concurrent submits of one task: the second sees the label.
+        locked = ReviewTask.objects.select_for_update(of=("self",)).select_related("example").filter(pk=task.pk).first()
+        if locked is None:
+            raise ReviewError("No such task.", 404)
+        if locked.status == ReviewTask.Status.DONE:
+            # The label and the DONE status are written in one transaction, so a done task
+            # has its label; a separate statement after the lock (not a join in it) sees a
+            # label committed by a concurrent submit that held the lock first.
+            existing = HumanLabel.objects.filter(task_id=locked.pk).first()
+            if existing is not None and existing.reviewer_id == reviewer.pk:
+                return existing
+            raise ReviewError("This item was already labeled by someone else.", 409)
+        if locked.assignee_id != reviewer.pk or locked.status != ReviewTask.Status.LEASED:
+            raise ReviewError("This item is no longer yours (its lease expired or it was reassigned).", 409)
+        choice, rating = _label_values(locked.example, choice, rating)
+        clean_flags = _clean_flags(flags)
+        now = timezone.now()
+        if seconds_spent is None and locked.claimed_at:
+            seconds_spent = (now - locked.claimed_at).total_seconds()
+        label = HumanLabel.objects.create(
+            example=locked.example,
+            task=locked,
+            reviewer=reviewer,
+            source=HumanLabel.Source.REVIEW,
+            choice=choice,
+            rating=rating,
+            rationale=rationale.strip(),
+            flags=clean_flags,
+            criteria=criteria or {},
+            seconds_spent=seconds_spent,
+        )
+        locked.status, locked.completed_at, locked.lease_expires_at = ReviewTask.Status.DONE, now, None
+        locked.save(update_fields=["status", "completed_at", "lease_expires_at"])
+        if {"unsafe", "bias"} & set(clean_flags):
+            Example.objects.filter(pk=locked.example_id).update(flagged=True)
+        label_followups(task=locked, label=label)
+    return label
+
+
+def review_task_skip(*, task: ReviewTask, reviewer: ReviewerProfile, reason: str, escalate: bool = False) -> None:
+    """Pass on a held task with a reason; it goes to someone else and never back to this reviewer.
+
+    ``escalate`` (the "needs a higher credential" action) also raises the task's minimum
+    credential level one step, so only more senior reviewers get it."""
+    if not reason.strip():
+        raise ReviewError("Give a reason.")
+    with transaction.atomic():
+        locked = _held_task(task, reviewer)
+        TaskSkip.objects.get_or_create(
+            task=locked, reviewer=reviewer, defaults={"reason": reason.strip(), "escalated": escalate}
+        )
+        if escalate:
+            locked.min_level = LEVEL_ORDER[min(level_rank(locked.min_level) + 1, len(LEVEL_ORDER) - 1)]
+            locked.save(update_fields=["min_level"])
+        tasks_restaff(tasks=[locked])

@@ -1,0 +1,180 @@
+"""The roster as CSV: one row per credential, the reviewer's profile repeated on each row.
+Import validates every row first and writes nothing if any row is bad."""
+
+from __future__ import annotations
+
+import csv
+import io
+from dataclasses import dataclass
+from datetime import datetime, time
+from typing import Any
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from django.contrib.auth.models import Group, User
+from django.db import transaction
+from django.utils import timezone
+from django.utils.dateparse import parse_date, parse_datetime
+
+from hybridqc.roles import REVIEWER
+
+from ..models import Credential, ReviewerProfile
+from .errors import ReviewError
+from .matching import unstaffed_restaff
+
+COLUMNS = [
+    "username",
+    "display_name",
+    "email",
+    "languages",
+    "capacity_per_day",
+    "status",
+    "timezone",
+    "domain_prefix",
+    "level",
+    "evidence",
+    "expires_at",
+]
+REQUIRED = {"username", "domain_prefix", "level"}
+
+
+@dataclass
+class RosterRow:
+    line: int
+    values: dict[str, Any]
+
+
+def _expiry(raw: str) -> datetime | None:
+    if not raw:
+        return None
+    dt = parse_datetime(raw)
+    if dt is None and (d := parse_date(raw)) is not None:
+        dt = datetime.combine(d, time.max)
+    if dt is None:
+        raise ValueError("is not a date (use YYYY-MM-DD)")
+    return timezone.make_aware(dt) if timezone.is_naive(dt) else dt
+
+
+def _timezone(raw: str) -> str:
+    try:
+        ZoneInfo(raw)
+    except (ZoneInfoNotFoundError, ValueError):
+        raise ValueError(f"is not a time zone name (e.g. Europe/Berlin), got {raw!r}") from None
+    return raw
+
+
+def _cell(column: str, raw: str) -> Any:
+    """Parse one cell; raises ValueError with the problem (the caller adds row and column)."""
+    raw = raw.strip()
+    if column in REQUIRED and not raw:
+        raise ValueError("is required")
+    if column == "capacity_per_day":
+        if not raw:
+            return 100
+        if not raw.isdigit():
+            raise ValueError(f"must be a whole number, got {raw!r}")
+        return int(raw)
+    if column == "status":
+        if raw and raw not in ReviewerProfile.Status.values:
+            raise ValueError(f"must be one of {', '.join(ReviewerProfile.Status.values)}, got {raw!r}")
+        return raw or ReviewerProfile.Status.ACTIVE
+    if column == "level" and raw not in Credential.Level.values:
+        raise ValueError(f"must be one of {', '.join(Credential.Level.values)}, got {raw!r}")
+    if column == "expires_at":
+        return _expiry(raw)
+    if column == "domain_prefix":
+        return raw.strip("/")
+    if column == "timezone":
+        return _timezone(raw or "UTC")
+    return raw
+
+
+def roster_csv_parse(text: str) -> list[RosterRow]:
+    """Parse and check a roster CSV; raises ReviewError listing every bad row and column."""
+    reader = csv.DictReader(io.StringIO(text))
+    missing = REQUIRED - set(reader.fieldnames or [])
+    if missing:
+        raise ReviewError(f"The header lacks the column(s): {', '.join(sorted(missing))}.")
+    rows, errors = [], []
+    for line, raw in enumerate(reader, start=2):
+        values = {}
+        for column in COLUMNS:
+            try:
+                values[column] = _cell(column, raw.get(column) or "")
+            except ValueError as exc:
+                errors.append(f"row {line}, column {column}: {exc}")
+        rows.append(RosterRow(line, values))
+    if errors:
+        raise ReviewError("Nothing was imported. " + "; ".join(errors[:50]))
+    if not rows:
+        raise ReviewError("The CSV has no rows.")
+    return rows
+
+
+def _reviewer_upsert(values: dict[str, Any]) -> ReviewerProfile:
+    user, created = User.objects.get_or_create(username=values["username"])
+    if created:
+        user.set_unusable_password()
+    if values["email"]:
+        user.email = values["email"]
+    user.save()
+    user.groups.add(Group.objects.get_or_create(name=REVIEWER)[0])
+    profile, _ = ReviewerProfile.objects.update_or_create(
+        user=user,
+        defaults={
+            "display_name": values["display_name"],
+            "languages": values["languages"],
+            "capacity_per_day": values["capacity_per_day"],
+            "status": values["status"],
+            "timezone": values["timezone"],
+        },
+    )
+    return profile
+
+
+def roster_csv_import(*, text: str, verified_by: User) -> int:
+    """Create or update reviewers and their credentials from CSV; all or nothing.
+    Returns the number of credential rows written. Unstaffed tasks are matched again after."""
+    rows = roster_csv_parse(text)
+    now = timezone.now()
+    with transaction.atomic():
+        for row in rows:
+            v = row.values
+            profile = _reviewer_upsert(v)
+            Credential.objects.update_or_create(
+                reviewer=profile,
+                domain_prefix=v["domain_prefix"],
+                defaults={
+                    "level": v["level"],
+                    "evidence": v["evidence"],
+                    "expires_at": v["expires_at"],
+                    "verified_by": verified_by,
+                    "verified_at": now,
+                },
+            )
+    unstaffed_restaff()
+    return len(rows)
+
+
+def roster_csv_export() -> str:
+    """Every credential as one CSV row, in the import format."""
+    out = io.StringIO()
+    writer = csv.writer(out)
+    writer.writerow(COLUMNS)
+    for c in Credential.objects.select_related("reviewer__user").order_by("reviewer__user__username", "domain_prefix"):
+        p = c.reviewer
+        writer.writerow(
+            [
+                p.user.username,
+                p.display_name,
+                p.user.email,
+                p.languages,
+                p.capacity_per_day,
+                p.status,
+                p.timezone,
+                c.domain_prefix,
+                c.level,
+                c.evidence,
+                c.expires_at.date().isoformat() if c.expires_at else "",
+            ]
+        )
+    return out.getvalue()

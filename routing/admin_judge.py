@@ -1,0 +1,69 @@
+"""Admin for judge configurations: every edit of what produces verdicts saves a NEW version.
+
+The API key is never stored: the form holds only the NAME of the environment variable the
+worker reads it from.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.contrib import admin
+from django.http import HttpRequest
+
+from routing.judges.prompts import DEFAULT_PAIRWISE_PROMPT, DEFAULT_RATING_PROMPT
+from routing.models import JudgeConfig, JudgeRun
+from routing.services.judging import VERSIONED_FIELDS, judge_config_create, judge_config_revise
+
+
+@admin.register(JudgeConfig)
+class JudgeConfigAdmin(admin.ModelAdmin):
+    list_display = ["name", "version", "model", "base_url", "samples", "swap_orders", "max_concurrency",
+                    "is_active", "created_at"]
+    list_filter = ["is_active", "name"]
+    search_fields = ["name", "model"]
+    readonly_fields = ["version", "created_at"]
+    fieldsets = [
+        (None, {"fields": ["name", "version", "is_active", "created_at"]}),
+        ("Endpoint", {"fields": ["base_url", "model", "api_key_env"],
+                      "description": "Any OpenAI-compatible endpoint. Give the NAME of the environment "
+                                     "variable holding the API key (e.g. OPENAI_API_KEY), never the key."}),
+        ("Prompts", {"fields": ["pairwise_prompt", "rating_prompt"]}),
+        ("Sampling", {"fields": ["temperature", "samples", "swap_orders", "request_logprobs", "json_mode"]}),
+        ("Throughput and faults", {"fields": ["max_concurrency", "chunk_size", "timeout_s", "retry_budget",
+                                              "backoff_s"]}),
+    ]
+
+    def get_changeform_initial_data(self, request: HttpRequest) -> dict[str, Any]:
+        initial = super().get_changeform_initial_data(request)
+        initial.setdefault("pairwise_prompt", DEFAULT_PAIRWISE_PROMPT)
+        initial.setdefault("rating_prompt", DEFAULT_RATING_PROMPT)
+        return initial
+
+    def save_model(self, request: HttpRequest, obj: JudgeConfig, form: Any, change: bool) -> None:
+        data = {f: form.cleaned_data[f] for f in (*VERSIONED_FIELDS, "is_active") if f in form.cleaned_data}
+        if not change:
+            saved = judge_config_create(name=form.cleaned_data["name"], **data)
+        else:
+            original = JudgeConfig.objects.get(pk=obj.pk)
+            saved = judge_config_revise(config=original, changes=data)
+        # Point the admin at the row actually saved (the new version), for its redirect.
+        obj.pk, obj.version, obj.created_at = saved.pk, saved.version, saved.created_at
+        obj._state.adding = False
+
+    def get_readonly_fields(self, request: HttpRequest, obj: JudgeConfig | None = None) -> list[str]:
+        # The name identifies the judge across versions: fixed once created.
+        return [*self.readonly_fields, "name"] if obj else list(self.readonly_fields)
+
+
+@admin.register(JudgeRun)
+class JudgeRunAdmin(admin.ModelAdmin):
+    list_display = ["id", "batch", "judge_config", "status", "total", "done", "failed", "prompt_tokens",
+                    "completion_tokens", "started_at", "finished_at"]
+    list_filter = ["status", "backend"]
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False  # runs start from the batch page or the API
+
+    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False

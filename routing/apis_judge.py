@@ -1,0 +1,60 @@
+"""API: start a live judge run over a batch, and list the batch's runs."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.shortcuts import get_object_or_404
+from rest_framework import permissions, serializers, status
+from rest_framework.request import Request
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from hybridqc.roles import is_lead
+from routing.judges.selectors import judge_configs_active
+from routing.models import Batch, JudgeRun
+from routing.services.judging import JudgeSetupError, judge_run_start
+
+
+class IsLead(permissions.BasePermission):
+    message = "Only release leads may start judge runs."
+
+    def has_permission(self, request: Request, view: Any) -> bool:
+        return is_lead(request.user)
+
+
+class JudgeRunStartSerializer(serializers.Serializer):
+    judge_config = serializers.PrimaryKeyRelatedField(
+        queryset=judge_configs_active(),
+        error_messages={"does_not_exist": "No active judge configuration with id {pk_value}."},
+    )
+
+
+class JudgeRunSerializer(serializers.ModelSerializer):
+    judge = serializers.CharField(source="judge_config.key", default="")
+
+    class Meta:
+        model = JudgeRun
+        fields = ["id", "batch", "judge", "backend", "status", "total", "done", "failed", "prompt_tokens",
+                  "completion_tokens", "last_error", "started_at", "finished_at"]
+
+
+class JudgeRunsApi(APIView):
+    """GET: the batch's judge runs, newest first. POST {"judge_config": id}: start a run."""
+
+    permission_classes = [permissions.IsAuthenticated, IsLead]
+
+    def get(self, request: Request, batch_id: int) -> Response:
+        batch = get_object_or_404(Batch, pk=batch_id)
+        runs = batch.judge_runs.select_related("judge_config").order_by("-started_at", "-id")
+        return Response(JudgeRunSerializer(runs, many=True).data)
+
+    def post(self, request: Request, batch_id: int) -> Response:
+        batch = get_object_or_404(Batch, pk=batch_id)
+        body = JudgeRunStartSerializer(data=request.data)
+        body.is_valid(raise_exception=True)
+        try:
+            run = judge_run_start(batch=batch, config=body.validated_data["judge_config"], user=request.user)
+        except JudgeSetupError as exc:
+            return Response({"detail": str(exc)}, status=status.HTTP_409_CONFLICT)
+        return Response(JudgeRunSerializer(run).data, status=status.HTTP_201_CREATED)

@@ -1,0 +1,256 @@
+"""Live judging: versioned judge configurations, judge runs, chunked concurrent judging.
+
+A run is split into chunks of examples; one Celery task judges one chunk concurrently and stores
+each verdict once (unique on example x judge version x variant x order x sample), so a redelivered
+chunk skips what is stored and calls the endpoint only for the rest. The chunk that completes the
+run (a conditional UPDATE on the run's counters) makes the live judge the batch's primary judge,
+clears the batch's routing and open review tasks, and queues re-routing.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+from collections.abc import Iterable, Sequence
+from typing import Any
+
+from django.db import IntegrityError, transaction
+from django.db.models import Count, F, Max, Q, Sum
+from django.db.models.functions import Coalesce, Greatest
+from django.utils import timezone
+
+from reviewers.models import ReviewTask
+from routing.judges.base import ORDERS, Verdict, VerdictRequest
+from routing.judges.openai_backend import JudgeSettings, OpenAIJudge
+from routing.judges.runner import verdict_batches
+from routing.models import Batch, Example, JudgeConfig, JudgeRun, Judgment, RoutingDecision
+
+from .pipeline import batch_status_set
+
+log = logging.getLogger(__name__)
+
+# Editing any of these makes a new version: verdicts must stay attributable to what produced them.
+VERSIONED_FIELDS = (
+    "base_url", "model", "api_key_env", "pairwise_prompt", "rating_prompt", "temperature", "samples",
+    "swap_orders", "max_concurrency", "timeout_s", "retry_budget", "backoff_s", "chunk_size",
+    "request_logprobs", "json_mode",
+)
+LIVE_BACKEND = "live"
+ACTIVE_RUN = (JudgeRun.Status.QUEUED, JudgeRun.Status.RUNNING)
+
+
+class JudgeSetupError(Exception):
+    """The run cannot start or continue (no examples, a run already going, no API key...)."""
+
+
+def judge_config_create(*, name: str, base_url: str, model: str, **fields: Any) -> JudgeConfig:
+    """Create the next version of judge ``name`` (version 1 if it is new)."""
+    for _ in range(3):
+        latest = JudgeConfig.objects.filter(name=name).aggregate(v=Max("version"))["v"] or 0
+        try:
+            with transaction.atomic():
+                return JudgeConfig.objects.create(name=name, version=latest + 1, base_url=base_url,
+                                                  model=model, **fields)
+        except IntegrityError:
+            continue  # another admin saved a version at the same moment: take the next number
+    raise JudgeSetupError(f"could not allocate a new version of judge {name}")
+
+
+def judge_config_revise(*, config: JudgeConfig, changes: dict[str, Any]) -> JudgeConfig:
+    """Apply an edit. A change to what produces verdicts (VERSIONED_FIELDS) creates version+1 and
+    retires the edited row; anything else (is_active) is updated in place."""
+    changed = {k: v for k, v in changes.items() if getattr(config, k) != v}
+    if not any(k in VERSIONED_FIELDS for k in changed):
+        for key, value in changed.items():
+            setattr(config, key, value)
+        if changed:
+            config.save(update_fields=list(changed))
+        return config
+    values = {f: getattr(config, f) for f in VERSIONED_FIELDS} | {"is_active": True} | changed
+    with transaction.atomic():
+        fresh = judge_config_create(name=config.name, base_url=values.pop("base_url"),
+                                    model=values.pop("model"), **values)
+        JudgeConfig.objects.filter(pk=config.pk).update(is_active=False)
+    return fresh
+
+
+def judge_settings_for(config: JudgeConfig) -> JudgeSettings:
+    """The backend's settings, with the API key read from the named environment variable
+    (only here, in the process that calls the endpoint; it is never stored or logged)."""
+    api_key = "no-key"  # local OpenAI-compatible servers ignore it; the SDK requires one
+    if config.api_key_env:
+        api_key = os.environ.get(config.api_key_env, "")
+        if not api_key:
+            raise JudgeSetupError(f"environment variable {config.api_key_env} is not set on the worker")
+    return JudgeSettings(
+        key=config.key, base_url=config.base_url, model=config.model, api_key=api_key,
+        pairwise_prompt=config.pairwise_prompt, rating_prompt=config.rating_prompt,
+        temperature=config.temperature, samples=config.samples, timeout_s=config.timeout_s,
+        retry_budget=config.retry_budget, backoff_s=config.backoff_s,
+        request_logprobs=config.request_logprobs, json_mode=config.json_mode,
+    )
+
+
+def orders_for(config: JudgeConfig, task: str) -> tuple[str, ...]:
+    # Swapping only means something with two responses.
+    return ORDERS if (config.swap_orders and task == "pairwise") else ("ab",)
+
+
+def verdict_requests(config: JudgeConfig, examples: Iterable[Example]) -> list[VerdictRequest]:
+    """Every verdict the configuration asks for: example x order x sample."""
+    return [
+        VerdictRequest(example_id=e.pk, task=e.task, prompt=e.prompt, responses=tuple(e.responses),
+                       order=order, sample=sample, scale_min=e.scale_min, scale_max=e.scale_max)
+        for e in examples
+        for order in orders_for(config, e.task)
+        for sample in range(max(1, config.samples))
+    ]
+
+
+def pending_requests(config: JudgeConfig, examples: Sequence[Example]) -> list[VerdictRequest]:
+    """The requests whose verdict is not stored yet (what a redelivered chunk still has to do)."""
+    stored = set(
+        Judgment.objects.filter(example__in=examples, judge=config.key, variant="")
+        .values_list("example_id", "order", "sample")
+    )
+    return [r for r in verdict_requests(config, examples) if (r.example_id, r.order, r.sample) not in stored]
+
+
+def judgments_store(*, config: JudgeConfig, verdicts: Sequence[Verdict]) -> int:
+    """Write verdicts in bulk; a verdict stored already (redelivery) is skipped by the constraint."""
+    rows = [
+        Judgment(
+            example_id=v.request.example_id, judge=config.key, judge_config=config, variant="",
+            order=v.request.order, sample=v.request.sample, choice=v.choice, rating=v.rating,
+            probability=v.probability, rationale=v.rationale[:4000], error=v.error, attempts=v.attempts,
+            prompt_tokens=v.prompt_tokens, completion_tokens=v.completion_tokens, latency_ms=v.latency_ms,
+        )
+        for v in verdicts
+    ]
+    Judgment.objects.bulk_create(rows, batch_size=1000, ignore_conflicts=True)
+    return len(rows)
+
+
+def judge_run_total(config: JudgeConfig, batch: Batch) -> int:
+    by_task = dict(batch.examples.values_list("task").annotate(n=Count("pk")))
+    return sum(n * len(orders_for(config, task)) * max(1, config.samples) for task, n in by_task.items())
+
+
+def judge_run_start(*, batch: Batch, config: JudgeConfig, user: Any = None) -> JudgeRun:
+    """Queue a live run of ``config`` over every example of ``batch`` (one task per chunk)."""
+    from routing.tasks import judge_chunk
+
+    if not config.is_active:
+        raise JudgeSetupError(f"judge {config.key} is retired; choose an active version")
+    ids = list(batch.examples.order_by("pk").values_list("pk", flat=True))
+    if not ids:
+        raise JudgeSetupError(f"batch {batch.name} has no examples")
+    with transaction.atomic():
+        Batch.objects.select_for_update().get(pk=batch.pk)  # one start at a time per batch
+        if batch.judge_runs.filter(status__in=ACTIVE_RUN).exists():
+            raise JudgeSetupError(f"batch {batch.name} already has a judge run in progress")
+        run = JudgeRun.objects.create(batch=batch, judge_config=config, backend=LIVE_BACKEND,
+                                      total=judge_run_total(config, batch))
+        batch_status_set(batch=batch, status=Batch.Status.JUDGING, detail=f"judging with {config.key}")
+        size = max(1, config.chunk_size)
+        for start in range(0, len(ids), size):
+            judge_chunk.delay_on_commit(run.pk, ids[start:start + size])
+    log.info("judge run %s: %s over batch %s, %d verdicts", run.pk, config.key, batch.name, run.total)
+    return run
+
+
+def _judge(run: JudgeRun, requests: Sequence[VerdictRequest]) -> int:
+    config = run.judge_config
+    assert config is not None
+    try:
+        settings = judge_settings_for(config)
+    except JudgeSetupError as exc:
+        JudgeRun.objects.filter(pk=run.pk).update(status=JudgeRun.Status.FAILED, last_error=str(exc),
+                                                  finished_at=timezone.now())
+        batch_status_set(batch=run.batch, status=Batch.Status.FAILED, detail=str(exc))
+        return 0
+    JudgeRun.objects.filter(pk=run.pk, status=JudgeRun.Status.QUEUED).update(status=JudgeRun.Status.RUNNING)
+    written = 0
+    for verdicts in verdict_batches(lambda: OpenAIJudge(settings), requests,
+                                    concurrency=max(1, config.max_concurrency)):
+        written += judgments_store(config=config, verdicts=verdicts)
+        errors = [v.error for v in verdicts if v.error]
+        judge_run_progress(run=run, last_error=errors[-1] if errors else "")
+    return written
+
+
+def judge_chunk_run(*, run: JudgeRun, example_ids: Sequence[int]) -> int:
+    """Judge one chunk of the run's batch concurrently; returns verdicts written."""
+    config = run.judge_config
+    if config is None or run.status == JudgeRun.Status.FAILED:
+        return 0
+    examples = list(Example.objects.filter(batch_id=run.batch_id, pk__in=list(example_ids)))
+    requests = pending_requests(config, examples)
+    try:
+        written = _judge(run, requests) if requests else 0
+    except Exception as exc:
+        # Not a verdict's fault (those are stored as errors): free the batch for a new run, which
+        # judges only what is missing.
+        JudgeRun.objects.filter(pk=run.pk, status__in=ACTIVE_RUN).update(
+            status=JudgeRun.Status.FAILED, last_error=f"chunk failed: {exc!r}"[:1000], finished_at=timezone.now())
+        raise
+    judge_run_progress(run=run)
+    return written
+
+
+def judge_verdict_run(*, run: JudgeRun, example_id: int, order: str, sample: int) -> int:
+    """One verdict per call: the naive path, kept for the benchmark's baseline."""
+    config = run.judge_config
+    assert config is not None
+    examples = list(Example.objects.filter(batch_id=run.batch_id, pk=example_id))
+    requests = [r for r in pending_requests(config, examples) if (r.order, r.sample) == (order, sample)]
+    written = _judge(run, requests) if requests else 0
+    judge_run_progress(run=run)
+    return written
+
+
+def judge_run_progress(*, run: JudgeRun, last_error: str = "") -> bool:
+    """Refresh the run's counters from the stored verdicts (exact under redelivery), and finish
+    the run if they are complete. Returns True for the one caller that finished it."""
+    agg = Judgment.objects.filter(judge_config_id=run.judge_config_id, example__batch_id=run.batch_id).aggregate(
+        done=Count("pk", filter=Q(error="")), failed=Count("pk", filter=~Q(error="")),
+        pt=Coalesce(Sum("prompt_tokens"), 0), ct=Coalesce(Sum("completion_tokens"), 0),
+    )
+    # Greatest: two chunks refreshing at once never move the counters backwards.
+    updates: dict[str, Any] = {"done": Greatest(F("done"), agg["done"]), "failed": Greatest(F("failed"), agg["failed"]),
+                               "prompt_tokens": Greatest(F("prompt_tokens"), agg["pt"]),
+                               "completion_tokens": Greatest(F("completion_tokens"), agg["ct"])}
+    if last_error:
+        updates["last_error"] = last_error[:1000]
+    JudgeRun.objects.filter(pk=run.pk).update(**updates)
+    finished = (
+        JudgeRun.objects.filter(pk=run.pk, status__in=ACTIVE_RUN, done__gte=F("total") - F("failed"))
+        .update(status=JudgeRun.Status.DONE, finished_at=timezone.now())
+    )
+    if finished:
+        judge_run_finish(run=run)
+    return bool(finished)
+
+
+def batch_routing_reset(*, batch: Batch) -> tuple[int, int]:
+    """Forget the batch's routing so it can be routed again with a new judge: delete its routing
+    decisions and its review tasks that are not done (labels already given are kept)."""
+    decisions, _ = RoutingDecision.objects.filter(example__batch=batch).delete()
+    tasks, _ = ReviewTask.objects.filter(example__batch=batch).exclude(status=ReviewTask.Status.DONE).delete()
+    return decisions, tasks
+
+
+def judge_run_finish(*, run: JudgeRun) -> None:
+    """Make the live judge the batch's primary judge and re-route the batch."""
+    from routing.tasks import batch_pipeline_run
+
+    config = run.judge_config
+    assert config is not None
+    with transaction.atomic():
+        batch = Batch.objects.select_for_update().get(pk=run.batch_id)
+        batch_routing_reset(batch=batch)
+        batch.primary_judge, batch.judge_backend = config.key, LIVE_BACKEND
+        batch.save(update_fields=["primary_judge", "judge_backend"])
+        batch_status_set(batch=batch, status=Batch.Status.ROUTING, detail=f"judged by {config.key}")
+        batch_pipeline_run.delay_on_commit(batch.pk)
+    log.info("judge run %s finished; batch %s re-routed with %s", run.pk, batch.name, config.key)

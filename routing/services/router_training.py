@@ -1,0 +1,181 @@
+"""Training the learned router on every example with a human reference, and versioning it."""
+
+from __future__ import annotations
+
+import json
+import logging
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+from django.conf import settings
+from django.db import IntegrityError, transaction
+from django.db.models import Max
+from sklearn.metrics import brier_score_loss, roc_auc_score
+from threadpoolctl import threadpool_limits
+
+from routing.metrics import expected_calibration_error
+from routing.models import Batch, RouterModel
+from routing.router.backtest import LabeledItem, backtest_items, labeled_item
+from routing.router.certify import START_FRACTION, START_KEPT, certify
+from routing.router.features import feature_spec, features_matrix, prompt_vectors
+from routing.router.model import Router, router_dumps, router_fit_matrices, routing_score
+from routing.selectors import example_inputs, example_references, human_label_count, labeled_examples, router_active
+
+log = logging.getLogger(__name__)
+
+# 40% of the labeled history trains the model, 60% is held out (as in the backtest: train 0.25,
+# calibration 0.35 of all items): it certifies the
+# threshold and measures AUROC / ECE / Brier. Certification needs data the model never saw.
+CALIBRATION_SHARE = 0.6
+MIN_LABELED = 40
+RETRAIN_NEW_LABELS = 200
+RELIABILITY_BINS = 10
+
+
+class RouterTrainingError(ValueError):
+    """Too little or too uniform labeled history to train a router."""
+
+
+@dataclass
+class Trained:
+    router: Router
+    metrics: dict[str, Any]
+    calibration: dict[str, Any]
+    n_train: int
+    n_calibration: int
+
+
+def labeled_history() -> list[LabeledItem]:
+    """Every stored example with a human reference and a usable judge verdict, as labeled items."""
+    examples = list(labeled_examples())
+    references = example_references(examples)
+    examples = [e for e in examples if e.pk in references]
+    items = [labeled_item(inp, references[e.pk]) for e, inp in zip(examples, example_inputs(examples), strict=True)]
+    return [it for it in items if it.verdict is not None]
+
+
+def reliability(probs: np.ndarray, agree: np.ndarray, bins: int = RELIABILITY_BINS) -> list[dict[str, float]]:
+    """Per equal-width probability bin: mean predicted probability, observed agreement, count."""
+    out = []
+    for b in range(bins):
+        lo, hi = b / bins, (b + 1) / bins
+        mask = (probs >= lo) & ((probs < hi) | (b == bins - 1))
+        if mask.any():
+            out.append({"lo": lo, "hi": hi, "predicted": float(probs[mask].mean()),
+                        "observed": float(agree[mask].mean()), "n": int(mask.sum())})
+    return out
+
+
+def held_out_metrics(probs: np.ndarray, agree: np.ndarray) -> dict[str, Any]:
+    """AUROC, ECE, Brier and the reliability diagram's bins on held-out (calibration) data."""
+    both = 0 < agree.sum() < agree.size
+    return {
+        "auroc": float(roc_auc_score(agree, probs)) if both else None,
+        "ece": expected_calibration_error(probs.tolist(), agree.tolist()),
+        "brier": float(brier_score_loss(agree, probs)) if both else float(np.mean((probs - agree) ** 2)),
+        "agreement": float(agree.mean()),
+        "reliability": reliability(probs, agree),
+    }
+
+
+def router_train_items(items: Sequence[LabeledItem], *, seed: int = 0, alpha: float = 0.1,
+                       delta: float = 0.1) -> Trained:
+    """Split, fit, score the held-out part and certify a default threshold. No database access."""
+    if len(items) < MIN_LABELED:
+        raise RouterTrainingError(f"{len(items)} labeled examples with a judge verdict; training needs {MIN_LABELED}")
+    perm = np.random.default_rng(seed).permutation(len(items))
+    n_cal = int(round(CALIBRATION_SHARE * len(items)))
+    cal, train = perm[:n_cal], perm[n_cal:]
+    agree = np.array([it.agree for it in items])
+    if agree[train].min() == agree[train].max():
+        raise RouterTrainingError("the judge agrees (or disagrees) with humans on every training example")
+    hashed = features_matrix([it.features for it in items])
+    vectors = prompt_vectors([it.item.prompt for it in items])
+    confidence = np.array([it.confidence for it in items], dtype=float)
+    with threadpool_limits(limits=1):
+        router = router_fit_matrices(hashed[train], vectors[train], agree[train], seed=seed)
+        probs = router.predict_matrices(hashed[cal], vectors[cal])
+    scores = routing_score(probs, confidence[cal])
+    cert = certify(scores, agree[cal], alpha=alpha, delta=delta)
+    calibration = {"scores": [round(float(s), 6) for s in scores], "agree": agree[cal].tolist(),
+                   "grid": {"start_kept": START_KEPT, "start_fraction": START_FRACTION},
+                   "default": cert.as_dict()}
+    return Trained(router, held_out_metrics(probs, agree[cal]), calibration, int(train.size), int(cal.size))
+
+
+def router_model_save(*, trained: Trained, n_labels_seen: int) -> RouterModel:
+    """Store a trained router as the next version and make it the active one."""
+    with transaction.atomic():
+        version = (RouterModel.objects.aggregate(v=Max("version"))["v"] or 0) + 1
+        RouterModel.objects.filter(is_active=True).update(is_active=False)
+        return RouterModel.objects.create(
+            version=version, blob=router_dumps(trained.router), feature_spec=feature_spec(),
+            metrics=trained.metrics, calibration=trained.calibration, n_train=trained.n_train,
+            n_calibration=trained.n_calibration, n_labels_seen=n_labels_seen, is_active=True,
+        )
+
+
+def router_train(*, seed: int = 0) -> RouterModel:
+    """Train a router on the whole labeled history and activate it (raises RouterTrainingError)."""
+    seen = human_label_count()
+    trained = router_train_items(labeled_history(), seed=seed)
+    model = router_model_save(trained=trained, n_labels_seen=seen)
+    log.info("router v%s trained on %d, calibrated on %d", model.version, model.n_train, model.n_calibration)
+    return model
+
+
+def router_retrain_due() -> bool:
+    """True when no router exists yet or RETRAIN_NEW_LABELS human labels arrived since the last."""
+    active = router_active()
+    seen = human_label_count()
+    if active is None:
+        return seen >= MIN_LABELED
+    return seen - active.n_labels_seen >= RETRAIN_NEW_LABELS
+
+
+def router_retrain_if_due() -> RouterModel | None:
+    """The beat task's body: retrain when due; a concurrent retrain losing the version race is fine."""
+    if not router_retrain_due():
+        return None
+    try:
+        return router_train()
+    except RouterTrainingError as exc:
+        log.info("router retrain skipped: %s", exc)
+    except IntegrityError:
+        log.info("router retrain skipped: another worker saved the same version")
+    return None
+
+
+def batch_labeled_items(batch: Batch) -> tuple[list[LabeledItem], int]:
+    """A stored batch's examples with a human reference (and the count left out as tied)."""
+    examples = list(labeled_examples().filter(batch=batch))
+    references = example_references(examples)
+    kept = [e for e in examples if e.pk in references]
+    items = [labeled_item(inp, references[e.pk]) for e, inp in zip(kept, example_inputs(kept), strict=True)]
+    return items, len(examples) - len(kept)
+
+
+def batch_backtest_run(*, batch: Batch, alpha: float, delta: float, splits: int, seed: int = 0) -> dict[str, Any]:
+    """The file backtest (``manage.py backtest``) on a stored batch's labeled history."""
+    items, tied = batch_labeled_items(batch)
+    result = backtest_items(items, tied=tied, alpha=alpha, delta=delta, splits=splits, seed=seed)
+    result["batch"] = batch.name
+    return result
+
+
+def backtest_result_path(token: str) -> Path:
+    """Where an asynchronous backtest leaves its result (web and worker share the disk)."""
+    if not token.isalnum():
+        raise ValueError("bad backtest token")
+    return Path(settings.BASE_DIR) / "var" / "backtests" / f"{token}.json"
+
+
+def backtest_result_save(*, token: str, result: dict[str, Any]) -> None:
+    path = backtest_result_path(token)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_suffix(".tmp")
+    tmp.write_text(json.dumps(result))
+    tmp.replace(path)  # atomic: the polling page never reads half a file

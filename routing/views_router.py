@@ -1,0 +1,161 @@
+"""Router pages for leads: the batch's router panel, the model page, retraining, the backtest."""
+
+from __future__ import annotations
+
+import json
+import uuid
+from typing import Any
+
+import numpy as np
+from django.contrib import messages
+from django.db.models import Count, Q
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.views.decorators.http import require_http_methods, require_POST
+
+from hybridqc.roles import lead_required
+from routing.forms import BacktestForm, RouterSettingsForm
+from routing.models import Batch, RouterModel, RoutingDecision
+from routing.router.certify import bound_at
+from routing.selectors import batch_domains, roster_remaining_capacity, router_active, router_models
+from routing.services.route import COLD_START, batch_certification, batch_reroute, certification_for
+from routing.services.router_training import backtest_result_path, batch_backtest_run
+from routing.tasks import batch_backtest, router_retrain
+
+# A backtest of at most this many item-splits runs inside the request; larger ones go to Celery.
+SYNC_BACKTEST_LIMIT = 5_000
+SVG_SIZE = 240
+
+
+def _counts(batch: Batch) -> dict[str, Any]:
+    c = RoutingDecision.objects.filter(example__batch=batch).aggregate(
+        total=Count("id"), judge=Count("id", filter=Q(route="judge")), audit=Count("id", filter=Q(audit=True)),
+    )
+    c["human"] = c["total"] - c["judge"]
+    c["coverage"] = c["judge"] / c["total"] if c["total"] else None
+    return c
+
+
+def _budget_guarantee(batch: Batch, model: RouterModel) -> dict[str, Any]:
+    threshold = (RoutingDecision.objects.filter(example__batch=batch, router_version=f"router-v{model.version}")
+                 .exclude(threshold=None).values_list("threshold", flat=True).first())
+    out: dict[str, Any] = {"capacity": roster_remaining_capacity(batch_domains(batch)), "threshold": threshold}
+    if threshold is not None:
+        cal = model.calibration or {}
+        n, errors, ucb = bound_at(np.asarray(cal.get("scores", [])), np.asarray(cal.get("agree", [])), threshold,
+                                  delta=batch.delta)
+        out.update(n_calibration_kept=n, errors=errors, guarantee=1 - ucb, weaker=1 - ucb < 1 - batch.alpha)
+    return out
+
+
+def panel_context(batch: Batch) -> dict[str, Any]:
+    """What the router panel shows: mode, threshold, guarantee, coverage, cold-start reason."""
+    model = router_active()
+    ctx: dict[str, Any] = {"batch": batch, "model": model, "counts": _counts(batch), "target": 1 - batch.alpha,
+                           "confidence": 1 - batch.delta,
+                           "overrides": [d for d in batch_domains(batch) if d.alpha is not None or d.delta is not None]}
+    if batch.routing_mode == Batch.Mode.THRESHOLD:
+        return ctx
+    if model is None:
+        ctx["cold_start"] = COLD_START
+    elif batch.routing_mode == Batch.Mode.CERTIFIED:
+        ctx["cert"] = cert = batch_certification(batch, model)
+        if cert.threshold is None:
+            ctx["cold_start"] = (f"Nothing can be kept on the judge alone at {1 - batch.alpha:.0%} agreement "
+                                 f"with {model.n_calibration} held-out labels: {cert.reason}. Every item goes to "
+                                 "credentialed humans; their labels (and audits) feed the next calibration.")
+    else:
+        ctx["budget"] = _budget_guarantee(batch, model)
+    return ctx
+
+
+def _panel(request: HttpRequest, batch: Batch, form: RouterSettingsForm, status: int = 200,
+           error: str = "") -> HttpResponse:
+    ctx = {**panel_context(batch), "form": form, "error": error}
+    template = "routing/router_panel.html#panel" if request.htmx else "routing/router_panel.html"
+    return render(request, template, ctx, status=status)
+
+
+@lead_required
+@require_http_methods(["GET", "POST"])
+def router_panel(request: HttpRequest, batch_id: int) -> HttpResponse:
+    """GET: the router panel. POST: save mode/alpha/delta/audit rate and re-route unreviewed items."""
+    batch = get_object_or_404(Batch, pk=batch_id)
+    if request.method == "GET":
+        return _panel(request, batch, RouterSettingsForm(instance=batch))
+    form = RouterSettingsForm(request.POST, instance=batch)
+    if not form.is_valid():
+        return _panel(request, batch, form, status=400, error="Fix the settings below.")
+    form.save()
+    routed = batch_reroute(batch=batch)
+    return _panel(request, batch, RouterSettingsForm(instance=batch), error="" if routed else "Nothing to re-route.")
+
+
+def reliability_points(bins: list[dict[str, Any]]) -> list[dict[str, float]]:
+    """SVG coordinates of the reliability diagram (predicted on x, observed on y)."""
+    most = max((b["n"] for b in bins), default=1)
+    return [{"x": round(b["predicted"] * SVG_SIZE, 1), "y": round((1 - b["observed"]) * SVG_SIZE, 1),
+             "r": round(3 + 7 * (b["n"] / most) ** 0.5, 1), **b} for b in bins]
+
+
+@lead_required
+def model_page(request: HttpRequest) -> HttpResponse:
+    """The active router (or ?version=N): held-out metrics, reliability diagram, threshold."""
+    models = list(router_models())
+    version = request.GET.get("version", "")
+    model = next((m for m in models if str(m.version) == version), None) if version.isdigit() else router_active()
+    ctx: dict[str, Any] = {"models": models, "model": model, "size": SVG_SIZE}
+    if model is not None:
+        ctx["points"] = reliability_points(model.metrics.get("reliability", []))
+        ctx["cert"] = certification_for(model, 0.10, 0.10)
+        ctx["grid"] = model.calibration.get("grid", {})
+    return render(request, "routing/model.html", ctx)
+
+
+@lead_required
+@require_POST
+def router_retrain_view(request: HttpRequest) -> HttpResponse:
+    """Queue a retrain (runs at once without a broker); the model page shows the new version."""
+    router_retrain.delay_on_commit(request.user.pk)
+    messages.info(request, "Retraining queued: the new version appears here when it is done.")
+    return redirect("routing:model")
+
+
+def _backtest_render(request: HttpRequest, ctx: dict[str, Any], status: int = 200) -> HttpResponse:
+    template = "routing/backtest.html#result" if request.htmx else "routing/backtest.html"
+    return render(request, template, ctx, status=status)
+
+
+def _backtest_poll(request: HttpRequest, token: str) -> HttpResponse:
+    try:
+        path = backtest_result_path(token)
+    except ValueError:
+        return _backtest_render(request, {"error": "Unknown backtest."}, status=400)
+    if not path.exists():
+        return _backtest_render(request, {"token": token, "running": True})
+    result = json.loads(path.read_text())
+    return _backtest_render(request, {"result": result, "error": result.get("error", "")})
+
+
+@lead_required
+@require_http_methods(["GET", "POST"])
+def backtest_page(request: HttpRequest) -> HttpResponse:
+    """Backtest certified routing on a stored batch's labeled history (small: inline; else Celery)."""
+    if request.method == "GET":
+        if "token" in request.GET:
+            return _backtest_poll(request, request.GET["token"])
+        return _backtest_render(request, {"form": BacktestForm()})
+    form = BacktestForm(request.POST)
+    if not form.is_valid():
+        return _backtest_render(request, {"form": form, "error": "Fix the fields below."}, status=400)
+    batch, alpha, delta, splits = (form.cleaned_data[k] for k in ("batch", "alpha", "delta", "splits"))
+    labeled = batch.examples.filter(human_labels__isnull=False).distinct().count()
+    if labeled * splits > SYNC_BACKTEST_LIMIT:
+        token = uuid.uuid4().hex
+        batch_backtest.delay_on_commit(token, batch.pk, alpha, delta, splits)
+        return _backtest_render(request, {"form": form, "token": token, "running": True})
+    try:
+        result = batch_backtest_run(batch=batch, alpha=alpha, delta=delta, splits=splits)
+    except ValueError as exc:
+        return _backtest_render(request, {"form": form, "error": str(exc)}, status=400)
+    return _backtest_render(request, {"form": form, "result": result})

@@ -1,0 +1,29 @@
+"""The sanitizer for model outputs (the browser test checks nothing executes)."""
+
+from reviewers.rendering import markdown_safe
+
+
+def test_markdown_safe_escapes_raw_html():
+    html = markdown_safe('<script>window.__pwned=1</script><img src=x onerror="window.__pwned=1">')
+    assert "<script" not in html
+    assert "<img" not in html
+    assert "&lt;script&gt;" in html
+
+
+def test_markdown_safe_drops_javascript_links():
+    html = markdown_safe(
+        "[a](javascript:window.__pwned=1) [b](JaVaScRiPt:x) [c](data:text/html,x) [d](https://ok.example)"
+    )
+    assert 'href="javascript' not in html.lower()
+    assert "data:" not in html.split("[c]")[0]
+    assert '<a href="https://ok.example" rel="noopener noreferrer nofollow">d</a>' in html
+    assert html.count("<a ") == 1
+
+
+def test_markdown_safe_keeps_code_blocks_escaped():
+    html = markdown_safe("```python\nprint('<b>x</b>')\n```")
+    assert html == "<pre><code class=\"language-python\">print('&lt;b&gt;x&lt;/b&gt;')\n</code></pre>\n"
+
+
+def test_markdown_safe_mailto_allowed():
+    assert 'href="mailto:a@b.example"' in markdown_safe("[m](mailto:a@b.example)")

@@ -1,0 +1,58 @@
+"""Admins edit judge configurations in the Django admin: an edit saves a new version."""
+
+from __future__ import annotations
+
+import pytest
+from django.test import Client
+
+from routing.judges.prompts import DEFAULT_PAIRWISE_PROMPT
+from routing.models import JudgeConfig
+from tests import factories
+
+pytestmark = pytest.mark.django_db
+
+
+def _form(config: JudgeConfig, **over: object) -> dict[str, object]:
+    data: dict[str, object] = {
+        "name": config.name, "base_url": config.base_url, "model": config.model,
+        "api_key_env": config.api_key_env, "pairwise_prompt": config.pairwise_prompt,
+        "rating_prompt": config.rating_prompt, "temperature": config.temperature, "samples": config.samples,
+        "max_concurrency": config.max_concurrency, "chunk_size": config.chunk_size, "timeout_s": config.timeout_s,
+        "retry_budget": config.retry_budget, "backoff_s": config.backoff_s, "is_active": "on",
+        "swap_orders": "on", "request_logprobs": "on", "json_mode": "on", "_save": "Save",
+    }
+    data.update(over)
+    return data
+
+
+def test_judge_admin_edit_saves_new_version(admin_user):
+    config = factories.judge_config("http://127.0.0.1:9/v1", name="admin-judge", api_key_env="OPENAI_API_KEY")
+    client = Client()
+    client.force_login(admin_user)
+    page = client.get(f"/admin/routing/judgeconfig/{config.pk}/change/")
+    assert page.status_code == 200 and "OPENAI_API_KEY" in page.content.decode()
+    response = client.post(f"/admin/routing/judgeconfig/{config.pk}/change/", _form(config, model="gpt-4o-mini"))
+    assert response.status_code == 302
+    rows = list(JudgeConfig.objects.filter(name="admin-judge").order_by("version").values_list(
+        "version", "model", "is_active"))
+    assert rows == [(1, "fake-judge", False), (2, "gpt-4o-mini", True)]
+
+
+def test_judge_admin_add_prefills_default_prompts_and_numbers_versions(admin_user):
+    client = Client()
+    client.force_login(admin_user)
+    page = client.get("/admin/routing/judgeconfig/add/")
+    assert "Avoid bias:" in page.content.decode()
+    blank = JudgeConfig(name="new-judge", base_url="http://127.0.0.1:9/v1", model="m",
+                        pairwise_prompt=DEFAULT_PAIRWISE_PROMPT)
+    for _ in range(2):
+        response = client.post("/admin/routing/judgeconfig/add/", _form(blank))
+        assert response.status_code == 302
+    versions = JudgeConfig.objects.filter(name="new-judge").values_list("version", flat=True)
+    assert sorted(versions) == [1, 2]
+
+
+def test_judge_admin_forbidden_to_lead(lead_user):
+    client = Client()
+    client.force_login(lead_user)
+    assert client.get("/admin/routing/judgeconfig/").status_code in (302, 403)

@@ -1,0 +1,184 @@
+import random
+
+import pytest
+from django.urls import reverse
+
+from reviewers.models import ReviewerProfile, ReviewTask
+from routing.models import Batch, RouterModel, RoutingDecision
+from routing.router.backtest import labeled_items
+from routing.services.import_v1 import batch_import
+from routing.services.pipeline import batch_route
+from routing.services.route import COLD_START, audit_sample, batch_certification, certification_for
+from routing.services.router_training import router_retrain_due, router_train
+from routing.tasks import router_retrain_check
+from tests import factories
+
+
+def _history_and_model() -> RouterModel:
+    batch_import(batch_name="history", lines=factories.data_lines("llmbar.jsonl", 400))
+    return router_train(seed=0)
+
+
+def _live(mode: str, **fields) -> Batch:
+    lines = factories.data_lines("llmbar.jsonl")[400:]
+    return batch_import(batch_name=f"live-{mode}", lines=lines, routing_mode=mode, **fields).batch
+
+
+def test_router_train_stores_versioned_model_with_held_out_metrics(db):
+    model = _history_and_model()
+    assert model.version == 1 and model.is_active
+    items, _ = labeled_items(factories.data_lines("llmbar.jsonl", 400))
+    usable = sum(it.verdict is not None for it in items)  # tied judge votes cannot be trained on
+    assert usable == 394
+    assert (model.n_train, model.n_calibration) == (394 - 236, 236)  # 60% held out
+    assert set(model.metrics) == {"auroc", "ece", "brier", "agreement", "reliability"}
+    assert 0.5 < model.metrics["auroc"] <= 1.0
+    assert len(model.calibration["scores"]) == model.n_calibration == len(model.calibration["agree"])
+    second = router_train(seed=1)
+    assert second.version == 2
+    assert list(RouterModel.objects.filter(is_active=True).values_list("version", flat=True)) == [2]
+
+
+def test_router_learned_routing_stores_version_and_score(db, reviewer_user):
+    model = _history_and_model()
+    batch = _live("certified", alpha=0.2, delta=0.1)
+    assert batch_route(batch=batch) == 219
+    decisions = list(RoutingDecision.objects.filter(example__batch=batch))
+    assert {d.router_version for d in decisions} == {f"router-v{model.version}"}
+    scored = [d for d in decisions if d.score is not None]
+    assert len(scored) >= 200
+    cert = batch_certification(batch, model)
+    assert cert.threshold is not None
+    population = certification_for(model, 0.2, 0.1)
+    assert population.threshold is not None and cert.threshold >= population.threshold
+    kept = [d for d in decisions if d.route == RoutingDecision.Route.JUDGE]
+    assert kept and all(d.score >= cert.threshold and d.threshold == cert.threshold for d in kept)
+    assert all(d.route == RoutingDecision.Route.HUMAN for d in scored if d.score < cert.threshold)
+
+
+def test_router_cold_start_sends_everything_to_humans(db, reviewer_user):
+    batch = _live("certified")
+    batch_route(batch=batch)
+    decisions = RoutingDecision.objects.filter(example__batch=batch)
+    assert decisions.count() == 219
+    assert not decisions.filter(route=RoutingDecision.Route.JUDGE).exists()
+    assert decisions.filter(reason=COLD_START).count() == decisions.exclude(reason__contains="vote").count()
+    assert set(decisions.values_list("router_version", flat=True)) == {"router-cold-start"}
+
+
+def test_router_budget_mode_respects_capacity(db):
+    _history_and_model()
+    factories.reviewer(username="r1", prefixes=["llmbar", "mtbench"], capacity_per_day=40)
+    factories.reviewer(username="r2", prefixes=["llmbar"], capacity_per_day=25)
+    batch = _live("budget", audit_rate=0.0, audit_min_per_domain=0)
+    batch_route(batch=batch)
+    decisions = RoutingDecision.objects.filter(example__batch=batch)
+    assert decisions.filter(route=RoutingDecision.Route.HUMAN).count() == 65
+    assert decisions.filter(route=RoutingDecision.Route.JUDGE).count() == 219 - 65
+    humans = decisions.filter(route="human").exclude(score=None)
+    kept = decisions.filter(route="judge")
+    assert max(humans.values_list("score", flat=True)) <= min(kept.values_list("score", flat=True))
+
+
+def test_router_panel_budget_reports_weaker_guarantee(db, lead_user, client):
+    _history_and_model()
+    factories.reviewer(username="r1", prefixes=["llmbar", "mtbench"], capacity_per_day=10)
+    batch = _live("budget", alpha=0.02)
+    batch_route(batch=batch)
+    client.force_login(lead_user)
+    response = client.get(reverse("routing:router_panel", args=[batch.pk]), HTTP_HX_REQUEST="true")
+    assert response.status_code == 200
+    body = response.content.decode()
+    assert 'data-capacity="0"' in body  # capacity 10, all taken by the batch's tasks
+    assert "weaker than the target 0.98" in body
+
+
+def test_router_audit_sample_is_stratified_by_score_and_meets_minimum(db):
+    batch = factories.batch("audits", items=[factories.pairwise_item(i) for i in range(100)]).batch
+    batch.audit_rate, batch.audit_min_per_domain = 0.05, 30
+    scores = list(range(100))
+    random.Random(1).shuffle(scores)
+    decisions = [RoutingDecision(example=e, route="judge", score=s / 100, reason="")
+                 for e, s in zip(batch.examples.select_related("domain"), scores, strict=True)]
+    chosen = audit_sample(batch, decisions)
+    assert len(chosen) == 30
+    ranks = sorted(round(d.score * 100) for d in chosen)
+    bounds = [round(i * 100 / 30) for i in range(31)]
+    assert [sum(lo <= r < hi for r in ranks) for lo, hi in zip(bounds, bounds[1:], strict=False)] == [1] * 30
+    small = audit_sample(batch, decisions[:12])
+    assert len(small) == 12  # fewer than the minimum: every kept item is audited
+
+
+def test_router_panel_post_reroutes_unreviewed_items(db, lead_user, reviewer_user, client):
+    _history_and_model()
+    batch = _live("threshold")
+    batch_route(batch=batch)
+    assert set(RoutingDecision.objects.filter(example__batch=batch).values_list("router_version", flat=True)) == {
+        "threshold-v1"}
+    client.force_login(lead_user)
+    url = reverse("routing:router_panel", args=[batch.pk])
+    bad = client.post(url, {"routing_mode": "certified", "alpha": "1.5", "delta": "0.1", "audit_rate": "0.05"},
+                      HTTP_HX_REQUEST="true")
+    assert bad.status_code == 400 and "must be between 0.0 and 1.0" in bad.content.decode()
+    ok = client.post(url, {"routing_mode": "certified", "alpha": "0.2", "delta": "0.1", "audit_rate": "0.05"},
+                     HTTP_HX_REQUEST="true")
+    assert ok.status_code == 200
+    assert 'data-mode="certified"' in ok.content.decode()
+    assert set(RoutingDecision.objects.filter(example__batch=batch).values_list("router_version", flat=True)) == {
+        "router-v1"}
+    routed = ReviewTask.objects.filter(example__batch=batch, kind="routed").count()
+    assert routed == RoutingDecision.objects.filter(example__batch=batch, route="human").count()
+
+
+@pytest.mark.parametrize("name", ["routing:model", "routing:backtest"])
+def test_router_pages_permissions(db, client, reviewer_user, lead_user, name):
+    client.force_login(reviewer_user)
+    assert client.get(reverse(name)).status_code == 403
+    client.force_login(lead_user)
+    response = client.get(reverse(name))
+    assert response.status_code == 200
+
+
+def test_router_model_page_shows_metrics_and_reliability_svg(db, client, lead_user):
+    cold = client
+    cold.force_login(lead_user)
+    assert "No router trained yet" in cold.get(reverse("routing:model")).content.decode()
+    model = _history_and_model()
+    body = client.get(reverse("routing:model")).content.decode()
+    assert f'data-version="{model.version}"' in body
+    assert "<svg" in body and body.count("<circle") == len(model.metrics["reliability"])
+    assert f'data-auroc="{model.metrics["auroc"]}"' in body
+    assert "ltt-steps" in body
+
+
+def test_router_retrain_check_trains_when_enough_labels(db):
+    assert router_retrain_check() is None  # no labels: nothing to train
+    batch_import(batch_name="history", lines=factories.data_lines("llmbar.jsonl", 300))
+    assert router_retrain_due()
+    assert router_retrain_check() == 1
+    assert not router_retrain_due()
+    assert router_retrain_check() is None
+
+
+def test_router_retrain_view_requires_lead_and_post(db, client, reviewer_user, lead_user):
+    batch_import(batch_name="history", lines=factories.data_lines("llmbar.jsonl", 300))
+    url = reverse("routing:router_retrain")
+    client.force_login(reviewer_user)
+    assert client.post(url).status_code == 403
+    client.force_login(lead_user)
+    assert client.get(url).status_code == 405
+    assert ReviewerProfile.objects.count() == 1
+
+
+def test_router_panel_permissions_and_full_page(db, client, reviewer_user, lead_user):
+    batch = _live("certified")
+    url = reverse("routing:router_panel", args=[batch.pk])
+    client.force_login(reviewer_user)
+    assert client.get(url).status_code == 403
+    assert client.post(url, {"routing_mode": "budget"}).status_code == 403
+    client.force_login(lead_user)
+    page = client.get(url)
+    assert page.status_code == 200
+    body = page.content.decode()
+    assert "<html" in body and "cold start" in body and 'data-mode="certified"' in body
+    assert client.get(reverse("routing:router_panel", args=[999999])).status_code == 404

@@ -1,0 +1,1 @@
+"""Test support code (fake services over real HTTP)."""
