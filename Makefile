@@ -59,7 +59,12 @@ lint: install
 demo: install
 	$(DEMO_ENV) $(BIN)/python manage.py migrate --noinput
 	$(DEMO_ENV) $(BIN)/python manage.py demo_load
-	$(DEMO_ENV) $(BIN)/python manage.py runserver 127.0.0.1:8000
+	@# The fake OpenAI-compatible judge (no LLM endpoint is reachable) runs beside the demo.
+	$(DEMO_ENV) bash -c 'trap "kill 0" EXIT; \
+	  $(BIN)/python manage.py fake_judge_server --port 8001 --latency-ms 150 --error-rate 0.03 \
+	    --errors 429,500,timeout --replay data/llmbar.jsonl & \
+	  $(BIN)/python manage.py runserver 127.0.0.1:8000'
+
 
 bench: install services
 	$(TEST_ENV) DATABASE_URL=$(PG_URL)_bench $(BIN)/python bench/run.py $(BENCH)

@@ -8,6 +8,8 @@ import random
 import time
 from pathlib import Path
 
+import numpy as np
+
 ROOT = Path(__file__).resolve().parent.parent
 SCORE_ROWS = 20_000
 RETRAIN_ROWS = 50_000
@@ -40,29 +42,41 @@ def _synthesize(items: list, n: int, seed: int = 0) -> list:
     return out
 
 
-def _scoring_per_s(items: list) -> float:
+def _scoring_per_s(items: list) -> tuple[float, float]:
+    """Live routing's scoring path on a saved model (``route.learned_scores`` minus the database):
+    ``Router.predict`` builds the features of a chunk of examples with ``features_of`` and scores
+    them, then the score is averaged with the judge's confidence. Also returned: the same with the
+    examples' ``ItemInput`` rebuilt from their judgments (signals included), as the live path does."""
     from threadpoolctl import threadpool_limits
 
-    from routing.router.features import item_features
-    from routing.router.model import router_fit
+    from routing.router.features import ItemInput
+    from routing.router.model import router_dumps, router_fit, router_loads, routing_score
 
-    router = router_fit([it.features for it in items], [it.item.prompt for it in items], [it.agree for it in items])
+    fitted = router_fit([it.item for it in items], [it.agree for it in items])
+    router = router_loads(router_dumps(fitted))  # the saved model, as routing loads it
     rng = random.Random(1)
-    rows = [rng.choice(items).item for _ in range(SCORE_ROWS)]  # precomputed inputs (signals done)
-    with threadpool_limits(limits=1):
-        started = time.perf_counter()
-        for lo in range(0, len(rows), 2_000):
-            chunk = rows[lo : lo + 2_000]
-            router.predict([item_features(r) for r in chunk], [r.prompt for r in chunk])
-        elapsed = time.perf_counter() - started
-    return len(rows) / elapsed
+    rows = [rng.choice(items) for _ in range(SCORE_ROWS)]
+    timings = []
+    for rebuild in (False, True):
+        with threadpool_limits(limits=1):
+            started = time.perf_counter()
+            for lo in range(0, len(rows), 2_000):
+                chunk = rows[lo : lo + 2_000]
+                inputs = [it.item for it in chunk]
+                if rebuild:
+                    inputs = [ItemInput(domain=i.domain, task=i.task, prompt=i.prompt, responses=i.responses,
+                                        judgments=i.judgments, primary_judge=i.primary_judge) for i in inputs]
+                conf = np.array([np.nan if it.confidence is None else it.confidence for it in chunk])
+                routing_score(router.predict(inputs), conf)
+            timings.append(len(rows) / (time.perf_counter() - started))
+    return timings[0], timings[1]
 
 
 def run() -> dict[str, float]:
     from routing.services.router_training import router_train_items
 
     items = _real_items()
-    per_s = _scoring_per_s(items)
+    per_s, with_inputs_per_s = _scoring_per_s(items)
     started = time.perf_counter()
     synthetic = _synthesize(items, RETRAIN_ROWS)  # includes feature extraction of all 50k
     features_s = time.perf_counter() - started
@@ -71,6 +85,7 @@ def run() -> dict[str, float]:
     train_s = time.perf_counter() - started
     return {
         "router_scoring_per_s": round(per_s, 1),
+        "router_scoring_with_inputs_per_s": round(with_inputs_per_s, 1),
         "router_retrain_50k_s": round(features_s + train_s, 2),
         "router_retrain_50k_fit_only_s": round(train_s, 2),
         "router_retrain_50k_auroc": round(trained.metrics["auroc"] or 0.0, 3),

@@ -150,7 +150,7 @@ def batch_domain_rows(batch: Batch) -> list[dict[str, Any]]:
              "human": r["human"], "audited": r["audited"]} for r in rows]
 
 
-def batch_decisions(batch: Batch, route: str | None = None, limit: int = 200) -> list[RoutingDecision]:
+def batch_decisions(batch: Batch, route: str | None = None, limit: int = 50) -> list[RoutingDecision]:
     """The batch's routing decisions with their reasons, for the decision table."""
     qs = RoutingDecision.objects.filter(example__batch=batch).select_related("example__domain")
     if route == "audit":

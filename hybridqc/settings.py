@@ -171,6 +171,23 @@ CELERY_BEAT_SCHEDULE = {
     "review-leases-expire": {"task": "reviewers.tasks.review_leases_expire", "schedule": 60.0},
 }
 
+def env_float(name: str, default: float) -> float:
+    raw = os.environ.get(name)
+    if raw is None or raw == "":
+        return default
+    try:
+        return float(raw)
+    except ValueError as exc:
+        raise ImproperlyConfigured(f"{name}={raw!r} is not a number") from exc
+
+
+# Reviewer workspace: lease length, double-review share, gold checks.
+REVIEW_LEASE_SECONDS = env_int("REVIEW_LEASE_SECONDS", 15 * 60)
+REVIEW_SECOND_SHARE = env_float("REVIEW_SECOND_SHARE", 0.10)
+REVIEW_GOLD_SHARE = env_float("REVIEW_GOLD_SHARE", 0.05)
+REVIEW_GOLD_THRESHOLD = env_float("REVIEW_GOLD_THRESHOLD", 0.80)
+REVIEW_GOLD_MIN_ITEMS = env_int("REVIEW_GOLD_MIN_ITEMS", 20)
+
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,

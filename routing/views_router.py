@@ -13,6 +13,7 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_http_methods, require_POST
 
+from hybridqc.http import HtmxHttpRequest
 from hybridqc.roles import lead_required
 from routing.forms import BacktestForm, RouterSettingsForm
 from routing.models import Batch, RouterModel, RoutingDecision
@@ -69,7 +70,7 @@ def panel_context(batch: Batch) -> dict[str, Any]:
     return ctx
 
 
-def _panel(request: HttpRequest, batch: Batch, form: RouterSettingsForm, status: int = 200,
+def _panel(request: HtmxHttpRequest, batch: Batch, form: RouterSettingsForm, status: int = 200,
            error: str = "") -> HttpResponse:
     ctx = {**panel_context(batch), "form": form, "error": error}
     template = "routing/router_panel.html#panel" if request.htmx else "routing/router_panel.html"
@@ -78,7 +79,7 @@ def _panel(request: HttpRequest, batch: Batch, form: RouterSettingsForm, status:
 
 @lead_required
 @require_http_methods(["GET", "POST"])
-def router_panel(request: HttpRequest, batch_id: int) -> HttpResponse:
+def router_panel(request: HtmxHttpRequest, batch_id: int) -> HttpResponse:
     """GET: the router panel. POST: save mode/alpha/delta/audit rate and re-route unreviewed items."""
     batch = get_object_or_404(Batch, pk=batch_id)
     if request.method == "GET":
@@ -121,12 +122,12 @@ def router_retrain_view(request: HttpRequest) -> HttpResponse:
     return redirect("routing:model")
 
 
-def _backtest_render(request: HttpRequest, ctx: dict[str, Any], status: int = 200) -> HttpResponse:
+def _backtest_render(request: HtmxHttpRequest, ctx: dict[str, Any], status: int = 200) -> HttpResponse:
     template = "routing/backtest.html#result" if request.htmx else "routing/backtest.html"
     return render(request, template, ctx, status=status)
 
 
-def _backtest_poll(request: HttpRequest, token: str) -> HttpResponse:
+def _backtest_poll(request: HtmxHttpRequest, token: str) -> HttpResponse:
     try:
         path = backtest_result_path(token)
     except ValueError:
@@ -139,7 +140,7 @@ def _backtest_poll(request: HttpRequest, token: str) -> HttpResponse:
 
 @lead_required
 @require_http_methods(["GET", "POST"])
-def backtest_page(request: HttpRequest) -> HttpResponse:
+def backtest_page(request: HtmxHttpRequest) -> HttpResponse:
     """Backtest certified routing on a stored batch's labeled history (small: inline; else Celery)."""
     if request.method == "GET":
         if "token" in request.GET:

@@ -11,7 +11,6 @@ from datetime import timedelta
 
 from django.conf import settings
 from django.db import transaction
-from django.db.models import Q
 from django.utils import timezone
 
 from routing.metrics import Rate, labels_agree, majority_label, rate
@@ -20,6 +19,7 @@ from routing.models import Batch, Example
 from ..models import Credential, HumanLabel, Notification, ReviewerProfile, ReviewTask
 from .errors import ReviewError
 from .matching import prefix_q
+from .pool import gold_candidates, task_load
 
 
 def gold_settings() -> tuple[float, float, int]:
@@ -48,26 +48,19 @@ def gold_task_claim(
     is left that they have not seen; else None. It looks like any other task to the reviewer."""
     if not credentials or not gold_due(counts, gold_settings()[0]):
         return None
-    scope = Q()
-    for c in credentials:
-        scope |= prefix_q(c.domain_prefix, "domain__path")
-    seen = HumanLabel.objects.filter(reviewer=reviewer).values("example_id")
-    held = ReviewTask.objects.filter(assignee=reviewer).values("example_id")
-    candidates = Example.objects.filter(scope, is_gold=True).exclude(pk__in=seen).exclude(pk__in=held)
-    count = candidates.count()
-    if not count:
+    candidates = gold_candidates(reviewer=reviewer, credentials=credentials)
+    if not candidates:
         return None
-    example = candidates.order_by("id")[random.randrange(count)]
     now = timezone.now()
     task = ReviewTask.objects.create(
-        example=example,
+        example_id=candidates[random.randrange(len(candidates))],
         kind=ReviewTask.Kind.GOLD,
         status=ReviewTask.Status.LEASED,
         assignee=reviewer,
         claimed_at=now,
         lease_expires_at=now + lease,
     )
-    return ReviewTask.objects.select_related("example__domain").get(pk=task.pk)
+    return task_load(task.pk)
 
 
 def gold_accuracy(reviewer: ReviewerProfile, prefix: str | None = None) -> Rate:

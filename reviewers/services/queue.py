@@ -6,11 +6,9 @@ retried submit finds the label the first one stored."""
 from __future__ import annotations
 
 from datetime import timedelta
-from typing import Any
 
 from django.conf import settings
-from django.db import connection, transaction
-from django.db.models import Q, QuerySet
+from django.db import transaction
 from django.utils import timezone
 
 from routing.models import Example
@@ -19,7 +17,8 @@ from ..models import LEVEL_ORDER, HumanLabel, ReviewerProfile, ReviewTask, TaskS
 from .errors import ReviewError
 from .followups import label_followups
 from .gold import gold_task_claim
-from .matching import reviewer_label_counts, reviewer_task_q, tasks_restaff, valid_credentials
+from .matching import tasks_restaff
+from .pool import credentials_valid, pool_take, queue_state, task_load
 
 FLAGS = {"unsafe": "Unsafe content", "bias": "Bias", "needs_higher_credential": "Needs a higher credential"}
 
@@ -42,90 +41,28 @@ def review_lease_renew(*, task: ReviewTask, reviewer: ReviewerProfile) -> bool:
     return _lease_renew(task.pk, reviewer)
 
 
-def _current_lease(reviewer: ReviewerProfile) -> ReviewTask | None:
-    """The task the reviewer already holds (a reload shows the same item, not a new one)."""
-    held = ReviewTask.objects.filter(assignee=reviewer, status=ReviewTask.Status.LEASED)
-    for task in held.select_related("example__domain").order_by("id"):
-        if _lease_renew(task.pk, reviewer):
-            return task
-    return None
-
-
-def _pool(reviewer: ReviewerProfile, scope: Q) -> QuerySet[ReviewTask]:
-    """Tasks the reviewer may take: in their credentials' scope, not gold checks (those are made
-    per reviewer), not of an example they labeled, not one they passed on."""
-    mine = HumanLabel.objects.filter(reviewer=reviewer).values("example_id")
-    skipped = TaskSkip.objects.filter(reviewer=reviewer).values("task_id")
-    return (
-        ReviewTask.objects.filter(scope)
-        .exclude(kind=ReviewTask.Kind.GOLD)
-        .exclude(example_id__in=mine)
-        .exclude(pk__in=skipped)
-    )
-
-
-def _pool_tiers(reviewer: ReviewerProfile, now: Any) -> list[Q]:
-    """Where to look, in order: tasks designated to this reviewer; free tasks (unassigned,
-    unstaffed ones a new credential now covers, leases past expiry); then tasks designated to
-    someone else, so nothing waits on one busy reviewer. Each tier is an index range scan."""
-    return [
-        Q(status=ReviewTask.Status.OPEN, assignee=reviewer),
-        Q(status__in=[ReviewTask.Status.OPEN, ReviewTask.Status.UNSTAFFED], assignee__isnull=True)
-        | Q(status=ReviewTask.Status.LEASED, lease_expires_at__lt=now),
-        Q(status=ReviewTask.Status.OPEN, assignee__isnull=False) & ~Q(assignee=reviewer),
-    ]
-
-
 def review_task_claim(*, reviewer: ReviewerProfile) -> ReviewTask | None:
     """The reviewer's next item, leased to them; None when nothing is left for them.
 
     Only active reviewers with a valid credential covering the task's domain and level get
     it; a reviewer who labeled the example already never gets it again. One lease at a time:
-    a reviewer who holds one gets it back (renewed)."""
+    a reviewer who holds one gets it back (renewed), so a reload shows the same item."""
+    now = timezone.now()
     # Valid credentials are those of active reviewers: a paused reviewer has none.
-    credentials = list(valid_credentials().filter(reviewer=reviewer))
-    scope = reviewer_task_q(credentials)
-    if scope is None:
+    credentials = credentials_valid(reviewer, now)
+    if not credentials:
         return None
-    current = _current_lease(reviewer)
-    if current is not None:
-        return current
-    counts = reviewer_label_counts(reviewer)
-    if counts["today"] >= reviewer.capacity_per_day:
+    state = queue_state(reviewer)
+    if state.held_id is not None and _lease_renew(state.held_id, reviewer):
+        return task_load(state.held_id)
+    if state.today >= reviewer.capacity_per_day:
         return None
+    counts = state.counts()
     gold = gold_task_claim(reviewer=reviewer, credentials=credentials, lease=lease_duration(), counts=counts)
     if gold is not None:
         return gold
-    task_id = _pool_take(reviewer, scope)
-    if task_id is None:
-        return None
-    return ReviewTask.objects.select_related("example__domain").get(pk=task_id)
-
-
-def _pool_take(reviewer: ReviewerProfile, scope: Q) -> int | None:
-    """Lease the first free task, one statement per tier (the classic queue pattern):
-    UPDATE ... WHERE id = (SELECT id ... LIMIT 1 FOR UPDATE SKIP LOCKED) RETURNING id.
-    Rows another claim has locked are skipped, never waited for or handed out twice; one
-    statement instead of select-then-update keeps the lock as short as it can be."""
-    now = timezone.now()
-    table = connection.ops.quote_name(ReviewTask._meta.db_table)
-    # SQLite (the embedded demo) has no row locks and needs none: it runs one writer at a time,
-    # and a single UPDATE ... WHERE id = (SELECT ...) statement is atomic there.
-    lock = f" FOR UPDATE OF {table} SKIP LOCKED" if connection.features.has_select_for_update_skip_locked else ""
-    base = _pool(reviewer, scope)
-    for tier in _pool_tiers(reviewer, now):
-        pick = base.filter(tier).order_by("created_at", "id").values("id")[:1]
-        sql, params = pick.query.sql_with_params()
-        with connection.cursor() as cursor:
-            cursor.execute(
-                f"UPDATE {table} SET status = %s, assignee_id = %s, claimed_at = %s, lease_expires_at = %s "  # noqa: S608
-                f"WHERE id = ({sql}{lock}) RETURNING id",
-                [ReviewTask.Status.LEASED.value, reviewer.pk, now, now + lease_duration(), *params],
-            )
-            row = cursor.fetchone()
-        if row:
-            return row[0]
-    return None
+    task_id = pool_take(reviewer=reviewer, credentials=credentials, now=now, expires=now + lease_duration())
+    return task_load(task_id) if task_id is not None else None
 
 
 def review_leases_expire() -> int:

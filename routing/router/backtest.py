@@ -22,8 +22,9 @@ from routing.services.import_v1 import _judgment_from, parse_lines
 from routing.services.route import confidence_of
 
 from .certify import certify
-from .features import ItemInput, features_matrix, item_features, judge_verdict, prompt_vectors
+from .features import ItemInput, judge_verdict
 from .model import router_fit_matrices, routing_score
+from .vectorized import features_of
 
 TEST_FRACTION = 0.4
 CALIBRATION_FRACTION = 0.35
@@ -34,7 +35,6 @@ class LabeledItem:
     """One backtest item: the router's view of it and the human reference label."""
 
     item: ItemInput
-    features: dict[str, float]
     reference: float
     verdict: float | None
     agree: int  # 1 where the judge's verdict equals the reference; 0 also when no verdict
@@ -70,7 +70,7 @@ def labeled_item(item: ItemInput, reference: float) -> LabeledItem:
     verdict = _verdict(item)
     agree = bool(labels_agree(item.task, reference, verdict))
     confidence = confidence_of(item.signals) if verdict is not None else None  # type: ignore[arg-type]
-    return LabeledItem(item, item_features(item), reference, verdict, int(agree), confidence)
+    return LabeledItem(item, reference, verdict, int(agree), confidence)
 
 
 @dataclass
@@ -99,7 +99,7 @@ def _kept_by(cal_scores: np.ndarray, test_scores: np.ndarray, cal_agree: np.ndar
 
 @dataclass
 class Matrices:
-    """Every item hashed once (the same hashing ``Router.predict`` applies to feature dicts)."""
+    """Every item's features built once, by the ``features_of`` that ``Router.predict`` calls."""
 
     hashed: sparse.csr_matrix
     vectors: sparse.csr_matrix
@@ -109,8 +109,9 @@ class Matrices:
 
     @classmethod
     def of(cls, items: Sequence[LabeledItem]) -> Matrices:
-        return cls(features_matrix([it.features for it in items]), prompt_vectors([it.item.prompt for it in items]),
-                   np.array([it.agree for it in items]), np.array([it.verdict is not None for it in items]),
+        rows = features_of([it.item for it in items])
+        return cls(rows.hashed, rows.vectors, np.array([it.agree for it in items]),
+                   np.array([it.verdict is not None for it in items]),
                    np.array([np.nan if it.confidence is None else it.confidence for it in items]))
 
 

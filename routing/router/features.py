@@ -1,24 +1,23 @@
-"""The router's features: ONE function (`item_features`) used by live routing and the backtest.
+"""The router's features: ONE function (``features_of``) used by live routing and the backtest.
 
 Both paths build (unsaved or stored) ``Judgment`` objects, compute the confidence signals with
-``routing.services.signals.signals_from`` and pass them here, so a backtest measures exactly the
-features the live router sees. Features are a flat ``{name: value}`` dict, hashed into a sparse
-vector (stateless, so nothing about the vocabulary must be stored with a model). Novelty (distance
-to the labeled history) depends on the training set and is added by ``routing.router.model``.
+``routing.services.signals.signals_from`` and pass a batch of ``ItemInput`` to ``features_of``, so
+a backtest measures exactly the features the live router sees. The features are named
+(``item_features`` spells them out for one item) and hashed into sparse columns (stateless, so
+nothing about the vocabulary must be stored with a model). ``features_of`` computes the same
+hashed matrix for a whole batch at once (``routing.router.vectorized``); a test pins the two equal.
+Novelty (distance to the labeled history) depends on the training set: ``routing.router.model``.
 """
 
 from __future__ import annotations
 
 import math
-import re
 from collections import Counter, defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
-import numpy as np
 from scipy import sparse
 from sklearn.feature_extraction import FeatureHasher
-from sklearn.preprocessing import normalize
 
 from routing.models import Judgment
 from routing.services.signals import Signals, signals_from
@@ -28,11 +27,8 @@ N_FEATURES = 2**15
 N_TEXT_FEATURES = 2**16
 # Long prompts would dominate the cost of scoring; the first characters carry the task type.
 TEXT_CHARS = 400
-_WORD = re.compile(r"[a-z0-9]+")
 
 _hasher = FeatureHasher(n_features=N_FEATURES, input_type="dict", alternate_sign=False)
-_text_hasher = FeatureHasher(n_features=N_TEXT_FEATURES, input_type="string", alternate_sign=False,
-                             dtype=np.float32)
 
 
 @dataclass
@@ -142,15 +138,8 @@ def item_features(item: ItemInput) -> dict[str, float]:
 
 
 def features_matrix(rows: Sequence[dict[str, float]]) -> sparse.csr_matrix:
-    """Hash feature dicts into the model's sparse input."""
+    """Hash named feature dicts into columns: ``vectorized.hashed_features`` equals this."""
     return _hasher.transform(rows).tocsr()
-
-
-def prompt_vectors(prompts: Sequence[str]) -> sparse.csr_matrix:
-    """L2-normalised hashed words of each prompt's start: the model's text features (they tell
-    the task type; bigrams added nothing in backtests) and the basis of novelty (cosine distance)."""
-    words = [set(_WORD.findall(p[:TEXT_CHARS].lower())) for p in prompts]
-    return normalize(_text_hasher.transform(words).tocsr())
 
 
 def feature_spec() -> dict[str, object]:

@@ -9,7 +9,7 @@ in the blob is one we expect before anything is constructed.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
@@ -18,11 +18,14 @@ from scipy import sparse
 from sklearn.calibration import CalibratedClassifierCV
 from sklearn.linear_model import LogisticRegression
 
-from .features import features_matrix, prompt_vectors
+from .features import ItemInput
+from .vectorized import features_of
 
 # A sample of the labeled prompts is enough to tell familiar from novel, and keeps scoring fast.
 NOVELTY_REFERENCE_MAX = 500
 NOVELTY_CHUNK = 4096
+# Items scored per step: bounds memory on huge batches, large enough for numpy's batching gains.
+PREDICT_CHUNK = 4096
 CALIBRATION_FOLDS = 3
 C = 1.0
 SCORE_MODEL_WEIGHT = 0.5
@@ -54,6 +57,42 @@ class UntrustedModelError(ValueError):
     """A stored model blob contains a type the router does not expect."""
 
 
+class NoveltyIndex:
+    """Nearest-reference cosine similarity, prepared once per reference set (a loaded model keeps
+    its own): only the reference prompts' word columns can contribute, so the references become a
+    small dense (columns x references) matrix and each chunk is one sparse-dense product."""
+
+    def __init__(self, ref: sparse.csr_matrix) -> None:
+        self.n_ref = ref.shape[0]
+        self.columns = np.unique(ref.indices)
+        self.position = np.full(ref.shape[1], -1, dtype=np.int64)
+        self.position[self.columns] = np.arange(self.columns.size)
+        self.dense = np.ascontiguousarray(ref[:, self.columns].toarray().T)
+
+    def novelty(self, vectors: sparse.csr_matrix, exclude: np.ndarray | None = None) -> np.ndarray:
+        """1 - cosine similarity to the nearest reference prompt; ``exclude[i]`` is the reference
+        index of row i itself (leave-one-out on training rows) or -1."""
+        out = np.ones(vectors.shape[0], dtype=np.float64)
+        if self.n_ref == 0:
+            return out
+        for start in range(0, vectors.shape[0], NOVELTY_CHUNK):
+            sims = self._similarities(vectors[start : start + NOVELTY_CHUNK])
+            if exclude is not None:
+                own = exclude[start : start + NOVELTY_CHUNK]
+                mask = own >= 0
+                sims[np.flatnonzero(mask), own[mask]] = 0.0
+            out[start : start + sims.shape[0]] = 1.0 - sims.max(axis=1)
+        return np.clip(out, 0.0, 1.0)
+
+    def _similarities(self, chunk: sparse.csr_matrix) -> np.ndarray:
+        pos = self.position[chunk.indices]
+        keep = pos >= 0
+        row_of = np.repeat(np.arange(chunk.shape[0]), np.diff(chunk.indptr))
+        sub = sparse.csr_matrix((chunk.data[keep], (row_of[keep], pos[keep])),
+                                shape=(chunk.shape[0], self.columns.size))
+        return np.asarray(sub @ self.dense)
+
+
 @dataclass
 class Router:
     """A fitted routing model: the calibrated classifier and the novelty reference prompts."""
@@ -61,49 +100,39 @@ class Router:
     classifier: CalibratedClassifierCV
     novelty_ref: sparse.csr_matrix
     columns: np.ndarray
+    index: NoveltyIndex = field(init=False, repr=False)
 
-    def predict(self, rows: Sequence[dict[str, float]], prompts: Sequence[str]) -> np.ndarray:
-        """P(judge agrees with the human reference) for each row."""
-        return self.predict_matrices(features_matrix(rows), prompt_vectors(prompts))
+    def __post_init__(self) -> None:
+        self.index = NoveltyIndex(self.novelty_ref)
+
+    def predict(self, items: Sequence[ItemInput]) -> np.ndarray:
+        """P(judge agrees with the human reference) for each item, PREDICT_CHUNK items at a time."""
+        out = np.empty(len(items), dtype=np.float64)
+        for start in range(0, len(items), PREDICT_CHUNK):
+            rows = features_of(items[start : start + PREDICT_CHUNK])
+            out[start : start + PREDICT_CHUNK] = self.predict_matrices(rows.hashed, rows.vectors)
+        return out
 
     def predict_matrices(self, hashed: sparse.csr_matrix, vectors: sparse.csr_matrix) -> np.ndarray:
-        """``predict`` on rows already hashed (``features_matrix``, ``prompt_vectors``)."""
-        design = _design(hashed, vectors, novelty_of(vectors, self.novelty_ref))
+        """``predict`` on rows already built by ``features_of``."""
+        design = _design(hashed, vectors, self.index.novelty(vectors))
         return self.classifier.predict_proba(design[:, self.columns])[:, 1]
-
-
-def novelty_of(vectors: sparse.csr_matrix, ref: sparse.csr_matrix, exclude: np.ndarray | None = None) -> np.ndarray:
-    """1 - cosine similarity to the nearest reference prompt; ``exclude[i]`` is the reference
-    index of row i itself (leave-one-out on training rows) or -1."""
-    out = np.ones(vectors.shape[0], dtype=np.float64)
-    if ref.shape[0] == 0:
-        return out
-    for start in range(0, vectors.shape[0], NOVELTY_CHUNK):
-        sims = (vectors[start : start + NOVELTY_CHUNK] @ ref.T).toarray()
-        if exclude is not None:
-            rows = np.arange(sims.shape[0])
-            own = exclude[start : start + NOVELTY_CHUNK]
-            mask = own >= 0
-            sims[rows[mask], own[mask]] = 0.0
-        out[start : start + sims.shape[0]] = 1.0 - sims.max(axis=1)
-    return np.clip(out, 0.0, 1.0)
 
 
 def _design(hashed: sparse.csr_matrix, vectors: sparse.csr_matrix, novelty: np.ndarray) -> sparse.csr_matrix:
     return sparse.hstack([hashed, vectors, sparse.csr_matrix(novelty[:, None])], format="csr")
 
 
-def router_fit(
-    rows: Sequence[dict[str, float]], prompts: Sequence[str], agree: Sequence[int], *, seed: int = 0, c: float = C
-) -> Router:
-    """Fit the router on labeled rows; ``agree[i]`` is 1 where the judge matched the reference."""
-    return router_fit_matrices(features_matrix(rows), prompt_vectors(prompts), agree, seed=seed, c=c)
+def router_fit(items: Sequence[ItemInput], agree: Sequence[int], *, seed: int = 0, c: float = C) -> Router:
+    """Fit the router on labeled items; ``agree[i]`` is 1 where the judge matched the reference."""
+    rows = features_of(items)
+    return router_fit_matrices(rows.hashed, rows.vectors, agree, seed=seed, c=c)
 
 
 def router_fit_matrices(
     hashed: sparse.csr_matrix, vectors: sparse.csr_matrix, agree: Sequence[int], *, seed: int = 0, c: float = C
 ) -> Router:
-    """``router_fit`` on rows already hashed (the backtest hashes each item once)."""
+    """``router_fit`` on rows already built by ``features_of`` (the backtest builds each item once)."""
     y = np.asarray(agree, dtype=int)
     if y.size == 0 or y.min() == y.max():
         raise ValueError("training needs both judge agreements and disagreements")
@@ -113,7 +142,7 @@ def router_fit_matrices(
     exclude = np.full(n, -1)
     exclude[ref_idx] = np.arange(ref_idx.size)
     ref = vectors[ref_idx]
-    novelty = novelty_of(vectors, ref, exclude)
+    novelty = NoveltyIndex(ref).novelty(vectors, exclude)
     folds = max(2, min(CALIBRATION_FOLDS, int(np.bincount(y).min())))
     base = LogisticRegression(C=c, solver="liblinear", max_iter=200)
     classifier = CalibratedClassifierCV(base, method="sigmoid", cv=folds)

@@ -26,25 +26,34 @@ def batch_examples_unrouted(batch: Batch) -> list[Example]:
     return list(batch.examples.filter(decision__isnull=True).select_related("domain"))
 
 
-def batch_route(*, batch: Batch) -> int:
-    """Compute signals, route every example not yet routed and create its review tasks.
-
-    Idempotent: examples that already have a decision are left alone, so a redelivered task
-    routes nothing twice. Returns the number of examples routed.
-    """
-    examples = batch_examples_unrouted(batch)
-    if not examples:
-        batch_status_set(batch=batch, status=Batch.Status.READY)
-        return 0
-    batch_status_set(batch=batch, status=Batch.Status.ROUTING)
+def _signals_compute(batch: Batch, examples: list[Example]) -> None:
     judges = set(batch.examples.values_list("judgments__judge", flat=True).distinct()) - {None}
     for judge in sorted(judges):
         batch_signals_compute(examples=examples, judge=judge)
+
+
+def _decide(batch: Batch, examples: list[Example]) -> list[RoutingDecision]:
+    if batch.routing_mode == Batch.Mode.THRESHOLD:
+        return batch_route_threshold(batch=batch, examples=examples)
+    decisions, _ = batch_route_learned(batch=batch, examples=examples)  # certified or budget (#4)
+    return decisions
+
+
+def batch_route(*, batch: Batch) -> int:
+    """Compute signals, route every example not yet routed and create its review tasks.
+
+    Idempotent and safe under concurrent deliveries: routing holds the batch's row lock and
+    re-reads the unrouted examples under it, so two deliveries never route (or create review
+    tasks for) the same example twice. Returns the number of examples routed.
+    """
+    pending = batch_examples_unrouted(batch)
+    if pending:
+        batch_status_set(batch=batch, status=Batch.Status.ROUTING)
+        _signals_compute(batch, pending)  # upserts: harmless if another delivery does it too
     with transaction.atomic():
-        if batch.routing_mode == Batch.Mode.THRESHOLD:
-            decisions = batch_route_threshold(batch=batch, examples=examples)
-        else:  # certified or budget: the learned router (#4)
-            decisions, _ = batch_route_learned(batch=batch, examples=examples)
+        Batch.objects.select_for_update().filter(pk=batch.pk).first()
+        examples = batch_examples_unrouted(batch)
+        decisions = _decide(batch, examples) if examples else []
         human = [d.example for d in decisions if d.route == RoutingDecision.Route.HUMAN]
         audits = [d.example for d in decisions if d.audit]
         review_tasks_create(examples=human, kind=ReviewTask.Kind.ROUTED)

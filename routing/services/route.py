@@ -15,8 +15,8 @@ from django.db.models import Q
 from routing.models import Batch, Domain, Example, JudgeSignals, RouterModel, RoutingDecision
 from routing.router.budget import BudgetPlan, budget_plan
 from routing.router.certify import Certification, certify
-from routing.router.features import item_features
-from routing.router.model import router_loads, routing_score
+from routing.router.features import feature_spec
+from routing.router.model import Router, router_loads, routing_score
 
 THRESHOLD_ROUTER = "threshold-v1"
 
@@ -144,19 +144,42 @@ def certification_for(model: RouterModel, alpha: float, delta: float,
     return certify(scores, agree, alpha=alpha, delta=delta, batch_scores=batch_scores)
 
 
+# Loaded routers by (pk, version): a stored model never changes, and loading (skops, type checks,
+# novelty index) costs more than scoring a batch. Only the active model is in use, so keep a few.
+_LOADED: dict[tuple[int, int], Router] = {}
+_LOADED_MAX = 2
+
+
+def router_of(model: RouterModel) -> Router:
+    """The loaded router of a stored model, loaded once per process."""
+    key = (model.pk, model.version)
+    router = _LOADED.get(key)
+    if router is None:
+        router = router_loads(bytes(model.blob))
+        if len(_LOADED) >= _LOADED_MAX:
+            _LOADED.clear()
+        _LOADED[key] = router
+    return router
+
+
+def stale_reason(model: RouterModel) -> str | None:
+    """Why a stored router cannot score with this code's features (None when it can)."""
+    current = feature_spec()
+    if model.feature_spec == current:
+        return None
+    return (f"router v{model.version} was trained on feature spec v{(model.feature_spec or {}).get('version')}, "
+            f"this code computes v{current['version']}: nothing is kept on the judge alone until it is retrained")
+
+
 def learned_scores(model: RouterModel, examples: Sequence[Example], signals: dict[int, JudgeSignals],
                    primary_judge: str) -> list[float | None]:
     """The router score per example (None when the judge gave no usable verdict)."""
     from routing.selectors import example_inputs
 
-    inputs = example_inputs(examples, primary_judge)
-    probs = router_loads(bytes(model.blob)).predict([item_features(i) for i in inputs], [i.prompt for i in inputs])
-    out: list[float | None] = []
-    for e, p in zip(examples, probs, strict=True):
-        s = signals.get(e.pk)
-        conf = confidence_of(s) if s is not None else None
-        out.append(None if conf is None else float(routing_score(np.array([p]), np.array([conf]))[0]))
-    return out
+    probs = router_of(model).predict(example_inputs(examples, primary_judge))
+    conf = [confidence_of(s) if (s := signals.get(e.pk)) is not None else None for e in examples]
+    scores = routing_score(probs, np.array(conf, dtype=float))  # None -> NaN -> no score
+    return [None if np.isnan(x) else x for x in scores.tolist()]
 
 
 def _learned_decision(example: Example, signals: JudgeSignals | None, version: str) -> RoutingDecision:
@@ -230,15 +253,16 @@ def batch_route_learned(*, batch: Batch, examples: Sequence[Example]) -> tuple[l
     from routing.selectors import router_active
 
     model = router_active()
+    stale = stale_reason(model) if model is not None else None
     signals = {s.example_id: s for s in JudgeSignals.objects.filter(example__in=examples,
                                                                     judge_key=batch.primary_judge)}
-    version = f"router-v{model.version}" if model else "router-cold-start"
+    version = f"router-v{model.version}" if model and not stale else "router-cold-start"
     plan = RoutingPlan(mode=batch.routing_mode, router_version=version)
     decisions = [_learned_decision(e, signals.get(e.pk), version) for e in examples]
-    if model is None:
-        plan.cold_start = COLD_START
+    if model is None or stale:
+        plan.cold_start = stale or COLD_START
         for d in decisions:
-            d.reason = d.reason or COLD_START
+            d.reason = d.reason or plan.cold_start
     else:
         for d, score in zip(decisions, learned_scores(model, examples, signals, batch.primary_judge), strict=True):
             d.score = score

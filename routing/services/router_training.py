@@ -20,8 +20,9 @@ from routing.metrics import expected_calibration_error
 from routing.models import Batch, RouterModel
 from routing.router.backtest import LabeledItem, backtest_items, labeled_item
 from routing.router.certify import START_FRACTION, START_KEPT, certify
-from routing.router.features import feature_spec, features_matrix, prompt_vectors
+from routing.router.features import feature_spec
 from routing.router.model import Router, router_dumps, router_fit_matrices, routing_score
+from routing.router.vectorized import features_of
 from routing.selectors import example_inputs, example_references, human_label_count, labeled_examples, router_active
 
 log = logging.getLogger(__name__)
@@ -92,8 +93,8 @@ def router_train_items(items: Sequence[LabeledItem], *, seed: int = 0, alpha: fl
     agree = np.array([it.agree for it in items])
     if agree[train].min() == agree[train].max():
         raise RouterTrainingError("the judge agrees (or disagrees) with humans on every training example")
-    hashed = features_matrix([it.features for it in items])
-    vectors = prompt_vectors([it.item.prompt for it in items])
+    rows = features_of([it.item for it in items])
+    hashed, vectors = rows.hashed, rows.vectors
     confidence = np.array([it.confidence for it in items], dtype=float)
     with threadpool_limits(limits=1):
         router = router_fit_matrices(hashed[train], vectors[train], agree[train], seed=seed)
@@ -128,10 +129,11 @@ def router_train(*, seed: int = 0) -> RouterModel:
 
 
 def router_retrain_due() -> bool:
-    """True when no router exists yet or RETRAIN_NEW_LABELS human labels arrived since the last."""
+    """True when no router exists yet, the active one was built on other features (see
+    ``route.stale_reason``), or RETRAIN_NEW_LABELS human labels arrived since the last."""
     active = router_active()
     seen = human_label_count()
-    if active is None:
+    if active is None or active.feature_spec != feature_spec():
         return seen >= MIN_LABELED
     return seen - active.n_labels_seen >= RETRAIN_NEW_LABELS
 

@@ -59,3 +59,32 @@ def test_batch_route_is_idempotent_and_audits_a_share(db, reviewer_user):
     from reviewers.models import ReviewTask
 
     assert ReviewTask.objects.filter(kind="audit", example__batch=result.batch).count() == 4
+
+
+def test_batch_route_concurrent_deliveries_route_each_example_once(transactional_db, reviewer_user):
+    import threading
+
+    from django.db import connection
+
+    from reviewers.models import ReviewTask
+
+    batch = factories.batch("race", items=[factories.pairwise_item(i) for i in range(30)], audit_rate=0.5,
+                            audit_min_per_domain=0).batch
+    barrier = threading.Barrier(2)
+    results = []
+
+    def deliver():
+        barrier.wait()
+        try:
+            results.append(batch_route(batch=batch))
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=deliver) for _ in range(2)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert sorted(results) == [0, 30]
+    assert RoutingDecision.objects.filter(example__batch=batch).count() == 30
+    assert ReviewTask.objects.filter(example__batch=batch).count() == 15

@@ -21,6 +21,7 @@ from routing.services.import_v1 import batch_import
 from routing.services.pipeline import batch_route
 
 PASSWORD = "hybridqc-demo"
+FAKE_JUDGE_URL = "http://127.0.0.1:8001/v1"
 DATA = Path(settings.BASE_DIR) / "data"
 # (batch name, file, first line, last line): several batches so the drift chart has a history.
 BATCHES = [
@@ -56,6 +57,7 @@ class Command(BaseCommand):
             result = batch_import(batch_name=name, lines=lines, source_name=file)
             batch_route(batch=result.batch)
             self.stdout.write(f"batch {name}: {result.created} examples routed")
+        self._judge_config()
         done = self._playback(opts["playback"])
         self.stdout.write(f"played back {done} recorded human labels as demo reviewers' work")
         self._print_logins()
@@ -116,10 +118,20 @@ class Command(BaseCommand):
                 done += 1
         return done
 
+    def _judge_config(self) -> None:
+        """A live judge against the fake OpenAI-compatible server that `make demo` starts."""
+        from routing.models import JudgeConfig
+        from routing.services.judging import judge_config_create
+
+        if not JudgeConfig.objects.filter(name="demo-fake-judge").exists():
+            judge_config_create(name="demo-fake-judge", base_url=FAKE_JUDGE_URL, model="fake-judge",
+                                max_concurrency=32, timeout_s=5.0, retry_budget=3)
+
     def _print_logins(self) -> None:
         self.stdout.write(self.style.SUCCESS(
             "\nHybridQC demo is ready at http://127.0.0.1:8000\n"
             f"  admin    / {PASSWORD}   roster, admin, everything\n"
             f"  lead     / {PASSWORD}   release lead: /control/\n"
             f"  reviewer / {PASSWORD}   reviewer: /review/ (more: alice, bob, carol)\n"
+            f"Live judge: judge config 'demo-fake-judge' calls the fake OpenAI-compatible server at {FAKE_JUDGE_URL}\n"
         ))

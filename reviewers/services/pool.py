@@ -1,0 +1,211 @@
+"""The statements behind "next item", written out in SQL: they run on every submit, and building
+the equivalent querysets (Q trees, exclusions, three tiers) took more server CPU than all the
+rest of the request (issue #5). The ORM versions of the same rules are ``reviewer_task_q`` and
+``prefix_q`` in matching.py; tests pin that both agree.
+
+Concurrency: the claim is one ``UPDATE ... WHERE id = COALESCE((tier 1), (tier 2), (tier 3))``
+whose tier subqueries each take ``LIMIT 1 FOR UPDATE SKIP LOCKED``, so a row another claim has
+locked is skipped, never waited for or handed out twice. PostgreSQL evaluates COALESCE's
+arguments lazily (uncorrelated subqueries are init plans run on first use), so a later tier is
+read, and its row locked, only when the earlier ones found nothing."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from django.db import connection
+
+from routing.models import Domain, Example
+
+from ..models import Credential, HumanLabel, ReviewerProfile, ReviewTask, TaskSkip
+from .matching import levels_up_to, today_start
+
+Status, Kind = ReviewTask.Status, ReviewTask.Kind
+
+
+def _table(model: Any) -> str:
+    return connection.ops.quote_name(model._meta.db_table)
+
+
+def _dt(value: datetime) -> Any:
+    """A datetime as the ORM would pass it (naive UTC text on SQLite, as-is on PostgreSQL)."""
+    return connection.ops.adapt_datetimefield_value(value)
+
+
+def _columns(model: Any, alias: str) -> str:
+    return ", ".join(f"{alias}.{connection.ops.quote_name(f.column)}" for f in model._meta.concrete_fields)
+
+
+def _instance(model: Any, alias: str, values: Sequence[Any]) -> Any:
+    """A model instance from one row of ``_columns(model, alias)``, through the same converters
+    the ORM applies (JSON decoding, SQLite datetimes)."""
+    fields = model._meta.concrete_fields
+    converted = []
+    for field, value in zip(fields, values, strict=True):
+        col = field.get_col(alias)
+        for convert in connection.ops.get_db_converters(col) + field.get_db_converters(connection):
+            value = convert(value, col, connection)
+        converted.append(value)
+    return model.from_db(connection.alias, [f.attname for f in fields], converted)
+
+
+def credentials_valid(reviewer: ReviewerProfile, now: datetime) -> list[Credential]:
+    """The reviewer's credentials usable now (``valid_credentials`` for one reviewer)."""
+    sql = (
+        f"SELECT {_columns(Credential, 'c')} FROM {_table(Credential)} c "  # noqa: S608 - names only
+        f"JOIN {_table(ReviewerProfile)} r ON r.id = c.reviewer_id "
+        "WHERE c.reviewer_id = %s AND c.paused = %s AND (c.expires_at IS NULL OR c.expires_at > %s) "
+        "AND r.status = %s ORDER BY c.domain_prefix, c.id"
+    )
+    params = [reviewer.pk, False, _dt(now), ReviewerProfile.Status.ACTIVE.value]
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        return [_instance(Credential, "c", row) for row in cursor.fetchall()]
+
+
+@dataclass(frozen=True)
+class QueueState:
+    """The reviewer's review labels (today, in all, on gold checks) and the lowest-id task they
+    hold a lease on, if any."""
+
+    today: int
+    total: int
+    gold: int
+    held_id: int | None
+
+    def counts(self) -> dict[str, int]:
+        return {"today": self.today, "total": self.total, "gold": self.gold}
+
+
+def queue_state(reviewer: ReviewerProfile) -> QueueState:
+    """One statement for what review_task_claim needs to know before claiming (the same figures
+    as ``reviewer_label_counts`` plus the held lease)."""
+    sql = (
+        "SELECT COUNT(CASE WHEN l.created_at >= %s THEN 1 END), COUNT(*), "  # noqa: S608 - names only
+        "COUNT(CASE WHEN t.kind = %s THEN 1 END), "
+        f"(SELECT h.id FROM {_table(ReviewTask)} h WHERE h.assignee_id = %s AND h.status = %s ORDER BY h.id LIMIT 1) "
+        f"FROM {_table(HumanLabel)} l LEFT JOIN {_table(ReviewTask)} t ON t.id = l.task_id "
+        "WHERE l.reviewer_id = %s AND l.source = %s"
+    )
+    params = [
+        _dt(today_start(reviewer.timezone)),
+        Kind.GOLD.value,
+        reviewer.pk,
+        Status.LEASED.value,
+        reviewer.pk,
+        HumanLabel.Source.REVIEW.value,
+    ]
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        today, total, gold, held_id = cursor.fetchone()
+    return QueueState(today=today or 0, total=total or 0, gold=gold or 0, held_id=held_id)
+
+
+def _paths_sql(credentials: Sequence[Credential], levels: bool) -> tuple[str, list[Any]]:
+    """SQL of ``reviewer_task_q`` (levels=True) or of the gold scope (domains only): a credential
+    covers a domain path equal to its prefix or below it (``prefix_q``), and with levels, a task
+    whose minimum level the credential satisfies."""
+    like = connection.operators["startswith"]  # "LIKE %s" (with ESCAPE on SQLite), as the ORM uses
+    parts, params = [], []
+    for c in credentials:
+        prefix = c.domain_prefix.strip("/")
+        part = f"(d.path = %s OR d.path {like})"
+        params += [prefix, connection.ops.prep_for_like_query(prefix + "/") + "%"]
+        if levels:
+            allowed = levels_up_to(c.level)
+            part = f"({part} AND t.min_level IN ({', '.join(['%s'] * len(allowed))}))"
+            params += allowed
+        parts.append(part)
+    return " OR ".join(parts), params
+
+
+def _tiers(reviewer_id: int, now: datetime) -> list[tuple[str, list[Any]]]:
+    """Where to look, in order: tasks designated to this reviewer; free tasks (unassigned,
+    unstaffed ones a new credential now covers, leases past expiry); then tasks designated to
+    someone else, so nothing waits on one busy reviewer. Each tier is an index range scan."""
+    return [
+        ("t.status = %s AND t.assignee_id = %s", [Status.OPEN.value, reviewer_id]),
+        (
+            "(t.status IN (%s, %s) AND t.assignee_id IS NULL) OR (t.status = %s AND t.lease_expires_at < %s)",
+            [Status.OPEN.value, Status.UNSTAFFED.value, Status.LEASED.value, _dt(now)],
+        ),
+        ("t.status = %s AND t.assignee_id IS NOT NULL AND t.assignee_id <> %s", [Status.OPEN.value, reviewer_id]),
+    ]
+
+
+def _tier_sql(tier: str, scope: str, lock: str) -> str:
+    """First task of one tier the reviewer may take: in their credentials' scope, not a gold
+    check (those are made per reviewer), not of an example they labeled, not one they passed on."""
+    return (
+        f"SELECT t.id FROM {_table(ReviewTask)} t "  # noqa: S608 - table names and fixed fragments only
+        f"JOIN {_table(Example)} e ON e.id = t.example_id JOIN {_table(Domain)} d ON d.id = e.domain_id "
+        f"WHERE ({scope}) AND t.kind <> %s "
+        f"AND t.example_id NOT IN (SELECT l.example_id FROM {_table(HumanLabel)} l WHERE l.reviewer_id = %s) "
+        f"AND t.id NOT IN (SELECT s.task_id FROM {_table(TaskSkip)} s WHERE s.reviewer_id = %s) "
+        f"AND ({tier}) ORDER BY t.created_at, t.id LIMIT 1{lock}"
+    )
+
+
+def pool_take(
+    *, reviewer: ReviewerProfile, credentials: Sequence[Credential], now: datetime, expires: datetime
+) -> int | None:
+    """Lease the reviewer's next task from the pool in one statement; its id, or None."""
+    if not credentials:
+        return None
+    scope, scope_params = _paths_sql(credentials, levels=True)
+    # SQLite (the embedded demo) has no row locks and needs none: it runs one writer at a time,
+    # and a single UPDATE statement is atomic there.
+    lock = " FOR UPDATE OF t SKIP LOCKED" if connection.features.has_select_for_update_skip_locked else ""
+    subqueries, params = [], []
+    for tier, tier_params in _tiers(reviewer.pk, now):
+        subqueries.append(f"({_tier_sql(tier, scope, lock)})")
+        params += [*scope_params, Kind.GOLD.value, reviewer.pk, reviewer.pk, *tier_params]
+    sql = (
+        f"UPDATE {_table(ReviewTask)} SET status = %s, assignee_id = %s, claimed_at = %s, "  # noqa: S608
+        f"lease_expires_at = %s WHERE id = COALESCE({', '.join(subqueries)}) RETURNING id"
+    )
+    with connection.cursor() as cursor:
+        cursor.execute(sql, [Status.LEASED.value, reviewer.pk, _dt(now), _dt(expires), *params])
+        row = cursor.fetchone()
+    return row[0] if row else None
+
+
+def gold_candidates(*, reviewer: ReviewerProfile, credentials: Sequence[Credential]) -> list[int]:
+    """Ids of gold examples in the reviewer's domains that they have neither labeled nor hold a
+    task on, in id order."""
+    if not credentials:
+        return []
+    scope, params = _paths_sql(credentials, levels=False)
+    sql = (
+        f"SELECT e.id FROM {_table(Example)} e JOIN {_table(Domain)} d ON d.id = e.domain_id "  # noqa: S608
+        f"WHERE ({scope}) AND e.is_gold = %s "
+        f"AND e.id NOT IN (SELECT l.example_id FROM {_table(HumanLabel)} l WHERE l.reviewer_id = %s) "
+        f"AND e.id NOT IN (SELECT h.example_id FROM {_table(ReviewTask)} h WHERE h.assignee_id = %s) "
+        "ORDER BY e.id"
+    )
+    with connection.cursor() as cursor:
+        cursor.execute(sql, [*params, True, reviewer.pk, reviewer.pk])
+        return [row[0] for row in cursor.fetchall()]
+
+
+def task_load(task_id: int) -> ReviewTask:
+    """The task with its example and domain (what the item page shows), in one statement."""
+    n_task, n_example = len(ReviewTask._meta.concrete_fields), len(Example._meta.concrete_fields)
+    sql = (
+        f"SELECT {_columns(ReviewTask, 't')}, {_columns(Example, 'e')}, {_columns(Domain, 'd')} "  # noqa: S608
+        f"FROM {_table(ReviewTask)} t JOIN {_table(Example)} e ON e.id = t.example_id "
+        f"JOIN {_table(Domain)} d ON d.id = e.domain_id WHERE t.id = %s"
+    )
+    with connection.cursor() as cursor:
+        cursor.execute(sql, [task_id])
+        row = cursor.fetchone()
+    if row is None:
+        raise ReviewTask.DoesNotExist(f"task {task_id}")
+    task: ReviewTask = _instance(ReviewTask, "t", row[:n_task])
+    example: Example = _instance(Example, "e", row[n_task : n_task + n_example])
+    example.domain = _instance(Domain, "d", row[n_task + n_example :])
+    task.example = example
+    return task
