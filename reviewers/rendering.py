@@ -3,6 +3,8 @@ result with an allow-list (nh3), so no script, event handler or javascript: link
 
 from __future__ import annotations
 
+import functools
+
 import nh3
 from markdown_it import MarkdownIt
 
@@ -48,9 +50,15 @@ _md = MarkdownIt("commonmark", {"html": False, "linkify": False, "typographer": 
 _md.validateLink = _link_ok  # type: ignore[method-assign] # markdown-it's hook: an invalid link renders as plain text
 
 
-def markdown_safe(text: str) -> str:
-    """Sanitized HTML for a model output (safe to mark_safe)."""
-    html = _md.render(text or "")
+# Rendered HTML is a pure function of the text, so a cache keyed by the text itself can never hand
+# one item's HTML to another, and it only ever holds sanitized output. It saves the re-renders of
+# one item (reload, a refused submit shown again, a second reviewer in the same worker); bounded
+# in entries, and very long texts skip it.
+CACHE_ENTRIES, CACHE_MAX_CHARS = 1024, 20_000
+
+
+def _render(text: str) -> str:
+    html = _md.render(text)
     return nh3.clean(
         html,
         tags=TAGS,
@@ -59,3 +67,12 @@ def markdown_safe(text: str) -> str:
         link_rel="noopener noreferrer nofollow",
         strip_comments=True,
     )
+
+
+_render_cached = functools.lru_cache(maxsize=CACHE_ENTRIES)(_render)
+
+
+def markdown_safe(text: str) -> str:
+    """Sanitized HTML for a model output (safe to mark_safe)."""
+    text = text if isinstance(text, str) else ("" if text is None else str(text))
+    return _render_cached(text) if len(text) <= CACHE_MAX_CHARS else _render(text)

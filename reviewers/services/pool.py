@@ -1,7 +1,9 @@
 """The statements behind "next item", written out in SQL: they run on every submit, and building
 the equivalent querysets (Q trees, exclusions, three tiers) took more server CPU than all the
-rest of the request (issue #5). The ORM versions of the same rules are ``reviewer_task_q`` and
-``prefix_q`` in matching.py; tests pin that both agree.
+rest of the request (issue #5). They follow the ORM versions of the same rules
+(``valid_credentials``, ``reviewer_task_q``, ``prefix_q``, ``reviewer_label_counts`` in matching.py);
+tests/reviewers/test_fast_path.py pins the rules and the query count. Only table names and fixed
+fragments are formatted into the SQL; every value is a parameter.
 
 Concurrency: the claim is one ``UPDATE ... WHERE id = COALESCE((tier 1), (tier 2), (tier 3))``
 whose tier subqueries each take ``LIMIT 1 FOR UPDATE SKIP LOCKED``, so a row another claim has
@@ -11,12 +13,13 @@ read, and its row locked, only when the earlier ones found nothing."""
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from django.db import connection
+from django.db import connection, connections
 
 from routing.models import Domain, Example
 
@@ -39,17 +42,30 @@ def _columns(model: Any, alias: str) -> str:
     return ", ".join(f"{alias}.{connection.ops.quote_name(f.column)}" for f in model._meta.concrete_fields)
 
 
+@functools.cache
+def _converters(model: Any, alias: str, db: str) -> tuple[list[str], list[tuple[int, Any, list[Any]]]]:
+    """Per model: its attnames and, for the columns that need it, the converters the ORM applies
+    to a fetched value (JSON decoding; datetimes on SQLite). Computed once per process."""
+    conn = connections[db]
+    fields = model._meta.concrete_fields
+    plan = []
+    for i, field in enumerate(fields):
+        col = field.get_col(alias)
+        found = conn.ops.get_db_converters(col) + field.get_db_converters(conn)
+        if found:
+            plan.append((i, col, found))
+    return [f.attname for f in fields], plan
+
+
 def _instance(model: Any, alias: str, values: Sequence[Any]) -> Any:
     """A model instance from one row of ``_columns(model, alias)``, through the same converters
-    the ORM applies (JSON decoding, SQLite datetimes)."""
-    fields = model._meta.concrete_fields
-    converted = []
-    for field, value in zip(fields, values, strict=True):
-        col = field.get_col(alias)
-        for convert in connection.ops.get_db_converters(col) + field.get_db_converters(connection):
-            value = convert(value, col, connection)
-        converted.append(value)
-    return model.from_db(connection.alias, [f.attname for f in fields], converted)
+    the ORM's own fetches use."""
+    attnames, plan = _converters(model, alias, connection.alias)
+    row = list(values)
+    for i, col, found in plan:
+        for convert in found:
+            row[i] = convert(row[i], col, connection)
+    return model.from_db(connection.alias, attnames, row)
 
 
 def credentials_valid(reviewer: ReviewerProfile, now: datetime) -> list[Credential]:
@@ -191,21 +207,35 @@ def gold_candidates(*, reviewer: ReviewerProfile, credentials: Sequence[Credenti
         return [row[0] for row in cursor.fetchall()]
 
 
-def task_load(task_id: int) -> ReviewTask:
-    """The task with its example and domain (what the item page shows), in one statement."""
+def _task_select(task_id: int, lock: str) -> ReviewTask | None:
     n_task, n_example = len(ReviewTask._meta.concrete_fields), len(Example._meta.concrete_fields)
     sql = (
         f"SELECT {_columns(ReviewTask, 't')}, {_columns(Example, 'e')}, {_columns(Domain, 'd')} "  # noqa: S608
         f"FROM {_table(ReviewTask)} t JOIN {_table(Example)} e ON e.id = t.example_id "
-        f"JOIN {_table(Domain)} d ON d.id = e.domain_id WHERE t.id = %s"
+        f"JOIN {_table(Domain)} d ON d.id = e.domain_id WHERE t.id = %s{lock}"
     )
     with connection.cursor() as cursor:
         cursor.execute(sql, [task_id])
         row = cursor.fetchone()
     if row is None:
-        raise ReviewTask.DoesNotExist(f"task {task_id}")
+        return None
     task: ReviewTask = _instance(ReviewTask, "t", row[:n_task])
     example: Example = _instance(Example, "e", row[n_task : n_task + n_example])
     example.domain = _instance(Domain, "d", row[n_task + n_example :])
     task.example = example
     return task
+
+
+def task_load(task_id: int) -> ReviewTask:
+    """The task with its example and domain (what the item page shows), in one statement."""
+    task = _task_select(task_id, "")
+    if task is None:
+        raise ReviewTask.DoesNotExist(f"task {task_id}")
+    return task
+
+
+def task_lock(task_id: int) -> ReviewTask | None:
+    """The task with its example and domain, its row locked until the transaction ends (only
+    the task row: examples stay free for other writers); None when there is no such task."""
+    lock = " FOR UPDATE OF t" if connection.features.has_select_for_update_of else ""
+    return _task_select(task_id, lock)

@@ -18,7 +18,7 @@ from .errors import ReviewError
 from .followups import label_followups
 from .gold import gold_task_claim
 from .matching import tasks_restaff
-from .pool import credentials_valid, pool_take, queue_state, task_load
+from .pool import credentials_valid, pool_take, queue_state, task_load, task_lock
 
 FLAGS = {"unsafe": "Unsafe content", "bias": "Bias", "needs_higher_credential": "Needs a higher credential"}
 
@@ -130,7 +130,7 @@ def review_label_submit(
     disagreement, escalation when flagged, gold accuracy checks."""
     with transaction.atomic():
         # The row lock serialises concurrent submits of one task: the second sees the label.
-        locked = ReviewTask.objects.select_for_update(of=("self",)).select_related("example").filter(pk=task.pk).first()
+        locked = task_lock(task.pk)
         if locked is None:
             raise ReviewError("No such task.", 404)
         if locked.status == ReviewTask.Status.DONE:

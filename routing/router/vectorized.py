@@ -14,12 +14,14 @@ from collections import Counter, defaultdict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from itertools import chain
-from operator import attrgetter
+from operator import attrgetter, itemgetter
 
 import numpy as np
 from scipy import sparse
 from sklearn.preprocessing import normalize
 from sklearn.utils import murmurhash3_32
+
+from routing.models import Judgment
 
 from .features import N_FEATURES, N_TEXT_FEATURES, TEXT_CHARS, ItemInput
 
@@ -109,18 +111,29 @@ def verdicts_of(items: Sequence[ItemInput]) -> list[int | None]:
     return [None if it.signals.n_usable == 0 or it.signals.tied else it.signals.verdict for it in items]
 
 
+def _fields(objs: list[Judgment], names: tuple[str, ...]) -> list[list]:
+    """Per field name, its value on every object, read in C: ``itemgetter`` on the instances'
+    ``__dict__`` (twice as fast as Django's field descriptors), ``attrgetter`` when a field is
+    deferred and so absent from ``__dict__``. Scoring speed is dominated by these reads."""
+    try:
+        dicts = list(map(attrgetter("__dict__"), objs))
+        return [list(map(itemgetter(name), dicts)) for name in names]
+    except KeyError:
+        return [list(map(attrgetter(name), objs)) for name in names]
+
+
 def _variant_features(m: _Entries, items: Sequence[ItemInput], verdict: np.ndarray) -> None:
     """Per (item, prompt variant): the share of its usable votes that agree with the verdict."""
-    # One attrgetter per field over the flattened judgments keeps the per-vote work in C (a
-    # multi-field attrgetter plus zip costs twice as much).
     flat = list(chain.from_iterable(it.primary for it in items))
     if not flat:
         return
     rows = np.repeat(np.arange(len(items)), [len(it.primary) for it in items])
-    choices = np.array(list(map(attrgetter("choice"), flat)), dtype=float)  # None -> NaN
-    errors = np.fromiter(map(bool, map(attrgetter("error"), flat)), bool, len(flat))
-    votes = np.flatnonzero(~np.isnan(choices) & ~errors)  # the usable votes with a choice
-    variants = list(map(attrgetter("variant"), flat))
+    choice_l, error_l, variants, scores = _fields(flat, ("choice", "error", "variant", "scores"))
+    choices = np.array(choice_l, dtype=float)  # None -> NaN
+    usable = ~np.isnan(choices)
+    if error_l.count("") != len(error_l):  # errors are rare: skip the per-vote test without any
+        usable &= ~np.fromiter(map(bool, error_l), bool, len(flat))
+    votes = np.flatnonzero(usable)
     names = list(dict.fromkeys(variants))
     code = np.fromiter(map(dict(zip(names, range(len(names)), strict=True)).__getitem__, variants), np.int64,
                        len(flat))
@@ -129,10 +142,10 @@ def _variant_features(m: _Entries, items: Sequence[ItemInput], verdict: np.ndarr
     cols = np.array([hashed_column(f"variant_agree={v}", N_FEATURES) for v in names], dtype=np.int64)
     m.add(groups // len(names), cols[groups % len(names)], agree / np.bincount(inverse))
     margins: dict[int, list[float]] = defaultdict(list)
-    scores = list(map(attrgetter("scores"), flat))
-    for k in np.flatnonzero(np.fromiter(map(bool, scores), bool, len(flat))).tolist():
-        if len(scores[k]) == 2:
-            margins[int(rows[k])].append(abs(float(scores[k][0]) - float(scores[k][1])))
+    if scores.count(None) != len(scores):
+        for k, sc in enumerate(scores):
+            if sc and len(sc) == 2:
+                margins[int(rows[k])].append(abs(float(sc[0]) - float(sc[1])))
     m.named("score_margin", np.array([min(sum(v) / len(v), 10.0) / 10.0 for v in margins.values()]),
             np.array(list(margins), dtype=np.int64))
 
@@ -147,21 +160,23 @@ def _most_common(choices: list[int]) -> int:
 
 def _other_judge_features(m: _Entries, items: Sequence[ItemInput], verdicts: list[int | None]) -> None:
     """Whether the other judges' majority verdicts agree with the primary judge's."""
+    multi = [i for i, it in enumerate(items) if len(it.judgments) != len(it.primary)]
+    flat = list(chain.from_iterable(items[i].judgments for i in multi))
+    rows = list(chain.from_iterable([i] * len(items[i].judgments) for i in multi))
+    judges, choices, errors = _fields(flat, ("judge", "choice", "error"))
     by_judge: dict[tuple[int, str], list[int]] = defaultdict(list)
-    for i, it in enumerate(items):
-        if len(it.judgments) != len(it.primary):
-            for j in it.judgments:
-                if j.judge != it.primary_judge and j.choice is not None and not j.error:
-                    by_judge[(i, j.judge)].append(int(j.choice))
+    for i, judge, choice, error in zip(rows, judges, choices, errors, strict=True):
+        if choice is not None and not error and judge != items[i].primary_judge:
+            by_judge[(i, judge)].append(int(choice))
     per_item: dict[int, list[float]] = defaultdict(list)
-    rows, cols, vals = [], [], []
-    for (i, judge), choices in by_judge.items():
-        agree = float(_most_common(choices) == verdicts[i])
+    out_rows, cols, vals = [], [], []
+    for (i, judge), votes in by_judge.items():
+        agree = float(_most_common(votes) == verdicts[i])
         per_item[i].append(agree)
-        rows += [i, i]
+        out_rows += [i, i]
         cols += [hashed_column(f"judge_{what}={judge}", N_FEATURES) for what in ("agree", "disagree")]
         vals += [agree, 1.0 - agree]
-    m.add(np.array(rows, dtype=np.int64), np.array(cols, dtype=np.int64), np.array(vals))
+    m.add(np.array(out_rows, dtype=np.int64), np.array(cols, dtype=np.int64), np.array(vals))
     m.named("other_judges_agree", np.array([sum(v) / len(v) for v in per_item.values()]),
             np.array(list(per_item), dtype=np.int64))
 
@@ -205,15 +220,15 @@ def hashed_features(items: Sequence[ItemInput]) -> sparse.csr_matrix:
 
 def _word_columns(words: list[bytes]) -> np.ndarray:
     """The hashed column of each word: one C-level dict pass; only unseen words are hashed."""
-    cols = list(map(_word_column.get, words))
-    if None in cols:
+    try:
+        return np.fromiter(map(_word_column.__getitem__, words), np.int64, len(words))
+    except KeyError:
         if len(_word_column) >= _COLUMNS_MAX:
             _word_column.clear()
         for w in dict.fromkeys(words):
             if w not in _word_column:
                 _word_column[w] = hashed_column(w, N_TEXT_FEATURES, cache=False)
-        cols = list(map(_word_column.__getitem__, words))
-    return np.array(cols, dtype=np.int64)
+        return np.fromiter(map(_word_column.__getitem__, words), np.int64, len(words))
 
 
 def prompt_vectors(prompts: Sequence[str]) -> sparse.csr_matrix:

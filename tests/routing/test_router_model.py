@@ -1,16 +1,27 @@
+import re
 from collections import Counter
 
 import numpy as np
 import pytest
 import skops.io as sio
+from scipy import sparse
+from sklearn.feature_extraction import FeatureHasher
+from sklearn.preprocessing import normalize
 
-from routing.models import Example
+from routing.models import Example, Judgment
 from routing.router.backtest import labeled_items
-from routing.router.features import item_features
-from routing.router.model import UntrustedModelError, router_dumps, router_fit, router_loads
+from routing.router.features import ItemInput, features_matrix, item_features
+from routing.router.model import NoveltyIndex, UntrustedModelError, router_dumps, router_fit, router_loads
+from routing.router.vectorized import features_of, prompt_vectors
 from routing.selectors import example_inputs, example_references
 from routing.services.import_v1 import batch_import
 from tests import factories
+
+
+def _same(a: sparse.csr_matrix, b: sparse.csr_matrix) -> bool:
+    """Bit-identical sparse matrices: shape, structure and every stored value."""
+    return (a.shape == b.shape and a.dtype == b.dtype and np.array_equal(a.indptr, b.indptr)
+            and np.array_equal(a.indices, b.indices) and np.array_equal(a.data, b.data))
 
 
 def test_router_features_identical_between_backtest_and_live_path(db):
@@ -18,27 +29,85 @@ def test_router_features_identical_between_backtest_and_live_path(db):
     file_items, tied = labeled_items(lines)
     batch = batch_import(batch_name="parity", lines=lines).batch
     examples = list(Example.objects.filter(batch=batch).select_related("domain", "batch").order_by("line_number"))
-    live = [item_features(i) for i in example_inputs(examples)]
+    inputs = example_inputs(examples)
     assert tied == 0
-    assert len(file_items) == len(live) == 60
-    for file_item, live_features in zip(file_items, live, strict=True):
-        assert file_item.features == live_features
+    assert len(file_items) == len(inputs) == 60
+    file_rows, live_rows = features_of([it.item for it in file_items]), features_of(inputs)
+    assert file_rows.hashed.shape == (60, 2**15) and file_rows.vectors.shape == (60, 2**16)
+    assert _same(file_rows.hashed, live_rows.hashed)
+    assert _same(file_rows.vectors, live_rows.vectors)
+    for file_item, live in zip(file_items, inputs, strict=True):
+        assert item_features(file_item.item) == item_features(live)
     references = example_references(examples)
     assert [references[e.pk] for e in examples] == [it.reference for it in file_items]
+
+
+def _judgment(judge: str, variant: str = "v", order: str = "ab", **fields) -> Judgment:
+    error = "" if fields.get("choice") is not None or fields.get("rating") is not None else "no usable verdict"
+    return Judgment(judge=judge, variant=variant, order=order, error=fields.pop("error", error), **fields)
+
+
+def _edge_items() -> list[ItemInput]:
+    """Items exercising every feature branch: scores, errors, other judges (with a tie), ratings,
+    probabilities, one or three responses, a tied primary vote, no judgments at all."""
+    j = _judgment
+    return [
+        ItemInput(domain="a/b/c", task="pairwise", prompt="Write  a POEM: İstanbul\u212a x_y 42",
+                  responses=["s", "longer"],
+                  judgments=[j("p", choice=1, scores=[7, 3], probability=0.9),
+                             j("p", order="ba", choice=1, scores=[2, 2.5]),
+                             j("p", "w", choice=2, probability=0.6), j("p", "w", order="ba", choice=None),
+                             j("o", choice=2), j("o", order="ba", choice=1), j("q", choice=1, error="timeout")],
+                  primary_judge="p", flagged=True),
+        ItemInput(domain="solo", task="pairwise", prompt="", responses=["one", "two", "three"],
+                  judgments=[j("p", choice=1), j("p", order="ba", choice=2), j("o", choice=2), j("o", choice=2)],
+                  primary_judge="p"),
+        ItemInput(domain="r/x", task="rating", prompt="Rate it " * 80, responses=["only"],
+                  judgments=[j("p", rating=4.0), j("p", order="ba", rating=5.0, probability=0.4)], primary_judge="p"),
+        ItemInput(domain="e", task="pairwise", prompt="\ud800 déjà vu", responses=["same", "same"],
+                  judgments=[], primary_judge="p"),
+    ]
+
+
+def test_router_batch_features_equal_the_named_definition():
+    items = _edge_items() + [it.item for it in labeled_items(factories.data_lines("pandalm.jsonl", 30))[0]]
+    named = features_matrix([item_features(it) for it in items])
+    assert _same(features_of(items).hashed, named)
+    assert {"score_margin", "judge_agree=o", "response3_len", "probability_missing", "flagged"} <= set(
+        item_features(items[0]) | item_features(items[1]) | item_features(items[2]))
+
+
+def test_router_prompt_vectors_equal_hashed_regex_words():
+    prompts = [it.prompt for it in _edge_items()] + ["The the THE 3rd-place winner, " * 30]
+    hasher = FeatureHasher(n_features=2**16, input_type="string", alternate_sign=False, dtype=np.float32)
+    words = [set(re.findall(r"[a-z0-9]+", p[:400].lower())) for p in prompts]
+    assert _same(prompt_vectors(prompts), normalize(hasher.transform(words).tocsr()))
+    assert prompt_vectors(prompts)[3].nnz == 3  # "d", "j", "vu": accented letters split words
+
+
+def test_router_novelty_index_matches_nearest_cosine():
+    vectors = prompt_vectors([f"task {i % 7} about topic {i % 5} number {i}" for i in range(60)])
+    ref_rows = np.arange(0, 60, 3)
+    exclude = np.full(60, -1)
+    exclude[ref_rows] = np.arange(ref_rows.size)
+    sims = (vectors @ vectors[ref_rows].T).toarray()
+    sims[ref_rows, np.arange(ref_rows.size)] = 0.0
+    got = NoveltyIndex(vectors[ref_rows]).novelty(vectors, exclude)
+    assert np.allclose(got, np.clip(1.0 - sims.max(axis=1), 0, 1), rtol=0, atol=1e-6)
+    assert NoveltyIndex(vectors[:0]).novelty(vectors).tolist() == [1.0] * 60
 
 
 def _fitted():
     items, _ = labeled_items(factories.data_lines("llmbar.jsonl", 200))
     items = [i for i in items if i.verdict is not None]
-    rows, prompts = [i.features for i in items], [i.item.prompt for i in items]
-    return router_fit(rows, prompts, [i.agree for i in items], seed=0), rows, prompts
+    return router_fit([i.item for i in items], [i.agree for i in items], seed=0), [i.item for i in items]
 
 
 def test_router_skops_round_trip_gives_identical_probabilities():
-    router, rows, prompts = _fitted()
+    router, items = _fitted()
     loaded = router_loads(router_dumps(router))
-    before, after = router.predict(rows, prompts), loaded.predict(rows, prompts)
-    assert before.shape == (len(rows),)
+    before, after = router.predict(items), loaded.predict(items)
+    assert before.shape == (len(items),)
     assert np.array_equal(before, after)
     assert 0.0 < before.min() < before.max() < 1.0
 

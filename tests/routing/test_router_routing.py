@@ -8,7 +8,14 @@ from routing.models import Batch, RouterModel, RoutingDecision
 from routing.router.backtest import labeled_items
 from routing.services.import_v1 import batch_import
 from routing.services.pipeline import batch_route
-from routing.services.route import COLD_START, audit_sample, batch_certification, certification_for
+from routing.services.route import (
+    COLD_START,
+    audit_sample,
+    batch_certification,
+    batch_reroute,
+    certification_for,
+    router_of,
+)
 from routing.services.router_training import router_retrain_due, router_train
 from routing.tasks import router_retrain_check
 from tests import factories
@@ -182,3 +189,29 @@ def test_router_panel_permissions_and_full_page(db, client, reviewer_user, lead_
     body = page.content.decode()
     assert "<html" in body and "cold start" in body and 'data-mode="certified"' in body
     assert client.get(reverse("routing:router_panel", args=[999999])).status_code == 404
+
+
+def test_router_with_other_feature_spec_is_refused_until_retrained(db, reviewer_user):
+    model = _history_and_model()
+    RouterModel.objects.filter(pk=model.pk).update(feature_spec={**model.feature_spec, "version": 2})
+    assert router_retrain_due()  # no new labels, but the active model reads other features
+    batch = _live("certified", alpha=0.2, delta=0.1)
+    batch_route(batch=batch)
+    decisions = RoutingDecision.objects.filter(example__batch=batch)
+    assert decisions.count() == 219
+    assert not decisions.filter(route=RoutingDecision.Route.JUDGE).exists()
+    assert not decisions.exclude(score=None).exists()
+    assert set(decisions.values_list("router_version", flat=True)) == {"router-cold-start"}
+    stale = decisions.filter(reason__contains="trained on feature spec v2, this code computes v3").count()
+    assert stale == decisions.exclude(reason__contains="vote").count()
+    retrained = router_train(seed=0)
+    assert not router_retrain_due() and retrained.version == 2
+    batch_reroute(batch=batch)
+    assert decisions.filter(route=RoutingDecision.Route.JUDGE).exists()
+
+
+def test_router_of_loads_a_stored_model_once(db):
+    model = _history_and_model()
+    first = router_of(model)
+    assert router_of(RouterModel.objects.get(pk=model.pk)) is first
+    assert router_of(router_train(seed=1)) is not first
