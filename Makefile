@@ -77,4 +77,4 @@ serve: install services
 	  trap "kill 0" EXIT; \
 	  $(BIN)/celery -A hybridqc worker -l info -c 2 & \
 	  $(BIN)/celery -A hybridqc beat -l info -s var/celerybeat-schedule & \
-	  $(BIN)/gunicorn hybridqc.wsgi -b 127.0.0.1:8000 -w 2 --access-logfile - & wait'
+	  $(BIN)/gunicorn hybridqc.wsgi -b 127.0.0.1:8000 -w 4 --access-logfile - & wait'

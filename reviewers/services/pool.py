@@ -124,7 +124,7 @@ def _paths_sql(credentials: Sequence[Credential], levels: bool) -> tuple[str, li
     """SQL of ``reviewer_task_q`` (levels=True) or of the gold scope (domains only): a credential
     covers a domain path equal to its prefix or below it (``prefix_q``), and with levels, a task
     whose minimum level the credential satisfies."""
-    like = connection.operators["startswith"]  # "LIKE %s" (with ESCAPE on SQLite), as the ORM uses
+    like = connection.operators["startswith"]  # type: ignore[attr-defined] # "LIKE %s", as the ORM uses
     parts, params = [], []
     for c in credentials:
         prefix = c.domain_prefix.strip("/")

@@ -3,7 +3,9 @@
 A logistic regression on the hashed features of ``routing.router.features`` plus one novelty
 column (cosine distance of the prompt to the nearest labeled prompt), with sigmoid-calibrated
 probabilities (cross-validated). Saved with skops, never pickle; loading checks that every type
-in the blob is one we expect before anything is constructed.
+in the blob is one we expect before anything is constructed. A ``Router`` derives its scoring
+state once (``NoveltyIndex``, ``LinearForm``); ``routing.services.route.router_of`` keeps loaded
+routers per process, so live scoring is feature building plus two sparse-dense products.
 """
 
 from __future__ import annotations
@@ -15,10 +17,11 @@ from typing import Any
 import numpy as np
 import skops.io as sio
 from scipy import sparse
+from scipy.special import expit
 from sklearn.calibration import CalibratedClassifierCV
 from sklearn.linear_model import LogisticRegression
 
-from .features import ItemInput
+from .features import N_FEATURES, N_TEXT_FEATURES, ItemInput
 from .vectorized import features_of
 
 # A sample of the labeled prompts is enough to tell familiar from novel, and keeps scoring fast.
@@ -93,6 +96,36 @@ class NoveltyIndex:
         return np.asarray(sub @ self.dense)
 
 
+class LinearForm:
+    """The calibrated classifier's ``predict_proba(X[:, columns])[:, 1]`` as plain numpy on the
+    full design: each fold's logistic regression and sigmoid calibrator, with the fold weights
+    spread over all columns (zero where unused), so one sparse-dense product scores every fold
+    without sklearn's per-call validation or the column selection. The sums run in the same
+    order as sklearn's (the extra terms are exact zeros), so the probabilities are identical."""
+
+    def __init__(self, classifier: CalibratedClassifierCV, columns: np.ndarray, width: int) -> None:
+        folds = classifier.calibrated_classifiers_
+        self.weights = np.zeros((width, len(folds)))
+        self.weights[columns] = np.column_stack([f.estimator.coef_[0] for f in folds])
+        self.intercept = np.array([f.estimator.intercept_[0] for f in folds])
+        self.a = [f.calibrators[0].a_ for f in folds]
+        self.b = [f.calibrators[0].b_ for f in folds]
+
+    @staticmethod
+    def applies(classifier: CalibratedClassifierCV) -> bool:
+        """Whether the classifier has the shape this form reproduces (binary, sigmoid, logistic)."""
+        folds = getattr(classifier, "calibrated_classifiers_", [])
+        return (classifier.method == "sigmoid" and len(classifier.classes_) == 2 and bool(folds)
+                and all(isinstance(f.estimator, LogisticRegression) and len(f.calibrators) == 1 for f in folds))
+
+    def proba(self, design: sparse.csr_matrix) -> np.ndarray:
+        decision = np.asarray(design @ self.weights) + self.intercept
+        mean = np.zeros(design.shape[0])
+        for k in range(decision.shape[1]):
+            mean += expit(-(self.a[k] * decision[:, k] + self.b[k]))
+        return mean / decision.shape[1]
+
+
 @dataclass
 class Router:
     """A fitted routing model: the calibrated classifier and the novelty reference prompts."""
@@ -101,9 +134,12 @@ class Router:
     novelty_ref: sparse.csr_matrix
     columns: np.ndarray
     index: NoveltyIndex = field(init=False, repr=False)
+    linear: LinearForm | None = field(init=False, repr=False)
 
     def __post_init__(self) -> None:
         self.index = NoveltyIndex(self.novelty_ref)
+        width = N_FEATURES + N_TEXT_FEATURES + 1
+        self.linear = LinearForm(self.classifier, self.columns, width) if LinearForm.applies(self.classifier) else None
 
     def predict(self, items: Sequence[ItemInput]) -> np.ndarray:
         """P(judge agrees with the human reference) for each item, PREDICT_CHUNK items at a time."""
@@ -116,6 +152,8 @@ class Router:
     def predict_matrices(self, hashed: sparse.csr_matrix, vectors: sparse.csr_matrix) -> np.ndarray:
         """``predict`` on rows already built by ``features_of``."""
         design = _design(hashed, vectors, self.index.novelty(vectors))
+        if self.linear is not None:
+            return self.linear.proba(design)
         return self.classifier.predict_proba(design[:, self.columns])[:, 1]
 
 

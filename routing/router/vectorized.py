@@ -30,7 +30,9 @@ _COLUMNS_MAX = 500_000
 _columns: dict[tuple[int, str | bytes], int] = {}
 _word_column: dict[bytes, int] = {}  # prompt words (N_TEXT_FEATURES), looked up per word: no tuple keys
 # Prompt tokens are runs of [a-z0-9] after lower(): every other byte (also UTF-8 of non-ASCII) splits.
-_TOKEN_BYTES = bytes(b if chr(b) in "abcdefghijklmnopqrstuvwxyz0123456789" else 32 for b in range(256))
+# The table also lowercases ASCII letters, which is all lower() does to an ASCII text.
+_TOKEN_BYTES = bytes(ord(chr(b).lower()) if chr(b).lower() in "abcdefghijklmnopqrstuvwxyz0123456789" else 32
+                     for b in range(256))
 
 
 def hashed_column(name: str | bytes, n_features: int, *, cache: bool = True) -> int:
@@ -76,7 +78,8 @@ class _Entries:
         self.add(np.arange(self.n_rows), np.array([cols[v] for v in values], dtype=np.int64), 1.0)
 
     def csr(self) -> sparse.csr_matrix:
-        rows, cols, vals = (np.concatenate(p) if p else np.zeros(0) for p in (self.rows, self.cols, self.vals))
+        rows, cols = (np.concatenate(p) if p else np.zeros(0, dtype=np.int64) for p in (self.rows, self.cols))
+        vals = np.concatenate(self.vals) if self.vals else np.zeros(0)
         keep = vals != 0  # FeatureHasher skips zero values
         out = sparse.csr_matrix((vals[keep], (rows[keep], cols[keep])), shape=(self.n_rows, N_FEATURES))
         out.sum_duplicates()
@@ -86,7 +89,7 @@ class _Entries:
 def _optional(m: _Entries, name: str, missing_name: str, values: list[float | None]) -> None:
     """``name`` = value where present, ``missing_name`` = 1 where None."""
     arr = np.array(values, dtype=float)
-    missing = np.array([v is None for v in values])
+    missing = np.array([v is None for v in values], dtype=bool)
     m.named(missing_name, 1.0, np.flatnonzero(missing))
     m.named(name, arr[~missing], np.flatnonzero(~missing))
 
@@ -142,10 +145,11 @@ def _variant_features(m: _Entries, items: Sequence[ItemInput], verdict: np.ndarr
     cols = np.array([hashed_column(f"variant_agree={v}", N_FEATURES) for v in names], dtype=np.int64)
     m.add(groups // len(names), cols[groups % len(names)], agree / np.bincount(inverse))
     margins: dict[int, list[float]] = defaultdict(list)
-    if scores.count(None) != len(scores):
-        for k, sc in enumerate(scores):
-            if sc and len(sc) == 2:
-                margins[int(rows[k])].append(abs(float(sc[0]) - float(sc[1])))
+    with_scores = np.flatnonzero(np.fromiter(map(bool, scores), bool, len(flat))).tolist()
+    row_of = rows.tolist() if with_scores else []
+    for k in with_scores:  # Python sums, as the named form (3.12's sum() is compensated, numpy's is not)
+        if len(sc := scores[k]) == 2:
+            margins[row_of[k]].append(abs(float(sc[0]) - float(sc[1])))
     m.named("score_margin", np.array([min(sum(v) / len(v), 10.0) / 10.0 for v in margins.values()]),
             np.array(list(margins), dtype=np.int64))
 
@@ -169,21 +173,21 @@ def _other_judge_features(m: _Entries, items: Sequence[ItemInput], verdicts: lis
         if choice is not None and not error and judge != items[i].primary_judge:
             by_judge[(i, judge)].append(int(choice))
     per_item: dict[int, list[float]] = defaultdict(list)
-    out_rows, cols, vals = [], [], []
-    for (i, judge), votes in by_judge.items():
-        agree = float(_most_common(votes) == verdicts[i])
-        per_item[i].append(agree)
-        out_rows += [i, i]
-        cols += [hashed_column(f"judge_{what}={judge}", N_FEATURES) for what in ("agree", "disagree")]
-        vals += [agree, 1.0 - agree]
-    m.add(np.array(out_rows, dtype=np.int64), np.array(cols, dtype=np.int64), np.array(vals))
+    agree = np.array([float(_most_common(votes) == verdicts[i]) for (i, _), votes in by_judge.items()])
+    rows_j = np.array([i for i, _ in by_judge], dtype=np.int64)
+    for i, a in zip(rows_j.tolist(), agree.tolist(), strict=True):
+        per_item[i].append(a)
+    judges_j = [judge for _, judge in by_judge]
+    for what, vals in (("agree", agree), ("disagree", 1.0 - agree)):
+        cols = {judge: hashed_column(f"judge_{what}={judge}", N_FEATURES) for judge in set(judges_j)}
+        m.add(rows_j, np.array([cols[judge] for judge in judges_j], dtype=np.int64), vals)
     m.named("other_judges_agree", np.array([sum(v) / len(v) for v in per_item.values()]),
             np.array(list(per_item), dtype=np.int64))
 
 
 def _text_features(m: _Entries, items: Sequence[ItemInput], verdict: np.ndarray) -> None:
     m.named("prompt_len", _scaled(len(it.prompt) for it in items))
-    counts = np.array([len(it.responses) for it in items])
+    counts = np.array([len(it.responses) for it in items], dtype=np.int64)
     lengths = np.array([len(r) for it in items for r in it.responses], dtype=np.int64)
     rows = np.repeat(np.arange(len(items)), counts)
     position = np.arange(lengths.size) - np.repeat(np.cumsum(counts) - counts, counts)
@@ -203,6 +207,8 @@ def _text_features(m: _Entries, items: Sequence[ItemInput], verdict: np.ndarray)
 def hashed_features(items: Sequence[ItemInput]) -> sparse.csr_matrix:
     """``features_matrix([item_features(it) for it in items])``, computed for the batch at once."""
     m = _Entries(len(items))
+    if not items:
+        return m.csr()
     m.named("bias", 1.0)
     m.categorical("task=", [it.task for it in items])
     m.named("flagged", np.array([it.flagged for it in items], dtype=float))
@@ -218,32 +224,38 @@ def hashed_features(items: Sequence[ItemInput]) -> sparse.csr_matrix:
     return m.csr()
 
 
-def _word_columns(words: list[bytes]) -> np.ndarray:
-    """The hashed column of each word: one C-level dict pass; only unseen words are hashed."""
+def _word_columns(words: list[set[bytes]], n: int) -> np.ndarray:
+    """The hashed column of each word of each set (n in all): one C-level dict pass; only words
+    not seen before are hashed."""
     try:
-        return np.fromiter(map(_word_column.__getitem__, words), np.int64, len(words))
-    except KeyError:
-        if len(_word_column) >= _COLUMNS_MAX:
+        return np.fromiter(map(_word_column.__getitem__, chain.from_iterable(words)), np.int64, n)
+    except KeyError:  # hash the batch's new words, then look up in a local table (no race with clear())
+        local = {w: _word_column.get(w) for w in set().union(*words)}
+        new = {w: hashed_column(w, N_TEXT_FEATURES, cache=False) for w, col in local.items() if col is None}
+        local.update(new)
+        if len(_word_column) + len(new) > _COLUMNS_MAX:
             _word_column.clear()
-        for w in dict.fromkeys(words):
-            if w not in _word_column:
-                _word_column[w] = hashed_column(w, N_TEXT_FEATURES, cache=False)
-        return np.fromiter(map(_word_column.__getitem__, words), np.int64, len(words))
+        _word_column.update(new)
+        return np.fromiter(map(local.__getitem__, chain.from_iterable(words)), np.int64, n)
+
+
+def _token_bytes(text: str) -> bytes:
+    # bytes.translate + split tokenize in C. Non-ASCII text needs str.lower() first (it maps e.g.
+    # the Kelvin sign to "k"); "replace" only touches lone surrogates, which are separators anyway.
+    return text.encode("ascii") if text.isascii() else text.lower().encode("utf-8", "replace")
 
 
 def prompt_vectors(prompts: Sequence[str]) -> sparse.csr_matrix:
     """L2-normalised hashed words (``[a-z0-9]+`` runs, each counted once) of each prompt's first
     TEXT_CHARS characters: the model's text features (they tell the task type; bigrams added
     nothing in backtests) and the basis of novelty (cosine distance)."""
-    # bytes.translate + split tokenizes in C; "replace" only touches lone surrogates (separators anyway).
-    words = [set(p[:TEXT_CHARS].lower().encode("utf-8", "replace").translate(_TOKEN_BYTES).split()) for p in prompts]
-    flat = list(chain.from_iterable(words))
-    cols = _word_columns(flat)
-    rows = np.repeat(np.arange(len(prompts)), [len(w) for w in words])
-    out = sparse.csr_matrix((np.ones(len(flat), dtype=np.float32), (rows, cols)),
-                            shape=(len(prompts), N_TEXT_FEATURES))
-    out.sum_duplicates()  # two words hashed to one column count 2, as FeatureHasher does
-    return normalize(out)
+    words = [set(_token_bytes(p[:TEXT_CHARS]).translate(_TOKEN_BYTES).split()) for p in prompts]
+    indptr = np.zeros(len(prompts) + 1, dtype=np.int64)
+    np.cumsum([len(w) for w in words], out=indptr[1:])
+    cols = _word_columns(words, int(indptr[-1]))
+    out = sparse.csr_matrix((np.ones(cols.size, dtype=np.float32), cols, indptr), shape=(len(prompts), N_TEXT_FEATURES))
+    out.sum_duplicates()  # sorts each row; two words hashed to one column count 2, as FeatureHasher does
+    return normalize(out) if prompts else out
 
 
 @dataclass

@@ -116,3 +116,13 @@ def test_router_load_refuses_unexpected_types():
     blob = sio.dumps({"classifier": Counter("abc"), "novelty_ref": None, "columns": None})
     with pytest.raises(UntrustedModelError, match="collections.Counter"):
         router_loads(blob)
+
+
+def test_router_linear_form_gives_sklearn_probabilities_exactly():
+    router, items = _fitted()
+    assert router.linear is not None
+    rows = features_of(items)
+    design = sparse.hstack([rows.hashed, rows.vectors, sparse.csr_matrix(router.index.novelty(rows.vectors)[:, None])],
+                           format="csr")
+    expected = router.classifier.predict_proba(design[:, router.columns])[:, 1]
+    assert np.array_equal(router.predict(items), expected)
