@@ -79,7 +79,7 @@ def _setup() -> list[str]:
     for i in range(REVIEWERS):
         user = User.objects.create_user(username=f"bench-rev-{i:02d}")
         profile = ReviewerProfile.objects.create(user=user, capacity_per_day=1000)
-        Credential.objects.create(reviewer=profile, domain_prefix="bench")
+        Credential.objects.create(reviewer=profile, domain_prefix="bench/review")  # not other benches' tasks
         session = SessionStore()
         session[SESSION_KEY], session[BACKEND_SESSION_KEY] = str(user.pk), "django.contrib.auth.backends.ModelBackend"
         session[HASH_SESSION_KEY] = user.get_session_auth_hash()
