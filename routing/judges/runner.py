@@ -8,6 +8,7 @@ event loop never waits for the database.
 from __future__ import annotations
 
 import asyncio
+import sys
 import threading
 from collections import deque
 from collections.abc import Callable, Iterator, Sequence
@@ -71,6 +72,10 @@ def verdict_batches(
             ready.set()
 
     thread = threading.Thread(target=run, name="judge-http", daemon=True)
+    # While the caller's thread writes a batch, the event loop waits for the GIL; a shorter switch
+    # interval hands it back sooner, so responses are not left queued behind a database write.
+    switch = sys.getswitchinterval()
+    sys.setswitchinterval(0.0005)
     thread.start()
     try:
         while True:
@@ -85,5 +90,6 @@ def verdict_batches(
     finally:
         stop.set()  # the caller failed or stopped early: make no further calls
         thread.join()
+        sys.setswitchinterval(switch)
     if failure:
         raise failure[0]
