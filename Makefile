@@ -50,6 +50,8 @@ services:
 	@redis-cli -h 127.0.0.1 ping >/dev/null || { echo "error: Redis is not up on 127.0.0.1:6379" >&2; exit 1; }
 
 test: install chromium services
+	$(BIN)/ruff check .
+	$(BIN)/mypy .
 	$(TEST_ENV) $(BIN)/python -m pytest $(PYTEST_ARGS)
 
 lint: install

@@ -168,7 +168,8 @@ def router_fit(items: Sequence[ItemInput], agree: Sequence[int], *, seed: int = 
 
 
 def router_fit_matrices(
-    hashed: sparse.csr_matrix, vectors: sparse.csr_matrix, agree: Sequence[int], *, seed: int = 0, c: float = C
+    hashed: sparse.csr_matrix, vectors: sparse.csr_matrix, agree: Sequence[int] | np.ndarray, *,
+    seed: int = 0, c: float = C,
 ) -> Router:
     """``router_fit`` on rows already built by ``features_of`` (the backtest builds each item once)."""
     y = np.asarray(agree, dtype=int)
