@@ -14,7 +14,7 @@ from hybridqc.roles import is_reviewer
 
 from .forms import CHOICE_KEYS, CRITERIA
 from .models import ReviewTask
-from .services import FLAGS, ReviewError, review_label_submit, review_task_claim
+from .services import FLAGS, ReviewError, review_label_submit, review_lease_renew, review_task_claim
 
 
 class IsReviewer(BasePermission):
@@ -104,3 +104,19 @@ class SubmitApi(APIView):
             {"label_id": label.pk, "task_id": task.pk, "choice": label.choice, "rating": label.rating},
             status=status.HTTP_201_CREATED,
         )
+
+
+class HeartbeatApi(APIView):
+    """POST while a reviewer works on a held task: renews its lease; 409 once it is not theirs."""
+
+    permission_classes = [IsAuthenticated, IsReviewer]
+
+    def post(self, request: Request, task_id: int) -> Response:
+        task = ReviewTask.objects.filter(pk=task_id).first()
+        reviewer = request.user.reviewer  # type: ignore[union-attr]
+        if task is None or task.assignee_id != reviewer.pk:
+            return Response({"detail": "No such item."}, status=status.HTTP_404_NOT_FOUND)
+        if not review_lease_renew(task=task, reviewer=reviewer):
+            return Response({"detail": "Your lease on this item has ended."}, status=status.HTTP_409_CONFLICT)
+        task.refresh_from_db(fields=["lease_expires_at"])
+        return Response({"id": task.pk, "lease_expires_at": task.lease_expires_at})

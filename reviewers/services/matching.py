@@ -17,6 +17,7 @@ from ..models import (
     LEVEL_ORDER,
     Credential,
     HumanLabel,
+    Notification,
     ReviewerProfile,
     ReviewTask,
     TaskSkip,
@@ -160,7 +161,23 @@ def review_tasks_create(*, examples: Sequence[Example], kind: str, min_level: st
         task = ReviewTask(example=example, kind=kind, min_level=min_level)
         task_staff(task, credentials, capacity, exclude.get(example.pk, set()))
         tasks.append(task)
-    return ReviewTask.objects.bulk_create(tasks, batch_size=2000)
+    created = ReviewTask.objects.bulk_create(tasks, batch_size=2000)
+    unstaffed_notify(tasks=[t for t in created if t.status == ReviewTask.Status.UNSTAFFED])
+    return created
+
+
+def unstaffed_notify(*, tasks: Sequence[ReviewTask]) -> None:
+    """Tell admins which domains got work nobody on the roster may take (one open notice per
+    domain: a later batch for the same domain does not pile up more notices)."""
+    domains = sorted({t.example.domain.path for t in tasks})
+    open_notices = set(
+        Notification.objects.filter(kind=Notification.Kind.UNSTAFFED, resolved_at__isnull=True)
+        .values_list("message", flat=True)
+    )
+    for path in domains:
+        message = f"Tasks in domain {path} have no reviewer with a matching credential."
+        if message not in open_notices:
+            Notification.objects.create(kind=Notification.Kind.UNSTAFFED, message=message)
 
 
 def tasks_restaff(*, tasks: Sequence[ReviewTask]) -> int:

@@ -331,3 +331,27 @@ def test_api_next_and_submit_use_same_services():
 
 def test_api_refuses_non_reviewers(lead_user):
     assert _client("lead").post("/api/review/next/").status_code == 403
+
+
+def test_api_heartbeat_renews_only_the_holders_lease():
+    a = profile("a")
+    profile("b")
+    make_tasks(1)
+    task = review_task_claim(reviewer=a)
+    ReviewTask.objects.filter(pk=task.pk).update(lease_expires_at=timezone.now() + timedelta(seconds=5))
+    assert _client("a").post(f"/api/review/tasks/{task.pk}/heartbeat/").status_code == 200
+    task.refresh_from_db()
+    assert task.lease_expires_at > timezone.now() + timedelta(minutes=14)
+    assert _client("b").post(f"/api/review/tasks/{task.pk}/heartbeat/").status_code == 404
+
+
+def test_unstaffed_tasks_notify_admins_once_per_domain():
+    from reviewers.models import Notification
+    from routing.services.pipeline import batch_route
+
+    items = [factories.pairwise_item(i, domain="nobody/covers", judgments=[]) for i in range(3)]
+    batch_route(batch=factories.batch("u1", items=items).batch)
+    batch_route(batch=factories.batch("u2", items=items).batch)
+    notes = list(Notification.objects.values_list("kind", "message"))
+    assert notes == [("unstaffed", "Tasks in domain nobody/covers have no reviewer with a matching credential.")]
+    assert ReviewTask.objects.filter(status="unstaffed").count() == 6
