@@ -21,18 +21,26 @@ def test_demo_load_builds_batches_users_and_played_back_work(db, capsys):
     reports = [batch_report(b) for b in Batch.objects.all()]
     assert sum(r["examples"] for r in reports) == 200
     assert any(r["override_rate"] is not None for r in reports)
+    from routing.models import RouterModel
+
+    assert RouterModel.objects.filter(is_active=True).count() == 1
 
 
 def test_demo_runs_on_the_embedded_sqlite_default(tmp_path):
-    """`make demo` has no services: the same commands on a fresh SQLite file, tasks in-process."""
+    """`make demo` has no services: the same commands with DATABASE_URL and CELERY_BROKER_URL
+    cleared (as the Makefile does), on a fresh copy of the project so the SQLite file is new."""
     import os
+    import shutil
     import subprocess
     import sys
 
-    env = {**os.environ, "HYBRIDQC_DEMO": "1", "DATABASE_URL": f"sqlite:///{tmp_path / 'demo.sqlite3'}",
-           "CELERY_BROKER_URL": ""}
+    root = tmp_path / "project"
+    shutil.copytree(factories.DATA.parent, root, ignore=shutil.ignore_patterns(
+        ".venv", ".git", "db.sqlite3", "var", "__pycache__", "node_modules", ".mypy_cache", ".ruff_cache"))
+    env = {**os.environ, "HYBRIDQC_DEMO": "1", "DATABASE_URL": "", "CELERY_BROKER_URL": ""}
     for args in (["migrate", "--noinput"], ["demo_load", "--limit", "25"]):
         proc = subprocess.run([sys.executable, "manage.py", *args], env=env, capture_output=True, text=True,
-                              cwd=factories.DATA.parent, timeout=300)
+                              cwd=root, timeout=300)
         assert proc.returncode == 0, proc.stderr[-2000:]
     assert "reviewer / hybridqc-demo" in proc.stdout
+    assert (root / "db.sqlite3").is_file()

@@ -60,6 +60,7 @@ class Command(BaseCommand):
         self._judge_config()
         done = self._playback(opts["playback"])
         self.stdout.write(f"played back {done} recorded human labels as demo reviewers' work")
+        self._router()
         self._print_logins()
 
     def _user(self, username: str, role: str, **extra: Any) -> User:
@@ -126,6 +127,17 @@ class Command(BaseCommand):
         if not JudgeConfig.objects.filter(name="demo-fake-judge").exists():
             judge_config_create(name="demo-fake-judge", base_url=FAKE_JUDGE_URL, model="fake-judge",
                                 max_concurrency=32, timeout_s=5.0, retry_budget=3)
+
+    def _router(self) -> None:
+        """Train the learned router on the imported and played-back history (certified mode)."""
+        from routing.services.router_training import RouterTrainingError, router_train
+
+        try:
+            model = router_train()
+        except RouterTrainingError as exc:
+            self.stdout.write(f"router not trained: {exc}")
+            return
+        self.stdout.write(f"router v{model.version} trained on {model.n_train} labeled examples")
 
     def _print_logins(self) -> None:
         self.stdout.write(self.style.SUCCESS(
