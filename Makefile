@@ -73,6 +73,7 @@ bench: install services
 
 serve: install services
 	@test -n "$$SECRET_KEY" || { echo "error: set SECRET_KEY for make serve" >&2; exit 1; }
+	@createdb -h 127.0.0.1 -U postgres hybridqc 2>/dev/null && echo "created database hybridqc" || true
 	DATABASE_URL=$(PG_URL) CELERY_BROKER_URL=$(REDIS_URL)/0 $(BIN)/python manage.py migrate --noinput
 	DATABASE_URL=$(PG_URL) CELERY_BROKER_URL=$(REDIS_URL)/0 $(BIN)/python manage.py collectstatic --noinput -v0
 	DATABASE_URL=$(PG_URL) CELERY_BROKER_URL=$(REDIS_URL)/0 bash -c '\
