@@ -290,16 +290,21 @@ def test_htmx_submit_without_choice_is_422_and_keeps_item():
     assert f'data-task-id="{task.pk}"' in resp.content.decode()
 
 
-def test_heartbeat_renews_lease_only_for_holder():
+@pytest.mark.parametrize(
+    ("url", "other_status"),
+    [("/review/task/{}/heartbeat/", 409), ("/api/review/tasks/{}/heartbeat/", 404)],
+    ids=["htmx", "api"],
+)
+def test_heartbeat_renews_lease_only_for_holder(url, other_status):
     a = profile("a")
     profile("b")
     make_tasks(1)
     task = review_task_claim(reviewer=a)
     ReviewTask.objects.filter(pk=task.pk).update(lease_expires_at=timezone.now() + timedelta(seconds=5))
-    assert _client("a").post(f"/review/task/{task.pk}/heartbeat/").status_code == 200
+    assert _client("a").post(url.format(task.pk)).status_code == 200
     task.refresh_from_db()
     assert task.lease_expires_at > timezone.now() + timedelta(minutes=14)
-    assert _client("b").post(f"/review/task/{task.pk}/heartbeat/").status_code == 409
+    assert _client("b").post(url.format(task.pk)).status_code == other_status
 
 
 def test_api_next_and_submit_use_same_services():
@@ -331,18 +336,6 @@ def test_api_next_and_submit_use_same_services():
 
 def test_api_refuses_non_reviewers(lead_user):
     assert _client("lead").post("/api/review/next/").status_code == 403
-
-
-def test_api_heartbeat_renews_only_the_holders_lease():
-    a = profile("a")
-    profile("b")
-    make_tasks(1)
-    task = review_task_claim(reviewer=a)
-    ReviewTask.objects.filter(pk=task.pk).update(lease_expires_at=timezone.now() + timedelta(seconds=5))
-    assert _client("a").post(f"/api/review/tasks/{task.pk}/heartbeat/").status_code == 200
-    task.refresh_from_db()
-    assert task.lease_expires_at > timezone.now() + timedelta(minutes=14)
-    assert _client("b").post(f"/api/review/tasks/{task.pk}/heartbeat/").status_code == 404
 
 
 def test_unstaffed_tasks_notify_admins_once_per_domain():
