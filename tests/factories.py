@@ -11,8 +11,10 @@ from typing import Any
 from django.contrib.auth.models import Group, User
 from django.utils import timezone
 
-from reviewers.models import Credential, ReviewerProfile
+from reviewers.models import Credential, ReviewerProfile, ReviewTask
 from reviewers.roles_setup import roles_ensure
+from reviewers.services import review_tasks_create
+from routing.models import Example
 from routing.services.import_v1 import ImportResult, batch_import
 
 DATA = Path(__file__).resolve().parent.parent / "data"
@@ -89,3 +91,36 @@ def judge_config(base_url: str, name: str = "fake-judge", **fields: Any):
     defaults: dict[str, Any] = {"model": "fake-judge", "timeout_s": 2.0, "retry_budget": 3, "backoff_s": 0.01,
                                 "max_concurrency": 16}
     return judge_config_create(name=name, base_url=base_url, **{**defaults, **fields})
+
+
+def rating_item(i: int, **over: Any) -> dict[str, Any]:
+    item: dict[str, Any] = {
+        "id": f"rating-{i}",
+        "task": "rating",
+        "domain": "test/general",
+        "prompt": f"Rate answer {i}",
+        "responses": [f"Rated answer {i}"],
+        "scale": {"min": 1, "max": 10},
+        "judgments": [{"judge": "judge-x", "rating": 7}],
+        "human_labels": [],
+    }
+    item.update(over)
+    return item
+
+
+def make_examples(
+    n: int, name: str = "b1", domain: str = "test/general", rating: bool = False, **over: Any
+) -> list[Example]:
+    build = rating_item if rating else pairwise_item
+    result = batch(name, items=[build(i, domain=domain, **over) for i in range(n)])
+    return list(result.batch.examples.select_related("domain").order_by("line_number"))
+
+
+def make_tasks(
+    n: int, name: str = "b1", domain: str = "test/general", kind: str = "routed", rating: bool = False, **over: Any
+) -> list[ReviewTask]:
+    return review_tasks_create(examples=make_examples(n, name, domain, rating, **over), kind=kind)
+
+
+def profile(username: str, prefixes: tuple[str, ...] = ("test",), **kw: Any) -> ReviewerProfile:
+    return reviewer(username=username, prefixes=prefixes, **kw).reviewer

@@ -11,7 +11,7 @@ from django.utils import timezone
 from reviewers.models import HumanLabel, ReviewTask
 from reviewers.services import review_task_claim
 from tests import factories
-from tests.reviewers.conftest import make_tasks, profile
+from tests.factories import make_tasks, profile
 
 pytestmark = [pytest.mark.browser]
 

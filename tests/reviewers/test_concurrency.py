@@ -10,7 +10,7 @@ from django.db import connection
 
 from reviewers.models import HumanLabel, ReviewTask
 from reviewers.services import review_label_submit, review_task_claim
-from tests.reviewers.conftest import make_examples, profile
+from tests.factories import make_examples, profile
 
 THREADS = 32
 TASKS = 320

@@ -10,7 +10,7 @@ from reviewers.models import HumanLabel, ReviewTask
 from reviewers.rendering import markdown_safe
 from reviewers.services import review_label_submit, review_task_claim
 from tests import factories
-from tests.reviewers.conftest import make_examples, make_tasks, profile
+from tests.factories import make_examples, make_tasks, profile
 
 pytestmark = pytest.mark.django_db
 

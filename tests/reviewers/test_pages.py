@@ -12,7 +12,7 @@ from reviewers.models import HumanLabel, Notification
 from reviewers.selectors import agreement_by_domain, reviewer_stats
 from reviewers.services import ReviewError, credential_pause, review_label_submit, review_task_claim
 from tests import factories
-from tests.reviewers.conftest import make_tasks, profile
+from tests.factories import make_tasks, profile
 
 
 def _client(username: str) -> Client:

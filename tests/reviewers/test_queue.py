@@ -19,7 +19,7 @@ from reviewers.services import (
 )
 from reviewers.tasks import review_leases_expire as beat_task
 from tests import factories
-from tests.reviewers.conftest import make_tasks, profile
+from tests.factories import make_tasks, profile
 
 pytestmark = pytest.mark.django_db
 

@@ -13,7 +13,7 @@ from django.utils import timezone
 from reviewers.models import Credential, ReviewerProfile, ReviewTask
 from reviewers.services import ReviewError, roster_csv_export, roster_csv_import
 from tests import factories
-from tests.reviewers.conftest import make_tasks, profile
+from tests.factories import make_tasks, profile
 
 pytestmark = pytest.mark.django_db
 
