@@ -18,8 +18,8 @@ from routing.services.judging import VERSIONED_FIELDS, judge_config_create, judg
 
 @admin.register(JudgeConfig)
 class JudgeConfigAdmin(admin.ModelAdmin):
-    list_display = ["name", "version", "model", "base_url", "samples", "swap_orders", "max_concurrency",
-                    "is_active", "created_at"]
+    list_display = ["name", "version", "model", "base_url", "samples", "swap_orders", "n_variants",
+                    "max_concurrency", "is_active", "created_at"]
     list_filter = ["is_active", "name"]
     search_fields = ["name", "model"]
     readonly_fields = ["version", "created_at"]
@@ -30,6 +30,11 @@ class JudgeConfigAdmin(admin.ModelAdmin):
                                      "variable holding the API key (e.g. OPENAI_API_KEY), never the key."}),
         ("Prompts", {"fields": ["pairwise_prompt", "rating_prompt"]}),
         ("Sampling", {"fields": ["temperature", "samples", "swap_orders", "request_logprobs", "json_mode"]}),
+        ("Prompt variants", {"fields": ["n_variants", "fewshot_per_variant", "fewshot_seed"],
+                             "description": "With more than one variant, every verdict is asked once per variant, "
+                                            "each prompt carrying its own few-shot examples drawn from the "
+                                            "domain's human-labelled history; the confidence is the mean "
+                                            "verdict probability over variants and answer orders."}),
         ("Throughput and faults", {"fields": ["max_concurrency", "chunk_size", "timeout_s", "retry_budget",
                                               "backoff_s"]}),
     ]

@@ -1,8 +1,15 @@
 from __future__ import annotations
 
+from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
+from django.db.models import Q
 
 from .batch import Batch, Example
+
+# Bounds keep a verdict's cost bounded: K variants x 2 orders x samples calls, each prompt
+# carrying at most MAX_FEWSHOT truncated examples.
+MAX_VARIANTS = 8
+MAX_FEWSHOT = 8
 
 
 class JudgeConfig(models.Model):
@@ -20,6 +27,16 @@ class JudgeConfig(models.Model):
     temperature = models.FloatField(default=0.0)
     samples = models.PositiveIntegerField(default=1)
     swap_orders = models.BooleanField(default=True)
+    n_variants = models.PositiveSmallIntegerField(
+        default=1, validators=[MinValueValidator(1), MaxValueValidator(MAX_VARIANTS)],
+        help_text="Prompt variants per verdict, each with its own few-shot examples from the domain's "
+                  "human-labelled history (simulated annotators); 1 = the plain prompt only.",
+    )
+    fewshot_per_variant = models.PositiveSmallIntegerField(
+        default=3, validators=[MinValueValidator(1), MaxValueValidator(MAX_FEWSHOT)],
+        help_text="Labelled examples in each few-shot variant's prompt (unused when there is one variant).",
+    )
+    fewshot_seed = models.IntegerField(default=0, help_text="Seeds which labelled examples each variant draws.")
     max_concurrency = models.PositiveIntegerField(default=16)
     timeout_s = models.FloatField(default=60.0)
     retry_budget = models.PositiveIntegerField(
@@ -39,7 +56,11 @@ class JudgeConfig(models.Model):
     class Meta:
         ordering = ["name", "-version"]
         constraints = [
-            models.UniqueConstraint(fields=["name", "version"], name="judge_config_version")
+            models.UniqueConstraint(fields=["name", "version"], name="judge_config_version"),
+            models.CheckConstraint(condition=Q(n_variants__gte=1, n_variants__lte=MAX_VARIANTS),
+                                   name="judge_config_n_variants"),
+            models.CheckConstraint(condition=Q(fewshot_per_variant__gte=1, fewshot_per_variant__lte=MAX_FEWSHOT),
+                                   name="judge_config_fewshot_per_variant"),
         ]
 
     def __str__(self) -> str:
@@ -105,7 +126,8 @@ class Judgment(models.Model):
     class Meta:
         ordering = ["example_id", "judge", "variant", "order", "sample"]
         constraints = [
-            # Idempotency: a redelivered chunk cannot store the same verdict twice.
+            # Idempotency: a redelivered chunk cannot store the same verdict twice (the variant is
+            # part of the key, so K few-shot variants x 2 orders are K*2 distinct rows).
             models.UniqueConstraint(
                 fields=["example", "judge", "variant", "order", "sample"], name="judgment_unique"
             )

@@ -33,7 +33,7 @@ log = logging.getLogger(__name__)
 VERSIONED_FIELDS = (
     "base_url", "model", "api_key_env", "pairwise_prompt", "rating_prompt", "temperature", "samples",
     "swap_orders", "max_concurrency", "timeout_s", "retry_budget", "backoff_s", "chunk_size",
-    "request_logprobs", "json_mode",
+    "request_logprobs", "json_mode", "n_variants", "fewshot_per_variant", "fewshot_seed",
 )
 LIVE_BACKEND = "live"
 ACTIVE_RUN = (JudgeRun.Status.QUEUED, JudgeRun.Status.RUNNING)
@@ -44,13 +44,18 @@ class JudgeSetupError(Exception):
 
 
 def judge_config_create(*, name: str, base_url: str, model: str, **fields: Any) -> JudgeConfig:
-    """Create the next version of judge ``name`` (version 1 if it is new)."""
+    """Create the next version of judge ``name`` (version 1 if it is new). Out-of-range fields
+    (e.g. n_variants) raise ValidationError before anything is written."""
     for _ in range(3):
         latest = JudgeConfig.objects.filter(name=name).aggregate(v=Max("version"))["v"] or 0
+        config = JudgeConfig(name=name, version=latest + 1, base_url=base_url, model=model, **fields)
+        # Constraints are left to the database: a concurrent save of the same version must raise
+        # IntegrityError, so the next number is taken.
+        config.full_clean(validate_unique=False, validate_constraints=False)
         try:
             with transaction.atomic():
-                return JudgeConfig.objects.create(name=name, version=latest + 1, base_url=base_url,
-                                                  model=model, **fields)
+                config.save(force_insert=True)
+                return config
         except IntegrityError:
             continue  # another admin saved a version at the same moment: take the next number
     raise JudgeSetupError(f"could not allocate a new version of judge {name}")

@@ -18,7 +18,8 @@ def _form(config: JudgeConfig, **over: object) -> dict[str, object]:
         "api_key_env": config.api_key_env, "pairwise_prompt": config.pairwise_prompt,
         "rating_prompt": config.rating_prompt, "temperature": config.temperature, "samples": config.samples,
         "max_concurrency": config.max_concurrency, "chunk_size": config.chunk_size, "timeout_s": config.timeout_s,
-        "retry_budget": config.retry_budget, "backoff_s": config.backoff_s, "is_active": "on",
+        "retry_budget": config.retry_budget, "backoff_s": config.backoff_s, "n_variants": config.n_variants,
+        "fewshot_per_variant": config.fewshot_per_variant, "fewshot_seed": config.fewshot_seed, "is_active": "on",
         "swap_orders": "on", "request_logprobs": "on", "json_mode": "on", "_save": "Save",
     }
     data.update(over)
@@ -36,6 +37,27 @@ def test_judge_admin_edit_saves_new_version(admin_user):
     rows = list(JudgeConfig.objects.filter(name="admin-judge").order_by("version").values_list(
         "version", "model", "is_active"))
     assert rows == [(1, "fake-judge", False), (2, "gpt-4o-mini", True)]
+
+
+def test_judge_admin_edit_of_variants_saves_new_version(admin_user):
+    config = factories.judge_config("http://127.0.0.1:9/v1", name="variant-judge")
+    client = Client()
+    client.force_login(admin_user)
+    url = f"/admin/routing/judgeconfig/{config.pk}/change/"
+    assert client.post(url, _form(config, n_variants=4, fewshot_per_variant=2)).status_code == 302
+    rows = list(JudgeConfig.objects.filter(name="variant-judge").order_by("version").values_list(
+        "version", "n_variants", "fewshot_per_variant", "is_active"))
+    assert rows == [(1, 1, 3, False), (2, 4, 2, True)]
+
+
+def test_judge_admin_rejects_out_of_range_variants(admin_user):
+    config = factories.judge_config("http://127.0.0.1:9/v1", name="bounded-judge")
+    client = Client()
+    client.force_login(admin_user)
+    response = client.post(f"/admin/routing/judgeconfig/{config.pk}/change/", _form(config, n_variants=9))
+    assert response.status_code == 200
+    assert "Ensure this value is less than or equal to 8." in response.content.decode()
+    assert JudgeConfig.objects.filter(name="bounded-judge").count() == 1
 
 
 def test_judge_admin_add_prefills_default_prompts_and_numbers_versions(admin_user):
