@@ -2,7 +2,9 @@
 
 The fake finds the question and the shown answers in the prompt through the default template's
 markers, and keys the recorded verdicts by a hash of (question, first shown, second shown), so a
-live run over an imported file reproduces that file's recorded verdicts."""
+live run over an imported file reproduces that file's recorded verdicts. A few-shot section is cut
+off first (its history texts use other markers, defanged), so a few-shot variant maps to the item
+being judged, not to one of its examples."""
 
 from __future__ import annotations
 
@@ -13,6 +15,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from routing.judges.base import letter_from_choice
+from routing.judges.fewshot import fewshot_strip
 
 _PAIR = re.compile(
     r"\[User Question\]\n(?P<q>.*?)\n\n\[The Start of Assistant A's Answer\]\n(?P<a>.*?)\n"
@@ -70,7 +73,7 @@ class Replay:
                 self.pairs.setdefault(pair_key(item["prompt"], *shown), recorded)
 
     def lookup(self, text: str, sample: int) -> Recorded | None:
-        m = _PAIR.search(text)
+        m = _PAIR.search(fewshot_strip(text))
         if m is None:
             return None
         recorded = self.pairs.get(pair_key(m["q"], m["a"], m["b"]))
@@ -85,7 +88,7 @@ def hashed_pairwise(text: str, sample: int) -> Recorded:
 
 
 def hashed_rating(text: str, sample: int) -> tuple[int, float]:
-    m = _SCALE.search(text)
+    m = _SCALE.search(fewshot_strip(text))
     lo, hi = (int(m[1]), int(m[2])) if m else (1, 10)
     value = lo + int(unit_hash("rating", text, sample) * (hi - lo + 1))
     return min(value, hi), round(0.5 + 0.49 * unit_hash("prob", text, sample), 4)

@@ -6,7 +6,12 @@ stats and fault counters), ``POST /control`` (change options, JSON body of FakeO
 
 Faults: at random (``error_rate`` over ``error_kinds``), or scripted per request by a directive
 in the prompt, ``{{fault:KIND}}`` (always) or ``{{fault:KIND:N}}`` (the first N tries of that exact
-request, then a normal answer). KIND is one of FAULT_KINDS.
+request, then a normal answer). KIND is one of FAULT_KINDS. Directives count only in the judged
+part of a prompt, not in its few-shot section (history texts may carry them).
+
+Verdicts are deterministic: replayed per judged item (every prompt variant of it gets the recorded
+verdict), else hashed from the whole prompt (so few-shot variants of an unknown item may differ,
+as simulated annotators do).
 """
 
 from __future__ import annotations
@@ -26,6 +31,8 @@ from collections import Counter, defaultdict
 from dataclasses import asdict, dataclass, fields
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
+
+from routing.judges.fewshot import fewshot_strip
 
 from .replay import Replay, hashed_pairwise, hashed_rating
 
@@ -172,7 +179,7 @@ class FakeJudgeServer:
             await self._send(writer, 400, {"error": {"message": f"{rejected} is not supported by this server",
                                                      "type": "invalid_request_error", "param": rejected}})
             return True
-        fault = self._fault_for(text, key)
+        fault = self._fault_for(fewshot_strip(text), key)
         if self.options.latency_ms:
             await asyncio.sleep(self.options.latency_ms / 1000)
         if fault:

@@ -9,8 +9,23 @@ ORDERS = ("ab", "ba")
 
 
 @dataclass(frozen=True)
+class FewShot:
+    """A labelled example shown to the judge as context: its texts and the HUMAN reference
+    (1 or 2 for pairwise, 0 = tie; the rating otherwise), never a judge's verdict."""
+
+    example_id: int
+    prompt: str
+    responses: tuple[str, ...]
+    reference: float
+    scale_min: int | None = None
+    scale_max: int | None = None
+
+
+@dataclass(frozen=True)
 class VerdictRequest:
-    """One call to a judge: an example shown in one order, for one sample."""
+    """One call to a judge: an example shown in one order, for one prompt variant and sample.
+
+    ``variant`` is "" for the plain prompt; a few-shot variant carries its examples in ``fewshot``."""
 
     example_id: int
     task: str
@@ -20,6 +35,8 @@ class VerdictRequest:
     sample: int = 0
     scale_min: int | None = None
     scale_max: int | None = None
+    variant: str = ""
+    fewshot: tuple[FewShot, ...] = ()
 
     @property
     def shown(self) -> tuple[str, ...]:

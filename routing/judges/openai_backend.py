@@ -20,6 +20,7 @@ import httpx2
 import openai
 
 from .base import Verdict, VerdictRequest, choice_from_letter
+from .fewshot import fewshot_block
 from .prompts import (
     DEFAULT_PAIRWISE_PROMPT,
     DEFAULT_RATING_PROMPT,
@@ -112,7 +113,10 @@ class OpenAIJudge:
             template = self.s.rating_prompt or DEFAULT_RATING_PROMPT
             values = {"question": r.prompt, "answer": r.responses[0], "output_format": fmt,
                       "scale_min": str(r.scale_min), "scale_max": str(r.scale_max)}
-        return [{"role": "system", "content": SYSTEM_PROMPT}, {"role": "user", "content": render(template, values)}]
+        # The few-shot section comes first: the question, answers and output format stay last, where
+        # the default prompts put them, whatever the template.
+        content = fewshot_block(r.fewshot, r.task, r.variant) + render(template, values)
+        return [{"role": "system", "content": SYSTEM_PROMPT}, {"role": "user", "content": content}]
 
     def request_kwargs(self, r: VerdictRequest) -> dict[str, Any]:
         kwargs: dict[str, Any] = {"model": self.s.model, "messages": self.messages(r),

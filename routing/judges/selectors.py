@@ -1,13 +1,20 @@
-"""Reads for the judge panel and API."""
+"""Reads for the judge panel and API, and the labelled history few-shot variants draw from."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
-from django.db.models import Count, QuerySet, Sum
+from django.db.models import Count, Q, QuerySet, Sum
 from django.db.models.functions import Coalesce
 
-from routing.models import Batch, JudgeConfig, JudgeRun, Judgment
+from routing.judges.base import FewShot
+from routing.judges.fewshot import fewshot_pick, fewshot_ranking
+from routing.models import Batch, Domain, Example, JudgeConfig, JudgeRun, Judgment
+from routing.selectors import example_references
+
+# Candidates read per history level: the work per chunk stays bounded however long the history.
+FEWSHOT_POOL = 500
 
 
 def judge_configs_active() -> QuerySet[JudgeConfig]:
@@ -34,3 +41,62 @@ def batch_judge_tokens(batch: Batch) -> dict[str, int]:
         prompt=Coalesce(Sum("prompt_tokens"), 0), completion=Coalesce(Sum("completion_tokens"), 0)
     )
     return {"prompt": agg["prompt"], "completion": agg["completion"], "total": agg["prompt"] + agg["completion"]}
+
+
+def _ancestors(path: str) -> list[str]:
+    """Ancestor prefixes of a domain path, nearest first ("a/b/c" -> "a/b", "a")."""
+    parts = path.split("/")
+    return ["/".join(parts[:i]) for i in range(len(parts) - 1, 0, -1)]
+
+
+def _shot(example: Example, reference: float) -> FewShot:
+    return FewShot(example_id=example.pk, prompt=example.prompt, responses=tuple(example.responses),
+                   reference=reference, scale_min=example.scale_min, scale_max=example.scale_max)
+
+
+def fewshot_history(*, task: str, domain_path: str, need: int) -> list[list[FewShot]]:
+    """Stored examples of ``task`` with a HUMAN reference label, in levels nearest first: the
+    domain, the subtree of each ancestor prefix, then any domain. Stops once ``need`` are found."""
+    scopes = [Q(domain__path=domain_path)]
+    scopes += [Q(domain__path=a) | Q(domain__path__startswith=f"{a}/") for a in _ancestors(domain_path)]
+    scopes.append(Q())
+    levels: list[list[FewShot]] = []
+    seen: set[int] = set()
+    for scope in scopes:
+        rows = list(
+            Example.objects.filter(scope, task=task, human_labels__isnull=False).exclude(pk__in=seen)
+            .distinct().order_by("pk").only("pk", "task", "prompt", "responses", "scale_min", "scale_max")
+            [:FEWSHOT_POOL]
+        )
+        seen.update(e.pk for e in rows)
+        references = example_references(rows)
+        width = 2 if task == "pairwise" else 1
+        levels.append([_shot(e, references[e.pk]) for e in rows
+                       if e.pk in references and len(e.responses) == width])
+        if sum(map(len, levels)) >= need:
+            break
+    return levels
+
+
+def fewshot_sets(
+    *, wanted: Sequence[tuple[Example, str]], n: int, seed: int
+) -> dict[tuple[int, str], tuple[FewShot, ...]]:
+    """The few-shot examples of each (example, variant): ``n`` drawn for (domain, variant) from
+    the labelled history, never the judged example itself."""
+    paths = dict(Domain.objects.filter(pk__in={e.domain_id for e, _ in wanted}).values_list("pk", "path"))
+    history: dict[tuple[str, str], tuple[list[list[int]], dict[int, FewShot]]] = {}
+    rankings: dict[tuple[str, str, str], list[int]] = {}
+    out: dict[tuple[int, str], tuple[FewShot, ...]] = {}
+    for example, variant in wanted:
+        path = paths[example.domain_id]
+        if (example.task, path) not in history:
+            # One more than asked: the judged example itself may be among them.
+            levels = fewshot_history(task=example.task, domain_path=path, need=n + 1)
+            history[(example.task, path)] = ([[s.example_id for s in level] for level in levels],
+                                             {s.example_id: s for level in levels for s in level})
+        ids, by_id = history[(example.task, path)]
+        key = (example.task, path, variant)
+        if key not in rankings:
+            rankings[key] = fewshot_ranking(ids, seed=seed, domain=path, variant=variant)
+        out[(example.pk, variant)] = tuple(by_id[i] for i in fewshot_pick(rankings[key], exclude=example.pk, n=n))
+    return out

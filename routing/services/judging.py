@@ -2,9 +2,12 @@
 
 A run is split into chunks of examples; one Celery task judges one chunk concurrently and stores
 each verdict once (unique on example x judge version x variant x order x sample), so a redelivered
-chunk skips what is stored and calls the endpoint only for the rest. The chunk that completes the
-run (a conditional UPDATE on the run's counters) makes the live judge the batch's primary judge,
-clears the batch's routing and open review tasks, and queues re-routing.
+chunk skips what is stored and calls the endpoint only for the rest. A configuration with K > 1
+prompt variants asks every verdict K times, each variant with its own few-shot examples from the
+domain's human-labelled history (the "simulated annotators" of Trust or Escalate, Jung et al.).
+The chunk that completes the run (a conditional UPDATE on the run's counters) makes the live
+judge the batch's primary judge, clears the batch's routing and open review tasks, and queues
+re-routing.
 """
 
 from __future__ import annotations
@@ -20,9 +23,11 @@ from django.db.models.functions import Coalesce, Greatest
 from django.utils import timezone
 
 from reviewers.models import ReviewTask
-from routing.judges.base import ORDERS, Verdict, VerdictRequest
+from routing.judges.base import ORDERS, FewShot, Verdict, VerdictRequest
+from routing.judges.fewshot import variant_names
 from routing.judges.openai_backend import JudgeSettings, OpenAIJudge
 from routing.judges.runner import verdict_batches
+from routing.judges.selectors import fewshot_sets
 from routing.models import Batch, Example, JudgeConfig, JudgeRun, Judgment, RoutingDecision
 
 from .pipeline import batch_status_set
@@ -101,31 +106,49 @@ def orders_for(config: JudgeConfig, task: str) -> tuple[str, ...]:
     return ORDERS if (config.swap_orders and task == "pairwise") else ("ab",)
 
 
-def verdict_requests(config: JudgeConfig, examples: Iterable[Example]) -> list[VerdictRequest]:
-    """Every verdict the configuration asks for: example x order x sample."""
+def _verdict_keys(config: JudgeConfig, examples: Iterable[Example]) -> list[tuple[Example, str, str, int]]:
+    """Every verdict the configuration asks for: example x variant x order x sample."""
     return [
-        VerdictRequest(example_id=e.pk, task=e.task, prompt=e.prompt, responses=tuple(e.responses),
-                       order=order, sample=sample, scale_min=e.scale_min, scale_max=e.scale_max)
+        (e, variant, order, sample)
         for e in examples
+        for variant in variant_names(config.n_variants)
         for order in orders_for(config, e.task)
         for sample in range(max(1, config.samples))
     ]
 
 
+def verdict_requests(
+    config: JudgeConfig, examples: Iterable[Example], skip: frozenset[tuple[int, str, str, int]] = frozenset()
+) -> list[VerdictRequest]:
+    """The requests of every verdict not in ``skip`` (keys: example id, variant, order, sample),
+    few-shot variants with their examples (read only for the verdicts still to ask)."""
+    keys = [k for k in _verdict_keys(config, examples) if (k[0].pk, *k[1:]) not in skip]
+    wanted = list(dict.fromkeys((e, variant) for e, variant, _, _ in keys if variant))
+    shots: dict[tuple[int, str], tuple[FewShot, ...]] = (
+        fewshot_sets(wanted=wanted, n=config.fewshot_per_variant, seed=config.fewshot_seed) if wanted else {}
+    )
+    return [
+        VerdictRequest(example_id=e.pk, task=e.task, prompt=e.prompt, responses=tuple(e.responses),
+                       order=order, sample=sample, scale_min=e.scale_min, scale_max=e.scale_max,
+                       variant=variant, fewshot=shots.get((e.pk, variant), ()))
+        for e, variant, order, sample in keys
+    ]
+
+
 def pending_requests(config: JudgeConfig, examples: Sequence[Example]) -> list[VerdictRequest]:
     """The requests whose verdict is not stored yet (what a redelivered chunk still has to do)."""
-    stored = set(
-        Judgment.objects.filter(example__in=examples, judge=config.key, variant="")
-        .values_list("example_id", "order", "sample")
+    stored = frozenset(
+        Judgment.objects.filter(example__in=examples, judge=config.key)
+        .values_list("example_id", "variant", "order", "sample")
     )
-    return [r for r in verdict_requests(config, examples) if (r.example_id, r.order, r.sample) not in stored]
+    return verdict_requests(config, examples, skip=stored)
 
 
 def judgments_store(*, config: JudgeConfig, verdicts: Sequence[Verdict]) -> int:
     """Write verdicts in bulk; a verdict stored already (redelivery) is skipped by the constraint."""
     rows = [
         Judgment(
-            example_id=v.request.example_id, judge=config.key, judge_config=config, variant="",
+            example_id=v.request.example_id, judge=config.key, judge_config=config, variant=v.request.variant,
             order=v.request.order, sample=v.request.sample, choice=v.choice, rating=v.rating,
             probability=v.probability, rationale=v.rationale[:4000], error=v.error, attempts=v.attempts,
             prompt_tokens=v.prompt_tokens, completion_tokens=v.completion_tokens, latency_ms=v.latency_ms,
@@ -138,7 +161,8 @@ def judgments_store(*, config: JudgeConfig, verdicts: Sequence[Verdict]) -> int:
 
 def judge_run_total(config: JudgeConfig, batch: Batch) -> int:
     by_task = dict(batch.examples.values_list("task").annotate(n=Count("pk")))
-    return sum(n * len(orders_for(config, task)) * max(1, config.samples) for task, n in by_task.items())
+    per_order = len(variant_names(config.n_variants)) * max(1, config.samples)
+    return sum(n * len(orders_for(config, task)) * per_order for task, n in by_task.items())
 
 
 def judge_run_start(*, batch: Batch, config: JudgeConfig, user: Any = None) -> JudgeRun:
