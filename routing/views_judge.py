@@ -9,7 +9,14 @@ from django.views.decorators.http import require_http_methods
 from django_htmx.middleware import HtmxDetails
 
 from hybridqc.roles import lead_required
-from routing.judges.selectors import batch_judge_tokens, judge_configs_active, judge_run_errors, judge_run_latest
+from routing.judges.selectors import (
+    batch_judge_coverage,
+    batch_judge_tokens,
+    batch_judge_unit_tokens,
+    judge_configs_active,
+    judge_run_errors,
+    judge_run_latest,
+)
 from routing.models import Batch, JudgeConfig, JudgeRun
 from routing.services.judging import ACTIVE_RUN, JudgeSetupError, judge_run_start
 
@@ -43,7 +50,8 @@ def _panel(request: HtmxHttpRequest, batch: Batch, form: JudgeRunStartForm, erro
     context = {
         "batch": batch, "form": form, "run": run, "active": active, "error": error,
         "percent": _percent(run), "errors": judge_run_errors(run) if run else [],
-        "tokens": batch_judge_tokens(batch),
+        "tokens": batch_judge_tokens(batch), "unit_tokens": batch_judge_unit_tokens(batch),
+        "coverage": batch_judge_coverage(batch),
     }
     template = "routing/judge_panel.html#panel" if request.htmx else "routing/judge_panel.html"
     return render(request, template, context, status=status)

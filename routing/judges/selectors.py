@@ -10,7 +10,7 @@ from django.db.models.functions import Coalesce
 
 from routing.judges.base import FewShot
 from routing.judges.fewshot import fewshot_pick, fewshot_ranking
-from routing.models import Batch, Domain, Example, JudgeConfig, JudgeRun, Judgment
+from routing.models import Batch, Domain, Example, JudgeConfig, JudgeRun, Judgment, RoutingDecision
 from routing.selectors import example_references
 
 # Candidates read per history level: the work per chunk stays bounded however long the history.
@@ -41,6 +41,29 @@ def batch_judge_tokens(batch: Batch) -> dict[str, int]:
         prompt=Coalesce(Sum("prompt_tokens"), 0), completion=Coalesce(Sum("completion_tokens"), 0)
     )
     return {"prompt": agg["prompt"], "completion": agg["completion"], "total": agg["prompt"] + agg["completion"]}
+
+
+def batch_judge_coverage(batch: Batch) -> dict[str, Any]:
+    """The share of the batch the judge kept: examples routed to the judge and not audited, over
+    every example of the batch (what the judging bought; audited ones still go to humans)."""
+    total = batch.examples.count()
+    agg = RoutingDecision.objects.filter(example__batch=batch).aggregate(
+        routed=Count("pk"), kept=Count("pk", filter=Q(route=RoutingDecision.Route.JUDGE, audit=False))
+    )
+    kept = agg["kept"]
+    return {"kept": kept, "routed": agg["routed"], "total": total, "share": kept / total if total else None}
+
+
+def batch_judge_unit_tokens(batch: Batch) -> dict[str, float | None]:
+    """Tokens of the batch's live verdicts per verdict and per example judged (examples with at
+    least one live verdict)."""
+    agg = Judgment.objects.filter(example__batch=batch, judge_config__isnull=False).aggregate(
+        tokens=Coalesce(Sum("prompt_tokens"), 0) + Coalesce(Sum("completion_tokens"), 0),
+        verdicts=Count("pk"), examples=Count("example_id", distinct=True),
+    )
+    tokens, verdicts, examples = agg["tokens"], agg["verdicts"], agg["examples"]
+    return {"per_verdict": tokens / verdicts if verdicts else None,
+            "per_example": tokens / examples if examples else None}
 
 
 def _ancestors(path: str) -> list[str]:

@@ -7,7 +7,11 @@ from django.test import Client
 from django.urls import reverse
 
 from hybridqc.celery import app
-from routing.models import Batch, JudgeRun, Judgment
+from routing.judges.base import Verdict, VerdictRequest
+from routing.judges.selectors import batch_judge_coverage, batch_judge_unit_tokens
+from routing.models import Batch, JudgeRun, Judgment, RoutingDecision
+from routing.services.judging import judgments_store
+from routing.services.route import decisions_save
 from tests import factories
 from tests.support import fake_server
 
@@ -96,6 +100,45 @@ def test_judge_panel_polls_while_running_and_lists_errors(lead_user, fake_judge)
     assert 'hx-trigger="every 1500ms"' in html
     assert "judge failed: server error 503 after 3 tries" in html
     assert "1 failed" in html and "disabled" in html
+
+
+def _verdict(example_id: int, variant: str, order: str, prompt_tokens: int, completion_tokens: int) -> Verdict:
+    request = VerdictRequest(example_id=example_id, task="pairwise", prompt="q", responses=("a", "b"),
+                             order=order, variant=variant)
+    return Verdict(request=request, choice=1, probability=0.9, prompt_tokens=prompt_tokens,
+                   completion_tokens=completion_tokens)
+
+
+def test_judge_panel_shows_tokens_per_verdict_and_coverage(lead_user, fake_judge):
+    batch = factories.batch("p8", items=[factories.pairwise_item(i) for i in range(4)]).batch
+    e0, e1, e2, e3 = batch.examples.order_by("pk")
+    config = factories.judge_config(fake_judge.url, n_variants=2)
+    judgments_store(config=config, verdicts=[
+        _verdict(e0.pk, "fewshot-1", "ab", 100, 10), _verdict(e0.pk, "fewshot-2", "ab", 120, 10),
+        _verdict(e1.pk, "fewshot-1", "ab", 90, 10),
+    ])
+    route = RoutingDecision.Route
+    decisions_save(decisions=[
+        RoutingDecision(example=e0, route=route.JUDGE, audit=False, reason="kept", router_version="t"),
+        RoutingDecision(example=e1, route=route.JUDGE, audit=True, reason="audit", router_version="t"),
+        RoutingDecision(example=e2, route=route.HUMAN, audit=False, reason="low", router_version="t"),
+        RoutingDecision(example=e3, route=route.JUDGE, audit=False, reason="kept", router_version="t"),
+    ])
+    # 340 tokens over 3 verdicts and 2 examples judged; kept = e0 and e3 (e1 is audited) of 4.
+    assert batch_judge_unit_tokens(batch) == {"per_verdict": 340 / 3, "per_example": 170.0}
+    assert batch_judge_coverage(batch) == {"kept": 2, "routed": 4, "total": 4, "share": 0.5}
+    html = _client(lead_user).get(_url(batch), **HTMX).content.decode()
+    assert 'data-tokens-per-verdict="113.3">113.3 tokens per verdict</span>' in html
+    assert 'data-tokens-per-example="170.0">170.0 tokens per example judged</span>' in html
+    assert 'data-coverage="0.500">judge kept 2 of 4 examples (50%, not audited)</span>' in html
+
+
+def test_judge_panel_coverage_before_routing(lead_user):
+    batch = factories.batch("p9", items=[factories.pairwise_item(0)]).batch
+    assert batch_judge_coverage(batch) == {"kept": 0, "routed": 0, "total": 1, "share": 0.0}
+    assert batch_judge_unit_tokens(batch) == {"per_verdict": None, "per_example": None}
+    html = _client(lead_user).get(_url(batch), **HTMX).content.decode()
+    assert "coverage: the batch is not routed yet" in html and "tokens per verdict" not in html
 
 
 def test_judge_panel_rejects_unknown_config(lead_user, fake_judge):
