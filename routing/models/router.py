@@ -14,6 +14,9 @@ class RouterModel(models.Model):
     feature_spec = models.JSONField(default=dict)
     metrics = models.JSONField(default=dict)
     calibration = models.JSONField(default=dict, help_text="Threshold search and guarantee.")
+    score_name = models.CharField(max_length=40, blank=True, default="",
+                                  help_text="The candidate score the router certifies (chosen on training history).")
+    selection = models.JSONField(default=dict, help_text="How the score was chosen: rule, candidates' figures.")
     n_train = models.PositiveIntegerField(default=0)
     n_calibration = models.PositiveIntegerField(default=0)
     n_labels_seen = models.PositiveIntegerField(default=0)

@@ -1,11 +1,14 @@
-"""Backtest of certified routing on a format-v1 file with human labels, without the database.
+"""Backtest of certified routing on format-v1 data with human labels, without the database.
 
-Each random split: fit the router on a train part, certify a threshold on a calibration part
-(Learn-then-Test), measure coverage and agreement on the test part. Baselines on the same
-splits: (a) the same certification on the judge's own confidence (vote share capped by its
-probability), (b) random routing at the router's coverage.
+Every candidate score (``routing.router.candidates``) and the router on the same random splits.
+Within one data set, each split is train / calibration / test: the router picks its candidate on
+the train part only (``selection.candidate_select``), every candidate is certified on the
+calibration part (Learn-then-Test; a cascade stage by stage) and kept items are measured on the
+test part. With a separate history (``--history`` files, or every other source under
+``--leave-one-source-out``) the history is the train part, fixed across splits, and the data set's
+own items are split into calibration (``calibration_fraction`` of them) and test (the rest).
+Baselines on the same splits: every candidate, and random routing at the router's coverage.
 """
-
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
@@ -13,7 +16,6 @@ from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
-from scipy import sparse
 from threadpoolctl import threadpool_limits
 
 from routing.metrics import labels_agree, majority_label
@@ -21,10 +23,9 @@ from routing.models import Judgment
 from routing.services.import_v1 import _judgment_from, parse_lines
 from routing.services.route import confidence_of
 
-from .certify import certify
+from .candidates import CANDIDATES, Stage
 from .features import ItemInput, judge_verdict
-from .model import router_fit_matrices, routing_score
-from .vectorized import features_of
+from .selection import Pool, candidate_evaluate, candidate_select, candidate_stages
 
 TEST_FRACTION = 0.4
 CALIBRATION_FRACTION = 0.35
@@ -88,69 +89,6 @@ def _measure(kept: np.ndarray, agree: np.ndarray, alpha: float) -> SplitResult:
     return SplitResult(n / kept.size, agreement, held, n)
 
 
-def _kept_by(cal_scores: np.ndarray, test_scores: np.ndarray, cal_agree: np.ndarray, alpha: float,
-             delta: float) -> np.ndarray:
-    # The test part plays the batch: its scores (never its labels) fix how many items each threshold keeps.
-    cert = certify(cal_scores, cal_agree, alpha=alpha, delta=delta, batch_scores=test_scores)
-    if cert.threshold is None:
-        return np.zeros(test_scores.size, dtype=bool)
-    return np.nan_to_num(test_scores, nan=-np.inf) >= cert.threshold
-
-
-@dataclass
-class Matrices:
-    """Every item's features built once, by the ``features_of`` that ``Router.predict`` calls."""
-
-    hashed: sparse.csr_matrix
-    vectors: sparse.csr_matrix
-    agree: np.ndarray
-    usable: np.ndarray
-    confidence: np.ndarray
-
-    @classmethod
-    def of(cls, items: Sequence[LabeledItem]) -> Matrices:
-        rows = features_of([it.item for it in items])
-        return cls(rows.hashed, rows.vectors, np.array([it.agree for it in items]),
-                   np.array([it.verdict is not None for it in items]),
-                   np.array([np.nan if it.confidence is None else it.confidence for it in items]))
-
-
-def router_scores(m: Matrices, train: np.ndarray, score: np.ndarray, seed: int) -> np.ndarray:
-    """Fit on the ``train`` items that have a verdict; score ``score`` items (NaN = no verdict)."""
-    fit = train[m.usable[train]]
-    out = np.full(score.size, np.nan)
-    if fit.size == 0 or m.agree[fit].min() == m.agree[fit].max():
-        return out  # a train part without both outcomes trains nothing: this split keeps nothing
-    router = router_fit_matrices(m.hashed[fit], m.vectors[fit], m.agree[fit], seed=seed)
-    usable = m.usable[score]
-    if usable.any():
-        chosen = score[usable]
-        out[usable] = routing_score(router.predict_matrices(m.hashed[chosen], m.vectors[chosen]),
-                                    m.confidence[chosen])
-    return out
-
-
-def split_run(items: Sequence[LabeledItem], m: Matrices, *, alpha: float, delta: float, calibration_fraction: float,
-              seed: int) -> dict[str, SplitResult]:
-    """One random train / calibration / test split: router, judge-confidence and random routing."""
-    rng = np.random.default_rng(seed)
-    perm = rng.permutation(len(items))
-    n_test, n_cal = round(TEST_FRACTION * len(items)), round(calibration_fraction * len(items))
-    test, cal, train = perm[:n_test], perm[n_test : n_test + n_cal], perm[n_test + n_cal :]
-    agree = m.agree
-    scores = router_scores(m, train, np.concatenate([cal, test]), seed)
-    kept = _kept_by(scores[: cal.size], scores[cal.size :], agree[cal], alpha, delta)
-    base_kept = _kept_by(m.confidence[cal], m.confidence[test], agree[cal], alpha, delta)
-    usable = np.flatnonzero(m.usable[test])
-    random_kept = np.zeros(test.size, dtype=bool)
-    random_kept[rng.choice(usable, min(int(kept.sum()), usable.size), replace=False)] = True
-    return {
-        "router": _measure(kept, agree[test], alpha),
-        "judge_confidence": _measure(base_kept, agree[test], alpha),
-        "random": _measure(random_kept, agree[test], alpha),
-    }
-
-
 def _summary(results: Sequence[SplitResult]) -> dict[str, Any]:
     agreements = [r.kept_agreement for r in results if r.kept_agreement is not None]
     return {
@@ -161,6 +99,134 @@ def _summary(results: Sequence[SplitResult]) -> dict[str, Any]:
     }
 
 
+@dataclass
+class Setting:
+    """What every split shares: the risk target and the history the router learns from."""
+
+    alpha: float
+    delta: float
+    seed: int
+
+
+def _stages_on(pool: Pool, idx: np.ndarray, train: np.ndarray, seed: int) -> dict[str, list[Stage]]:
+    """Every candidate's stages on the items ``idx`` (learned ones fitted on ``train``)."""
+    return {name: candidate_stages(pool, name, idx, train=train, seed=seed) for name in CANDIDATES}
+
+
+def _cut(stages: list[Stage], pos: np.ndarray) -> list[Stage]:
+    return [Stage(s.score[pos], s.verdict[pos]) for s in stages]
+
+
+def split_results(pool: Pool, stages: dict[str, list[Stage]], idx: np.ndarray, n_cal: int, chosen: str,
+                  setting: Setting, rng: np.random.Generator) -> dict[str, SplitResult]:
+    """One split of the items ``idx`` (whose stages are given) into calibration and test: every
+    candidate, the router (the ``chosen`` candidate) and random routing at the router's coverage."""
+    perm = rng.permutation(idx.size)
+    cal, test = perm[:n_cal], perm[n_cal:]
+    out = {}
+    for name, parts in stages.items():
+        ev = candidate_evaluate(pool, _cut(parts, cal), idx[cal], _cut(parts, test), idx[test],
+                                alpha=setting.alpha, delta=setting.delta)
+        out[name] = _measure(ev.kept, ev.correct, setting.alpha)
+    out["router"] = out[chosen]
+    usable = np.flatnonzero(np.isfinite(pool.primary.verdict[idx[test]]))
+    random_kept = np.zeros(test.size, dtype=bool)
+    random_kept[rng.choice(usable, min(out["router"].n_kept, usable.size), replace=False)] = True
+    out["random"] = _measure(random_kept, pool.primary_correct(idx[test]), setting.alpha)
+    return out
+
+
+def _report(runs: Sequence[dict[str, SplitResult]], chosen: Sequence[str], setting: Setting, **extra: Any
+            ) -> dict[str, Any]:
+    names = ("judge_confidence", "random", *[n for n in CANDIDATES if n != "judge_confidence"])
+    return {
+        **extra,
+        "alpha": setting.alpha,
+        "delta": setting.delta,
+        "splits": len(runs),
+        "seed": setting.seed,
+        **_summary([r["router"] for r in runs]),
+        "chosen_scores": {n: chosen.count(n) for n in CANDIDATES if chosen.count(n)},
+        "baselines": {name: _summary([r[name] for r in runs]) for name in names},
+    }
+
+
+def _check(items: Sequence[LabeledItem], calibration_fraction: float, upper: float) -> None:
+    if not 0 < calibration_fraction < upper:
+        raise ValueError(f"calibration fraction must be between 0 and {upper:.2f}")
+    if len(items) < 20:
+        raise ValueError(f"only {len(items)} items with a human reference; the backtest needs at least 20")
+
+
+def backtest_items(items: Sequence[LabeledItem], *, tied: int = 0, alpha: float = 0.1, delta: float = 0.1,
+                   calibration_fraction: float = CALIBRATION_FRACTION, splits: int = 200,
+                   seed: int = 0) -> dict[str, Any]:
+    """The backtest within one data set: each split trains on its own train part."""
+    _check(items, calibration_fraction, 1 - TEST_FRACTION)
+    pool, setting = Pool.of(items), Setting(alpha, delta, seed)
+    n = len(items)
+    n_test, n_cal = round(TEST_FRACTION * n), round(calibration_fraction * n)
+    runs, chosen = [], []
+    with threadpool_limits(limits=1):  # BLAS threads oversubscribe small fits badly
+        for s in range(splits):
+            rng = np.random.default_rng(seed * 100_003 + s)
+            perm = rng.permutation(n)
+            train, scored = perm[n_test + n_cal :], perm[: n_test + n_cal]
+            pick = candidate_select(pool, train, scored, alpha=alpha, delta=delta, n_calibration=n_cal, seed=s)
+            chosen.append(pick.name)
+            stages = _stages_on(pool, scored, train, s)
+            runs.append(split_results(pool, stages, scored, n_cal, pick.name, setting, rng))
+    fractions = {"train": round(1 - TEST_FRACTION - calibration_fraction, 4), "calibration": calibration_fraction,
+                 "test": TEST_FRACTION}
+    return _report(runs, chosen, setting, items=n, left_out_tied_reference=tied, no_judge_verdict=_no_verdict(items),
+                   fractions=fractions)
+
+
+def _no_verdict(items: Sequence[LabeledItem]) -> int:
+    return sum(it.verdict is None for it in items)
+
+
+def source_of(domain: str, prefixes: Sequence[str]) -> str:
+    """The source an item belongs to: the first prefix its domain starts with, else the domain's
+    first segment. Plain string prefixes, so ``llmbar/adversarial`` covers ``llmbar/adversarial-manual``."""
+    return next((p for p in prefixes if domain.startswith(p)), domain.split("/")[0])
+
+
+def backtest_transfer(target: Sequence[LabeledItem], history: Sequence[LabeledItem], *, prefixes: Sequence[str] = (),
+                      alpha: float = 0.1, delta: float = 0.1, calibration_fraction: float = CALIBRATION_FRACTION,
+                      splits: int = 200, seed: int = 0) -> dict[str, Any]:
+    """Train (and choose the score) on ``history`` once; split ``target`` into calibration and test.
+    The history's folds are its sources (``source_of``), as a new source meets the router."""
+    _check(target, calibration_fraction, 1.0)
+    pool, setting = Pool.of([*target, *history]), Setting(alpha, delta, seed)
+    idx, train = np.arange(len(target)), np.arange(len(target), len(target) + len(history))
+    groups = np.array([source_of(it.item.domain, prefixes) for it in [*target, *history]])
+    n_cal = round(calibration_fraction * len(target))
+    with threadpool_limits(limits=1):
+        pick = candidate_select(pool, train, idx, alpha=alpha, delta=delta, n_calibration=n_cal, groups=groups,
+                                seed=seed)
+        stages = _stages_on(pool, idx, train, seed)
+        runs = [split_results(pool, stages, idx, n_cal, pick.name, setting, np.random.default_rng(seed * 100_003 + s))
+                for s in range(splits)]
+    fractions = {"history_items": len(history), "calibration": calibration_fraction,
+                 "test": round(1 - calibration_fraction, 4)}
+    return _report(runs, [pick.name] * splits, setting, items=len(target), no_judge_verdict=_no_verdict(target),
+                   fractions=fractions, selection={"rule": pick.rule, "figures": pick.figures})
+
+
+def backtest_sources(items: Sequence[LabeledItem], prefixes: Sequence[str], **options: Any) -> dict[str, Any]:
+    """Leave one source out: for each prefix, its items are calibration and test, every other
+    item is the history."""
+    out = []
+    for prefix in prefixes:
+        target = [it for it in items if source_of(it.item.domain, prefixes) == prefix]
+        history = [it for it in items if source_of(it.item.domain, prefixes) != prefix]
+        if not target:
+            raise ValueError(f"no item with a human reference has a domain starting with {prefix!r}")
+        out.append({"source": prefix, **backtest_transfer(target, history, prefixes=prefixes, **options)})
+    return {"sources": out}
+
+
 def backtest_run(lines: Iterable[str | bytes], *, alpha: float = 0.1, delta: float = 0.1,
                  calibration_fraction: float = CALIBRATION_FRACTION, splits: int = 200,
                  seed: int = 0) -> dict[str, Any]:
@@ -168,31 +234,3 @@ def backtest_run(lines: Iterable[str | bytes], *, alpha: float = 0.1, delta: flo
     items, tied = labeled_items(lines)
     return backtest_items(items, tied=tied, alpha=alpha, delta=delta, calibration_fraction=calibration_fraction,
                           splits=splits, seed=seed)
-
-
-def backtest_items(items: Sequence[LabeledItem], *, tied: int = 0, alpha: float = 0.1, delta: float = 0.1,
-                   calibration_fraction: float = CALIBRATION_FRACTION, splits: int = 200,
-                   seed: int = 0) -> dict[str, Any]:
-    """The backtest over labeled items (from a file, or from a stored batch's history)."""
-    if not 0 < calibration_fraction < 1 - TEST_FRACTION:
-        raise ValueError(f"calibration fraction must be between 0 and {1 - TEST_FRACTION:.2f}")
-    if len(items) < 20:
-        raise ValueError(f"only {len(items)} items with a human reference; the backtest needs at least 20")
-    m = Matrices.of(items)
-    with threadpool_limits(limits=1):  # BLAS threads oversubscribe small fits badly
-        runs = [split_run(items, m, alpha=alpha, delta=delta, calibration_fraction=calibration_fraction,
-                          seed=seed * 100_003 + s) for s in range(splits)]
-    router = _summary([r["router"] for r in runs])
-    return {
-        "items": len(items),
-        "left_out_tied_reference": tied,
-        "no_judge_verdict": sum(it.verdict is None for it in items),
-        "alpha": alpha,
-        "delta": delta,
-        "splits": splits,
-        "seed": seed,
-        "fractions": {"train": round(1 - TEST_FRACTION - calibration_fraction, 4),
-                      "calibration": calibration_fraction, "test": TEST_FRACTION},
-        **router,
-        "baselines": {name: _summary([r[name] for r in runs]) for name in ("judge_confidence", "random")},
-    }

@@ -146,3 +146,39 @@ def bound_at(scores: np.ndarray, correct: np.ndarray, threshold: float, *, delta
     kept = np.asarray(scores, dtype=float) >= threshold
     n, errors = int(kept.sum()), int((np.asarray(correct)[kept] == 0).sum())
     return n, errors, cp_upper(errors, n, delta)
+
+
+def certify_cascade(cal_scores: Sequence[np.ndarray], cal_correct: Sequence[np.ndarray], *, alpha: float,
+                    delta: float, batch_scores: Sequence[np.ndarray] | None = None) -> list[Certification]:
+    """Learn-then-Test for a cascade of stages (one per judge, cheapest first): stage s is
+    certified on the calibration items no earlier stage kept, at delta / S, so with probability
+    >= 1 - delta every stage's kept items (and so all of them together) agree with the human
+    reference at >= 1 - alpha (union bound). ``cal_correct[s]`` is 1 where stage s's verdict
+    equals the reference. One stage is plain ``certify`` at delta."""
+    n_stages = len(cal_scores)
+    cal_left = np.ones(np.asarray(cal_scores[0]).size, dtype=bool)
+    batch_left = None if batch_scores is None else np.ones(np.asarray(batch_scores[0]).size, dtype=bool)
+    out = []
+    for s in range(n_stages):
+        scores = np.asarray(cal_scores[s], dtype=float)
+        batch = None if batch_scores is None or batch_left is None else np.asarray(batch_scores[s])[batch_left]
+        cert = certify(scores[cal_left], np.asarray(cal_correct[s])[cal_left], alpha=alpha,
+                       delta=delta / n_stages, batch_scores=batch)
+        out.append(cert)
+        if cert.threshold is not None:
+            cal_left &= ~(np.nan_to_num(scores, nan=-np.inf) >= cert.threshold)
+            if batch_scores is not None and batch_left is not None:
+                batch_left &= ~(np.nan_to_num(np.asarray(batch_scores[s], dtype=float), nan=-np.inf) >= cert.threshold)
+    return out
+
+
+def cascade_keep(stage_scores: Sequence[np.ndarray], thresholds: Sequence[float | None]) -> np.ndarray:
+    """Per item, the first stage whose score clears its certified threshold, or -1 (to humans)."""
+    n = np.asarray(stage_scores[0]).size
+    stage = np.full(n, -1, dtype=np.int64)
+    for s, (scores, threshold) in enumerate(zip(stage_scores, thresholds, strict=True)):
+        if threshold is None:
+            continue
+        clears = (stage < 0) & (np.nan_to_num(np.asarray(scores, dtype=float), nan=-np.inf) >= threshold)
+        stage[clears] = s
+    return stage

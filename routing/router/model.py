@@ -133,6 +133,7 @@ class Router:
     classifier: CalibratedClassifierCV
     novelty_ref: sparse.csr_matrix
     columns: np.ndarray
+    text: bool = True  # whether the prompt's words (and novelty) are features
     index: NoveltyIndex = field(init=False, repr=False)
     linear: LinearForm | None = field(init=False, repr=False)
 
@@ -151,31 +152,39 @@ class Router:
 
     def predict_matrices(self, hashed: sparse.csr_matrix, vectors: sparse.csr_matrix) -> np.ndarray:
         """``predict`` on rows already built by ``features_of``."""
+        vectors = vectors if self.text else _no_text(vectors)
         design = _design(hashed, vectors, self.index.novelty(vectors))
         if self.linear is not None:
             return self.linear.proba(design)
         return self.classifier.predict_proba(design[:, self.columns])[:, 1]
 
 
+def _no_text(vectors: sparse.csr_matrix) -> sparse.csr_matrix:
+    """The word vectors of a router without text features: all zero (novelty is then constant)."""
+    return sparse.csr_matrix(vectors.shape, dtype=vectors.dtype)
+
+
 def _design(hashed: sparse.csr_matrix, vectors: sparse.csr_matrix, novelty: np.ndarray) -> sparse.csr_matrix:
     return sparse.hstack([hashed, vectors, sparse.csr_matrix(novelty[:, None])], format="csr")
 
 
-def router_fit(items: Sequence[ItemInput], agree: Sequence[int], *, seed: int = 0, c: float = C) -> Router:
+def router_fit(items: Sequence[ItemInput], agree: Sequence[int], *, seed: int = 0, c: float = C,
+               text: bool = True) -> Router:
     """Fit the router on labeled items; ``agree[i]`` is 1 where the judge matched the reference."""
     rows = features_of(items)
-    return router_fit_matrices(rows.hashed, rows.vectors, agree, seed=seed, c=c)
+    return router_fit_matrices(rows.hashed, rows.vectors, agree, seed=seed, c=c, text=text)
 
 
 def router_fit_matrices(
     hashed: sparse.csr_matrix, vectors: sparse.csr_matrix, agree: Sequence[int] | np.ndarray, *,
-    seed: int = 0, c: float = C,
+    seed: int = 0, c: float = C, text: bool = True,
 ) -> Router:
     """``router_fit`` on rows already built by ``features_of`` (the backtest builds each item once)."""
     y = np.asarray(agree, dtype=int)
     if y.size == 0 or y.min() == y.max():
         raise ValueError("training needs both judge agreements and disagreements")
     rng = np.random.default_rng(seed)
+    vectors = vectors if text else _no_text(vectors)
     n = vectors.shape[0]
     ref_idx = np.sort(rng.choice(n, min(NOVELTY_REFERENCE_MAX, n), replace=False))
     exclude = np.full(n, -1)
@@ -189,12 +198,13 @@ def router_fit_matrices(
     # Only hashed columns seen in training carry weight; dropping the rest makes fitting fast.
     columns = np.flatnonzero(design.getnnz(axis=0))
     classifier.fit(design[:, columns], y)
-    return Router(classifier=classifier, novelty_ref=ref, columns=columns)
+    return Router(classifier=classifier, novelty_ref=ref, columns=columns, text=text)
 
 
 def router_dumps(router: Router) -> bytes:
     """skops bytes of a fitted router."""
-    return sio.dumps({"classifier": router.classifier, "novelty_ref": router.novelty_ref, "columns": router.columns})
+    return sio.dumps({"classifier": router.classifier, "novelty_ref": router.novelty_ref, "columns": router.columns,
+                      "text": router.text})
 
 
 def router_loads(blob: bytes) -> Router:
@@ -204,4 +214,5 @@ def router_loads(blob: bytes) -> Router:
     if unexpected:
         raise UntrustedModelError(f"router blob contains unexpected types: {', '.join(unexpected)}")
     data: dict[str, Any] = sio.loads(blob, trusted=list(untrusted))
-    return Router(classifier=data["classifier"], novelty_ref=data["novelty_ref"], columns=data["columns"])
+    return Router(classifier=data["classifier"], novelty_ref=data["novelty_ref"], columns=data["columns"],
+                  text=bool(data.get("text", True)))

@@ -14,9 +14,11 @@ from django.db.models import Q
 
 from routing.models import Batch, Domain, Example, JudgeSignals, RouterModel, RoutingDecision
 from routing.router.budget import BudgetPlan, budget_plan
-from routing.router.certify import Certification, certify
+from routing.router.candidates import LEARNED, Stage
+from routing.router.certify import Certification, cascade_keep, certify_cascade
 from routing.router.features import feature_spec
-from routing.router.model import Router, router_loads, routing_score
+from routing.router.model import Router, router_loads
+from routing.router.scoring import stages_of
 
 THRESHOLD_ROUTER = "threshold-v1"
 
@@ -120,13 +122,23 @@ class RoutingPlan:
     mode: str
     router_version: str
     cold_start: str = ""
-    certifications: dict[str, Certification] = field(default_factory=dict)  # "alpha/delta" -> result
+    certifications: dict[str, Certification] = field(default_factory=dict)  # "alpha/delta" -> first stage
+    stage_certifications: dict[str, list[Certification]] = field(default_factory=dict)  # every stage
+    score_name: str = ""
     budget: BudgetPlan | None = None
 
 
 def _calibration_arrays(model: RouterModel) -> tuple[np.ndarray, np.ndarray]:
+    """The first stage's held-out calibration scores and agreements (budget mode's bound)."""
+    stages = calibration_stages(model)
+    return stages[0] if stages else (np.zeros(0), np.zeros(0, dtype=int))
+
+
+def calibration_stages(model: RouterModel) -> list[tuple[np.ndarray, np.ndarray]]:
+    """Per stage of the model's score (one unless it is a cascade): held-out (scores, agree)."""
     cal = model.calibration or {}
-    return np.asarray(cal.get("scores", []), dtype=float), np.asarray(cal.get("agree", []), dtype=int)
+    stages = cal.get("stages") or [{"scores": cal.get("scores", []), "agree": cal.get("agree", [])}]
+    return [(np.asarray(s["scores"], dtype=float), np.asarray(s["agree"], dtype=int)) for s in stages]
 
 
 def domain_risk(batch: Batch, domain: Domain) -> tuple[float, float]:
@@ -136,12 +148,20 @@ def domain_risk(batch: Batch, domain: Domain) -> tuple[float, float]:
     return alpha, delta
 
 
+def certifications_for(model: RouterModel, alpha: float, delta: float,
+                       batch_scores: Sequence[np.ndarray] | None = None) -> list[Certification]:
+    """Learn-then-Test of each stage on the model's held-out calibration data (a cascade splits
+    delta over its stages). With ``batch_scores`` (per stage) the guarantee is about the batch's
+    own kept items (finite-batch test), else the population rate."""
+    stages = calibration_stages(model)
+    return certify_cascade([s for s, _ in stages], [a for _, a in stages], alpha=alpha, delta=delta,
+                           batch_scores=batch_scores)
+
+
 def certification_for(model: RouterModel, alpha: float, delta: float,
                       batch_scores: np.ndarray | None = None) -> Certification:
-    """Learn-then-Test on the model's held-out calibration scores. With ``batch_scores`` the
-    guarantee is about the batch's own kept items (finite-batch test), else the population rate."""
-    scores, agree = _calibration_arrays(model)
-    return certify(scores, agree, alpha=alpha, delta=delta, batch_scores=batch_scores)
+    """``certifications_for`` of a single-stage score (the first stage of a cascade)."""
+    return certifications_for(model, alpha, delta, None if batch_scores is None else [batch_scores])[0]
 
 
 # Loaded routers by (pk, version): a stored model never changes, and loading (skops, type checks,
@@ -165,21 +185,23 @@ def router_of(model: RouterModel) -> Router:
 def stale_reason(model: RouterModel) -> str | None:
     """Why a stored router cannot score with this code's features (None when it can)."""
     current = feature_spec()
+    if not model.score_name:
+        return (f"router v{model.version} was trained before the router chose among candidate scores: "
+                "nothing is kept on the judge alone until it is retrained")
     if model.feature_spec == current:
         return None
     return (f"router v{model.version} was trained on feature spec v{(model.feature_spec or {}).get('version')}, "
             f"this code computes v{current['version']}: nothing is kept on the judge alone until it is retrained")
 
 
-def learned_scores(model: RouterModel, examples: Sequence[Example], signals: dict[int, JudgeSignals],
-                   primary_judge: str) -> list[float | None]:
-    """The router score per example (None when the judge gave no usable verdict)."""
+def router_stages(model: RouterModel, examples: Sequence[Example], primary_judge: str) -> list[Stage]:
+    """The stages (verdict and score per example) of the model's chosen candidate score."""
     from routing.selectors import example_inputs
 
-    probs = router_of(model).predict(example_inputs(examples, primary_judge))
-    conf = [confidence_of(s) if (s := signals.get(e.pk)) is not None else None for e in examples]
-    scores = routing_score(probs, np.array(conf, dtype=float))  # None -> NaN -> no score
-    return [None if np.isnan(x) else x for x in scores.tolist()]
+    inputs = example_inputs(examples, primary_judge)
+    order = (model.selection or {}).get("cascade_order", [])
+    router = router_of(model) if model.score_name in LEARNED else None
+    return stages_of(model.score_name, inputs, router=router, order=order)
 
 
 def _learned_decision(example: Example, signals: JudgeSignals | None, version: str) -> RoutingDecision:
@@ -192,31 +214,54 @@ def _learned_decision(example: Example, signals: JudgeSignals | None, version: s
     return decision
 
 
-def _keep(decision: RoutingDecision, threshold: float, what: str) -> None:
+def _keep(decision: RoutingDecision, threshold: float, what: str, name: str) -> None:
     assert decision.score is not None
     decision.threshold = threshold
     if decision.score >= threshold:
         decision.route = RoutingDecision.Route.JUDGE
-        decision.reason = f"router score {decision.score:.3f} >= {what} threshold {threshold:.3f}"
+        decision.reason = f"router score {decision.score:.3f} ({name}) >= {what} threshold {threshold:.3f}"
     else:
-        decision.reason = f"router score {decision.score:.3f} below {what} threshold {threshold:.3f}"
+        decision.reason = f"router score {decision.score:.3f} ({name}) below {what} threshold {threshold:.3f}"
 
 
 OPEN_REASONS = ("router score", "nothing certified")
 
 
-def _route_certified(batch: Batch, model: RouterModel, open_: list[RoutingDecision], plan: RoutingPlan) -> None:
-    groups: dict[tuple[float, float], list[RoutingDecision]] = defaultdict(list)
-    for d in open_:
-        groups[domain_risk(batch, d.example.domain)].append(d)
-    for (alpha, delta), decisions in groups.items():
-        batch_scores = np.array([d.score for d in decisions], dtype=float)
-        cert = plan.certifications[f"{alpha:g}/{delta:g}"] = certification_for(model, alpha, delta, batch_scores)
-        for d in decisions:
-            if cert.threshold is None:
-                d.reason = f"nothing certified at {1 - alpha:.0%} agreement: {cert.reason}"
-            else:
-                _keep(d, cert.threshold, "certified")
+def _route_certified(batch: Batch, model: RouterModel, open_: list[tuple[RoutingDecision, int]],
+                     stages: list[Stage], plan: RoutingPlan) -> None:
+    """Certify per risk group (domain overrides) on the batch's own scores; each open decision
+    (with its row in ``stages``) is kept by the first stage that clears its threshold."""
+    groups: dict[tuple[float, float], list[tuple[RoutingDecision, int]]] = defaultdict(list)
+    for d, row in open_:
+        groups[domain_risk(batch, d.example.domain)].append((d, row))
+    for (alpha, delta), members in groups.items():
+        rows = np.array([row for _, row in members], dtype=np.int64)
+        batch_scores = [s.score[rows] for s in stages]
+        certs = certifications_for(model, alpha, delta, batch_scores)
+        plan.certifications[f"{alpha:g}/{delta:g}"] = certs[0]
+        plan.stage_certifications[f"{alpha:g}/{delta:g}"] = certs
+        keep = cascade_keep(batch_scores, [c.threshold for c in certs])
+        for (d, row), stage in zip(members, keep.tolist(), strict=True):
+            _certified_decision(d, row, stage, stages, certs, model.score_name, alpha)
+
+
+def _certified_decision(d: RoutingDecision, row: int, stage: int, stages: list[Stage], certs: list[Certification],
+                        name: str, alpha: float) -> None:
+    passed = [c for c in certs if c.threshold is not None]
+    if not passed:
+        d.reason = f"nothing certified at {1 - alpha:.0%} agreement: {certs[0].reason}"
+        return
+    at = stage if stage >= 0 else next(i for i, c in enumerate(certs) if c.threshold is not None)
+    d.score = float(stages[at].score[row])
+    verdict = float(stages[at].verdict[row])
+    if d.example.task == Example.Task.RATING:
+        d.judge_rating = verdict
+    else:
+        d.judge_verdict = int(verdict)  # the verdict this stage certifies (a cascade's may be another judge's)
+    label = name if len(stages) == 1 else f"{name} stage {at + 1}"
+    threshold = certs[at].threshold
+    assert threshold is not None
+    _keep(d, threshold, "certified", label)
 
 
 def batch_certification(batch: Batch, model: RouterModel) -> Certification:
@@ -247,6 +292,20 @@ def _route_budget(batch: Batch, model: RouterModel, open_: list[RoutingDecision]
             d.reason = f"budget: router score {d.score:.3f} kept (beyond roster capacity)"
 
 
+def _open_decisions(decisions: list[RoutingDecision], stages: list[Stage]) -> list[tuple[RoutingDecision, int]]:
+    """Decisions no rule settled whose example some stage can score, with their row. Every
+    scorable decision gets the first stage's score with one (budget mode ranks by it; a rule's
+    decision keeps it to show what the router would have said)."""
+    out = []
+    for row, d in enumerate(decisions):
+        scores = [float(s.score[row]) for s in stages if np.isfinite(s.score[row])]
+        if scores:
+            d.score = scores[0]
+            if not d.reason:
+                out.append((d, row))
+    return out
+
+
 def batch_route_learned(*, batch: Batch, examples: Sequence[Example]) -> tuple[list[RoutingDecision], RoutingPlan]:
     """Route with the active learned router: rules first, then the certified threshold (mode
     "certified") or the roster's capacity (mode "budget"), then a score-stratified audit sample."""
@@ -264,13 +323,13 @@ def batch_route_learned(*, batch: Batch, examples: Sequence[Example]) -> tuple[l
         for d in decisions:
             d.reason = d.reason or plan.cold_start
     else:
-        for d, score in zip(decisions, learned_scores(model, examples, signals, batch.primary_judge), strict=True):
-            d.score = score
-        open_ = [d for d in decisions if not d.reason and d.score is not None]
+        plan.score_name = model.score_name
+        stages = router_stages(model, examples, batch.primary_judge)
+        open_ = _open_decisions(decisions, stages)
         if batch.routing_mode == Batch.Mode.BUDGET:
-            _route_budget(batch, model, open_, len(decisions) - len(open_), plan)
+            _route_budget(batch, model, [d for d, _ in open_], len(decisions) - len(open_), plan)
         else:
-            _route_certified(batch, model, open_, plan)
+            _route_certified(batch, model, open_, stages, plan)
     kept = [d for d in decisions if d.route == RoutingDecision.Route.JUDGE]
     for d in audit_sample(batch, kept):
         d.audit = True

@@ -19,10 +19,11 @@ from threadpoolctl import threadpool_limits
 from routing.metrics import expected_calibration_error
 from routing.models import Batch, RouterModel
 from routing.router.backtest import LabeledItem, backtest_items, labeled_item
-from routing.router.certify import START_FRACTION, START_KEPT, certify
+from routing.router.candidates import LEARNED, Stage, cascade_order
+from routing.router.certify import START_FRACTION, START_KEPT, certify_cascade
 from routing.router.features import feature_spec
-from routing.router.model import Router, router_dumps, router_fit_matrices, routing_score
-from routing.router.vectorized import features_of
+from routing.router.model import Router, router_dumps
+from routing.router.selection import Pool, candidate_select, candidate_stages, learned_fit, router_stage
 from routing.selectors import example_inputs, example_references, human_label_count, labeled_examples, router_active
 
 log = logging.getLogger(__name__)
@@ -47,6 +48,8 @@ class Trained:
     calibration: dict[str, Any]
     n_train: int
     n_calibration: int
+    score_name: str
+    selection: dict[str, Any]
 
 
 def labeled_history() -> list[LabeledItem]:
@@ -82,29 +85,46 @@ def held_out_metrics(probs: np.ndarray, agree: np.ndarray) -> dict[str, Any]:
     }
 
 
+def _json_floats(values: np.ndarray) -> list[float | None]:
+    # JSON (and PostgreSQL's jsonb) has no NaN: an item no stage can score is stored as null.
+    return [None if not np.isfinite(v) else round(float(v), 6) for v in values]
+
+
 def router_train_items(items: Sequence[LabeledItem], *, seed: int = 0, alpha: float = 0.1,
                        delta: float = 0.1) -> Trained:
-    """Split, fit, score the held-out part and certify a default threshold. No database access."""
+    """Split the history into train and calibration, choose the score on the train part
+    (``selection.candidate_select``), fit the learned model, and keep the chosen score's
+    held-out calibration data per stage. No database access."""
     if len(items) < MIN_LABELED:
         raise RouterTrainingError(f"{len(items)} labeled examples with a judge verdict; training needs {MIN_LABELED}")
     perm = np.random.default_rng(seed).permutation(len(items))
     n_cal = int(round(CALIBRATION_SHARE * len(items)))
     cal, train = perm[:n_cal], perm[n_cal:]
-    agree = np.array([it.agree for it in items])
-    if agree[train].min() == agree[train].max():
+    pool = Pool.of(items)
+    agree = pool.primary_correct(train)
+    if agree.min() == agree.max():
         raise RouterTrainingError("the judge agrees (or disagrees) with humans on every training example")
-    rows = features_of([it.item for it in items])
-    hashed, vectors = rows.hashed, rows.vectors
-    confidence = np.array([it.confidence for it in items], dtype=float)
     with threadpool_limits(limits=1):
-        router = router_fit_matrices(hashed[train], vectors[train], agree[train], seed=seed)
-        probs = router.predict_matrices(hashed[cal], vectors[cal])
-    scores = routing_score(probs, confidence[cal])
-    cert = certify(scores, agree[cal], alpha=alpha, delta=delta)
-    calibration = {"scores": [round(float(s), 6) for s in scores], "agree": agree[cal].tolist(),
-                   "grid": {"start_kept": START_KEPT, "start_fraction": START_FRACTION},
-                   "default": cert.as_dict()}
-    return Trained(router, held_out_metrics(probs, agree[cal]), calibration, int(train.size), int(cal.size))
+        pick = candidate_select(pool, train, cal, alpha=alpha, delta=delta, n_calibration=n_cal, seed=seed)
+        text = pick.name == "learned_text"
+        router = learned_fit(pool, train, text=text, seed=seed)
+        assert router is not None  # both outcomes are in the train part (checked above)
+        stages = [router_stage(pool, router, cal)] if pick.name in LEARNED else candidate_stages(pool, pick.name, cal)
+    calibration = _calibration(pool, stages, cal, alpha=alpha, delta=delta)
+    first = np.isfinite(stages[0].score)
+    metrics = held_out_metrics(stages[0].score[first], pool.correct(stages[0], cal)[first]) if first.any() else {}
+    order = cascade_order([it.item for it in items])
+    selection = {"rule": pick.rule, "figures": pick.figures, "cascade_order": order, "learned_text": text}
+    return Trained(router, metrics, calibration, int(train.size), int(cal.size), pick.name, selection)
+
+
+def _calibration(pool: Pool, stages: list[Stage], cal: np.ndarray, *, alpha: float, delta: float) -> dict[str, Any]:
+    correct = [pool.correct(s, cal) for s in stages]
+    certs = certify_cascade([s.score for s in stages], correct, alpha=alpha, delta=delta)
+    per_stage = [{"scores": _json_floats(s.score), "agree": c.tolist()} for s, c in zip(stages, correct, strict=True)]
+    return {"stages": per_stage, "scores": per_stage[0]["scores"], "agree": per_stage[0]["agree"],
+            "grid": {"start_kept": START_KEPT, "start_fraction": START_FRACTION},
+            "default": certs[0].as_dict(), "default_stages": [c.as_dict() for c in certs]}
 
 
 def router_model_save(*, trained: Trained, n_labels_seen: int) -> RouterModel:
@@ -116,6 +136,7 @@ def router_model_save(*, trained: Trained, n_labels_seen: int) -> RouterModel:
             version=version, blob=router_dumps(trained.router), feature_spec=feature_spec(),
             metrics=trained.metrics, calibration=trained.calibration, n_train=trained.n_train,
             n_calibration=trained.n_calibration, n_labels_seen=n_labels_seen, is_active=True,
+            score_name=trained.score_name, selection=trained.selection,
         )
 
 

@@ -4,11 +4,13 @@ import pytest
 from django.core.management import CommandError, call_command
 from django.urls import reverse
 
+from routing.router.candidates import CANDIDATES
 from routing.services.import_v1 import batch_import
 from tests import factories
 
 KEYS = {"items", "left_out_tied_reference", "no_judge_verdict", "alpha", "delta", "splits", "seed", "fractions",
-        "coverage", "kept_agreement", "guarantee_held", "splits_with_nothing_kept", "baselines"}
+        "coverage", "kept_agreement", "guarantee_held", "splits_with_nothing_kept", "baselines", "chosen_scores"}
+BASELINES = {"judge_confidence", "random", *CANDIDATES}
 SUMMARY_KEYS = {"coverage", "kept_agreement", "guarantee_held", "splits_with_nothing_kept"}
 
 
@@ -30,7 +32,8 @@ def test_backtest_json_keys_and_small_deterministic_run(tmp_path):
     path = _slice(tmp_path, "llmbar.jsonl", 200)
     result = _run(str(path), "--alpha", "0.2", "--splits", "5", "--json")
     assert set(result) == KEYS
-    assert set(result["baselines"]) == {"judge_confidence", "random"}
+    assert set(result["baselines"]) == BASELINES
+    assert sum(result["chosen_scores"].values()) == 5 and set(result["chosen_scores"]) <= set(CANDIDATES)
     for row in [result, *result["baselines"].values()]:
         assert set(row) >= SUMMARY_KEYS
         assert 0.0 <= row["coverage"] <= 1.0 and 0.0 <= row["guarantee_held"] <= 1.0
@@ -74,7 +77,7 @@ def test_backtest_page_runs_small_batch_inline(db, client, lead_user):
                            HTTP_HX_REQUEST="true")
     assert response.status_code == 200
     body = response.content.decode()
-    assert body.count("<tr data-row=") == 3
+    assert body.count("<tr data-row=") == 1 + len(BASELINES)  # the router, then every baseline
     assert "80 items with a human reference" in body
     bad = client.post(url, {"batch": 999999, "alpha": "0.2", "delta": "0.1", "splits": "3"})
     assert bad.status_code == 400 and "Choose an existing batch." in bad.content.decode()

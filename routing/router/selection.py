@@ -1,0 +1,242 @@
+"""Choosing the router's score on the training history only, never on calibration labels.
+
+``Pool`` holds labeled items with every candidate's stages (``routing.router.candidates``).
+``candidate_evaluate`` certifies one candidate on a calibration part and applies it to a batch,
+as live routing does. ``candidate_select`` estimates each candidate's certified coverage at the
+batch's alpha and delta by cross-validation inside the history (learned candidates are fitted on
+the other folds; each fold's out-of-fold scores are certified on a random half and applied to the
+other half, the same halves for every candidate) and picks the largest. When the history comes
+from other sources than the batch (transfer), the folds are those sources, so the estimate is of
+how a score carries over to a source it was not fitted on.
+
+With less than MIN_SELECTION_HISTORY labeled items the estimate is noise, and a judge-only score
+is fixed in advance by ``default_candidate``: the most confident judge when several judges give
+probabilities (it keeps the most on such data in the literature and in our unseen-data checks),
+the judges' ensemble when several judges vote without probabilities; for one judge asked in both
+answer orders its probability weighted by how consistent its verdicts are across the orders
+(position bias is the best-documented failure of LLM judges), else its simulated-annotators
+confidence (Trust or Escalate).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
+
+import numpy as np
+from scipy import sparse
+
+from .candidates import CANDIDATES, JUDGE_ONLY, LEARNED, Stage, agreement, judge_only_stages
+from .certify import Certification, cascade_keep, certify_cascade, cp_upper, threshold_grid
+from .features import ItemInput
+from .model import Router, router_fit_matrices
+from .vectorized import features_of
+
+if TYPE_CHECKING:  # the backtest imports this module; only its type is needed here
+    from .backtest import LabeledItem
+
+MIN_SELECTION_HISTORY = 50
+SELECTION_FOLDS = 3
+# Candidates whose cross-validated coverage is within this of the best are tied; the earlier in
+# CANDIDATES (simpler first) wins, so noise does not pick a learned model over a judge's own score.
+TIE = 0.01
+LEARNED_C = 0.3
+
+
+@dataclass
+class Pool:
+    """Labeled items with their features and every judge-only candidate's stages."""
+
+    tasks: list[str]
+    reference: np.ndarray
+    hashed: sparse.csr_matrix
+    vectors: sparse.csr_matrix
+    judge_only: dict[str, list[Stage]]
+    items: list[ItemInput]
+
+    @classmethod
+    def of(cls, items: Sequence[LabeledItem]) -> Pool:
+        inputs = [it.item for it in items]
+        rows = features_of(inputs)
+        return cls([it.item.task for it in items], np.array([it.reference for it in items], dtype=float),
+                   rows.hashed, rows.vectors, judge_only_stages(inputs), inputs)
+
+    @property
+    def primary(self) -> Stage:
+        """The primary judge's majority verdict: what the learned candidates predict the fate of."""
+        return self.judge_only["vote_share"][0]
+
+    def correct(self, stage: Stage, idx: np.ndarray) -> np.ndarray:
+        """1 where ``stage`` (aligned with the items ``idx``) has the items' human reference."""
+        return agreement(stage, self.reference[idx], [self.tasks[i] for i in idx])
+
+    def primary_correct(self, idx: np.ndarray) -> np.ndarray:
+        return self.correct(Stage(self.primary.score[idx], self.primary.verdict[idx]), idx)
+
+
+def default_candidate(items: Sequence[ItemInput]) -> str:
+    """The judge-only score used with little history (see the module docstring), from what the
+    items to be routed carry: how many judges, probabilities, both answer orders. Label-free."""
+    votes = [j for it in items for j in it.judgments]
+    if len({j.judge for j in votes}) > 1:
+        return "most_confident_judge" if any(j.probability is not None for j in votes) else "judge_ensemble"
+    return "order_weighted" if {"ab", "ba"} <= {j.order for j in votes} else "simulated_annotators"
+
+
+def learned_fit(pool: Pool, train: np.ndarray, *, text: bool, seed: int) -> Router | None:
+    """Fit a learned candidate on the ``train`` items with a primary verdict (None when they do
+    not hold both outcomes: such a history trains nothing)."""
+    fit = train[np.isfinite(pool.primary.verdict[train])]
+    y = pool.primary_correct(fit)
+    if not fit.size or not 0 < y.sum() < y.size:
+        return None
+    return router_fit_matrices(pool.hashed[fit], pool.vectors[fit], y, seed=seed, c=LEARNED_C, text=text)
+
+
+def router_stage(pool: Pool, router: Router | None, idx: np.ndarray) -> Stage:
+    """A fitted learned candidate's stage on the items ``idx`` (NaN without a primary verdict)."""
+    verdict = pool.primary.verdict[idx]
+    out = np.full(idx.size, np.nan)
+    usable = np.isfinite(verdict)
+    if router is not None and usable.any():
+        chosen = idx[usable]
+        out[usable] = router.predict_matrices(pool.hashed[chosen], pool.vectors[chosen])
+    return Stage(out, verdict)
+
+
+def candidate_stages(pool: Pool, name: str, idx: np.ndarray, *, train: np.ndarray | None = None,
+                     seed: int = 0) -> list[Stage]:
+    """A candidate's stages on items ``idx``; learned candidates are fitted on ``train``."""
+    if name in LEARNED:
+        assert train is not None
+        return [router_stage(pool, learned_fit(pool, train, text=name == "learned_text", seed=seed), idx)]
+    return [Stage(s.score[idx], s.verdict[idx]) for s in pool.judge_only[name]]
+
+
+@dataclass
+class Evaluation:
+    """A candidate certified on a calibration part and applied to a batch."""
+
+    kept: np.ndarray
+    correct: np.ndarray  # on the batch: 1 where the verdict of the stage that kept it is right
+    certifications: list[Certification]
+
+
+def candidate_evaluate(pool: Pool, cal: list[Stage], cal_idx: np.ndarray, batch: list[Stage],
+                       batch_idx: np.ndarray, *, alpha: float, delta: float) -> Evaluation:
+    """Certify the stages on the calibration items, then keep the batch items they clear."""
+    certs = certify_cascade([s.score for s in cal], [pool.correct(s, cal_idx) for s in cal], alpha=alpha,
+                            delta=delta, batch_scores=[s.score for s in batch])
+    stage = cascade_keep([s.score for s in batch], [c.threshold for c in certs])
+    correct = np.zeros(batch_idx.size, dtype=int)
+    for s, part in enumerate(batch):
+        mine = stage == s
+        correct[mine] = pool.correct(part, batch_idx)[mine]
+    return Evaluation(stage >= 0, correct, certs)
+
+
+@dataclass
+class Selection:
+    """Which candidate the router uses, why, and every candidate's cross-validated coverage."""
+
+    name: str
+    rule: str
+    figures: dict[str, float] = field(default_factory=dict)
+
+
+def _folds(idx: np.ndarray, groups: np.ndarray | None, rng: np.random.Generator) -> list[np.ndarray]:
+    if groups is not None and np.unique(groups[idx]).size > 1:
+        return [idx[groups[idx] == g] for g in np.unique(groups[idx])]
+    perm = rng.permutation(idx)
+    return [perm[k::SELECTION_FOLDS] for k in range(SELECTION_FOLDS)]
+
+
+def _out_of_fold(pool: Pool, folds: list[np.ndarray], seed: int) -> dict[str, list[list[Stage]]]:
+    """Per candidate, per fold: its stages on that fold (learned ones fitted on the other folds)."""
+    out: dict[str, list[list[Stage]]] = {}
+    for name in CANDIDATES:
+        per_fold = []
+        for k, fold in enumerate(folds):
+            rest = np.concatenate([f for j, f in enumerate(folds) if j != k]) if name in LEARNED else None
+            per_fold.append(candidate_stages(pool, name, fold, train=rest, seed=seed))
+        out[name] = per_fold
+    return out
+
+
+def expected_coverage(stages: list[Stage], correct: list[np.ndarray], *, n_calibration: int, alpha: float,
+                      delta: float) -> float:
+    """The coverage certification would reach with ``n_calibration`` items distributed like these
+    (out-of-fold) ones: at each threshold of the fixed sequence, the kept share and error rate
+    seen here, scaled to n_calibration items, must pass the Clopper-Pearson test; a cascade's
+    stages run on what earlier stages left, at delta / S each. A plug-in power estimate: no
+    random halves, so a small history still ranks the candidates at the calibration size that
+    will be used."""
+    left = np.ones(stages[0].score.size, dtype=bool)
+    covered = 0.0
+    for stage, ok in zip(stages, correct, strict=True):
+        scores = np.where(left, np.nan_to_num(stage.score, nan=-np.inf), -np.inf)
+        threshold = None
+        for t in threshold_grid(np.where(np.isfinite(scores), scores, np.nan)):
+            kept = scores >= t
+            n = round(kept.mean() * n_calibration)
+            errors = round((1 - ok[kept]).mean() * n) if kept.any() else 0
+            if n == 0 or cp_upper(errors, n, delta / len(stages)) > alpha:
+                break
+            threshold = t
+        if threshold is not None:
+            kept = scores >= threshold
+            covered += float(kept.mean())
+            left &= ~kept
+    return covered
+
+
+def _cv_coverage(pool: Pool, folds: list[np.ndarray], oof: dict[str, list[list[Stage]]], *, alpha: float,
+                 delta: float, n_calibration: int, grouped: bool) -> dict[str, float]:
+    """Per candidate, ``expected_coverage`` of its out-of-fold scores: per fold when the folds
+    are sources (each source is certified on its own), else over the whole history at once."""
+    parts = (list(range(len(folds))),) if not grouped else tuple([k] for k in range(len(folds)))
+    out = {}
+    for name in CANDIDATES:
+        total = weight = 0.0
+        for ks in parts:
+            idx = np.concatenate([folds[k] for k in ks])
+            n_stages = len(oof[name][ks[0]])
+            stages = [Stage(np.concatenate([oof[name][k][s].score for k in ks]),
+                            np.concatenate([oof[name][k][s].verdict for k in ks])) for s in range(n_stages)]
+            cov = expected_coverage(stages, [pool.correct(st, idx) for st in stages], n_calibration=n_calibration,
+                                    alpha=alpha, delta=delta)
+            total, weight = total + idx.size * cov, weight + idx.size
+        out[name] = round(total / weight, 4)
+    return out
+
+
+def _has_verdict(pool: Pool, idx: np.ndarray) -> np.ndarray:
+    """Items some judge gave a usable verdict (the others can only go to humans)."""
+    return np.any([np.isfinite(s.verdict[idx]) for stages in pool.judge_only.values() for s in stages], axis=0)
+
+
+def candidate_select(pool: Pool, history: np.ndarray, target: np.ndarray, *, alpha: float, delta: float,
+                     n_calibration: int, groups: np.ndarray | None = None, seed: int = 0) -> Selection:
+    """The candidate with the largest cross-validated certified coverage on ``history`` (see the
+    module docstring) for routing the ``target`` items (only their judgments are looked at);
+    ``groups`` (a source per item) makes the folds sources. Candidates within TIE of the best
+    are tied, and the fixed rule's candidate wins a tie it is part of."""
+    history = history[_has_verdict(pool, history)]
+    fixed = default_candidate([pool.items[i] for i in target])
+    if history.size < MIN_SELECTION_HISTORY:
+        return Selection(fixed, f"fixed rule: {history.size} labeled items in the history, "
+                                f"cross-validation needs {MIN_SELECTION_HISTORY}")
+    rng = np.random.default_rng(seed)
+    folds = _folds(history, groups, rng)
+    grouped = groups is not None and np.unique(groups[history]).size > 1
+    figures = _cv_coverage(pool, folds, _out_of_fold(pool, folds, seed), alpha=alpha, delta=delta,
+                           n_calibration=n_calibration, grouped=grouped)
+    best = max(figures.values())
+    tied = [n for n in CANDIDATES if figures[n] >= best - TIE]
+    name = fixed if fixed in tied else tied[0]
+    kind = "source" if grouped else "random"
+    return Selection(name, f"cross-validation ({len(folds)} {kind} folds)", figures)
+
+
+__all__ = ["JUDGE_ONLY", "Pool", "Selection", "candidate_evaluate", "candidate_select", "candidate_stages"]
