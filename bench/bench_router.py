@@ -8,8 +8,6 @@ import random
 import time
 from pathlib import Path
 
-import numpy as np
-
 ROOT = Path(__file__).resolve().parent.parent
 SCORE_ROWS = 20_000
 RETRAIN_ROWS = 50_000
@@ -42,41 +40,47 @@ def _synthesize(items: list, n: int, seed: int = 0) -> list:
     return out
 
 
-def _scoring_per_s(items: list) -> tuple[float, float]:
-    """Live routing's scoring path on a saved model (``route.learned_scores`` minus the database):
-    ``Router.predict`` builds the features of a chunk of examples with ``features_of`` and scores
-    them, then the score is averaged with the judge's confidence. Also returned: the same with the
-    examples' ``ItemInput`` rebuilt from their judgments (signals included), as the live path does."""
+def _per_s(name: str, rows: list, router, *, rebuild: bool = False) -> float:
     from threadpoolctl import threadpool_limits
 
     from routing.router.features import ItemInput
-    from routing.router.model import router_dumps, router_fit, router_loads, routing_score
+    from routing.router.scoring import stages_of
+
+    with threadpool_limits(limits=1):
+        started = time.perf_counter()
+        for lo in range(0, len(rows), 2_000):
+            inputs = [it.item for it in rows[lo : lo + 2_000]]
+            if rebuild:
+                inputs = [ItemInput(domain=i.domain, task=i.task, prompt=i.prompt, responses=i.responses,
+                                    judgments=i.judgments, primary_judge=i.primary_judge) for i in inputs]
+            stages_of(name, inputs, router=router, order=["gpt-4", "pandalm-7b", "gpt-3.5-turbo"])
+        return len(rows) / (time.perf_counter() - started)
+
+
+def _scoring_per_s(items: list) -> dict[str, float]:
+    """Live routing's scoring path (``route.router_stages`` minus the database) on a saved model:
+    the learned score (``Router.predict``: features of a chunk with ``features_of``, then the
+    linear form), the same with each ``ItemInput`` rebuilt from its judgments (signals included)
+    as the live path does, and the judge-only scores (one pass over each item's votes)."""
+    from routing.router.model import router_dumps, router_fit, router_loads
 
     fitted = router_fit([it.item for it in items], [it.agree for it in items])
     router = router_loads(router_dumps(fitted))  # the saved model, as routing loads it
     rng = random.Random(1)
     rows = [rng.choice(items) for _ in range(SCORE_ROWS)]
-    timings = []
-    for rebuild in (False, True):
-        with threadpool_limits(limits=1):
-            started = time.perf_counter()
-            for lo in range(0, len(rows), 2_000):
-                chunk = rows[lo : lo + 2_000]
-                inputs = [it.item for it in chunk]
-                if rebuild:
-                    inputs = [ItemInput(domain=i.domain, task=i.task, prompt=i.prompt, responses=i.responses,
-                                        judgments=i.judgments, primary_judge=i.primary_judge) for i in inputs]
-                conf = np.array([np.nan if it.confidence is None else it.confidence for it in chunk])
-                routing_score(router.predict(inputs), conf)
-            timings.append(len(rows) / (time.perf_counter() - started))
-    return timings[0], timings[1]
+    return {
+        "router_scoring_per_s": round(_per_s("learned", rows, router), 1),
+        "router_scoring_with_inputs_per_s": round(_per_s("learned", rows, router, rebuild=True), 1),
+        "router_scoring_judge_only_per_s": round(_per_s("order_weighted", rows, router), 1),
+        "router_scoring_cascade_per_s": round(_per_s("cascade", rows, router), 1),
+    }
 
 
 def run() -> dict[str, float]:
     from routing.services.router_training import router_train_items
 
     items = _real_items()
-    per_s, with_inputs_per_s = _scoring_per_s(items)
+    scoring = _scoring_per_s(items)
     started = time.perf_counter()
     synthetic = _synthesize(items, RETRAIN_ROWS)  # includes feature extraction of all 50k
     features_s = time.perf_counter() - started
@@ -84,8 +88,8 @@ def run() -> dict[str, float]:
     trained = router_train_items(synthetic, seed=0)
     train_s = time.perf_counter() - started
     return {
-        "router_scoring_per_s": round(per_s, 1),
-        "router_scoring_with_inputs_per_s": round(with_inputs_per_s, 1),
+        **scoring,
+        "router_retrain_50k_score": trained.score_name,
         "router_retrain_50k_s": round(features_s + train_s, 2),
         "router_retrain_50k_fit_only_s": round(train_s, 2),
         "router_retrain_50k_auroc": round(trained.metrics["auroc"] or 0.0, 3),

@@ -19,7 +19,7 @@ from routing.forms import BacktestForm, RouterSettingsForm
 from routing.models import Batch, RouterModel, RoutingDecision
 from routing.router.certify import bound_at
 from routing.selectors import batch_domains, roster_remaining_capacity, router_active, router_models
-from routing.services.route import COLD_START, batch_certification, batch_reroute, certification_for
+from routing.services.route import COLD_START, batch_certification, batch_reroute, certifications_for
 from routing.services.router_training import backtest_result_path, batch_backtest_run
 from routing.tasks import batch_backtest, router_retrain
 
@@ -108,7 +108,8 @@ def model_page(request: HttpRequest) -> HttpResponse:
     ctx: dict[str, Any] = {"models": models, "model": model, "size": SVG_SIZE}
     if model is not None:
         ctx["points"] = reliability_points(model.metrics.get("reliability", []))
-        ctx["cert"] = certification_for(model, 0.10, 0.10)
+        ctx["stage_certs"] = certifications_for(model, 0.10, 0.10)
+        ctx["cert"] = ctx["stage_certs"][0]
         ctx["grid"] = model.calibration.get("grid", {})
     return render(request, "routing/model.html", ctx)
 

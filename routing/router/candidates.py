@@ -14,6 +14,7 @@ A cascade has several stages (one per judge, cheapest first); the others have on
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
 from dataclasses import dataclass
 
@@ -43,48 +44,59 @@ class Stage:
 class JudgeVotes:
     """One judge's usable pairwise votes on one item."""
 
-    dist: np.ndarray  # mean class distribution over the votes ("simulated annotators")
-    counts: np.ndarray  # votes per verdict
+    dist: list[float]  # mean class distribution over the votes ("simulated annotators")
+    counts: list[float]  # votes per verdict
     consistency: float | None  # share of (variant, sample) pairs that agree across orders
 
 
-def vote_distribution(choice: int, probability: float | None) -> np.ndarray:
+def vote_distribution(choice: int, probability: float | None) -> list[float]:
     """A vote as a distribution over the verdicts (see the module docstring)."""
-    p = 1.0 if probability is None or not np.isfinite(probability) else min(max(float(probability), 0.0), 1.0)
-    out = np.zeros(N_CLASSES)
-    if choice in (1, 2):
-        out[choice], out[3 - choice] = p, 1.0 - p  # a pairwise judge's remainder is the other response
-    else:
-        out[:] = (1.0 - p) / 2
-        out[0] = p
+    out = [0.0, 0.0, 0.0]
+    _add_vote(out, choice, probability)
     return out
+
+
+def _add_vote(acc: list[float], choice: int, probability: float | None) -> None:
+    """``acc += vote_distribution(choice, probability)`` in plain floats: live scoring runs this
+    once per vote, and numpy's per-call overhead would dominate it."""
+    p = 1.0 if probability is None or not math.isfinite(probability) else min(max(float(probability), 0.0), 1.0)
+    if choice in (1, 2):
+        acc[choice] += p
+        acc[3 - choice] += 1.0 - p
+    else:
+        acc[0] += p
+        acc[1] += (1.0 - p) / 2
+        acc[2] += (1.0 - p) / 2
 
 
 def judge_votes(item: ItemInput) -> dict[str, JudgeVotes]:
     """Per judge (in the order they appear), its usable votes on a pairwise item."""
-    by_judge: dict[str, list] = {}
+    acc: dict[str, tuple[list[float], list[float], dict[tuple[str, int], dict[str, int]]]] = {}
     for j in item.judgments:
-        if j.usable and j.choice is not None and 0 <= j.choice < N_CLASSES:
-            by_judge.setdefault(j.judge, []).append(j)
+        choice = j.choice
+        if j.error or choice is None or not 0 <= choice < N_CLASSES:
+            continue
+        dist, counts, pairs = acc.setdefault(j.judge, ([0.0, 0.0, 0.0], [0.0, 0.0, 0.0], {}))
+        _add_vote(dist, choice, j.probability)
+        counts[choice] += 1
+        pairs.setdefault((j.variant, j.sample), {})[j.order] = choice
     out = {}
-    for judge, votes in by_judge.items():
-        dist = np.mean([vote_distribution(int(v.choice), v.probability) for v in votes], axis=0)
-        counts = np.bincount([int(v.choice) for v in votes], minlength=N_CLASSES).astype(float)
-        pairs: dict[tuple[str, int], dict[str, int]] = {}
-        for v in votes:
-            pairs.setdefault((v.variant, v.sample), {})[v.order] = int(v.choice)
+    for judge, (dist, counts, pairs) in acc.items():
+        n = sum(counts)
         both = [p for p in pairs.values() if "ab" in p and "ba" in p]
         consistency = sum(p["ab"] == p["ba"] for p in both) / len(both) if both else None
-        out[judge] = JudgeVotes(dist, counts, consistency)
+        out[judge] = JudgeVotes([d / n for d in dist], counts, consistency)
     return out
 
 
-def _top(values: np.ndarray) -> tuple[float, float]:
-    """(verdict, value) of the largest entry; NaN verdict when two tie for first place."""
-    order = np.argsort(-values, kind="stable")
-    if values[order[0]] <= 0 or np.isclose(values[order[0]], values[order[1]]):
-        return np.nan, np.nan
-    return float(order[0]), float(values[order[0]])
+def _top(values: Sequence[float]) -> tuple[float, float]:
+    """(verdict, value) of the largest entry; NaN verdict when two tie for first place (plain
+    floats: this runs a few times per item in live scoring)."""
+    best = max(range(len(values)), key=values.__getitem__)
+    top = values[best]
+    if top <= 0 or any(abs(v - top) <= 1e-9 for i, v in enumerate(values) if i != best):
+        return math.nan, math.nan
+    return float(best), float(top)
 
 
 def _primary_scores(item: ItemInput, votes: JudgeVotes | None) -> dict[str, tuple[float, float]]:
@@ -92,9 +104,10 @@ def _primary_scores(item: ItemInput, votes: JudgeVotes | None) -> dict[str, tupl
     s: Signals = item.signals
     if votes is None:
         return {}
-    majority, share = _top(votes.counts / max(votes.counts.sum(), 1.0))
+    total = max(sum(votes.counts), 1.0)
+    majority, share = _top([c / total for c in votes.counts])
     out = {"vote_share": (majority, share)}
-    if np.isfinite(majority):
+    if math.isfinite(majority):
         mean_p = float(votes.dist[int(majority)])
         out["mean_probability"] = (majority, mean_p)
         out["order_weighted"] = (majority, mean_p * (1.0 if votes.consistency is None else votes.consistency))
@@ -108,9 +121,9 @@ def _multi_judge_scores(votes: dict[str, JudgeVotes]) -> dict[str, tuple[float, 
     if not votes:
         return {}
     tops = [_top(v.dist) for v in votes.values()]
-    best = max(range(len(tops)), key=lambda i: -1.0 if np.isnan(tops[i][1]) else tops[i][1])
-    return {"most_confident_judge": tops[best],
-            "judge_ensemble": _top(np.mean([v.dist for v in votes.values()], axis=0))}
+    best = max(range(len(tops)), key=lambda i: -1.0 if math.isnan(tops[i][1]) else tops[i][1])
+    mean = [sum(col) / len(votes) for col in zip(*(v.dist for v in votes.values()), strict=True)]
+    return {"most_confident_judge": tops[best], "judge_ensemble": _top(mean)}
 
 
 def _rating_scores(item: ItemInput) -> dict[str, tuple[float, float]]:
@@ -143,12 +156,10 @@ def cascade_order(items: Sequence[ItemInput]) -> list[str]:
 
 def cascade_stages(items: Sequence[ItemInput], order: Sequence[str]) -> list[Stage]:
     """One stage per judge in ``order``: that judge's simulated-annotators verdict and score."""
+    votes = [judge_votes(it) if it.task == "pairwise" else {} for it in items]
     stages = []
     for judge in order:
-        pairs = []
-        for it in items:
-            votes = judge_votes(it).get(judge) if it.task == "pairwise" else None
-            pairs.append(_top(votes.dist) if votes is not None else (np.nan, np.nan))
+        pairs = [_top(v[judge].dist) if judge in v else (math.nan, math.nan) for v in votes]
         stages.append(Stage(np.array([p[1] for p in pairs]), np.array([p[0] for p in pairs])))
     return stages
 

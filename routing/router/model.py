@@ -31,7 +31,6 @@ NOVELTY_CHUNK = 4096
 PREDICT_CHUNK = 4096
 CALIBRATION_FOLDS = 3
 C = 1.0
-SCORE_MODEL_WEIGHT = 0.5
 # Types a router blob may contain besides builtins/numpy/scipy handled by skops itself.
 TRUSTED_TYPES = {
     "sklearn.calibration.CalibratedClassifierCV",
@@ -47,13 +46,6 @@ TRUSTED_TYPES = {
     "numpy.dtype",
     "builtins.slice",
 }
-
-
-def routing_score(probability: np.ndarray, confidence: np.ndarray) -> np.ndarray:
-    """The score thresholds are certified on: the model's probability averaged with the judge's
-    own confidence. With a few hundred labels the model alone is unstable from one training
-    draw to the next; anchoring it to the vote share keeps its ranking sane (NaN = no verdict)."""
-    return SCORE_MODEL_WEIGHT * np.asarray(probability) + (1 - SCORE_MODEL_WEIGHT) * np.asarray(confidence)
 
 
 class UntrustedModelError(ValueError):

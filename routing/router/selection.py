@@ -38,8 +38,9 @@ if TYPE_CHECKING:  # the backtest imports this module; only its type is needed h
 
 MIN_SELECTION_HISTORY = 50
 SELECTION_FOLDS = 3
-# Candidates whose cross-validated coverage is within this of the best are tied; the earlier in
-# CANDIDATES (simpler first) wins, so noise does not pick a learned model over a judge's own score.
+# Candidates whose cross-validated coverage is within ``tie_margin`` of the best are tied: the
+# fixed rule's candidate wins a tie it is in, else the earliest in CANDIDATES (simpler first), so
+# noise in a small history does not pick a learned model over a judge's own score.
 TIE = 0.01
 LEARNED_C = 0.3
 
@@ -89,7 +90,7 @@ def learned_fit(pool: Pool, train: np.ndarray, *, text: bool, seed: int) -> Rout
     not hold both outcomes: such a history trains nothing)."""
     fit = train[np.isfinite(pool.primary.verdict[train])]
     y = pool.primary_correct(fit)
-    if not fit.size or not 0 < y.sum() < y.size:
+    if min(y.sum(), y.size - y.sum()) < 2:  # the calibrated fit needs two of each outcome
         return None
     return router_fit_matrices(pool.hashed[fit], pool.vectors[fit], y, seed=seed, c=LEARNED_C, text=text)
 
@@ -191,11 +192,22 @@ def expected_coverage(stages: list[Stage], correct: list[np.ndarray], *, n_calib
     return covered
 
 
-def _cv_coverage(pool: Pool, folds: list[np.ndarray], oof: dict[str, list[list[Stage]]], *, alpha: float,
-                 delta: float, n_calibration: int, grouped: bool) -> dict[str, float]:
-    """Per candidate, ``expected_coverage`` of its out-of-fold scores: per fold when the folds
-    are sources (each source is certified on its own), else over the whole history at once."""
-    parts = (list(range(len(folds))),) if not grouped else tuple([k] for k in range(len(folds)))
+def _evaluation_parts(pool: Pool, folds: list[np.ndarray], target: np.ndarray, grouped: bool) -> list[list[int]]:
+    """Which folds the coverage is estimated on, together or one by one: random folds together
+    (one history, one calibration); source folds one by one (each source is certified on its
+    own), and only the sources judged by the target's primary judge when there are any: a source
+    whose judges differ says little about how a score carries over to the target. Label-free."""
+    if not grouped:
+        return [list(range(len(folds)))]
+    primary = {pool.items[i].primary_judge for i in target}
+    same = [k for k, fold in enumerate(folds) if any(j.judge in primary for i in fold for j in pool.items[i].judgments)]
+    return [[k] for k in (same or range(len(folds)))]
+
+
+def _cv_coverage(pool: Pool, folds: list[np.ndarray], oof: dict[str, list[list[Stage]]], parts: list[list[int]], *,
+                 alpha: float, delta: float, n_calibration: int) -> dict[str, float]:
+    """Per candidate, ``expected_coverage`` of its out-of-fold scores on each part (see
+    ``_evaluation_parts``), averaged weighted by the parts' sizes."""
     out = {}
     for name in CANDIDATES:
         total = weight = 0.0
@@ -211,6 +223,12 @@ def _cv_coverage(pool: Pool, folds: list[np.ndarray], oof: dict[str, list[list[S
     return out
 
 
+def tie_margin(a: float, b: float, n: int) -> float:
+    """How far apart two coverages estimated on n items may be and still count as tied: two
+    standard errors of their difference (taken as independent, which overstates it), at least TIE."""
+    return max(TIE, 2 * float(np.sqrt((a * (1 - a) + b * (1 - b)) / max(n, 1))))
+
+
 def _has_verdict(pool: Pool, idx: np.ndarray) -> np.ndarray:
     """Items some judge gave a usable verdict (the others can only go to humans)."""
     return np.any([np.isfinite(s.verdict[idx]) for stages in pool.judge_only.values() for s in stages], axis=0)
@@ -220,8 +238,8 @@ def candidate_select(pool: Pool, history: np.ndarray, target: np.ndarray, *, alp
                      n_calibration: int, groups: np.ndarray | None = None, seed: int = 0) -> Selection:
     """The candidate with the largest cross-validated certified coverage on ``history`` (see the
     module docstring) for routing the ``target`` items (only their judgments are looked at);
-    ``groups`` (a source per item) makes the folds sources. Candidates within TIE of the best
-    are tied, and the fixed rule's candidate wins a tie it is part of."""
+    ``groups`` (a source per item) makes the folds sources. Candidates within ``tie_margin`` of
+    the best are tied, and the fixed rule's candidate wins a tie it is part of."""
     history = history[_has_verdict(pool, history)]
     fixed = default_candidate([pool.items[i] for i in target])
     if history.size < MIN_SELECTION_HISTORY:
@@ -230,10 +248,12 @@ def candidate_select(pool: Pool, history: np.ndarray, target: np.ndarray, *, alp
     rng = np.random.default_rng(seed)
     folds = _folds(history, groups, rng)
     grouped = groups is not None and np.unique(groups[history]).size > 1
-    figures = _cv_coverage(pool, folds, _out_of_fold(pool, folds, seed), alpha=alpha, delta=delta,
-                           n_calibration=n_calibration, grouped=grouped)
+    parts = _evaluation_parts(pool, folds, target, grouped)
+    figures = _cv_coverage(pool, folds, _out_of_fold(pool, folds, seed), parts, alpha=alpha, delta=delta,
+                           n_calibration=n_calibration)
+    n = sum(folds[k].size for part in parts for k in part)
     best = max(figures.values())
-    tied = [n for n in CANDIDATES if figures[n] >= best - TIE]
+    tied = [c for c in CANDIDATES if figures[c] >= best - tie_margin(best, figures[c], n)]
     name = fixed if fixed in tied else tied[0]
     kind = "source" if grouped else "random"
     return Selection(name, f"cross-validation ({len(folds)} {kind} folds)", figures)

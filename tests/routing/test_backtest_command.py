@@ -100,3 +100,37 @@ def test_backtest_page_polls_an_asynchronous_result(db, client, lead_user):
     backtest_result_path(token).unlink()
     assert done.count("<tr data-row=") == 3 and "50 items with a human reference" in done
     assert client.get(url, {"token": "../etc"}, HTTP_HX_REQUEST="true").status_code == 400
+
+
+def _labeled_with_prefix(path, prefix: str) -> int:
+    """Items of a file with a domain under ``prefix`` and an untied human majority (by hand)."""
+    n = 0
+    for line in path.read_text().splitlines():
+        item = json.loads(line)
+        votes = [h["choice"] for h in item["human_labels"]]
+        top = sorted(votes.count(v) for v in set(votes))
+        n += item["domain"].startswith(prefix) and (len(top) == 1 or top[-1] > top[-2])
+    return n
+
+
+def test_backtest_leave_one_source_out_reports_every_source_on_its_own_splits(tmp_path):
+    a, b = _slice(tmp_path, "llmbar.jsonl", 120), _slice(tmp_path, "pandalm.jsonl", 120)
+    result = _run(str(a), str(b), "--leave-one-source-out", "llmbar", "pandalm", "--splits", "2", "--json")
+    assert [s["source"] for s in result["sources"]] == ["llmbar", "pandalm"]
+    n_llmbar, n_pandalm = _labeled_with_prefix(a, "llmbar"), _labeled_with_prefix(b, "pandalm")
+    for row, own, other in ((result["sources"][0], n_llmbar, n_pandalm), (result["sources"][1], n_pandalm, n_llmbar)):
+        assert row["items"] == own
+        assert row["fractions"] == {"history_items": other, "calibration": 0.35, "test": 0.65}
+        assert set(row["baselines"]) == BASELINES and sum(row["chosen_scores"].values()) == 2
+        assert row["selection"]["rule"].startswith(("cross-validation", "fixed rule"))
+
+
+def test_backtest_history_trains_on_other_files(tmp_path):
+    a, b = _slice(tmp_path, "llmbar.jsonl", 120), _slice(tmp_path, "pandalm.jsonl", 120)
+    result = _run(str(b), "--history", str(a), "--splits", "2", "--json")
+    assert result["items"] == _labeled_with_prefix(b, "pandalm")
+    assert result["fractions"]["history_items"] == _labeled_with_prefix(a, "")
+    with pytest.raises(CommandError, match="not both"):
+        _run(str(b), "--history", str(a), "--leave-one-source-out", "pandalm")
+    with pytest.raises(CommandError, match="no item with a human reference"):
+        _run(str(b), "--leave-one-source-out", "nowhere")

@@ -6,6 +6,7 @@ from django.urls import reverse
 from reviewers.models import ReviewerProfile, ReviewTask
 from routing.models import Batch, RouterModel, RoutingDecision
 from routing.router.backtest import labeled_items
+from routing.router.candidates import CANDIDATES
 from routing.services.import_v1 import batch_import
 from routing.services.pipeline import batch_route
 from routing.services.route import (
@@ -156,6 +157,20 @@ def test_router_model_page_shows_metrics_and_reliability_svg(db, client, lead_us
     assert "<svg" in body and body.count("<circle") == len(model.metrics["reliability"])
     assert f'data-auroc="{model.metrics["auroc"]}"' in body
     assert "ltt-steps" in body
+    # 394 usable items: 158 train the choice (cross-validation), 236 certify it
+    assert model.selection["rule"] == "cross-validation (3 random folds)"
+    assert model.score_name in CANDIDATES and set(model.selection["figures"]) == set(CANDIDATES)
+    assert f'data-score="{model.score_name}"' in body
+    assert body.count("<tr data-candidate=") == len(CANDIDATES)
+
+
+def test_router_learned_routing_reasons_name_the_chosen_score(db, reviewer_user):
+    model = _history_and_model()
+    batch = _live("certified", alpha=0.2, delta=0.1)
+    batch_route(batch=batch)
+    kept = RoutingDecision.objects.filter(example__batch=batch, route=RoutingDecision.Route.JUDGE)
+    assert kept.exists()
+    assert all(f"({model.score_name}) >= certified threshold" in d.reason for d in kept)
 
 
 def test_router_retrain_check_trains_when_enough_labels(db):

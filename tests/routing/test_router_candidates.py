@@ -1,0 +1,130 @@
+"""Candidate scores, the cascade's certification and the choice among candidates, against hand values."""
+
+import random
+
+import numpy as np
+import pytest
+
+from routing.models import Judgment
+from routing.router.backtest import LabeledItem, labeled_item
+from routing.router.candidates import Stage, cascade_order, item_scores, judge_only_stages, vote_distribution
+from routing.router.certify import cascade_keep, certify, certify_cascade
+from routing.router.features import ItemInput
+from routing.router.selection import (
+    Pool,
+    candidate_select,
+    default_candidate,
+    expected_coverage,
+)
+
+
+def _vote(judge: str, choice: int | None, probability: float | None = None, order: str = "ab", variant: str = "",
+          tokens: int = 0) -> Judgment:
+    return Judgment(judge=judge, choice=choice, probability=probability, order=order, variant=variant, sample=0,
+                    prompt_tokens=tokens, error="" if choice is not None else "no usable verdict")
+
+
+def _item(votes: list[Judgment], domain: str = "test/general", primary: str = "a") -> ItemInput:
+    return ItemInput(domain=domain, task="pairwise", prompt="p", responses=["x", "y"], judgments=votes,
+                     primary_judge=primary)
+
+
+TWO_JUDGES = [
+    _vote("a", 1, 0.9, "ab"), _vote("a", 1, 0.7, "ba"), _vote("a", 2, 0.6, "ab", "v2"), _vote("a", 1, 0.8, "ba", "v2"),
+    _vote("b", 2, 0.95),
+]
+
+
+def test_vote_distribution_spreads_the_remainder_over_the_other_verdicts():
+    assert vote_distribution(1, 0.8) == pytest.approx([0.0, 0.8, 0.2])
+    assert vote_distribution(0, 0.6) == pytest.approx([0.6, 0.2, 0.2])
+    assert vote_distribution(2, None) == [0.0, 0.0, 1.0]
+
+
+def test_item_scores_match_hand_computed_values():
+    scores = item_scores(_item(TWO_JUDGES))
+    # judge a: distributions [0,.9,.1] [0,.7,.3] [0,.4,.6] [0,.8,.2] -> mean [0,.7,.3]; votes 3 x "1", 1 x "2"
+    assert scores["vote_share"] == pytest.approx((1.0, 0.75))
+    assert scores["mean_probability"] == pytest.approx((1.0, 0.7))
+    assert scores["simulated_annotators"] == pytest.approx((1.0, 0.7))
+    # order consistency: variant "" agrees across orders, v2 flips -> 0.5
+    assert scores["order_weighted"] == pytest.approx((1.0, 0.35))
+    # capped by the mean reported probability (0.9 + 0.7 + 0.6 + 0.8) / 4 = 0.75
+    assert scores["judge_confidence"] == pytest.approx((1.0, 0.75))
+    # judge b alone: [0, .05, .95]; the ensemble averages a and b: [0, .375, .625]
+    assert scores["most_confident_judge"] == pytest.approx((2.0, 0.95))
+    assert scores["judge_ensemble"] == pytest.approx((2.0, 0.625))
+
+
+def test_item_scores_tied_votes_give_no_verdict():
+    scores = item_scores(_item([_vote("a", 1, order="ab"), _vote("a", 2, order="ba")]))
+    assert np.isnan(scores["vote_share"][0]) and np.isnan(scores["simulated_annotators"][1])
+
+
+def test_cascade_order_is_cheapest_first_then_first_seen():
+    cheap_b = _item([_vote("a", 1, tokens=100), _vote("b", 1, tokens=10)])
+    assert cascade_order([cheap_b]) == ["b", "a"]
+    assert cascade_order([_item([_vote("z", 1), _vote("a", 1)])]) == ["z", "a"]
+    stages = judge_only_stages([_item(TWO_JUDGES)], order=["b", "a"])["cascade"]
+    assert [(s.verdict[0], round(s.score[0], 3)) for s in stages] == [(2.0, 0.95), (1.0, 0.7)]
+
+
+def test_certify_cascade_splits_delta_and_certifies_later_stages_on_what_is_left():
+    rng = np.random.default_rng(0)
+    first = np.r_[np.full(100, 0.9), np.full(100, 0.1)]
+    first_ok = np.r_[np.ones(100, dtype=int), rng.permutation(np.r_[np.ones(50), np.zeros(50)]).astype(int)]
+    second = np.r_[np.full(100, 0.5), np.full(100, 0.95)]
+    second_ok = np.r_[np.zeros(100, dtype=int), np.ones(100, dtype=int)]
+    certs = certify_cascade([first, second], [first_ok, second_ok], alpha=0.1, delta=0.1)
+    assert [c.delta for c in certs] == [0.05, 0.05]
+    assert certs[0].threshold == 0.9 and certs[0].n_kept == 100
+    assert certs[1].n_calibration == 100 and certs[1].threshold == 0.95  # only the items stage 1 left
+    assert certify_cascade([first], [first_ok], alpha=0.1, delta=0.1)[0].as_dict() == \
+        certify(first, first_ok, alpha=0.1, delta=0.1).as_dict()
+    keep = cascade_keep([np.array([0.9, 0.1, 0.1]), np.array([0.1, 0.95, 0.2])], [0.9, 0.95])
+    assert keep.tolist() == [0, 1, -1]
+
+
+def test_expected_coverage_matches_the_plug_in_hand_value():
+    scores = np.r_[np.full(50, 0.9), np.full(50, 0.2)]
+    correct = np.r_[np.ones(50, dtype=int), np.zeros(50, dtype=int)]
+    stage = Stage(scores, np.ones(100))
+    # 0.9 keeps 50 of 100 with no error (upper bound 1 - 0.1 ** (1 / 50) = 0.045 <= 0.15); 0.2 fails
+    assert expected_coverage([stage], [correct], n_calibration=100, alpha=0.15, delta=0.1) == 0.5
+    # 10 calibration items: the first threshold keeps 5 with no error, bound 0.369 > 0.15: nothing
+    assert expected_coverage([stage], [correct], n_calibration=10, alpha=0.15, delta=0.1) == 0.0
+
+
+def test_default_candidate_rule_follows_what_the_judgments_carry():
+    assert default_candidate([_item([_vote("a", 1, order="ab"), _vote("a", 1, order="ba")])]) == "order_weighted"
+    assert default_candidate([_item([_vote("a", 1)])]) == "simulated_annotators"
+    assert default_candidate([_item([_vote("a", 1), _vote("b", 2)])]) == "judge_ensemble"
+    assert default_candidate([_item([_vote("a", 1, 0.8), _vote("b", 2)])]) == "most_confident_judge"
+
+
+def _domain_history(n: int, seed: int = 0) -> list[LabeledItem]:
+    """One vote per item, no probability: every judge-only score is constant. The judge is always
+    right on domain easy/x and right half the time on hard/y: only a learned score can tell."""
+    rng = random.Random(seed)
+    out = []
+    for i in range(n):
+        easy = i % 2 == 0
+        reference = 1 if easy or rng.random() < 0.5 else 2
+        out.append(labeled_item(_item([_vote("a", 1)], domain="easy/x" if easy else "hard/y"), reference))
+    return out
+
+
+def test_candidate_select_picks_a_learned_score_when_only_it_ranks_errors():
+    items = _domain_history(400)
+    pool = Pool.of(items)
+    history, target = np.arange(300), np.arange(300, 400)
+    pick = candidate_select(pool, history, target, alpha=0.1, delta=0.1, n_calibration=200)
+    assert pick.name == "learned" and pick.rule == "cross-validation (3 random folds)"
+    assert pick.figures["vote_share"] == 0.0 and pick.figures["learned"] > 0.3
+
+
+def test_candidate_select_uses_the_fixed_rule_on_little_history():
+    pool = Pool.of(_domain_history(60))
+    pick = candidate_select(pool, np.arange(40), np.arange(40, 60), alpha=0.1, delta=0.1, n_calibration=20)
+    assert pick.name == "simulated_annotators" and pick.figures == {}
+    assert pick.rule == "fixed rule: 40 labeled items in the history, cross-validation needs 50"
