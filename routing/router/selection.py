@@ -28,9 +28,10 @@ import numpy as np
 from scipy import sparse
 
 from .candidates import CANDIDATES, JUDGE_ONLY, LEARNED, Stage, agreement, judge_only_stages
-from .certify import Certification, cascade_keep, certify_cascade, cp_upper, threshold_grid
+from .certify import Certification, cascade_keep, certify_cascade
 from .features import ItemInput
 from .model import Router, router_fit_matrices
+from .power import expected_coverage
 from .vectorized import features_of
 
 if TYPE_CHECKING:  # the backtest imports this module; only its type is needed here
@@ -163,33 +164,6 @@ def _out_of_fold(pool: Pool, folds: list[np.ndarray], seed: int) -> dict[str, li
             per_fold.append(candidate_stages(pool, name, fold, train=rest, seed=seed))
         out[name] = per_fold
     return out
-
-
-def expected_coverage(stages: list[Stage], correct: list[np.ndarray], *, n_calibration: int, alpha: float,
-                      delta: float) -> float:
-    """The coverage certification would reach with ``n_calibration`` items distributed like these
-    (out-of-fold) ones: at each threshold of the fixed sequence, the kept share and error rate
-    seen here, scaled to n_calibration items, must pass the Clopper-Pearson test; a cascade's
-    stages run on what earlier stages left, at delta / S each. A plug-in power estimate: no
-    random halves, so a small history still ranks the candidates at the calibration size that
-    will be used."""
-    left = np.ones(stages[0].score.size, dtype=bool)
-    covered = 0.0
-    for stage, ok in zip(stages, correct, strict=True):
-        scores = np.where(left, np.nan_to_num(stage.score, nan=-np.inf), -np.inf)
-        threshold = None
-        for t in threshold_grid(np.where(np.isfinite(scores), scores, np.nan)):
-            kept = scores >= t
-            n = round(kept.mean() * n_calibration)
-            errors = round((1 - ok[kept]).mean() * n) if kept.any() else 0
-            if n == 0 or cp_upper(errors, n, delta / len(stages)) > alpha:
-                break
-            threshold = t
-        if threshold is not None:
-            kept = scores >= threshold
-            covered += float(kept.mean())
-            left &= ~kept
-    return covered
 
 
 def _evaluation_parts(pool: Pool, folds: list[np.ndarray], target: np.ndarray, grouped: bool) -> list[list[int]]:

@@ -10,12 +10,8 @@ from routing.router.backtest import LabeledItem, labeled_item
 from routing.router.candidates import Stage, cascade_order, item_scores, judge_only_stages, vote_distribution
 from routing.router.certify import cascade_keep, certify, certify_cascade
 from routing.router.features import ItemInput
-from routing.router.selection import (
-    Pool,
-    candidate_select,
-    default_candidate,
-    expected_coverage,
-)
+from routing.router.power import expected_coverage, max_errors
+from routing.router.selection import Pool, candidate_select, default_candidate
 
 
 def _vote(judge: str, choice: int | None, probability: float | None = None, order: str = "ab", variant: str = "",
@@ -85,14 +81,26 @@ def test_certify_cascade_splits_delta_and_certifies_later_stages_on_what_is_left
     assert keep.tolist() == [0, 1, -1]
 
 
-def test_expected_coverage_matches_the_plug_in_hand_value():
+def test_max_errors_is_the_largest_count_the_bound_allows():
+    # 0 errors in 50: bound 1 - 0.1 ** (1 / 50) = 0.045; 3 in 50: 0.128; 4 in 50: 0.153 > 0.15
+    assert max_errors(50, 0.15, 0.1) == 3
+    assert max_errors(10, 0.15, 0.1) == -1  # 0 errors in 10 already bound 0.206
+
+
+def test_expected_coverage_matches_hand_values():
     scores = np.r_[np.full(50, 0.9), np.full(50, 0.2)]
     correct = np.r_[np.ones(50, dtype=int), np.zeros(50, dtype=int)]
     stage = Stage(scores, np.ones(100))
-    # 0.9 keeps 50 of 100 with no error (upper bound 1 - 0.1 ** (1 / 50) = 0.045 <= 0.15); 0.2 fails
-    assert expected_coverage([stage], [correct], n_calibration=100, alpha=0.15, delta=0.1) == 0.5
-    # 10 calibration items: the first threshold keeps 5 with no error, bound 0.369 > 0.15: nothing
+    # 0.9 keeps half with no error: passes surely (0 <= 3 errors allowed in 50); 0.2 keeps all with
+    # error rate 0.5: P(Binomial(100, 0.5) <= max_errors(100)) is ~0, so the expectation is 0.5
+    assert expected_coverage([stage], [correct], n_calibration=100, alpha=0.15, delta=0.1) == pytest.approx(0.5)
+    # 10 calibration items: the first threshold keeps 5, and no error count passes there
     assert expected_coverage([stage], [correct], n_calibration=10, alpha=0.15, delta=0.1) == 0.0
+    # error rate 0.04 among the kept half: P(Binomial(50, 0.04) <= 3) = 0.861 of keeping it
+    noisy = correct.copy()
+    noisy[:2] = 0
+    value = expected_coverage([stage], [noisy], n_calibration=100, alpha=0.15, delta=0.1)
+    assert value == pytest.approx(0.5 * 0.8609, abs=1e-4)
 
 
 def test_default_candidate_rule_follows_what_the_judgments_carry():
