@@ -1,9 +1,8 @@
 """Routing decisions. The threshold router of #2: rules first, then a confidence threshold,
-then a random audit sample of what the judge kept."""
+then a random audit sample of what the judge kept (services/audit.py)."""
 
 from __future__ import annotations
 
-import random
 from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -17,6 +16,8 @@ from routing.router.budget import BudgetPlan, budget_plan
 from routing.router.certify import Certification, certify
 from routing.router.features import feature_spec
 from routing.router.model import Router, router_loads, routing_score
+
+from .audit import audits_mark
 
 THRESHOLD_ROUTER = "threshold-v1"
 
@@ -59,32 +60,6 @@ def threshold_decision(example: Example, signals: JudgeSignals | None, threshold
     return decision
 
 
-def _stratified(items: list[RoutingDecision], want: int, rng: random.Random) -> list[RoutingDecision]:
-    """``want`` items: sort by router score, cut into ``want`` equal strata, draw one from each,
-    so audits cover confident and borderline judge-kept items alike."""
-    ordered = sorted(items, key=lambda d: (d.score if d.score is not None else 0.0, d.example.pk))
-    bounds = [round(i * len(ordered) / want) for i in range(want + 1)]
-    return [ordered[rng.randrange(lo, hi)] for lo, hi in zip(bounds, bounds[1:], strict=False) if hi > lo]
-
-
-def audit_sample(batch: Batch, kept: Sequence[RoutingDecision]) -> list[RoutingDecision]:
-    """A seeded random sample of judge-kept decisions: audit_rate of each domain, at least
-    audit_min_per_domain where the domain has that many; stratified by score when scored."""
-    rng = random.Random(f"{batch.seed}:{batch.pk}")
-    by_domain: dict[int, list[RoutingDecision]] = defaultdict(list)
-    for d in kept:
-        by_domain[d.example.domain_id].append(d)
-    chosen = []
-    for domain_id in sorted(by_domain):
-        items = sorted(by_domain[domain_id], key=lambda d: d.example.pk)
-        want = min(len(items), max(round(len(items) * batch.audit_rate), batch.audit_min_per_domain))
-        if want and all(d.score is not None for d in items):
-            chosen += _stratified(items, want, rng)
-        else:
-            chosen += rng.sample(items, want)
-    return chosen
-
-
 def decisions_save(*, decisions: Sequence[RoutingDecision]) -> None:
     """Replace the routing decisions of these examples."""
     with transaction.atomic():
@@ -97,10 +72,7 @@ def batch_route_threshold(*, batch: Batch, examples: Sequence[Example]) -> list[
     key = batch.primary_judge
     signals = {s.example_id: s for s in JudgeSignals.objects.filter(example__in=examples, judge_key=key)}
     decisions = [threshold_decision(e, signals.get(e.pk), batch.confidence_threshold) for e in examples]
-    kept = [d for d in decisions if d.route == RoutingDecision.Route.JUDGE]
-    for d in audit_sample(batch, kept):
-        d.audit = True
-        d.reason += f"; sampled for audit ({batch.audit_rate:.0%})"
+    audits_mark(batch=batch, kept=[d for d in decisions if d.route == RoutingDecision.Route.JUDGE])
     decisions_save(decisions=decisions)
     return decisions
 
@@ -271,10 +243,7 @@ def batch_route_learned(*, batch: Batch, examples: Sequence[Example]) -> tuple[l
             _route_budget(batch, model, open_, len(decisions) - len(open_), plan)
         else:
             _route_certified(batch, model, open_, plan)
-    kept = [d for d in decisions if d.route == RoutingDecision.Route.JUDGE]
-    for d in audit_sample(batch, kept):
-        d.audit = True
-        d.reason += f"; sampled for audit ({batch.audit_rate:.0%}, stratified by score)"
+    audits_mark(batch=batch, kept=[d for d in decisions if d.route == RoutingDecision.Route.JUDGE])
     decisions_save(decisions=decisions)
     return decisions, plan
 
