@@ -1,16 +1,18 @@
-"""Reads for routing: human reference labels, the router's view of examples, roster capacity."""
+"""Reads for routing: human reference labels, the router's view of examples, roster capacity,
+the batch's decision counts."""
 
 from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
+from typing import Any
 
 from django.db.models import Count, Q, QuerySet
 from django.utils import timezone
 
 from reviewers.models import Credential, HumanLabel, ReviewerProfile, ReviewTask
 from routing.metrics import majority_label
-from routing.models import Batch, Domain, Example, Judgment, RouterModel
+from routing.models import Batch, Domain, Example, Judgment, RouterModel, RoutingDecision
 from routing.router.features import ItemInput
 
 OPEN_TASK_STATUSES = [ReviewTask.Status.OPEN, ReviewTask.Status.LEASED]
@@ -110,3 +112,16 @@ def batch_unreviewed_examples(batch: Batch) -> list[Example]:
     return list(
         batch.examples.exclude(human_labels__source=HumanLabel.Source.REVIEW).select_related("domain", "batch")
     )
+
+
+def batch_decision_counts(batch: Batch) -> dict[str, Any]:
+    """The batch's stored decisions by source. ``judge_only`` (kept and not audited: no human
+    sees them) is the coverage; audited items are judge-kept but also reviewed."""
+    c = RoutingDecision.objects.filter(example__batch=batch).aggregate(
+        routed=Count("id"), judge_kept=Count("id", filter=Q(route=RoutingDecision.Route.JUDGE)),
+        routed_to_human=Count("id", filter=Q(route=RoutingDecision.Route.HUMAN)),
+        audited=Count("id", filter=Q(audit=True)),
+    )
+    c["judge_only"] = c["judge_kept"] - c["audited"]
+    c["coverage"] = c["judge_only"] / c["routed"] if c["routed"] else None
+    return c

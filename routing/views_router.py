@@ -8,7 +8,6 @@ from typing import Any
 
 import numpy as np
 from django.contrib import messages
-from django.db.models import Count, Q
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_http_methods, require_POST
@@ -18,7 +17,13 @@ from hybridqc.roles import lead_required
 from routing.forms import BacktestForm, RouterSettingsForm
 from routing.models import Batch, RouterModel, RoutingDecision
 from routing.router.certify import bound_at
-from routing.selectors import batch_domains, roster_remaining_capacity, router_active, router_models
+from routing.selectors import (
+    batch_decision_counts,
+    batch_domains,
+    roster_remaining_capacity,
+    router_active,
+    router_models,
+)
 from routing.services.route import COLD_START, batch_certification, batch_reroute, certification_for
 from routing.services.router_training import backtest_result_path, batch_backtest_run
 from routing.tasks import batch_backtest, router_retrain
@@ -26,15 +31,6 @@ from routing.tasks import batch_backtest, router_retrain
 # A backtest of at most this many item-splits runs inside the request; larger ones go to Celery.
 SYNC_BACKTEST_LIMIT = 5_000
 SVG_SIZE = 240
-
-
-def _counts(batch: Batch) -> dict[str, Any]:
-    c = RoutingDecision.objects.filter(example__batch=batch).aggregate(
-        total=Count("id"), judge=Count("id", filter=Q(route="judge")), audit=Count("id", filter=Q(audit=True)),
-    )
-    c["human"] = c["total"] - c["judge"]
-    c["coverage"] = c["judge"] / c["total"] if c["total"] else None
-    return c
 
 
 def _budget_guarantee(batch: Batch, model: RouterModel) -> dict[str, Any]:
@@ -52,8 +48,8 @@ def _budget_guarantee(batch: Batch, model: RouterModel) -> dict[str, Any]:
 def panel_context(batch: Batch) -> dict[str, Any]:
     """What the router panel shows: mode, threshold, guarantee, coverage, cold-start reason."""
     model = router_active()
-    ctx: dict[str, Any] = {"batch": batch, "model": model, "counts": _counts(batch), "target": 1 - batch.alpha,
-                           "confidence": 1 - batch.delta,
+    ctx: dict[str, Any] = {"batch": batch, "model": model, "counts": batch_decision_counts(batch),
+                           "target": 1 - batch.alpha, "confidence": 1 - batch.delta,
                            "overrides": [d for d in batch_domains(batch) if d.alpha is not None or d.delta is not None]}
     if batch.routing_mode == Batch.Mode.THRESHOLD:
         return ctx
