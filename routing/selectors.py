@@ -1,5 +1,5 @@
 """Reads for routing: human reference labels, the router's view of examples, roster capacity,
-the batch's decision counts."""
+the batch's decision counts and the stored routing runs behind them."""
 
 from __future__ import annotations
 
@@ -12,7 +12,7 @@ from django.utils import timezone
 
 from reviewers.models import Credential, HumanLabel, ReviewerProfile, ReviewTask
 from routing.metrics import majority_label
-from routing.models import Batch, Domain, Example, Judgment, RouterModel, RoutingDecision
+from routing.models import Batch, Domain, Example, Judgment, RouterModel, RoutingDecision, RoutingRun
 from routing.router.features import ItemInput
 
 OPEN_TASK_STATUSES = [ReviewTask.Status.OPEN, ReviewTask.Status.LEASED]
@@ -125,3 +125,14 @@ def batch_decision_counts(batch: Batch) -> dict[str, Any]:
     c["judge_only"] = c["judge_kept"] - c["audited"]
     c["coverage"] = c["judge_only"] / c["routed"] if c["routed"] else None
     return c
+
+
+def batch_routing_runs(batch: Batch) -> list[RoutingRun]:
+    """The stored runs behind the batch's current decisions, newest first; each has
+    ``n_current``, how many of the batch's current decisions it produced."""
+    return list(
+        RoutingRun.objects.filter(decisions__example__batch=batch)
+        .annotate(n_current=Count("decisions"))
+        .select_related("router_model")
+        .order_by("-created_at", "-id")
+    )

@@ -1,5 +1,6 @@
 """Routing decisions. The threshold router of #2: rules first, then a confidence threshold,
-then a random audit sample of what the judge kept (services/audit.py)."""
+then a random audit sample of what the judge kept (services/audit.py); each routing is stored
+as a run (services/routing_runs.py)."""
 
 from __future__ import annotations
 
@@ -11,13 +12,15 @@ import numpy as np
 from django.db import transaction
 from django.db.models import Q
 
-from routing.models import Batch, Domain, Example, JudgeSignals, RouterModel, RoutingDecision
+from routing.models import Batch, Example, JudgeSignals, RouterModel, RoutingDecision
 from routing.router.budget import BudgetPlan, budget_plan
 from routing.router.certify import Certification, certify
 from routing.router.features import feature_spec
 from routing.router.model import Router, router_loads, routing_score
 
 from .audit import audits_mark
+from .risk_groups import OPEN_REASONS, domain_risk
+from .routing_runs import routing_run_record
 
 THRESHOLD_ROUTER = "threshold-v1"
 
@@ -73,6 +76,7 @@ def batch_route_threshold(*, batch: Batch, examples: Sequence[Example]) -> list[
     signals = {s.example_id: s for s in JudgeSignals.objects.filter(example__in=examples, judge_key=key)}
     decisions = [threshold_decision(e, signals.get(e.pk), batch.confidence_threshold) for e in examples]
     audits_mark(batch=batch, kept=[d for d in decisions if d.route == RoutingDecision.Route.JUDGE])
+    routing_run_record(batch=batch, plan=None, decisions=decisions)
     decisions_save(decisions=decisions)
     return decisions
 
@@ -99,13 +103,6 @@ class RoutingPlan:
 def _calibration_arrays(model: RouterModel) -> tuple[np.ndarray, np.ndarray]:
     cal = model.calibration or {}
     return np.asarray(cal.get("scores", []), dtype=float), np.asarray(cal.get("agree", []), dtype=int)
-
-
-def domain_risk(batch: Batch, domain: Domain) -> tuple[float, float]:
-    """(alpha, delta) for a domain: its own override, else the batch's."""
-    alpha = domain.alpha if domain.alpha is not None else batch.alpha
-    delta = domain.delta if domain.delta is not None else batch.delta
-    return alpha, delta
 
 
 def certification_for(model: RouterModel, alpha: float, delta: float,
@@ -172,9 +169,6 @@ def _keep(decision: RoutingDecision, threshold: float, what: str) -> None:
         decision.reason = f"router score {decision.score:.3f} >= {what} threshold {threshold:.3f}"
     else:
         decision.reason = f"router score {decision.score:.3f} below {what} threshold {threshold:.3f}"
-
-
-OPEN_REASONS = ("router score", "nothing certified")
 
 
 def _route_certified(batch: Batch, model: RouterModel, open_: list[RoutingDecision], plan: RoutingPlan) -> None:
@@ -244,6 +238,7 @@ def batch_route_learned(*, batch: Batch, examples: Sequence[Example]) -> tuple[l
         else:
             _route_certified(batch, model, open_, plan)
     audits_mark(batch=batch, kept=[d for d in decisions if d.route == RoutingDecision.Route.JUDGE])
+    routing_run_record(batch=batch, plan=plan, decisions=decisions)
     decisions_save(decisions=decisions)
     return decisions, plan
 

@@ -2,7 +2,7 @@ import random
 
 import pytest
 
-from routing.models import RoutingDecision
+from routing.models import RoutingDecision, RoutingRun
 from routing.services.audit import _domain_draw, audit_allocation, audit_reason, audit_total
 from routing.services.pipeline import batch_route
 from tests import factories
@@ -61,3 +61,6 @@ def test_audit_share_of_a_batch_with_many_small_domains_stays_within_its_rate(db
     assert not decisions.filter(audit=False).exclude(audit_probability=None).exists()
     assert {d.reason for d in audits} == {
         "confidence 1.00 >= threshold 0.80; sampled for audit (25 of 500 judge-kept = 5.0%, stratified by domain)"}
+    run = RoutingRun.objects.get(batch=batch)
+    assert (run.mode, run.n_routed, run.n_judge_kept, run.n_audited, run.n_judge_only) == (
+        "threshold", 500, 500, 25, 475)

@@ -4,25 +4,23 @@ import pytest
 from django.urls import reverse
 
 from reviewers.models import ReviewerProfile, ReviewTask
-from routing.models import Batch, RouterModel, RoutingDecision
+from routing.models import Batch, RouterModel, RoutingDecision, RoutingRun
 from routing.router.backtest import labeled_items
 from routing.services.audit import audit_sample
 from routing.services.import_v1 import batch_import
 from routing.services.pipeline import batch_route
-from routing.services.route import COLD_START, batch_certification, batch_reroute, certification_for, router_of
+from routing.services.route import COLD_START, batch_reroute, certification_for, router_of
 from routing.services.router_training import router_retrain_due, router_train
 from routing.tasks import router_retrain_check
 from tests import factories
 
 
 def _history_and_model() -> RouterModel:
-    batch_import(batch_name="history", lines=factories.data_lines("llmbar.jsonl", 400))
-    return router_train(seed=0)
+    return factories.router_trained()
 
 
 def _live(mode: str, **fields) -> Batch:
-    lines = factories.data_lines("llmbar.jsonl")[400:]
-    return batch_import(batch_name=f"live-{mode}", lines=lines, routing_mode=mode, **fields).batch
+    return factories.llmbar_live(mode, **fields)
 
 
 def test_router_train_stores_versioned_model_with_held_out_metrics(db):
@@ -48,13 +46,21 @@ def test_router_learned_routing_stores_version_and_score(db, reviewer_user):
     assert {d.router_version for d in decisions} == {f"router-v{model.version}"}
     scored = [d for d in decisions if d.score is not None]
     assert len(scored) >= 200
-    cert = batch_certification(batch, model)
-    assert cert.threshold is not None
+    run = RoutingRun.objects.get(batch=batch)
+    assert (run.mode, run.router_version, run.router_model_id) == ("certified", "router-v1", model.pk)
+    assert {d.run_id for d in decisions} == {run.pk}
+    [cert] = run.certifications  # one risk group: no domain overrides
+    assert (cert["alpha"], cert["delta"], cert["group"]) == (0.2, 0.1, "0.2/0.1")
+    threshold = cert["threshold"]
     population = certification_for(model, 0.2, 0.1)
-    assert population.threshold is not None and cert.threshold >= population.threshold
+    assert population.threshold is not None and threshold >= population.threshold
     kept = [d for d in decisions if d.route == RoutingDecision.Route.JUDGE]
-    assert kept and all(d.score >= cert.threshold and d.threshold == cert.threshold for d in kept)
-    assert all(d.route == RoutingDecision.Route.HUMAN for d in scored if d.score < cert.threshold)
+    assert kept and all(d.score >= threshold and d.threshold == threshold for d in kept)
+    assert all(d.route == RoutingDecision.Route.HUMAN for d in scored if d.score < threshold)
+    assert cert["batch_items_kept"] == len(kept) == run.n_judge_kept
+    assert cert["batch_items_scored"] == sum(d.threshold is not None for d in decisions)
+    assert cert["n_calibration"] == model.n_calibration
+    assert (cert["calibration_errors"], cert["bound"]) == (cert["errors"], cert["ucb"])
 
 
 def test_router_cold_start_sends_everything_to_humans(db, reviewer_user):
