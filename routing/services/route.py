@@ -10,7 +10,6 @@ from dataclasses import dataclass, field
 
 import numpy as np
 from django.db import transaction
-from django.db.models import Q
 
 from routing.models import Batch, Example, JudgeSignals, RouterModel, RoutingDecision
 from routing.router.budget import BudgetPlan, budget_plan
@@ -19,7 +18,7 @@ from routing.router.features import feature_spec
 from routing.router.model import Router, router_loads, routing_score
 
 from .audit import audits_mark
-from .risk_groups import OPEN_REASONS, domain_risk
+from .risk_groups import domain_risk
 from .routing_runs import routing_run_record
 
 THRESHOLD_ROUTER = "threshold-v1"
@@ -183,16 +182,6 @@ def _route_certified(batch: Batch, model: RouterModel, open_: list[RoutingDecisi
                 d.reason = f"nothing certified at {1 - alpha:.0%} agreement: {cert.reason}"
             else:
                 _keep(d, cert.threshold, "certified")
-
-
-def batch_certification(batch: Batch, model: RouterModel) -> Certification:
-    """The certification behind a certified batch's stored decisions (for the router panel)."""
-    q = Q()
-    for prefix in OPEN_REASONS:
-        q |= Q(reason__startswith=prefix)
-    scores = RoutingDecision.objects.filter(q, example__batch=batch, router_version=f"router-v{model.version}")
-    return certification_for(model, batch.alpha, batch.delta,
-                             np.array(list(scores.values_list("score", flat=True)), dtype=float))
 
 
 def _route_budget(batch: Batch, model: RouterModel, open_: list[RoutingDecision], n_rule: int,
