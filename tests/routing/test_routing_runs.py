@@ -3,7 +3,7 @@ import re
 from django.urls import reverse
 
 from reviewers.models import HumanLabel
-from routing.models import RoutingDecision, RoutingRun
+from routing.models import Domain, RoutingDecision, RoutingRun
 from routing.selectors import batch_routing_runs, router_model_runs, run_router_note
 from routing.services.pipeline import batch_route
 from routing.services.route import batch_reroute
@@ -92,3 +92,31 @@ def test_router_model_runs_reconcile_with_what_batches_keep(db, client, lead_use
     client.force_login(lead_user)
     body = client.get(reverse("routing:model") + f"?version={model.version}").content.decode()
     assert f'data-kept="{kept}" data-scored="{scored}"' in body
+
+
+def test_routing_run_certification_per_risk_group_counts_its_own_items(db, reviewer_user):
+    factories.router_trained()
+    batch = factories.llmbar_live("certified", alpha=0.2, delta=0.1)
+    Domain.objects.filter(path="mtbench/coding").update(alpha=0.3)
+    batch_route(batch=batch)
+    run = RoutingRun.objects.get(batch=batch)
+    groups = {c["group"]: c for c in run.certifications}
+    assert set(groups) == {"0.2/0.1", "0.3/0.1"}
+    decisions = RoutingDecision.objects.filter(example__batch=batch).select_related("example__domain")
+    coding = [d for d in decisions if d.example.domain.path == "mtbench/coding"]
+    open_coding = [d for d in coding if d.reason.startswith(("router score", "nothing certified"))]
+    assert groups["0.3/0.1"]["batch_items_scored"] == len(open_coding) > 0
+    assert groups["0.3/0.1"]["batch_items_kept"] == sum(d.route == "judge" for d in coding)
+    assert sum(c["batch_items_kept"] for c in run.certifications) == run.n_judge_kept
+    assert (groups["0.3/0.1"]["alpha"], groups["0.2/0.1"]["alpha"]) == (0.3, 0.2)
+
+
+def test_routing_run_admin_is_read_only(db, client, reviewer_user):
+    batch = factories.batch("adm", audit_rate=0.0).batch
+    batch_route(batch=batch)
+    run = RoutingRun.objects.get(batch=batch)
+    client.force_login(factories.admin())
+    assert client.get(reverse("admin:routing_routingrun_changelist")).status_code == 200
+    assert client.get(reverse("admin:routing_routingrun_change", args=[run.pk])).status_code == 200
+    assert client.post(reverse("admin:routing_routingrun_change", args=[run.pk]), {"mode": "budget"}).status_code == 403
+    assert client.get(reverse("admin:routing_routingrun_add")).status_code == 403
