@@ -28,7 +28,7 @@ class BatchImportSerializer(serializers.Serializer):
     name = serializers.CharField(max_length=200)
     file = serializers.FileField()
     confidence_threshold = serializers.FloatField(min_value=0, max_value=1, default=0.8)
-    audit_rate = serializers.FloatField(min_value=0, max_value=1, default=0.10)
+    audit_rate = serializers.FloatField(min_value=0, max_value=1, default=Batch.DEFAULT_AUDIT_RATE)
     routing_mode = serializers.ChoiceField(choices=Batch.Mode.choices, default=Batch.Mode.THRESHOLD)
 
 

@@ -7,5 +7,9 @@ class BatchUploadForm(forms.Form):
     name = forms.CharField(max_length=200, help_text="A new name creates a batch; an existing one adds to it.")
     file = forms.FileField(help_text="Format v1: one JSON object per line (.jsonl).")
     confidence_threshold = forms.FloatField(min_value=0.0, max_value=1.0, initial=0.8)
-    audit_rate = forms.FloatField(min_value=0.0, max_value=1.0, initial=0.10)
+    audit_rate = forms.FloatField(min_value=0.0, max_value=1.0, initial=Batch.DEFAULT_AUDIT_RATE, required=False)
     routing_mode = forms.ChoiceField(choices=Batch.Mode.choices, initial=Batch.Mode.THRESHOLD)
+
+    def clean_audit_rate(self) -> float:
+        value = self.cleaned_data["audit_rate"]
+        return Batch.DEFAULT_AUDIT_RATE if value is None else value

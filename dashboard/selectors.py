@@ -8,8 +8,9 @@ from typing import Any
 from django.db.models import Count, Q
 
 from reviewers.models import HumanLabel, ReviewTask
-from routing.metrics import Rate, labels_agree, majority_label, rate
+from routing.metrics import Rate, WeightedRate, labels_agree, majority_label, rate, weighted_rate
 from routing.models import Batch, RoutingDecision
+from routing.selectors import batch_decision_counts
 
 
 def _value(label: HumanLabel, task: str) -> float | None:
@@ -34,40 +35,46 @@ def reviewed_reference(batch: Batch) -> dict[int, float]:
     return out
 
 
-def _agreement(decisions: Any, reference: dict[int, float]) -> tuple[int, int]:
-    hits = n = 0
+def _agreement(decisions: Any, reference: dict[int, float]) -> list[tuple[RoutingDecision, bool]]:
+    """(decision, whether the judge's verdict equals the reviewed reference) where both exist."""
+    out = []
     for d in decisions:
         judge = d.judge_rating if d.example.task == "rating" else d.judge_verdict
         agree = labels_agree(d.example.task, reference.get(d.example_id), judge)
         if agree is not None:
-            n += 1
-            hits += int(agree)
-    return hits, n
+            out.append((d, agree))
+    return out
 
 
-def batch_rates(batch: Batch) -> tuple[Rate, Rate]:
+def _audit_probabilities(audited: list[RoutingDecision]) -> list[float]:
+    """Each audit's inclusion probability. Audits routed before probabilities were stored have
+    none; then every audit of the batch counts equally (what the unweighted figure assumed)."""
+    probabilities = [d.audit_probability for d in audited]
+    if any(p is None for p in probabilities):
+        return [1.0] * len(audited)
+    return [float(p) for p in probabilities if p is not None]
+
+
+def batch_rates(batch: Batch) -> tuple[WeightedRate, Rate]:
     """(agreement on audited items, override rate on routed items), from stored rows.
 
-    Agreement: share of audited judge-kept items whose reviewed reference equals the judge's
-    verdict. Override: share of routed items with a judge verdict whose reviewed reference
-    differs from that verdict."""
+    Agreement: the share of judge-kept items whose reviewed reference equals the judge's verdict,
+    estimated from the reviewed audits weighted by 1 / their inclusion probability (Hájek), with
+    a Wilson interval on the effective sample size. Override: share of routed items with a judge
+    verdict whose reviewed reference differs from that verdict."""
     reference = reviewed_reference(batch)
     decisions = RoutingDecision.objects.filter(example__batch=batch).select_related("example")
-    audited = [d for d in decisions if d.audit]
-    routed = [d for d in decisions if d.route == RoutingDecision.Route.HUMAN]
-    agree_hits, agree_n = _agreement(audited, reference)
-    same, n = _agreement(routed, reference)
-    return rate(agree_hits, agree_n), rate(n - same, n)
+    audits = _agreement([d for d in decisions if d.audit], reference)
+    routed = _agreement([d for d in decisions if d.route == RoutingDecision.Route.HUMAN], reference)
+    agreement = weighted_rate([a for _, a in audits], _audit_probabilities([d for d, _ in audits]))
+    same = sum(a for _, a in routed)
+    return agreement, rate(len(routed) - same, len(routed))
 
 
 def batch_counts(batch: Batch) -> dict[str, int]:
-    """Counts of examples by source and of human work done."""
-    d = RoutingDecision.objects.filter(example__batch=batch).aggregate(
-        routed=Count("id"),
-        judge_kept=Count("id", filter=Q(route="judge")),
-        routed_to_human=Count("id", filter=Q(route="human")),
-        audited=Count("id", filter=Q(audit=True)),
-    )
+    """Counts of examples by source (``judge_only``: kept and never seen by a human) and of
+    human work done."""
+    d = batch_decision_counts(batch)
     t = ReviewTask.objects.filter(example__batch=batch).aggregate(
         total=Count("id"), done=Count("id", filter=Q(status="done")),
         unstaffed=Count("id", filter=Q(status="unstaffed")),
@@ -76,7 +83,7 @@ def batch_counts(batch: Batch) -> dict[str, int]:
         "examples": batch.examples.count(),
         "routed": d["routed"],
         "judge_kept": d["judge_kept"],
-        "judge_only": d["judge_kept"] - d["audited"],
+        "judge_only": d["judge_only"],
         "routed_to_human": d["routed_to_human"],
         "audited": d["audited"],
         "human_tasks": t["total"],
@@ -99,12 +106,14 @@ def batch_report(batch: Batch) -> dict[str, Any]:
         "status": batch.status,
         **counts,
         "judge_kept_share": _share(counts["judge_kept"], n),
+        "judge_only_share": _share(counts["judge_only"], n),
         "routed_to_human_share": _share(counts["routed_to_human"], n),
         "audited_share": _share(counts["audited"], n),
         "human_done_share": _share(counts["human_done"], counts["human_tasks"]),
         "audit_agreement": agreement.value,
         "audit_agreement_ci": [agreement.low, agreement.high] if agreement.n else None,
         "audit_agreement_n": agreement.n,
+        "audit_agreement_n_eff": agreement.n_eff,
         "override_rate": override.value,
         "override_rate_ci": [override.low, override.high] if override.n else None,
         "override_rate_n": override.n,

@@ -1,8 +1,9 @@
-"""Admin for batches, examples and domains (the judge configurations live in admin_judge)."""
+"""Admin for batches, examples, domains, decisions and routing runs (judge configurations: admin_judge)."""
 
 from django.contrib import admin
+from django.http import HttpRequest
 
-from routing.models import Batch, Domain, Example, RoutingDecision
+from routing.models import Batch, Domain, Example, RoutingDecision, RoutingRun
 
 
 @admin.register(Domain)
@@ -30,6 +31,21 @@ class ExampleAdmin(admin.ModelAdmin):
 
 @admin.register(RoutingDecision)
 class RoutingDecisionAdmin(admin.ModelAdmin):
-    list_display = ["example", "route", "audit", "confidence", "score", "router_version"]
+    list_display = ["example", "route", "audit", "audit_probability", "confidence", "score", "router_version"]
     list_filter = ["route", "audit", "router_version"]
-    raw_id_fields = ["example"]
+    raw_id_fields = ["example", "run"]
+
+
+@admin.register(RoutingRun)
+class RoutingRunAdmin(admin.ModelAdmin):
+    """Read-only: a run is the record of what was decided; editing it would rewrite history."""
+
+    list_display = ["batch", "created_at", "mode", "router_version", "n_routed", "n_judge_kept", "n_audited"]
+    list_filter = ["mode", "router_version"]
+    raw_id_fields = ["batch", "router_model"]
+
+    def has_change_permission(self, request: HttpRequest, obj: RoutingRun | None = None) -> bool:
+        return False
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False

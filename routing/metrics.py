@@ -5,6 +5,7 @@ from __future__ import annotations
 import math
 from collections import Counter
 from collections.abc import Sequence
+from fractions import Fraction
 from typing import NamedTuple
 
 
@@ -22,7 +23,10 @@ def wilson_interval(hits: int, n: int, z: float = 1.959963984540054) -> tuple[fl
     """Wilson score interval for a binomial proportion (default 95%)."""
     if n == 0:
         raise ValueError("wilson_interval needs n > 0")
-    p = hits / n
+    return _wilson(hits / n, n, z)
+
+
+def _wilson(p: float, n: float, z: float = 1.959963984540054) -> tuple[float, float]:
     denom = 1 + z * z / n
     centre = (p + z * z / (2 * n)) / denom
     half = z * math.sqrt(p * (1 - p) / n + z * z / (4 * n * n)) / denom
@@ -34,6 +38,40 @@ def rate(hits: int, n: int) -> Rate:
         return Rate(0, 0, None, None, None)
     low, high = wilson_interval(hits, n)
     return Rate(hits, n, hits / n, low, high)
+
+
+class WeightedRate(NamedTuple):
+    """An inverse-probability-weighted proportion; ``hits`` and ``n`` are unweighted counts,
+    ``n_eff`` is Kish's effective sample size. ``value`` is None when n == 0."""
+
+    hits: int
+    n: int
+    value: float | None
+    low: float | None
+    high: float | None
+    n_eff: float | None
+
+
+def weighted_rate(outcomes: Sequence[bool], probabilities: Sequence[float]) -> WeightedRate:
+    """Hájek estimate of a proportion from items drawn with unequal inclusion probabilities:
+    sum(w * outcome) / sum(w) with w = 1 / p, and a Wilson 95% interval on Kish's effective
+    sample size n_eff = (sum w)^2 / sum(w^2).
+
+    Sums are exact (fractions), so equal probabilities give exactly hits / n, n_eff == n and the
+    unweighted Wilson interval: the weighting can never shift a figure by rounding alone."""
+    if len(outcomes) != len(probabilities):
+        raise ValueError("weighted_rate needs one probability per outcome")
+    if any(not 0 < p <= 1 for p in probabilities):
+        raise ValueError("inclusion probabilities must be in (0, 1]")
+    hits, n = sum(bool(o) for o in outcomes), len(outcomes)
+    if n == 0:
+        return WeightedRate(0, 0, None, None, None, None)
+    weights = [1 / Fraction(p) for p in probabilities]
+    total = sum(weights, Fraction(0))
+    value = float(sum((w for w, o in zip(weights, outcomes, strict=True) if o), Fraction(0)) / total)
+    n_eff = float(total * total / sum((w * w for w in weights), Fraction(0)))
+    low, high = _wilson(value, n_eff)
+    return WeightedRate(hits, n, value, low, high, n_eff)
 
 
 def labels_agree(task: str, human: float | None, judge: float | None) -> bool | None:

@@ -6,9 +6,7 @@ import json
 import uuid
 from typing import Any
 
-import numpy as np
 from django.contrib import messages
-from django.db.models import Count, Q
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_http_methods, require_POST
@@ -16,10 +14,19 @@ from django.views.decorators.http import require_http_methods, require_POST
 from hybridqc.http import HtmxHttpRequest
 from hybridqc.roles import lead_required
 from routing.forms import BacktestForm, RouterSettingsForm
-from routing.models import Batch, RouterModel, RoutingDecision
-from routing.router.certify import bound_at
-from routing.selectors import batch_domains, roster_remaining_capacity, router_active, router_models
-from routing.services.route import COLD_START, batch_certification, batch_reroute, certifications_for
+from routing.models import Batch
+from routing.selectors import (
+    batch_decision_counts,
+    batch_domains,
+    batch_routing_runs,
+    batch_unrecorded_decisions,
+    roster_remaining_capacity,
+    router_active,
+    router_model_runs,
+    router_models,
+    routing_run_summary,
+)
+from routing.services.route import COLD_START, batch_reroute, certifications_for
 from routing.services.router_training import backtest_result_path, batch_backtest_run
 from routing.tasks import batch_backtest, router_retrain
 
@@ -28,45 +35,19 @@ SYNC_BACKTEST_LIMIT = 5_000
 SVG_SIZE = 240
 
 
-def _counts(batch: Batch) -> dict[str, Any]:
-    c = RoutingDecision.objects.filter(example__batch=batch).aggregate(
-        total=Count("id"), judge=Count("id", filter=Q(route="judge")), audit=Count("id", filter=Q(audit=True)),
-    )
-    c["human"] = c["total"] - c["judge"]
-    c["coverage"] = c["judge"] / c["total"] if c["total"] else None
-    return c
-
-
-def _budget_guarantee(batch: Batch, model: RouterModel) -> dict[str, Any]:
-    threshold = (RoutingDecision.objects.filter(example__batch=batch, router_version=f"router-v{model.version}")
-                 .exclude(threshold=None).values_list("threshold", flat=True).first())
-    out: dict[str, Any] = {"capacity": roster_remaining_capacity(batch_domains(batch)), "threshold": threshold}
-    if threshold is not None:
-        cal = model.calibration or {}
-        n, errors, ucb = bound_at(np.asarray(cal.get("scores", [])), np.asarray(cal.get("agree", [])), threshold,
-                                  delta=batch.delta)
-        out.update(n_calibration_kept=n, errors=errors, guarantee=1 - ucb, weaker=1 - ucb < 1 - batch.alpha)
-    return out
-
-
 def panel_context(batch: Batch) -> dict[str, Any]:
-    """What the router panel shows: mode, threshold, guarantee, coverage, cold-start reason."""
+    """What the router panel shows: mode, coverage, and the stored runs behind the batch's
+    current decisions (their certification or budget plan as recorded, never recomputed)."""
     model = router_active()
-    ctx: dict[str, Any] = {"batch": batch, "model": model, "counts": _counts(batch), "target": 1 - batch.alpha,
-                           "confidence": 1 - batch.delta,
+    runs = batch_routing_runs(batch)
+    ctx: dict[str, Any] = {"batch": batch, "model": model, "counts": batch_decision_counts(batch),
+                           "runs": [routing_run_summary(r, model) for r in runs],
+                           "unrecorded": batch_unrecorded_decisions(batch),
                            "overrides": [d for d in batch_domains(batch) if d.alpha is not None or d.delta is not None]}
-    if batch.routing_mode == Batch.Mode.THRESHOLD:
-        return ctx
-    if model is None:
+    if batch.routing_mode == Batch.Mode.BUDGET:
+        ctx["capacity"] = roster_remaining_capacity(batch_domains(batch))
+    if batch.routing_mode != Batch.Mode.THRESHOLD and model is None and not runs:
         ctx["cold_start"] = COLD_START
-    elif batch.routing_mode == Batch.Mode.CERTIFIED:
-        ctx["cert"] = cert = batch_certification(batch, model)
-        if cert.threshold is None:
-            ctx["cold_start"] = (f"Nothing can be kept on the judge alone at {1 - batch.alpha:.0%} agreement "
-                                 f"with {model.n_calibration} held-out labels: {cert.reason}. Every item goes to "
-                                 "credentialed humans; their labels (and audits) feed the next calibration.")
-    else:
-        ctx["budget"] = _budget_guarantee(batch, model)
     return ctx
 
 
@@ -110,6 +91,7 @@ def model_page(request: HttpRequest) -> HttpResponse:
         ctx["points"] = reliability_points(model.metrics.get("reliability", []))
         ctx["stage_certs"] = certifications_for(model, 0.10, 0.10)
         ctx["cert"] = ctx["stage_certs"][0]
+        ctx["batch_runs"] = router_model_runs(model)
         ctx["grid"] = model.calibration.get("grid", {})
     return render(request, "routing/model.html", ctx)
 

@@ -14,8 +14,9 @@ from django.utils import timezone
 from reviewers.models import Credential, ReviewerProfile, ReviewTask
 from reviewers.roles_setup import roles_ensure
 from reviewers.services import review_tasks_create
-from routing.models import Example
+from routing.models import Batch, Example, RouterModel
 from routing.services.import_v1 import ImportResult, batch_import
+from routing.services.router_training import router_train
 
 DATA = Path(__file__).resolve().parent.parent / "data"
 PASSWORD = "test-pass-123"
@@ -82,6 +83,19 @@ def batch(name: str = "b1", items: Sequence[dict[str, Any]] | None = None, **fie
 def data_lines(name: str, limit: int | None = None) -> list[str]:
     lines = (DATA / name).read_text().splitlines()
     return lines[:limit] if limit else lines
+
+
+def router_trained(seed: int = 0) -> RouterModel:
+    """A router trained (and made active) on the first 400 LLMBar lines, imported once as "history"."""
+    if not Batch.objects.filter(name="history").exists():
+        batch_import(batch_name="history", lines=data_lines("llmbar.jsonl", 400))
+    return router_train(seed=seed)
+
+
+def llmbar_live(mode: str, **fields: Any) -> Batch:
+    """The LLMBar lines after the history (219 examples) as a batch routed in ``mode``."""
+    lines = data_lines("llmbar.jsonl")[400:]
+    return batch_import(batch_name=f"live-{mode}", lines=lines, routing_mode=mode, **fields).batch
 
 
 def judge_config(base_url: str, name: str = "fake-judge", **fields: Any):

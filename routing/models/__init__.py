@@ -1,6 +1,7 @@
 from .batch import Batch, Domain, Example
 from .judge import JudgeConfig, JudgeRun, JudgeSignals, Judgment
 from .router import RouterModel, RoutingDecision
+from .runs import RoutingRun
 
 __all__ = [
     "Batch",
@@ -12,4 +13,5 @@ __all__ = [
     "Judgment",
     "RouterModel",
     "RoutingDecision",
+    "RoutingRun",
 ]

@@ -38,6 +38,10 @@ class Batch(models.Model):
         CERTIFIED = "certified", "Certified (Learn-then-Test)"
         BUDGET = "budget", "Budget (roster capacity)"
 
+    # The one default audit share of judge-kept items: the upload form, the API, the CLI and the
+    # model all read it here, so a batch audits the same share whichever way it was imported.
+    DEFAULT_AUDIT_RATE = 0.05
+
     name = models.CharField(max_length=200, unique=True)
     created_at = models.DateTimeField(auto_now_add=True)
     created_by = models.ForeignKey(
@@ -52,7 +56,7 @@ class Batch(models.Model):
     )
     routing_mode = models.CharField(max_length=20, choices=Mode, default=Mode.THRESHOLD)
     confidence_threshold = models.FloatField(default=0.8)
-    audit_rate = models.FloatField(default=0.05)
+    audit_rate = models.FloatField(default=DEFAULT_AUDIT_RATE)
     audit_min_per_domain = models.PositiveIntegerField(default=30)
     alpha = models.FloatField(default=0.10)
     delta = models.FloatField(default=0.10)

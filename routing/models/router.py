@@ -46,6 +46,12 @@ class RoutingDecision(models.Model):
     router_version = models.CharField(max_length=50)
     score = models.FloatField(null=True, blank=True)
     threshold = models.FloatField(null=True, blank=True)
+    audit_probability = models.FloatField(
+        null=True, blank=True, help_text="Audits: the chance this item was drawn (drawn / size of its stratum)."
+    )
+    run = models.ForeignKey(
+        "routing.RoutingRun", null=True, blank=True, on_delete=models.SET_NULL, related_name="decisions"
+    )
     created_at = models.DateTimeField(auto_now=True)
 
     class Meta:

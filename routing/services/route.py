@@ -1,24 +1,27 @@
 """Routing decisions. The threshold router of #2: rules first, then a confidence threshold,
-then a random audit sample of what the judge kept."""
+then a random audit sample of what the judge kept (services/audit.py); each routing is stored
+as a run (services/routing_runs.py)."""
 
 from __future__ import annotations
 
-import random
 from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 import numpy as np
 from django.db import transaction
-from django.db.models import Q
 
-from routing.models import Batch, Domain, Example, JudgeSignals, RouterModel, RoutingDecision
+from routing.models import Batch, Example, JudgeSignals, RouterModel, RoutingDecision
 from routing.router.budget import BudgetPlan, budget_plan
 from routing.router.candidates import LEARNED, Stage
 from routing.router.certify import Certification, cascade_keep, certify_cascade
 from routing.router.features import feature_spec
 from routing.router.model import Router, router_loads
 from routing.router.scoring import stages_of
+
+from .audit import audits_mark
+from .risk_groups import domain_risk
+from .routing_runs import routing_run_record
 
 THRESHOLD_ROUTER = "threshold-v1"
 
@@ -61,32 +64,6 @@ def threshold_decision(example: Example, signals: JudgeSignals | None, threshold
     return decision
 
 
-def _stratified(items: list[RoutingDecision], want: int, rng: random.Random) -> list[RoutingDecision]:
-    """``want`` items: sort by router score, cut into ``want`` equal strata, draw one from each,
-    so audits cover confident and borderline judge-kept items alike."""
-    ordered = sorted(items, key=lambda d: (d.score if d.score is not None else 0.0, d.example.pk))
-    bounds = [round(i * len(ordered) / want) for i in range(want + 1)]
-    return [ordered[rng.randrange(lo, hi)] for lo, hi in zip(bounds, bounds[1:], strict=False) if hi > lo]
-
-
-def audit_sample(batch: Batch, kept: Sequence[RoutingDecision]) -> list[RoutingDecision]:
-    """A seeded random sample of judge-kept decisions: audit_rate of each domain, at least
-    audit_min_per_domain where the domain has that many; stratified by score when scored."""
-    rng = random.Random(f"{batch.seed}:{batch.pk}")
-    by_domain: dict[int, list[RoutingDecision]] = defaultdict(list)
-    for d in kept:
-        by_domain[d.example.domain_id].append(d)
-    chosen = []
-    for domain_id in sorted(by_domain):
-        items = sorted(by_domain[domain_id], key=lambda d: d.example.pk)
-        want = min(len(items), max(round(len(items) * batch.audit_rate), batch.audit_min_per_domain))
-        if want and all(d.score is not None for d in items):
-            chosen += _stratified(items, want, rng)
-        else:
-            chosen += rng.sample(items, want)
-    return chosen
-
-
 def decisions_save(*, decisions: Sequence[RoutingDecision]) -> None:
     """Replace the routing decisions of these examples."""
     with transaction.atomic():
@@ -99,10 +76,8 @@ def batch_route_threshold(*, batch: Batch, examples: Sequence[Example]) -> list[
     key = batch.primary_judge
     signals = {s.example_id: s for s in JudgeSignals.objects.filter(example__in=examples, judge_key=key)}
     decisions = [threshold_decision(e, signals.get(e.pk), batch.confidence_threshold) for e in examples]
-    kept = [d for d in decisions if d.route == RoutingDecision.Route.JUDGE]
-    for d in audit_sample(batch, kept):
-        d.audit = True
-        d.reason += f"; sampled for audit ({batch.audit_rate:.0%})"
+    audits_mark(batch=batch, kept=[d for d in decisions if d.route == RoutingDecision.Route.JUDGE])
+    routing_run_record(batch=batch, plan=None, decisions=decisions)
     decisions_save(decisions=decisions)
     return decisions
 
@@ -139,13 +114,6 @@ def calibration_stages(model: RouterModel) -> list[tuple[np.ndarray, np.ndarray]
     cal = model.calibration or {}
     stages = cal.get("stages") or [{"scores": cal.get("scores", []), "agree": cal.get("agree", [])}]
     return [(np.asarray(s["scores"], dtype=float), np.asarray(s["agree"], dtype=int)) for s in stages]
-
-
-def domain_risk(batch: Batch, domain: Domain) -> tuple[float, float]:
-    """(alpha, delta) for a domain: its own override, else the batch's."""
-    alpha = domain.alpha if domain.alpha is not None else batch.alpha
-    delta = domain.delta if domain.delta is not None else batch.delta
-    return alpha, delta
 
 
 def certifications_for(model: RouterModel, alpha: float, delta: float,
@@ -224,9 +192,6 @@ def _keep(decision: RoutingDecision, threshold: float, what: str, name: str) -> 
         decision.reason = f"router score {decision.score:.3f} ({name}) below {what} threshold {threshold:.3f}"
 
 
-OPEN_REASONS = ("router score", "nothing certified")
-
-
 def _route_certified(batch: Batch, model: RouterModel, open_: list[tuple[RoutingDecision, int]],
                      stages: list[Stage], plan: RoutingPlan) -> None:
     """Certify per risk group (domain overrides) on the batch's own scores; each open decision
@@ -262,16 +227,6 @@ def _certified_decision(d: RoutingDecision, row: int, stage: int, stages: list[S
     threshold = certs[at].threshold
     assert threshold is not None
     _keep(d, threshold, "certified", label)
-
-
-def batch_certification(batch: Batch, model: RouterModel) -> Certification:
-    """The certification behind a certified batch's stored decisions (for the router panel)."""
-    q = Q()
-    for prefix in OPEN_REASONS:
-        q |= Q(reason__startswith=prefix)
-    scores = RoutingDecision.objects.filter(q, example__batch=batch, router_version=f"router-v{model.version}")
-    return certification_for(model, batch.alpha, batch.delta,
-                             np.array(list(scores.values_list("score", flat=True)), dtype=float))
 
 
 def _route_budget(batch: Batch, model: RouterModel, open_: list[RoutingDecision], n_rule: int,
@@ -330,10 +285,8 @@ def batch_route_learned(*, batch: Batch, examples: Sequence[Example]) -> tuple[l
             _route_budget(batch, model, [d for d, _ in open_], len(decisions) - len(open_), plan)
         else:
             _route_certified(batch, model, open_, stages, plan)
-    kept = [d for d in decisions if d.route == RoutingDecision.Route.JUDGE]
-    for d in audit_sample(batch, kept):
-        d.audit = True
-        d.reason += f"; sampled for audit ({batch.audit_rate:.0%}, stratified by score)"
+    audits_mark(batch=batch, kept=[d for d in decisions if d.route == RoutingDecision.Route.JUDGE])
+    routing_run_record(batch=batch, plan=plan, decisions=decisions)
     decisions_save(decisions=decisions)
     return decisions, plan
 

@@ -5,6 +5,7 @@ from django.core.management import call_command
 
 from dashboard.selectors import batch_report, release_gate
 from reviewers.models import HumanLabel, ReviewTask
+from routing.metrics import rate, weighted_rate
 from routing.models import RoutingDecision
 from routing.services.pipeline import batch_route
 from tests import factories
@@ -48,6 +49,42 @@ def test_batch_report_hand_computed(reviewed_batch):
     assert [round(x, 4) for x in r["audit_agreement_ci"]] == [0.3006, 0.9544]
 
 
+def _set_audit_probabilities(batch, probabilities):
+    audits = RoutingDecision.objects.filter(example__batch=batch, audit=True).order_by("example__line_number")
+    for d, p in zip(audits, probabilities, strict=True):
+        RoutingDecision.objects.filter(pk=d.pk).update(audit_probability=p)
+
+
+def test_batch_report_audit_agreement_is_weighted_by_inclusion_probability(reviewed_batch):
+    # audits agree [1, 1, 1, 0]; w = 1/p = [2, 2, 4, 4]: (2 + 2 + 4) / 12 = 2/3 (unweighted 3/4);
+    # n_eff = 12^2 / (4 + 4 + 16 + 16) = 3.6; Wilson at p = 2/3, n = 3.6: denom 2.0671,
+    # centre (2/3 + 1.96^2/7.2) / denom = 0.5806, half 1.96 * sqrt(2/9/3.6 + 1.96^2/51.84) / denom = 0.3495
+    _set_audit_probabilities(reviewed_batch, [0.5, 0.5, 0.25, 0.25])
+    r = batch_report(reviewed_batch)
+    expected = weighted_rate([True, True, True, False], [0.5, 0.5, 0.25, 0.25])
+    assert (r["audit_agreement"], r["audit_agreement_n"], r["audit_agreement_n_eff"]) == (2 / 3, 4, 3.6)
+    assert r["audit_agreement_ci"] == [expected.low, expected.high]
+    assert [round(x, 4) for x in r["audit_agreement_ci"]] == [0.2312, 0.9301]
+
+
+def test_batch_report_equal_audit_probabilities_give_the_unweighted_agreement(reviewed_batch):
+    _set_audit_probabilities(reviewed_batch, [0.05] * 4)
+    r = batch_report(reviewed_batch)
+    unweighted = rate(3, 4)
+    assert (r["audit_agreement"], r["audit_agreement_n_eff"]) == (unweighted.value, 4)
+    assert r["audit_agreement_ci"] == [unweighted.low, unweighted.high]
+
+
+def test_batch_report_judge_only_is_kept_and_not_audited(reviewed_batch, client, lead_user):
+    r = batch_report(reviewed_batch)
+    assert (r["judge_kept"], r["audited"], r["judge_only"], r["judge_only_share"]) == (6, 4, 2, 0.2)
+    client.force_login(lead_user)
+    assert 'data-judge-only="2"' in client.get("/control/").content.decode()
+    assert 'data-judge-only="2"' in client.get(f"/control/batch/{reviewed_batch.pk}/").content.decode()
+    body = client.get(f"/routing/batch/{reviewed_batch.pk}/router/").content.decode()
+    assert 'data-judge-only="2"' in body and 'data-coverage="0.2"' in body
+
+
 def test_release_gate_holds_when_agreement_bound_is_low(reviewed_batch):
     gate = release_gate(batch_report(reviewed_batch), 0.9)
     assert gate == {"passed": False, "target": 0.9,
@@ -59,6 +96,7 @@ def test_batch_report_command_json_keys(reviewed_batch, capsys):
     data = json.loads(capsys.readouterr().out)
     assert (data["examples"], data["judge_kept"], data["routed_to_human"], data["audited"], data["human_done"],
             data["audit_agreement"], data["override_rate"]) == (10, 6, 4, 4, 8, 0.75, 0.5)
+    assert (data["judge_only"], data["judge_only_share"], data["audit_agreement_n_eff"]) == (2, 0.2, 4.0)
 
 
 def test_batch_report_nothing_measured_is_null(db, reviewer_user):

@@ -5,6 +5,7 @@ from routing.metrics import (
     labels_agree,
     majority_label,
     rate,
+    weighted_rate,
     wilson_interval,
 )
 
@@ -46,3 +47,29 @@ def test_expected_calibration_error_hand_computed():
 def test_expected_calibration_error_rejects_empty_input():
     with pytest.raises(ValueError):
         expected_calibration_error([], [])
+
+
+def test_weighted_rate_hand_computed_with_unequal_probabilities():
+    # w = 1/p = [2, 2, 4, 4]; agree = [1, 0, 1, 1]: (2 + 4 + 4) / 12 = 5/6 (unweighted: 3/4).
+    # n_eff = 12^2 / (4 + 4 + 16 + 16) = 3.6; Wilson at p = 5/6, n = 3.6, z = 1.96:
+    # denom = 1 + z^2/3.6 = 2.0671, centre = (5/6 + z^2/7.2) / denom = 0.6613,
+    # half = z * sqrt(5/36/3.6 + z^2/51.84) / denom = 0.3183.
+    r = weighted_rate([True, False, True, True], [0.5, 0.5, 0.25, 0.25])
+    assert (r.hits, r.n, r.value, r.n_eff) == (3, 4, 5 / 6, 3.6)
+    assert (round(r.low, 4), round(r.high, 4)) == (0.343, 0.9795)
+
+
+@pytest.mark.parametrize("p", [1.0, 0.3, 1 / 3, 0.05, 0.0123])
+def test_weighted_rate_equal_probabilities_equal_the_unweighted_rate(p):
+    outcomes = [True] * 7 + [False] * 3
+    r = weighted_rate(outcomes, [p] * 10)
+    assert (r.hits, r.n, r.value, r.low, r.high) == tuple(rate(7, 10))
+    assert r.n_eff == 10
+
+
+def test_weighted_rate_empty_is_none_and_bad_probabilities_raise():
+    assert weighted_rate([], []) == (0, 0, None, None, None, None)
+    with pytest.raises(ValueError):
+        weighted_rate([True], [0.0])
+    with pytest.raises(ValueError):
+        weighted_rate([True, False], [0.5])

@@ -4,32 +4,24 @@ import pytest
 from django.urls import reverse
 
 from reviewers.models import ReviewerProfile, ReviewTask
-from routing.models import Batch, RouterModel, RoutingDecision
+from routing.models import Batch, RouterModel, RoutingDecision, RoutingRun
 from routing.router.backtest import labeled_items
 from routing.router.candidates import CANDIDATES
+from routing.services.audit import audit_sample
 from routing.services.import_v1 import batch_import
 from routing.services.pipeline import batch_route
-from routing.services.route import (
-    COLD_START,
-    audit_sample,
-    batch_certification,
-    batch_reroute,
-    certification_for,
-    router_of,
-)
+from routing.services.route import COLD_START, batch_reroute, certification_for, router_of
 from routing.services.router_training import router_retrain_due, router_train
 from routing.tasks import router_retrain_check
 from tests import factories
 
 
 def _history_and_model() -> RouterModel:
-    batch_import(batch_name="history", lines=factories.data_lines("llmbar.jsonl", 400))
-    return router_train(seed=0)
+    return factories.router_trained()
 
 
 def _live(mode: str, **fields) -> Batch:
-    lines = factories.data_lines("llmbar.jsonl")[400:]
-    return batch_import(batch_name=f"live-{mode}", lines=lines, routing_mode=mode, **fields).batch
+    return factories.llmbar_live(mode, **fields)
 
 
 def test_router_train_stores_versioned_model_with_held_out_metrics(db):
@@ -55,13 +47,21 @@ def test_router_learned_routing_stores_version_and_score(db, reviewer_user):
     assert {d.router_version for d in decisions} == {f"router-v{model.version}"}
     scored = [d for d in decisions if d.score is not None]
     assert len(scored) == 199  # the 20 others have a tied judge vote: no verdict, no score
-    cert = batch_certification(batch, model)
-    assert cert.threshold is not None
+    run = RoutingRun.objects.get(batch=batch)
+    assert (run.mode, run.router_version, run.router_model_id) == ("certified", "router-v1", model.pk)
+    assert {d.run_id for d in decisions} == {run.pk}
+    [cert] = run.certifications  # one risk group: no domain overrides
+    assert (cert["alpha"], cert["delta"], cert["group"]) == (0.2, 0.1, "0.2/0.1")
+    threshold = cert["threshold"]
     population = certification_for(model, 0.2, 0.1)
-    assert population.threshold is not None and cert.threshold >= population.threshold
+    assert population.threshold is not None and threshold >= population.threshold
     kept = [d for d in decisions if d.route == RoutingDecision.Route.JUDGE]
-    assert kept and all(d.score >= cert.threshold and d.threshold == cert.threshold for d in kept)
-    assert all(d.route == RoutingDecision.Route.HUMAN for d in scored if d.score < cert.threshold)
+    assert kept and all(d.score >= threshold and d.threshold == threshold for d in kept)
+    assert all(d.route == RoutingDecision.Route.HUMAN for d in scored if d.score < threshold)
+    assert cert["batch_items_kept"] == len(kept) == run.n_judge_kept
+    assert cert["batch_items_scored"] == sum(d.threshold is not None for d in decisions)
+    assert cert["n_calibration"] == model.n_calibration
+    assert (cert["calibration_errors"], cert["bound"]) == (cert["errors"], cert["ucb"])
 
 
 def test_router_cold_start_sends_everything_to_humans(db, reviewer_user):
@@ -101,20 +101,33 @@ def test_router_panel_budget_reports_weaker_guarantee(db, lead_user, client):
     assert "weaker than the target 0.98" in body
 
 
-def test_router_audit_sample_is_stratified_by_score_and_meets_minimum(db):
-    batch = factories.batch("audits", items=[factories.pairwise_item(i) for i in range(100)]).batch
-    batch.audit_rate, batch.audit_min_per_domain = 0.05, 30
-    scores = list(range(100))
+def _scored_kept(n: int) -> tuple[Batch, list[RoutingDecision]]:
+    batch = factories.batch("audits", items=[factories.pairwise_item(i) for i in range(n)]).batch
+    scores = list(range(n))
     random.Random(1).shuffle(scores)
-    decisions = [RoutingDecision(example=e, route="judge", score=s / 100, reason="")
+    decisions = [RoutingDecision(example=e, route="judge", score=s / n, reason="")
                  for e, s in zip(batch.examples.select_related("domain"), scores, strict=True)]
+    return batch, decisions
+
+
+def test_router_audit_sample_is_stratified_by_score(db):
+    batch, decisions = _scored_kept(100)
+    batch.audit_rate, batch.audit_min_per_domain = 0.3, 0
     chosen = audit_sample(batch, decisions)
     assert len(chosen) == 30
-    ranks = sorted(round(d.score * 100) for d in chosen)
+    ranks = sorted(round(d.score * 100) for d, _ in chosen)
     bounds = [round(i * 100 / 30) for i in range(31)]
+    sizes = [hi - lo for lo, hi in zip(bounds, bounds[1:], strict=False)]
     assert [sum(lo <= r < hi for r in ranks) for lo, hi in zip(bounds, bounds[1:], strict=False)] == [1] * 30
-    small = audit_sample(batch, decisions[:12])
-    assert len(small) == 12  # fewer than the minimum: every kept item is audited
+    by_rank = {round(d.score * 100): p for d, p in chosen}
+    assert [by_rank[r] for r in sorted(by_rank)] == [1 / size for size in sizes]
+
+
+def test_router_audit_sample_stays_within_its_rate_when_the_floor_does_not_fit(db):
+    batch, decisions = _scored_kept(100)
+    batch.audit_rate, batch.audit_min_per_domain = 0.05, 30
+    assert len(audit_sample(batch, decisions)) == 5  # the floor of 30 would be 30% of the kept items
+    assert len(audit_sample(batch, decisions[:12])) == 1  # round(0.05 * 12)
 
 
 def test_router_panel_post_reroutes_unreviewed_items(db, lead_user, reviewer_user, client):

@@ -30,12 +30,13 @@ class Command(BaseCommand):
         lines = [
             f"batch            {report['batch']} ({report['status']})",
             f"examples         {report['examples']}",
+            f"judge only       {report['judge_only']} ({_pct(report['judge_only_share'])}; kept, not audited)",
             f"judge-kept       {report['judge_kept']} ({_pct(report['judge_kept_share'])})",
             f"routed to human  {report['routed_to_human']} ({_pct(report['routed_to_human_share'])})",
             f"audited          {report['audited']} ({_pct(report['audited_share'])})",
             f"human work done  {report['human_done']}/{report['human_tasks']}",
             f"audit agreement  {_pct(report['audit_agreement'])} (n={report['audit_agreement_n']}"
-            + (f", 95% CI {ci[0]:.1%}-{ci[1]:.1%})" if ci else ")"),
+            + (f", effective n {report['audit_agreement_n_eff']:.1f}, 95% CI {ci[0]:.1%}-{ci[1]:.1%})" if ci else ")"),
             f"override rate    {_pct(report['override_rate'])} (n={report['override_rate_n']})",
         ]
         self.stdout.write("\n".join(lines))

@@ -3,6 +3,7 @@ from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
+from routing.models import Batch
 from routing.services.import_v1 import ImportValidationError, batch_import
 from routing.tasks import batch_pipeline_run
 
@@ -14,7 +15,8 @@ class Command(BaseCommand):
         parser.add_argument("file", type=Path)
         parser.add_argument("--batch", required=True, help="batch name (created if new)")
         parser.add_argument("--threshold", type=float, default=None, help="confidence threshold (new batch)")
-        parser.add_argument("--audit-rate", type=float, default=None, help="audit share of judge-kept items")
+        parser.add_argument("--audit-rate", type=float, default=None,
+                            help=f"audit share of judge-kept items (new batch; default {Batch.DEFAULT_AUDIT_RATE})")
         parser.add_argument("--no-pipeline", action="store_true", help="import only; do not route")
 
     def handle(self, *args: Any, **opts: Any) -> None:

@@ -1,0 +1,72 @@
+"""The stored record of each routing: what was certified, for which router, with what counts.
+Pages read these rows; nothing re-derives a run's certification from a later router."""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Sequence
+from typing import TYPE_CHECKING, Any
+
+from routing.models import Batch, RouterModel, RoutingDecision, RoutingRun
+
+from .risk_groups import decision_is_open, domain_risk
+
+if TYPE_CHECKING:
+    from .route import RoutingPlan
+
+_LEARNED_VERSION = re.compile(r"router-v(\d+)$")
+
+
+def _plain(value: Any) -> Any:
+    """JSON-safe copy (numpy scalars from a certification become plain numbers)."""
+    return json.loads(json.dumps(value, default=lambda x: x.item() if hasattr(x, "item") else str(x)))
+
+
+def _router_model(version: str) -> RouterModel | None:
+    match = _LEARNED_VERSION.match(version)
+    return RouterModel.objects.filter(version=int(match.group(1))).first() if match else None
+
+
+def _certification_row(batch: Batch, group: str, cert: Any, decisions: Sequence[RoutingDecision],
+                       stages: Sequence[Any] = ()) -> dict[str, Any]:
+    """The certification of one risk group as computed (``as_dict``; a cascade's first stage,
+    with every stage under ``stages``), under the names the pages use, with the batch items the
+    group's thresholds were applied to and how many they kept."""
+    data = _plain(cert.as_dict())
+    alpha, delta = (float(x) for x in group.split("/"))  # the group's own risk (a stage runs at delta / S)
+    items = [d for d in decisions if decision_is_open(d) and domain_risk(batch, d.example.domain) == (alpha, delta)]
+    return {**data, "alpha": alpha, "delta": delta, "group": group, "calibration_errors": data.get("errors"),
+            "bound": data.get("ucb"), "batch_items_scored": len(items),
+            "batch_items_kept": sum(d.route == RoutingDecision.Route.JUDGE for d in items),
+            "stages": [_plain(c.as_dict()) for c in stages]}
+
+
+def _settings(batch: Batch) -> dict[str, Any]:
+    return {"alpha": batch.alpha, "delta": batch.delta, "audit_rate": batch.audit_rate,
+            "audit_min_per_domain": batch.audit_min_per_domain,
+            "confidence_threshold": batch.confidence_threshold, "seed": batch.seed}
+
+
+def routing_run_record(*, batch: Batch, plan: RoutingPlan | None,
+                       decisions: Sequence[RoutingDecision]) -> RoutingRun:
+    """Store the run that produced ``decisions`` (unsaved) and point each of them at it.
+
+    ``plan`` is the learned router's plan; None for the confidence-threshold router."""
+    version = plan.router_version if plan else (decisions[0].router_version if decisions else "")
+    certs = plan.certifications.items() if plan else []
+    run = RoutingRun.objects.create(
+        batch=batch, mode=plan.mode if plan else Batch.Mode.THRESHOLD, router_version=version,
+        router_model=_router_model(version), cold_start=plan.cold_start if plan else "",
+        settings=_settings(batch),
+        score_name=plan.score_name if plan else "",
+        certifications=[_certification_row(batch, key, cert, decisions, plan.stage_certifications.get(key, ()))
+                        for key, cert in certs] if plan else [],
+        budget=_plain(plan.budget.as_dict()) if plan and plan.budget else None,
+        n_routed=len(decisions),
+        n_judge_kept=sum(d.route == RoutingDecision.Route.JUDGE for d in decisions),
+        n_audited=sum(d.audit for d in decisions),
+    )
+    for d in decisions:
+        d.run = run
+    return run
