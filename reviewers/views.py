@@ -9,6 +9,7 @@ from typing import Any
 
 from django.http import Http404, HttpResponse
 from django.shortcuts import redirect, render
+from django.utils.html import escape
 from django.views.decorators.http import require_GET, require_POST
 
 from hybridqc.http import HtmxHttpRequest
@@ -91,8 +92,8 @@ def task_submit(request: HtmxHttpRequest, task_id: int) -> HttpResponse:
     try:
         review_label_submit(task=task, reviewer=_profile(request), **form.service_kwargs())
     except ReviewError as exc:
-        if exc.status == 409:
-            return _next_item(request, status=409, notice=exc.message)
+        if exc.status in (403, 409):
+            return _next_item(request, status=exc.status, notice=exc.message)
         return _retry(request, task, exc.message, 422 if exc.status == 400 else exc.status)
     if not request.htmx:
         return redirect("reviewers:queue")
@@ -132,11 +133,13 @@ def task_skip(request: HtmxHttpRequest, task_id: int) -> HttpResponse:
 @reviewer_required
 @require_POST
 def task_heartbeat(request: HtmxHttpRequest, task_id: int) -> HttpResponse:
-    """Renew the lease while the page is open (polled by htmx)."""
-    task = ReviewTask(pk=task_id)
-    if review_lease_renew(task=task, reviewer=_profile(request)):
-        return HttpResponse("Item reserved for you.")
-    return HttpResponse("Your reservation of this item lapsed; submitting may be refused.", status=409)
+    """Renew the lease while the page is open (polled by htmx); refused once the item is not
+    theirs, its reservation reached its longest, or they may no longer review it."""
+    try:
+        review_lease_renew(task=ReviewTask(pk=task_id), reviewer=_profile(request))
+    except ReviewError as exc:
+        return HttpResponse(escape(exc.message), status=exc.status)
+    return HttpResponse("Item reserved for you.")
 
 
 @reviewer_required

@@ -14,9 +14,9 @@ from tests.factories import make_examples, make_tasks, profile
 
 pytestmark = pytest.mark.django_db
 
-# session, user, reviewer profile; savepoint, lock task, insert label, mark done, release;
-# credentials, labels count + held lease, claim, load the next item with its example.
-SUBMIT_NEXT_QUERIES = 12
+# session, user, reviewer profile; savepoint, lock task, credentials (still valid?), insert label,
+# mark done, release; credentials, labels count + held lease, claim, load the next item with its example.
+SUBMIT_NEXT_QUERIES = 13
 
 
 def test_submit_next_query_count_is_pinned(django_assert_max_num_queries):
