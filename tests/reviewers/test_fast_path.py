@@ -24,10 +24,9 @@ def test_submit_next_query_count_is_pinned(django_assert_max_num_queries):
     make_tasks(3)
     c = Client()
     assert c.login(username="r1", password=factories.PASSWORD)
-    c.get("/review/")
     task = review_task_claim(reviewer=p)
     with django_assert_max_num_queries(SUBMIT_NEXT_QUERIES):
-        resp = c.post(f"/review/task/{task.pk}/submit/", {"choice": "1"}, HTTP_HX_REQUEST="true")
+        resp = c.post(f"/review/task/{task.pk}/submit/", {"task": task.pk, "choice": "1"}, HTTP_HX_REQUEST="true")
     body = resp.content.decode()
     assert resp.status_code == 200
     assert "Saved." in body
