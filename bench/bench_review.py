@@ -160,8 +160,10 @@ class Reviewer(threading.Thread):
             self.saturated_span = (started, time.monotonic())
 
     def _open(self, http: httpx.Client) -> dict[str, str]:
-        self.task_id = self._task(http.get("/review/"))
-        return {"HX-Request": "true", "X-CSRFToken": http.cookies.get("csrftoken") or ""}
+        http.get("/review/")  # sets the CSRF cookie; a GET claims nothing, the POST below does
+        headers = {"HX-Request": "true", "X-CSRFToken": http.cookies.get("csrftoken") or ""}
+        self.task_id = self._task(http.post("/review/next/", headers=headers))
+        return headers
 
     def _guarded(self, fn, *args):  # type: ignore[no-untyped-def]
         try:
@@ -184,7 +186,8 @@ class Reviewer(threading.Thread):
             if phase == "paced":
                 time.sleep(self.rng.uniform(*THINK_S))  # reading the item
             started = time.perf_counter()
-            resp = http.post(f"/review/task/{self.task_id}/submit/", data={"choice": str(1 + i % 2)}, headers=headers)
+            label = {"task": str(self.task_id), "choice": str(1 + i % 2)}
+            resp = http.post(f"/review/task/{self.task_id}/submit/", data=label, headers=headers)
             self.latencies[phase].append((time.perf_counter() - started) * 1000)
             if resp.status_code == 200 and "Saved." in resp.text:
                 self.accepted.append(self.task_id)

@@ -107,7 +107,8 @@ class SubmitApi(APIView):
 
 
 class HeartbeatApi(APIView):
-    """POST while a reviewer works on a held task: renews its lease; 409 once it is not theirs."""
+    """POST while a reviewer works on a held task: renews its lease; 409 once it is not theirs or
+    its lease reached its longest, 403 once they may no longer review it."""
 
     permission_classes = [IsAuthenticated, IsReviewer]
 
@@ -116,7 +117,8 @@ class HeartbeatApi(APIView):
         reviewer = request.user.reviewer  # type: ignore[union-attr]
         if task is None or task.assignee_id != reviewer.pk:
             return Response({"detail": "No such item."}, status=status.HTTP_404_NOT_FOUND)
-        if not review_lease_renew(task=task, reviewer=reviewer):
-            return Response({"detail": "Your lease on this item has ended."}, status=status.HTTP_409_CONFLICT)
-        task.refresh_from_db(fields=["lease_expires_at"])
-        return Response({"id": task.pk, "lease_expires_at": task.lease_expires_at})
+        try:
+            until = review_lease_renew(task=task, reviewer=reviewer)
+        except ReviewError as exc:
+            return Response({"detail": exc.message}, status=exc.status)
+        return Response({"id": task.pk, "lease_expires_at": until})

@@ -27,6 +27,17 @@ def task_held(*, reviewer: ReviewerProfile, task_id: int) -> ReviewTask | None:
     )
 
 
+def task_current(*, reviewer: ReviewerProfile) -> ReviewTask | None:
+    """The item the reviewer holds a live lease on (what GET /review/ shows), else None. Reads
+    only: claiming or renewing is for POSTs."""
+    return (
+        ReviewTask.objects.select_related("example__domain")
+        .filter(assignee=reviewer, status=ReviewTask.Status.LEASED, lease_expires_at__gt=timezone.now())
+        .order_by("id")
+        .first()
+    )
+
+
 def _value(label: HumanLabel) -> float | None:
     return label.rating if label.example.task == "rating" else label.choice
 

@@ -5,6 +5,7 @@ from . import admin_views, views
 app_name = "reviewers"
 urlpatterns = [
     path("", views.queue, name="queue"),
+    path("next/", views.task_next, name="next"),
     path("task/<int:task_id>/", views.task_detail, name="task"),
     path("task/<int:task_id>/submit/", views.task_submit, name="submit"),
     path("task/<int:task_id>/skip/", views.task_skip, name="skip"),

@@ -1,26 +1,34 @@
 """The reviewer's pages (htmx): the queue, one item at a time, and their own figures.
 
 Every view is reviewer_required, and a reviewer reaches only tasks whose lease they hold:
-anyone else gets a 404 for an item URL, whether they guessed it or not."""
+anyone else gets a 404 for an item URL, whether they guessed it or not. Only POSTs change
+anything (claim, submit, skip, renew): a GET, even of /review/, claims nothing. Every form
+also posts without JavaScript; such a POST answers with a redirect to the queue
+(post/redirect/get), an htmx one with the next item to swap in."""
 
 from __future__ import annotations
 
 from typing import Any
 
-from django.http import Http404, HttpResponse
-from django.shortcuts import redirect, render
+from django.contrib import messages
+from django.http import Http404, HttpResponse, HttpResponseRedirect, QueryDict
+from django.shortcuts import render
+from django.urls import reverse
+from django.utils.html import escape
 from django.views.decorators.http import require_GET, require_POST
+from django_htmx.http import trigger_client_event
 
 from hybridqc.http import HtmxHttpRequest
 from hybridqc.roles import reviewer_required
 
 from .forms import CRITERIA, LabelForm, SkipForm, form_errors
 from .models import ReviewerProfile, ReviewTask
-from .selectors import reviewer_stats, task_held
+from .selectors import reviewer_stats, task_current, task_held
 from .services import FLAGS, ReviewError, review_label_submit, review_lease_renew, review_task_claim
 from .services import review_task_skip as skip_service
 
 PAGE = "reviewers/queue.html"
+WRONG_TASK = "This answer was given on item #{sent}, not on item #{url}: nothing was saved."
 
 
 def _item_context(task: ReviewTask | None, **extra: Any) -> dict[str, Any]:
@@ -41,6 +49,7 @@ def _item_context(task: ReviewTask | None, **extra: Any) -> dict[str, Any]:
         "flags": FLAGS,
         "criteria": CRITERIA,
         "is_adjudication": bool(task and task.kind == ReviewTask.Kind.ADJUDICATION),
+        "kept": {},
         **extra,
     }
 
@@ -49,6 +58,15 @@ def _render_item(request: HtmxHttpRequest, task: ReviewTask | None, status: int 
     """The item partial for htmx swaps, the whole page otherwise."""
     template = f"{PAGE}#item" if request.htmx else PAGE
     return render(request, template, _item_context(task, **extra), status=status)
+
+
+def _see_other(request: HtmxHttpRequest, message: str | None = None) -> HttpResponseRedirect:
+    """Post/redirect/get for a POST made without htmx: back to the queue, with what happened."""
+    if message:
+        messages.info(request, message)
+    response = HttpResponseRedirect(reverse("reviewers:queue"))
+    response.status_code = 303  # the queue is fetched with GET, whatever the method posted
+    return response
 
 
 def _profile(request: HtmxHttpRequest) -> ReviewerProfile:
@@ -67,11 +85,35 @@ def _next_item(request: HtmxHttpRequest, status: int = 200, **extra: Any) -> Htt
     return _render_item(request, task, status=status, **extra)
 
 
+def _kept(post: QueryDict) -> dict[str, Any]:
+    """What the reviewer had entered, to fill the form in again when it is refused."""
+    return {
+        "choice": post.get("choice", ""),
+        "rating": post.get("rating", ""),
+        "rationale": post.get("rationale", ""),
+        "flags": post.getlist("flags"),
+    }
+
+
 @reviewer_required
 @require_GET
 def queue(request: HtmxHttpRequest) -> HttpResponse:
-    """The reviewer's current item (claimed with a lease), or an empty-queue note."""
-    return _next_item(request)
+    """The item the reviewer already holds, or a button that claims the next one. A GET changes
+    nothing, so a cross-site image or a prefetch cannot claim: the button's POST does, and
+    review.js sends it as soon as the page has loaded."""
+    task = task_current(reviewer=_profile(request))
+    # A lease shown by a GET was not renewed by it: the page renews it by POST once it loads.
+    return _render_item(request, task, start=task is None, renew_on_load=task is not None)
+
+
+@reviewer_required
+@require_POST
+def task_next(request: HtmxHttpRequest) -> HttpResponse:
+    """Claim (or get back) the reviewer's next item."""
+    if request.htmx:
+        return _next_item(request)
+    task = review_task_claim(reviewer=_profile(request))
+    return _see_other(request, None if task else "No items are waiting for you.")
 
 
 @reviewer_required
@@ -88,23 +130,28 @@ def task_submit(request: HtmxHttpRequest, task_id: int) -> HttpResponse:
     task = ReviewTask(pk=task_id)  # the service locks and loads the row
     if not form.is_valid():
         return _retry(request, task, form_errors(form))
+    if form.cleaned_data["task"] != task_id:
+        notice = WRONG_TASK.format(sent=form.cleaned_data["task"], url=task_id)
+        return _next_item(request, status=409, notice=notice)
     try:
         review_label_submit(task=task, reviewer=_profile(request), **form.service_kwargs())
     except ReviewError as exc:
-        if exc.status == 409:
-            return _next_item(request, status=409, notice=exc.message)
+        if exc.status in (403, 409):
+            return _next_item(request, status=exc.status, notice=exc.message)
         return _retry(request, task, exc.message, 422 if exc.status == 400 else exc.status)
     if not request.htmx:
-        return redirect("reviewers:queue")
-    return _next_item(request, notice="Saved.")
+        return _see_other(request, f"Saved your label for item #{task_id}.")
+    # The page counts what the server confirms it stored, item by item.
+    return trigger_client_event(_next_item(request, notice="Saved."), "reviewSaved", {"task": task_id})
 
 
 def _retry(request: HtmxHttpRequest, task: ReviewTask, message: str, status: int = 422) -> HttpResponse:
-    """Show the same item again with the problem, if the reviewer still holds it."""
+    """Show the same item again with the problem and what was entered, if the reviewer still
+    holds it."""
     held = task_held(reviewer=_profile(request), task_id=task.pk)
     if held is None:
         raise Http404("No such item in your queue.")
-    return _render_item(request, held, status=status, error=message)
+    return _render_item(request, held, status=status, error=message, kept=_kept(request.POST))
 
 
 @reviewer_required
@@ -114,29 +161,29 @@ def task_skip(request: HtmxHttpRequest, task_id: int) -> HttpResponse:
     task = _held_or_404(request, task_id)
     form = SkipForm(request.POST)
     if not form.is_valid():
-        return _render_item(request, task, status=422, error="Give a reason to skip.")
+        error = "Give a reason to skip." if "reason" in form.errors else form_errors(form)
+        return _render_item(request, task, status=422, error=error)
+    if form.cleaned_data["task"] != task_id:
+        return _next_item(request, status=409, notice=WRONG_TASK.format(sent=form.cleaned_data["task"], url=task_id))
+    escalate = form.cleaned_data["escalate"]
     try:
-        skip_service(
-            task=task,
-            reviewer=_profile(request),
-            reason=form.cleaned_data["reason"],
-            escalate=form.cleaned_data["escalate"],
-        )
+        skip_service(task=task, reviewer=_profile(request), reason=form.cleaned_data["reason"], escalate=escalate)
     except ReviewError as exc:
         return _next_item(request, status=exc.status, notice=exc.message)
-    if not request.htmx:
-        return redirect("reviewers:queue")
-    return _next_item(request, notice="Passed on." if not form.cleaned_data["escalate"] else "Sent up.")
+    done = "Sent up." if escalate else "Passed on."
+    return _see_other(request, done) if not request.htmx else _next_item(request, notice=done)
 
 
 @reviewer_required
 @require_POST
 def task_heartbeat(request: HtmxHttpRequest, task_id: int) -> HttpResponse:
-    """Renew the lease while the page is open (polled by htmx)."""
-    task = ReviewTask(pk=task_id)
-    if review_lease_renew(task=task, reviewer=_profile(request)):
-        return HttpResponse("Item reserved for you.")
-    return HttpResponse("Your reservation of this item lapsed; submitting may be refused.", status=409)
+    """Renew the lease while the page is open (polled by htmx); refused once the item is not
+    theirs, its reservation reached its longest, or they may no longer review it."""
+    try:
+        review_lease_renew(task=ReviewTask(pk=task_id), reviewer=_profile(request))
+    except ReviewError as exc:
+        return HttpResponse(escape(exc.message), status=exc.status)
+    return HttpResponse("Item reserved for you.")
 
 
 @reviewer_required

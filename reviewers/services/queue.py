@@ -5,7 +5,8 @@ retried submit finds the label the first one stored."""
 
 from __future__ import annotations
 
-from datetime import timedelta
+from collections.abc import Sequence
+from datetime import datetime, timedelta
 
 from django.conf import settings
 from django.db import transaction
@@ -13,13 +14,18 @@ from django.utils import timezone
 
 from routing.models import Example
 
-from ..models import LEVEL_ORDER, HumanLabel, ReviewerProfile, ReviewTask, TaskSkip, level_rank
+from ..models import LEVEL_ORDER, Credential, HumanLabel, ReviewerProfile, ReviewTask, TaskSkip, level_rank
 from .errors import ReviewError
 from .followups import label_followups
 from .gold import gold_task_claim
-from .matching import tasks_restaff
+from .matching import credential_fits, tasks_restaff
 from .pool import credentials_valid, pool_take, queue_state, task_load, task_lock
 
+NOT_YOURS = "This item is no longer yours (its lease expired or it was reassigned)."
+MAY_NOT_REVIEW = (
+    "You may no longer review this item: your reviewer account or your credential for it is paused, "
+    "suspended or expired. Nothing was saved."
+)
 FLAGS = {"unsafe": "Unsafe content", "bias": "Bias", "needs_higher_credential": "Needs a higher credential"}
 
 
@@ -27,18 +33,95 @@ def lease_duration() -> timedelta:
     return timedelta(seconds=getattr(settings, "REVIEW_LEASE_SECONDS", 15 * 60))
 
 
-def _lease_renew(task_id: int, reviewer: ReviewerProfile) -> bool:
-    """Extend the reviewer's lease; False when the task is no longer theirs."""
-    return bool(
-        ReviewTask.objects.filter(pk=task_id, assignee=reviewer, status=ReviewTask.Status.LEASED).update(
-            lease_expires_at=timezone.now() + lease_duration()
-        )
+def lease_max_life() -> timedelta:
+    """How long one claim may keep a task however often it is renewed: an open tab nobody works
+    in must not hold an item forever."""
+    return timedelta(minutes=getattr(settings, "REVIEW_LEASE_MAX_MINUTES", 120))
+
+
+def lease_renewed_until(task: ReviewTask, now: datetime) -> datetime | None:
+    """Until when a renewal keeps the lease: one lease length from now, never past the claim's
+    maximum life; None once that is reached."""
+    until = min(now + lease_duration(), (task.claimed_at or now) + lease_max_life())
+    return until if until > now else None
+
+
+def credentials_cover(credentials: Sequence[Credential], task: ReviewTask) -> bool:
+    """Whether the reviewer may work on the task: one of their valid credentials (from
+    ``credentials_valid``: an active reviewer's, unexpired, unpaused) fits its domain and level.
+    ``task`` needs its example and domain loaded."""
+    return any(credential_fits(c, task.example, task.min_level) for c in credentials)
+
+
+def _lease_extend(task: ReviewTask, reviewer: ReviewerProfile, until: datetime) -> bool:
+    """Move the lease's end; False when the task is no longer theirs. Matching ``claimed_at`` too
+    keeps a renewal from extending a newer claim of the same task."""
+    updated = ReviewTask.objects.filter(
+        pk=task.pk, assignee=reviewer, status=ReviewTask.Status.LEASED, claimed_at=task.claimed_at
+    ).update(lease_expires_at=until)
+    if updated:
+        task.lease_expires_at = until
+    return bool(updated)
+
+
+def _leases_end(ids: list[int]) -> None:
+    """Return leased tasks to the pool; unlabeled gold checks are dropped instead (they are made
+    per reviewer)."""
+    ReviewTask.objects.filter(pk__in=ids, kind=ReviewTask.Kind.GOLD, label__isnull=True).delete()
+    ReviewTask.objects.filter(pk__in=ids).update(
+        status=ReviewTask.Status.OPEN, assignee=None, lease_expires_at=None, claimed_at=None
     )
 
 
-def review_lease_renew(*, task: ReviewTask, reviewer: ReviewerProfile) -> bool:
-    """Heartbeat from an open review page: keep the lease while the reviewer works."""
-    return _lease_renew(task.pk, reviewer)
+def _lease_drop(task_id: int, reviewer: ReviewerProfile) -> None:
+    """End the reviewer's lease on one task now (only if it is still theirs)."""
+    with transaction.atomic():
+        ids = list(
+            ReviewTask.objects.select_for_update()
+            .filter(pk=task_id, assignee=reviewer, status=ReviewTask.Status.LEASED)
+            .values_list("id", flat=True)
+        )
+        _leases_end(ids)
+
+
+def review_lease_renew(*, task: ReviewTask, reviewer: ReviewerProfile) -> datetime:
+    """Heartbeat from an open review page: keep the lease while the reviewer works; the lease's
+    new end. Refused (ReviewError) when the task is not theirs or its lease reached its maximum
+    life (409), or when they may no longer review it: reviewer paused or suspended, credential
+    paused or expired (403)."""
+    now = timezone.now()
+    try:
+        held = task_load(task.pk)
+    except ReviewTask.DoesNotExist:
+        raise ReviewError(NOT_YOURS, 409) from None
+    if held.assignee_id != reviewer.pk or held.status != ReviewTask.Status.LEASED:
+        raise ReviewError(NOT_YOURS, 409)
+    if not credentials_cover(credentials_valid(reviewer, now), held):
+        raise ReviewError(MAY_NOT_REVIEW, 403)
+    until = lease_renewed_until(held, now)
+    if until is None:
+        minutes = int(lease_max_life().total_seconds() // 60)
+        raise ReviewError(f"This item was reserved for you for {minutes} minutes, the longest allowed.", 409)
+    if not _lease_extend(held, reviewer, until):
+        raise ReviewError(NOT_YOURS, 409)
+    return until
+
+
+def _held_keep(
+    *, reviewer: ReviewerProfile, task_id: int, credentials: Sequence[Credential], now: datetime
+) -> ReviewTask | None:
+    """The task the reviewer already holds, renewed, so a reload shows the same item (kept as is
+    at its maximum life while the lease lasts). When they may no longer work on it, or its lease
+    ended for good, it goes back to the pool and the answer is None."""
+    task = task_load(task_id)  # with example and domain
+    if credentials_cover(credentials, task):
+        until = lease_renewed_until(task, now)
+        if until is not None and _lease_extend(task, reviewer, until):
+            return task
+        if until is None and task.lease_expires_at is not None and task.lease_expires_at > now:
+            return task
+    _lease_drop(task_id, reviewer)
+    return None
 
 
 def review_task_claim(*, reviewer: ReviewerProfile) -> ReviewTask | None:
@@ -53,8 +136,10 @@ def review_task_claim(*, reviewer: ReviewerProfile) -> ReviewTask | None:
     if not credentials:
         return None
     state = queue_state(reviewer)
-    if state.held_id is not None and _lease_renew(state.held_id, reviewer):
-        return task_load(state.held_id)
+    if state.held_id is not None:
+        held = _held_keep(reviewer=reviewer, task_id=state.held_id, credentials=credentials, now=now)
+        if held is not None:
+            return held
     if state.today >= reviewer.capacity_per_day:
         return None
     counts = state.counts()
@@ -75,10 +160,7 @@ def review_leases_expire() -> int:
             .filter(status=ReviewTask.Status.LEASED, lease_expires_at__lt=now)
             .values_list("id", flat=True)
         )
-        ReviewTask.objects.filter(pk__in=ids, kind=ReviewTask.Kind.GOLD, label__isnull=True).delete()
-        ReviewTask.objects.filter(pk__in=ids).update(
-            status=ReviewTask.Status.OPEN, assignee=None, lease_expires_at=None, claimed_at=None
-        )
+        _leases_end(ids)
     return len(ids)
 
 
@@ -86,7 +168,7 @@ def _held_task(task: ReviewTask, reviewer: ReviewerProfile) -> ReviewTask:
     """Lock the task row and check the reviewer still holds its lease."""
     locked = ReviewTask.objects.select_for_update(of=("self",)).select_related("example").get(pk=task.pk)
     if locked.assignee_id != reviewer.pk or locked.status != ReviewTask.Status.LEASED:
-        raise ReviewError("This item is no longer yours (its lease expired or it was reassigned).", 409)
+        raise ReviewError(NOT_YOURS, 409)
     return locked
 
 
@@ -142,10 +224,13 @@ def review_label_submit(
                 return existing
             raise ReviewError("This item was already labeled by someone else.", 409)
         if locked.assignee_id != reviewer.pk or locked.status != ReviewTask.Status.LEASED:
-            raise ReviewError("This item is no longer yours (its lease expired or it was reassigned).", 409)
+            raise ReviewError(NOT_YOURS, 409)
+        now = timezone.now()
+        # Checked again at submit: the reviewer or the credential may have been paused since the claim.
+        if not credentials_cover(credentials_valid(reviewer, now), locked):
+            raise ReviewError(MAY_NOT_REVIEW, 403)
         choice, rating = _label_values(locked.example, choice, rating)
         clean_flags = _clean_flags(flags)
-        now = timezone.now()
         if seconds_spent is None and locked.claimed_at:
             seconds_spent = (now - locked.claimed_at).total_seconds()
         label = HumanLabel.objects.create(

@@ -3,11 +3,18 @@ release lead's control center shows the work and the override rate it implies.""
 
 import pytest
 
+from reviewers.models import HumanLabel
 from routing.services.pipeline import batch_route
 from tests import factories
 
 pytestmark = pytest.mark.browser
 UNSURE = [{"judge": "judge-x", "choice": 1}, {"judge": "judge-x", "choice": 1}, {"judge": "judge-x", "choice": 2}]
+# review.js marks the page ready once htmx has swapped in and processed an item (keys pressed
+# before that are ignored): wait for a ready item other than the one just labeled.
+NEXT_READY = """([previous]) => {
+  const layout = document.querySelector(".review-layout"), item = document.getElementById("review-item");
+  return layout && item && layout.dataset.reviewState === "ready" && item.dataset.taskId !== previous;
+}"""
 
 
 def _login(page, base, username):
@@ -27,18 +34,23 @@ def test_reviewer_labels_two_items_by_keyboard_and_control_center_shows_them(
     batch_route(batch=batch)
 
     _login(page, live_server.url, "kb-rev")
+    documents: list[str] = []
+    page.on("request", lambda r: documents.append(r.url) if r.resource_type == "document" else None)
     page.goto(f"{live_server.url}/review/")
     item = page.locator("#review-item")
+    page.wait_for_function(NEXT_READY, arg=[""])  # the page claims its first item by POST
     first = item.get_attribute("data-task-id")
-    assert first
     page.keyboard.press("1")
     page.keyboard.press("Enter")
-    page.wait_for_function(f"document.getElementById('review-item').dataset.taskId !== '{first}'")
+    page.wait_for_function(NEXT_READY, arg=[first])
     second = item.get_attribute("data-task-id")
     page.keyboard.press("2")
     page.keyboard.press("Enter")
-    page.wait_for_function(f"document.getElementById('review-item').dataset.taskId !== '{second}'")
+    page.wait_for_function(NEXT_READY, arg=[second])
     assert page.url == f"{live_server.url}/review/"  # no full page navigation
+    assert documents == [f"{live_server.url}/review/"]  # the one goto: no native form submit
+    labels = HumanLabel.objects.filter(source="review").order_by("task_id").values_list("task_id", "choice")
+    assert list(labels) == sorted([(int(first), 1), (int(second), 2)])
 
     lead = browser.new_context().new_page()
     _login(lead, live_server.url, "kb-lead")

@@ -1,19 +1,28 @@
-"""The reviewer UI in headless Chromium: keyboard-only labeling, leases, access, and untrusted
-model output that must execute nothing."""
+"""The reviewer UI in headless Chromium: keyboard-only labeling, keys pressed while the next item
+loads, leases, access, and untrusted model output that must execute nothing."""
 
 from __future__ import annotations
 
+import time
 from datetime import timedelta
 
 import pytest
 from django.utils import timezone
 
+from reviewers import views
 from reviewers.models import HumanLabel, ReviewTask
 from reviewers.services import review_task_claim
 from tests import factories
 from tests.factories import make_tasks, profile
 
 pytestmark = [pytest.mark.browser]
+CHOICES = {"1": 1, "2": 2, "t": 0}
+# review.js marks the page ready once htmx has swapped in and processed the item; keys pressed
+# before that are ignored, so every test waits for it before pressing the next one.
+READY = """([id]) => {
+  const layout = document.querySelector(".review-layout"), item = document.getElementById("review-item");
+  return layout && item && layout.dataset.reviewState === "ready" && (id === null || item.dataset.taskId === id);
+}"""
 
 
 def _login(page, live_server, username: str) -> None:
@@ -22,6 +31,7 @@ def _login(page, live_server, username: str) -> None:
     page.fill("input[name=password]", factories.PASSWORD)
     page.click("button[type=submit]")
     page.wait_for_url(f"{live_server.url}/review/")
+    _wait_task(page, None)
 
 
 def _csrf(page) -> str:
@@ -33,7 +43,36 @@ def _task_id(page) -> str:
 
 
 def _wait_task(page, task_id: object) -> None:
-    page.wait_for_selector(f'#review-item[data-task-id="{task_id}"]')
+    """Until the item with this id (any item for None) is on screen and ready for keys."""
+    page.wait_for_function(READY, arg=[None if task_id is None else str(task_id)])
+
+
+def _requests(page) -> list[tuple[str, str, str]]:
+    """Every request the page makes from now on: (method, url, resource type)."""
+    seen: list[tuple[str, str, str]] = []
+    page.on("request", lambda r: seen.append((r.method, r.url, r.resource_type)))
+    return seen
+
+
+def _keys(page) -> tuple[int, int]:
+    """(keys applied, keys ignored while loading) as review.js counted them on this page."""
+    layout = page.locator(".review-layout")
+    return int(layout.get_attribute("data-keys-applied")), int(layout.get_attribute("data-keys-ignored"))
+
+
+def _saved_in_ui(page) -> list[tuple[int, int]]:
+    """(task, choice) of every label the page says the server saved, choice as the form sent it."""
+    rows = page.eval_on_selector_all("#review-saved-list li", "els => els.map(e => [e.dataset.task, e.dataset.choice])")
+    assert page.inner_text("#review-saved-count") == str(len(rows))
+    return sorted((int(task), CHOICES[choice]) for task, choice in rows)
+
+
+def _stored() -> list[tuple[int, int]]:
+    return list(HumanLabel.objects.filter(source="review").order_by("task_id").values_list("task_id", "choice"))
+
+
+def _no_native_submits(seen: list[tuple[str, str, str]]) -> None:
+    assert [r for r in seen if "choice=" in r[1] or r[2] == "document"] == []
 
 
 def test_keyboard_only_labels_pairwise_then_rating(transactional_db, live_server, page):
@@ -59,11 +98,14 @@ def test_keyboard_only_labels_pairwise_then_rating(transactional_db, live_server
     page.keyboard.press("Enter")
     _wait_task(page, "")
     assert page.is_visible("text=No items are waiting for you")
+    later = make_tasks(1, name="later")[0]
+    page.keyboard.press("n")  # check again: a POST, swapped in place
+    _wait_task(page, later.pk)
     first = HumanLabel.objects.get(task_id=pairwise.pk)
     assert (first.choice, first.rationale, first.flags) == (2, "B is more accurate", ["unsafe"])
     second = HumanLabel.objects.get(task_id=rating.pk)
     assert (second.rating, second.choice) == (9.0, None)
-    assert set(ReviewTask.objects.values_list("status", flat=True)) == {"done"}
+    assert list(ReviewTask.objects.exclude(status="done").values_list("pk", "status")) == [(later.pk, "leased")]
 
 
 def test_enter_without_choice_shows_error_and_keeps_item(transactional_db, live_server, page):
@@ -154,3 +196,85 @@ def test_model_output_executes_nothing(transactional_db, live_server, page):
     assert page.evaluate("window.__pwned") is None
     assert page.locator("#review-item script, #review-item img").count() == 0
     assert dialogs == []
+
+
+def _slowed(fn, seconds: float):
+    def slow(**kwargs):
+        time.sleep(seconds)  # the server thinks long enough for every key of the burst to arrive
+        return fn(**kwargs)
+
+    return slow
+
+
+def test_burst_while_next_item_loads_saves_one_label_and_says_the_rest_were_ignored(
+    transactional_db, live_server, page, monkeypatch
+):
+    profile("rev")
+    tasks = make_tasks(5)
+    _login(page, live_server, "rev")
+    _wait_task(page, tasks[0].pk)
+    monkeypatch.setattr(views, "review_label_submit", _slowed(views.review_label_submit, 1.0))
+    seen = _requests(page)
+    page.keyboard.type("1\n2\n1\n2\n1\n", delay=0)
+    assert page.get_attribute(".review-layout", "data-review-state") == "busy"
+    assert page.inner_text("#review-wait") == "Wait: the next item is loading. Keys pressed now are ignored (8 so far)."
+    _wait_task(page, tasks[1].pk)
+    assert _keys(page) == (2, 8)
+    assert page.inner_text("#review-wait") == (
+        "8 keys were ignored while the item was loading: check this item before you label it."
+    )
+    assert _stored() == _saved_in_ui(page) == [(tasks[0].pk, 1)]
+    submits = [(method, url) for method, url, _ in seen if "/submit/" in url]
+    assert submits == [("POST", f"{live_server.url}/review/task/{tasks[0].pk}/submit/")]
+    _no_native_submits(seen)
+    assert page.url == f"{live_server.url}/review/"
+
+
+def test_keys_with_no_delay_across_five_items_lose_no_label(transactional_db, live_server, page):
+    profile("rev")
+    tasks = make_tasks(5)
+    _login(page, live_server, "rev")
+    _wait_task(page, tasks[0].pk)
+    seen = _requests(page)
+    page.keyboard.type("1\n2\n1\n2\n1\n", delay=0)
+    _wait_task(page, None)
+    applied, ignored = _keys(page)
+    assert applied + ignored == 10  # each key acted on a ready item or was dropped with a notice
+    saved = _saved_in_ui(page)
+    assert saved[0] == (tasks[0].pk, 1)
+    assert _stored() == saved
+    for _ in range(5 - len(saved)):  # the rest, one burst per item once it is on screen
+        page.keyboard.type("2\n", delay=0)
+        _wait_task(page, None)
+    _wait_task(page, "")
+    assert _stored() == _saved_in_ui(page)
+    assert [task for task, _ in _stored()] == [t.pk for t in tasks]
+    _no_native_submits(seen)
+    assert page.url == f"{live_server.url}/review/"
+
+
+def test_keys_between_swap_and_htmx_processing_never_submit_natively(transactional_db, live_server, page):
+    profile("rev")
+    tasks = make_tasks(2)
+    _login(page, live_server, "rev")
+    _wait_task(page, tasks[0].pk)
+    # Widen the gap between htmx swapping the next item in and processing it (a slow machine):
+    # the new form has no htmx handler yet, so a submit now would be a native, full-page one.
+    page.evaluate("htmx.config.defaultSettleDelay = 1500")
+    seen = _requests(page)
+    page.keyboard.press("1")
+    page.keyboard.press("Enter")
+    page.wait_for_selector(f'#review-item[data-task-id="{tasks[1].pk}"]')
+    assert page.get_attribute(".review-layout", "data-review-state") == "busy"
+    page.keyboard.press("2")
+    page.keyboard.press("Enter")
+    page.click("#label-form button[type=submit]")
+    _wait_task(page, tasks[1].pk)
+    assert _keys(page) == (2, 3)  # the click counts as an ignored submit
+    assert _stored() == _saved_in_ui(page) == [(tasks[0].pk, 1)]
+    page.keyboard.press("2")
+    page.keyboard.press("Enter")
+    _wait_task(page, "")
+    assert _stored() == _saved_in_ui(page) == [(tasks[0].pk, 1), (tasks[1].pk, 2)]
+    _no_native_submits(seen)
+    assert page.url == f"{live_server.url}/review/"

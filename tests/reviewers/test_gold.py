@@ -127,7 +127,7 @@ def test_gold_tasks_look_like_real_tasks_to_reviewer(settings):
     _gold_examples(1)
     c = Client()
     c.login(username="r1", password=factories.PASSWORD)
-    page = c.get("/review/").content.decode()
+    page = c.post("/review/next/", HTTP_HX_REQUEST="true").content.decode()
     task = ReviewTask.objects.get(kind="gold")
     assert f'data-task-id="{task.pk}"' in page
     assert "gold" not in page.lower()

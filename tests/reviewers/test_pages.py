@@ -84,10 +84,10 @@ def test_double_click_over_http_stores_one_label():
     p = profile("r1")
     make_tasks(2)
     c = _client("r1")
-    c.get("/review/")
     task = review_task_claim(reviewer=p)
-    first = c.post(f"/review/task/{task.pk}/submit/", {"choice": "1"}, HTTP_HX_REQUEST="true")
-    second = c.post(f"/review/task/{task.pk}/submit/", {"choice": "2"}, HTTP_HX_REQUEST="true")
+    url = f"/review/task/{task.pk}/submit/"
+    first = c.post(url, {"task": task.pk, "choice": "1"}, HTTP_HX_REQUEST="true")
+    second = c.post(url, {"task": task.pk, "choice": "2"}, HTTP_HX_REQUEST="true")
     assert (first.status_code, second.status_code) == (200, 200)
     assert HumanLabel.objects.filter(task=task).count() == 1
     assert HumanLabel.objects.get(task=task).choice == 1

@@ -243,11 +243,11 @@ def test_reviewer_without_credential_never_sees_item():
     assert "Question 0?" not in page.content.decode()
     assert 'data-task-id=""' in page.content.decode()
     assert outsider.get(f"/review/task/{task.pk}/").status_code == 404
-    resp = outsider.post(f"/review/task/{task.pk}/submit/", {"choice": "1"})
+    resp = outsider.post(f"/review/task/{task.pk}/submit/", {"task": task.pk, "choice": "1"})
     assert resp.status_code == 409
     assert "Question 0?" not in resp.content.decode()
     assert HumanLabel.objects.filter(task=task).count() == 0
-    assert outsider.post(f"/review/task/{task.pk}/skip/", {"reason": "x"}).status_code == 404
+    assert outsider.post(f"/review/task/{task.pk}/skip/", {"task": task.pk, "reason": "x"}).status_code == 404
     assert _client("holder").get(f"/review/task/{task.pk}/").status_code == 200
 
 
@@ -264,11 +264,12 @@ def test_htmx_submit_swaps_in_next_item_and_hides_judge():
     p = profile("r1")
     make_tasks(2)
     c = _client("r1")
-    page = c.get("/review/").content.decode()
+    page = c.post("/review/next/", HTTP_HX_REQUEST="true").content.decode()
     first = review_task_claim(reviewer=p)
     assert f'data-task-id="{first.pk}"' in page
     assert "judge-x" not in page
-    resp = c.post(f"/review/task/{first.pk}/submit/", {"choice": "t", "rationale": "same"}, HTTP_HX_REQUEST="true")
+    label = {"task": first.pk, "choice": "t", "rationale": "same"}
+    resp = c.post(f"/review/task/{first.pk}/submit/", label, HTTP_HX_REQUEST="true")
     body = resp.content.decode()
     assert resp.status_code == 200
     assert body.lstrip().startswith('<section id="review-item"')
@@ -282,12 +283,13 @@ def test_htmx_submit_without_choice_is_422_and_keeps_item():
     p = profile("r1")
     make_tasks(1)
     c = _client("r1")
-    c.get("/review/")
     task = review_task_claim(reviewer=p)
-    resp = c.post(f"/review/task/{task.pk}/submit/", {"rationale": "?"}, HTTP_HX_REQUEST="true")
+    resp = c.post(f"/review/task/{task.pk}/submit/", {"task": task.pk, "rationale": "?"}, HTTP_HX_REQUEST="true")
     assert resp.status_code == 422
-    assert "Choose response 1, response 2 or tie." in resp.content.decode()
-    assert f'data-task-id="{task.pk}"' in resp.content.decode()
+    body = resp.content.decode()
+    assert "Choose response 1, response 2 or tie." in body
+    assert f'data-task-id="{task.pk}"' in body
+    assert '<textarea name="rationale" rows="2" maxlength="5000">?</textarea>' in body  # kept, not lost
 
 
 @pytest.mark.parametrize(
