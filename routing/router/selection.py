@@ -38,7 +38,7 @@ if TYPE_CHECKING:  # the backtest imports this module; only its type is needed h
     from .backtest import LabeledItem
 
 MIN_SELECTION_HISTORY = 50
-SELECTION_FOLDS = 3
+SELECTION_FOLDS = 5
 # Candidates whose cross-validated coverage is within ``tie_margin`` of the best are tied: the
 # fixed rule's candidate wins a tie it is in, else the earliest in CANDIDATES (simpler first), so
 # noise in a small history does not pick a learned model over a judge's own score.

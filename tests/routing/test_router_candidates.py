@@ -127,7 +127,7 @@ def test_candidate_select_picks_a_learned_score_when_only_it_ranks_errors():
     pool = Pool.of(items)
     history, target = np.arange(300), np.arange(300, 400)
     pick = candidate_select(pool, history, target, alpha=0.1, delta=0.1, n_calibration=200)
-    assert pick.name == "learned" and pick.rule == "cross-validation (3 random folds)"
+    assert pick.name == "learned" and pick.rule == "cross-validation (5 random folds)"
     assert pick.figures["vote_share"] == 0.0 and pick.figures["learned"] > 0.3
 
 

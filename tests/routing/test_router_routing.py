@@ -171,7 +171,7 @@ def test_router_model_page_shows_metrics_and_reliability_svg(db, client, lead_us
     assert f'data-auroc="{model.metrics["auroc"]}"' in body
     assert "ltt-steps" in body
     # 394 usable items: 158 train the choice (cross-validation), 236 certify it
-    assert model.selection["rule"] == "cross-validation (3 random folds)"
+    assert model.selection["rule"] == "cross-validation (5 random folds)"
     assert model.score_name in CANDIDATES and set(model.selection["figures"]) == set(CANDIDATES)
     assert f'data-score="{model.score_name}"' in body
     assert body.count("<tr data-candidate=") == len(CANDIDATES)
