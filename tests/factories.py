@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import random
 from collections.abc import Sequence
 from datetime import timedelta
 from pathlib import Path
@@ -15,7 +16,9 @@ from reviewers.models import Credential, ReviewerProfile, ReviewTask
 from reviewers.roles_setup import roles_ensure
 from reviewers.services import review_tasks_create
 from routing.models import Example
+from routing.router.backtest import LabeledItem, labeled_item, labeled_items
 from routing.services.import_v1 import ImportResult, batch_import
+from routing.services.router_training import Trained, router_train_items
 
 DATA = Path(__file__).resolve().parent.parent / "data"
 PASSWORD = "test-pass-123"
@@ -82,6 +85,24 @@ def batch(name: str = "b1", items: Sequence[dict[str, Any]] | None = None, **fie
 def data_lines(name: str, limit: int | None = None) -> list[str]:
     lines = (DATA / name).read_text().splitlines()
     return lines[:limit] if limit else lines
+
+
+def shuffled_lines(name: str, seed: int = 0) -> list[str]:
+    """A data file's lines in a seeded random order (the files are sorted by domain)."""
+    lines = data_lines(name)
+    random.Random(seed).shuffle(lines)
+    return lines
+
+
+def flipped(items: Sequence[LabeledItem]) -> list[LabeledItem]:
+    """Labeled items whose pairwise human reference is the other response: wrong labels."""
+    return [labeled_item(it.item, 3 - it.reference if it.reference in (1, 2) else it.reference) for it in items]
+
+
+def router_trained(limit: int = 120, seed: int = 0) -> Trained:
+    """A router trained without the database on the first ``limit`` llmbar items with a verdict."""
+    items, _ = labeled_items(data_lines("llmbar.jsonl", limit))
+    return router_train_items([it for it in items if it.verdict is not None], seed=seed)
 
 
 def judge_config(base_url: str, name: str = "fake-judge", **fields: Any):
