@@ -5,9 +5,10 @@ from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
+from datetime import datetime
 from typing import Any
 
-from django.db.models import Count, Q, QuerySet
+from django.db.models import Count, Min, Q, QuerySet
 from django.utils import timezone
 
 from reviewers.models import Credential, HumanLabel, ReviewerProfile, ReviewTask
@@ -86,6 +87,28 @@ def router_active() -> RouterModel | None:
 
 def router_models() -> QuerySet[RouterModel]:
     return RouterModel.objects.defer("blob").order_by("-version")
+
+
+def router_latest() -> RouterModel | None:
+    """The last trained version, active or not."""
+    return RouterModel.objects.defer("blob").order_by("-version").first()
+
+
+def router_previous_active(active: RouterModel) -> RouterModel | None:
+    """The version ``active`` replaced (what a rollback returns to); for versions activated
+    before that was recorded, the newest retired one."""
+    others = RouterModel.objects.defer("blob").exclude(pk=active.pk)
+    replaced = (active.promotion or {}).get("replaced")
+    found = others.filter(version=replaced).first() if replaced is not None else None
+    return found or others.filter(status=RouterModel.Status.RETIRED).order_by("-version").first()
+
+
+def examples_first_labeled_after(example_ids: Iterable[int], since: datetime) -> set[int]:
+    """Of these examples, those whose first human label is later than ``since`` (no router
+    trained before ``since`` can have seen them)."""
+    rows = (HumanLabel.objects.filter(example_id__in=list(example_ids)).values("example_id")
+            .annotate(first=Min("created_at")).filter(first__gt=since).values_list("example_id", flat=True))
+    return set(rows)
 
 
 def batch_domains(batch: Batch) -> list[Domain]:

@@ -12,9 +12,9 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_http_methods, require_POST
 
 from hybridqc.http import HtmxHttpRequest
-from hybridqc.roles import lead_required
+from hybridqc.roles import admin_required, is_admin, lead_required
 from routing.forms import BacktestForm, RouterSettingsForm
-from routing.models import Batch
+from routing.models import Batch, RouterModel
 from routing.selectors import (
     batch_decision_counts,
     batch_domains,
@@ -22,11 +22,14 @@ from routing.selectors import (
     batch_unrecorded_decisions,
     roster_remaining_capacity,
     router_active,
+    router_latest,
     router_model_runs,
     router_models,
+    router_previous_active,
     routing_run_summary,
 )
 from routing.services.route import COLD_START, batch_reroute, certifications_for
+from routing.services.router_promotion import PROMOTABLE, PromotionError, promotion_summary, router_model_promote
 from routing.services.router_training import backtest_result_path, batch_backtest_run
 from routing.tasks import batch_backtest, router_retrain
 
@@ -86,7 +89,7 @@ def model_page(request: HttpRequest) -> HttpResponse:
     models = list(router_models())
     version = request.GET.get("version", "")
     model = next((m for m in models if str(m.version) == version), None) if version.isdigit() else router_active()
-    ctx: dict[str, Any] = {"models": models, "model": model, "size": SVG_SIZE}
+    ctx: dict[str, Any] = {"models": models, "model": model, "size": SVG_SIZE, **_promotion_context(request, models)}
     if model is not None:
         ctx["points"] = reliability_points(model.metrics.get("reliability", []))
         ctx["stage_certs"] = certifications_for(model, 0.10, 0.10)
@@ -96,12 +99,67 @@ def model_page(request: HttpRequest) -> HttpResponse:
     return render(request, "routing/model.html", ctx)
 
 
+def _promotion_context(request: HttpRequest, models: list[RouterModel]) -> dict[str, Any]:
+    """The champion, the latest retrain's comparison (the challenger), and what an admin may do."""
+    champion = next((m for m in models if m.is_active), None)
+    latest = models[0] if models else None  # the latest retrain: the challenger, or the champion it became
+    record = (latest.promotion or {}) if latest is not None else {}
+    return {
+        "champion": champion,
+        "challenger": latest,
+        "summary": promotion_summary(latest) if latest is not None else "",
+        "comparison": [(role, record[role]) for role in ("champion", "challenger") if role in record],
+        "previous": router_previous_active(champion) if champion is not None else None,
+        "can_promote": is_admin(request.user),
+        "promotable": [s.value for s in PROMOTABLE],
+    }
+
+
 @lead_required
 @require_POST
 def router_retrain_view(request: HttpRequest) -> HttpResponse:
-    """Queue a retrain (runs at once without a broker); the model page shows the new version."""
+    """Queue a retrain. Without a broker it runs at once, and the message says what the
+    champion/challenger comparison decided; otherwise the model page shows it when it is done."""
+    before = router_latest()
     router_retrain.delay_on_commit(request.user.pk)
-    messages.info(request, "Retraining queued: the new version appears here when it is done.")
+    after = router_latest()
+    if after is not None and (before is None or after.version > before.version):
+        messages.info(request, promotion_summary(after))
+    else:
+        messages.info(request, "Retraining queued: the new version, and whether it replaced the active one, "
+                               "appear here when it is done.")
+    return redirect("routing:model")
+
+
+@admin_required
+@require_POST
+def router_promote_view(request: HttpRequest, version: int) -> HttpResponse:
+    """An admin makes a candidate, retired or rejected version the active router."""
+    model = get_object_or_404(RouterModel.objects.defer("blob"), version=version)
+    try:
+        router_model_promote(model=model, user=request.user)
+    except PromotionError as exc:
+        messages.error(request, f"Not promoted: {exc}")
+    else:
+        messages.success(request, f"v{model.version} is now the active router.")
+    return redirect("routing:model")
+
+
+@admin_required
+@require_POST
+def router_rollback_view(request: HttpRequest) -> HttpResponse:
+    """An admin makes the version the active one replaced active again."""
+    active = router_active()
+    previous = router_previous_active(active) if active is not None else None
+    if active is None or previous is None:
+        messages.error(request, "Nothing to roll back to.")
+        return redirect("routing:model")
+    try:
+        router_model_promote(model=previous, user=request.user, action="rolled back")
+    except PromotionError as exc:
+        messages.error(request, f"Not rolled back: {exc}")
+    else:
+        messages.success(request, f"Rolled back: v{previous.version} is active again, v{active.version} retired.")
     return redirect("routing:model")
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import random
 from collections.abc import Sequence
 from datetime import timedelta
 from pathlib import Path
@@ -15,8 +16,9 @@ from reviewers.models import Credential, ReviewerProfile, ReviewTask
 from reviewers.roles_setup import roles_ensure
 from reviewers.services import review_tasks_create
 from routing.models import Batch, Example, RouterModel
+from routing.router.backtest import LabeledItem, labeled_item, labeled_items
 from routing.services.import_v1 import ImportResult, batch_import
-from routing.services.router_training import router_train
+from routing.services.router_training import Trained, router_train, router_train_items
 
 DATA = Path(__file__).resolve().parent.parent / "data"
 PASSWORD = "test-pass-123"
@@ -96,6 +98,24 @@ def llmbar_live(mode: str, **fields: Any) -> Batch:
     """The LLMBar lines after the history (219 examples) as a batch routed in ``mode``."""
     lines = data_lines("llmbar.jsonl")[400:]
     return batch_import(batch_name=f"live-{mode}", lines=lines, routing_mode=mode, **fields).batch
+
+
+def shuffled_lines(name: str, seed: int = 0) -> list[str]:
+    """A data file's lines in a seeded random order (the files are sorted by domain)."""
+    lines = data_lines(name)
+    random.Random(seed).shuffle(lines)
+    return lines
+
+
+def flipped(items: Sequence[LabeledItem]) -> list[LabeledItem]:
+    """Labeled items whose pairwise human reference is the other response: wrong labels."""
+    return [labeled_item(it.item, 3 - it.reference if it.reference in (1, 2) else it.reference) for it in items]
+
+
+def router_trained_items(limit: int = 120, seed: int = 0) -> Trained:
+    """A router trained without the database on the first ``limit`` llmbar items with a verdict."""
+    items, _ = labeled_items(data_lines("llmbar.jsonl", limit))
+    return router_train_items([it for it in items if it.verdict is not None], seed=seed)
 
 
 def judge_config(base_url: str, name: str = "fake-judge", **fields: Any):

@@ -8,6 +8,12 @@ from .batch import Example
 class RouterModel(models.Model):
     """A trained routing model, stored as skops bytes, with its held-out metrics."""
 
+    class Status(models.TextChoices):
+        CANDIDATE = "candidate", "Candidate"  # trained, not yet compared with the active one
+        ACTIVE = "active", "Active"
+        RETIRED = "retired", "Retired"  # was active, replaced by another version
+        REJECTED = "rejected", "Rejected"  # lost the comparison with the active one
+
     version = models.PositiveIntegerField(unique=True)
     created_at = models.DateTimeField(auto_now_add=True)
     blob = models.BinaryField()
@@ -21,6 +27,8 @@ class RouterModel(models.Model):
     n_calibration = models.PositiveIntegerField(default=0)
     n_labels_seen = models.PositiveIntegerField(default=0)
     is_active = models.BooleanField(default=False)
+    status = models.CharField(max_length=10, choices=Status, default=Status.CANDIDATE)
+    promotion = models.JSONField(default=dict, help_text="Comparison with the active version; who activated it, when.")
 
     class Meta:
         ordering = ["-version"]

@@ -24,7 +24,15 @@ from routing.router.certify import START_FRACTION, START_KEPT, certify_cascade
 from routing.router.features import feature_spec
 from routing.router.model import Router, router_dumps
 from routing.router.selection import Pool, candidate_select, candidate_stages, learned_fit, router_stage
-from routing.selectors import example_inputs, example_references, human_label_count, labeled_examples, router_active
+from routing.selectors import (
+    example_inputs,
+    example_references,
+    human_label_count,
+    labeled_examples,
+    router_active,
+    router_latest,
+)
+from routing.services.router_promotion import promotion_summary, router_model_activate, router_promotion_decide
 
 log = logging.getLogger(__name__)
 
@@ -52,13 +60,15 @@ class Trained:
     selection: dict[str, Any]
 
 
-def labeled_history() -> list[LabeledItem]:
-    """Every stored example with a human reference and a usable judge verdict, as labeled items."""
+def labeled_history() -> tuple[list[LabeledItem], list[int]]:
+    """Every stored example with a human reference and a usable judge verdict, as labeled items,
+    and their example ids (a parallel list: promotion needs to know which ones were held out)."""
     examples = list(labeled_examples())
     references = example_references(examples)
     examples = [e for e in examples if e.pk in references]
     items = [labeled_item(inp, references[e.pk]) for e, inp in zip(examples, example_inputs(examples), strict=True)]
-    return [it for it in items if it.verdict is not None]
+    usable = [(it, e.pk) for it, e in zip(items, examples, strict=True) if it.verdict is not None]
+    return [it for it, _ in usable], [pk for _, pk in usable]
 
 
 def reliability(probs: np.ndarray, agree: np.ndarray, bins: int = RELIABILITY_BINS) -> list[dict[str, float]]:
@@ -91,10 +101,13 @@ def _json_floats(values: np.ndarray) -> list[float | None]:
 
 
 def router_train_items(items: Sequence[LabeledItem], *, seed: int = 0, alpha: float = 0.1,
-                       delta: float = 0.1) -> Trained:
+                       delta: float = 0.1, ids: Sequence[int] | None = None) -> Trained:
     """Split the history into train and calibration, choose the score on the train part
     (``selection.candidate_select``), fit the learned model, and keep the chosen score's
-    held-out calibration data per stage. No database access."""
+    held-out calibration data per stage (with ``ids``, one per item, also the held-out items'
+    ids as ``calibration["example_ids"]``). No database access."""
+    if ids is not None and len(ids) != len(items):
+        raise ValueError(f"{len(ids)} ids for {len(items)} items")
     if len(items) < MIN_LABELED:
         raise RouterTrainingError(f"{len(items)} labeled examples with a judge verdict; training needs {MIN_LABELED}")
     perm = np.random.default_rng(seed).permutation(len(items))
@@ -111,6 +124,8 @@ def router_train_items(items: Sequence[LabeledItem], *, seed: int = 0, alpha: fl
         assert router is not None  # both outcomes are in the train part (checked above)
         stages = [router_stage(pool, router, cal)] if pick.name in LEARNED else candidate_stages(pool, pick.name, cal)
     calibration = _calibration(pool, stages, cal, alpha=alpha, delta=delta)
+    if ids is not None:
+        calibration["example_ids"] = [int(ids[i]) for i in cal]
     first = np.isfinite(stages[0].score)
     metrics = held_out_metrics(stages[0].score[first], pool.correct(stages[0], cal)[first]) if first.any() else {}
     order = cascade_order([it.item for it in items])
@@ -127,36 +142,44 @@ def _calibration(pool: Pool, stages: list[Stage], cal: np.ndarray, *, alpha: flo
             "default": certs[0].as_dict(), "default_stages": [c.as_dict() for c in certs]}
 
 
-def router_model_save(*, trained: Trained, n_labels_seen: int) -> RouterModel:
-    """Store a trained router as the next version and make it the active one."""
+def router_model_save(*, trained: Trained, n_labels_seen: int, activate: bool) -> RouterModel:
+    """Store a trained router as the next version: a candidate, or (``activate``) the active one."""
     with transaction.atomic():
         version = (RouterModel.objects.aggregate(v=Max("version"))["v"] or 0) + 1
-        RouterModel.objects.filter(is_active=True).update(is_active=False)
-        return RouterModel.objects.create(
+        model = RouterModel.objects.create(
             version=version, blob=router_dumps(trained.router), feature_spec=feature_spec(),
             metrics=trained.metrics, calibration=trained.calibration, n_train=trained.n_train,
-            n_calibration=trained.n_calibration, n_labels_seen=n_labels_seen, is_active=True,
-            score_name=trained.score_name, selection=trained.selection,
+            n_calibration=trained.n_calibration, n_labels_seen=n_labels_seen, is_active=False,
+            status=RouterModel.Status.CANDIDATE, score_name=trained.score_name, selection=trained.selection,
         )
+        if activate:  # no comparison: the caller has decided
+            router_model_activate(model=model, event={"action": "activated", "by": "router_model_save"})
+        return model
 
 
 def router_train(*, seed: int = 0) -> RouterModel:
-    """Train a router on the whole labeled history and activate it (raises RouterTrainingError)."""
+    """Train a router on the whole labeled history as a candidate, then activate it only if it
+    does not route worse than the active one (``router_promotion``; raises RouterTrainingError)."""
     seen = human_label_count()
-    trained = router_train_items(labeled_history(), seed=seed)
-    model = router_model_save(trained=trained, n_labels_seen=seen)
-    log.info("router v%s trained on %d, calibrated on %d", model.version, model.n_train, model.n_calibration)
+    items, ids = labeled_history()
+    trained = router_train_items(items, seed=seed, ids=ids)
+    model = router_model_save(trained=trained, n_labels_seen=seen, activate=False)
+    model = router_promotion_decide(challenger=model, items=items, ids=ids, seed=seed)
+    log.info("router v%s trained on %d, calibrated on %d: %s", model.version, model.n_train, model.n_calibration,
+             promotion_summary(model))
     return model
 
 
 def router_retrain_due() -> bool:
     """True when no router exists yet, the active one was built on other features (see
-    ``route.stale_reason``), or RETRAIN_NEW_LABELS human labels arrived since the last."""
+    ``route.stale_reason``), or RETRAIN_NEW_LABELS human labels arrived since the last retrain
+    (the last one trained, even if it was rejected: the same labels would train the same loser)."""
     active = router_active()
     seen = human_label_count()
     if active is None or active.feature_spec != feature_spec():
         return seen >= MIN_LABELED
-    return seen - active.n_labels_seen >= RETRAIN_NEW_LABELS
+    last = router_latest() or active
+    return seen - last.n_labels_seen >= RETRAIN_NEW_LABELS
 
 
 def router_retrain_if_due() -> RouterModel | None:

@@ -1,4 +1,5 @@
-"""`manage.py router_train`: train the learned router on the labeled history and activate it."""
+"""`manage.py router_train`: train the learned router on the labeled history; it becomes active
+unless it routes worse than the active one (``routing.services.router_promotion``)."""
 
 from __future__ import annotations
 
@@ -6,11 +7,13 @@ from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
+from routing.services.router_promotion import promotion_summary
 from routing.services.router_training import RouterTrainingError, router_train
 
 
 class Command(BaseCommand):
-    help = "Train (and activate) a new router version on every example with a human reference."
+    help = ("Train a new router version on every example with a human reference; it is activated "
+            "unless it keeps less than the active one on recent labels.")
 
     def add_arguments(self, parser: CommandParser) -> None:
         parser.add_argument("--seed", type=int, default=0)
@@ -24,5 +27,5 @@ class Command(BaseCommand):
         self.stdout.write(
             f"router v{model.version}: trained on {model.n_train}, held out {model.n_calibration}; "
             f"AUROC {m.get('auroc')}, ECE {m['ece']:.3f}, Brier {m['brier']:.3f}; "
-            f"threshold {cert.get('threshold')} (guarantee {cert.get('guarantee')})"
+            f"threshold {cert.get('threshold')} (guarantee {cert.get('guarantee')})\n{promotion_summary(model)}"
         )
