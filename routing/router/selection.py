@@ -38,6 +38,7 @@ if TYPE_CHECKING:  # the backtest imports this module; only its type is needed h
     from .backtest import LabeledItem
 
 MIN_SELECTION_HISTORY = 50
+MIN_LEARNED_TRAIN = 50
 SELECTION_FOLDS = 5
 # Candidates whose cross-validated coverage is within ``tie_margin`` of the best are tied: the
 # fixed rule's candidate wins a tie it is in, else the earliest in CANDIDATES (simpler first), so
@@ -154,10 +155,18 @@ def _folds(idx: np.ndarray, groups: np.ndarray | None, rng: np.random.Generator)
     return [perm[k::SELECTION_FOLDS] for k in range(SELECTION_FOLDS)]
 
 
-def _out_of_fold(pool: Pool, folds: list[np.ndarray], seed: int) -> dict[str, list[list[Stage]]]:
+def _eligible(folds: list[np.ndarray]) -> list[str]:
+    """The candidates cross-validation can judge: a learned one only when every fold's model
+    is fitted on at least MIN_LEARNED_TRAIN items (fewer make its estimate noise)."""
+    total = sum(f.size for f in folds)
+    enough = min(total - f.size for f in folds) >= MIN_LEARNED_TRAIN
+    return [c for c in CANDIDATES if enough or c not in LEARNED]
+
+
+def _out_of_fold(pool: Pool, folds: list[np.ndarray], names: list[str], seed: int) -> dict[str, list[list[Stage]]]:
     """Per candidate, per fold: its stages on that fold (learned ones fitted on the other folds)."""
     out: dict[str, list[list[Stage]]] = {}
-    for name in CANDIDATES:
+    for name in names:
         per_fold = []
         for k, fold in enumerate(folds):
             rest = np.concatenate([f for j, f in enumerate(folds) if j != k]) if name in LEARNED else None
@@ -183,7 +192,7 @@ def _cv_coverage(pool: Pool, folds: list[np.ndarray], oof: dict[str, list[list[S
     """Per candidate, ``expected_coverage`` of its out-of-fold scores on each part (see
     ``_evaluation_parts``), averaged weighted by the parts' sizes."""
     out = {}
-    for name in CANDIDATES:
+    for name in oof:
         total = weight = 0.0
         for ks in parts:
             idx = np.concatenate([folds[k] for k in ks])
@@ -223,11 +232,11 @@ def candidate_select(pool: Pool, history: np.ndarray, target: np.ndarray, *, alp
     folds = _folds(history, groups, rng)
     grouped = groups is not None and np.unique(groups[history]).size > 1
     parts = _evaluation_parts(pool, folds, target, grouped)
-    figures = _cv_coverage(pool, folds, _out_of_fold(pool, folds, seed), parts, alpha=alpha, delta=delta,
-                           n_calibration=n_calibration)
+    figures = _cv_coverage(pool, folds, _out_of_fold(pool, folds, _eligible(folds), seed), parts, alpha=alpha,
+                           delta=delta, n_calibration=n_calibration)
     n = sum(folds[k].size for part in parts for k in part)
     best = max(figures.values())
-    tied = [c for c in CANDIDATES if figures[c] >= best - tie_margin(best, figures[c], n)]
+    tied = [c for c in figures if figures[c] >= best - tie_margin(best, figures[c], n)]
     name = fixed if fixed in tied else tied[0]
     kind = "source" if grouped else "random"
     return Selection(name, f"cross-validation ({len(folds)} {kind} folds)", figures)

@@ -7,7 +7,14 @@ import pytest
 
 from routing.models import Judgment
 from routing.router.backtest import LabeledItem, labeled_item
-from routing.router.candidates import Stage, cascade_order, item_scores, judge_only_stages, vote_distribution
+from routing.router.candidates import (
+    JUDGE_ONLY,
+    Stage,
+    cascade_order,
+    item_scores,
+    judge_only_stages,
+    vote_distribution,
+)
 from routing.router.certify import cascade_keep, certify, certify_cascade
 from routing.router.features import ItemInput
 from routing.router.power import expected_coverage, max_errors
@@ -136,3 +143,11 @@ def test_candidate_select_uses_the_fixed_rule_on_little_history():
     pick = candidate_select(pool, np.arange(40), np.arange(40, 60), alpha=0.1, delta=0.1, n_calibration=20)
     assert pick.name == "simulated_annotators" and pick.figures == {}
     assert pick.rule == "fixed rule: 40 labeled items in the history, cross-validation needs 50"
+
+
+def test_candidate_select_leaves_out_learned_scores_fitted_on_few_items():
+    pool = Pool.of(_domain_history(80))
+    # 60 items in 5 folds: each fold's model would see 48 < 50 items
+    pick = candidate_select(pool, np.arange(60), np.arange(60, 80), alpha=0.1, delta=0.1, n_calibration=20)
+    assert pick.rule == "cross-validation (5 random folds)"
+    assert set(pick.figures) == set(JUDGE_ONLY)
