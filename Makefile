@@ -16,12 +16,13 @@ TEST_ENV := DATABASE_URL=$(PG_URL) CELERY_BROKER_URL=$(TEST_BROKER) SECRET_KEY=t
 	DJANGO_ALLOW_ASYNC_UNSAFE=true
 DEMO_ENV := HYBRIDQC_DEMO=1 DATABASE_URL= CELERY_BROKER_URL=
 
-.PHONY: help install demo test lint bench serve chromium services python-check
+.PHONY: help install demo test lint bench backtests serve chromium services python-check
 
 help:
 	@echo "make demo   - install, load the real demo data, serve http://127.0.0.1:8000 (SQLite, no services)"
 	@echo "make test   - install and run the whole suite (PostgreSQL, Redis, Celery worker, Chromium)"
 	@echo "make bench  - benchmarks into bench/results.json"
+	@echo "make backtests - the router's acceptance matrix (leave-one-source-out) into bench/backtests.json"
 	@echo "make serve  - gunicorn + celery worker + beat on PostgreSQL and Redis"
 	@echo "make lint   - ruff and mypy"
 
@@ -70,6 +71,10 @@ demo: install
 
 bench: install services
 	$(TEST_ENV) DATABASE_URL=$(PG_URL)_bench $(BIN)/python bench/run.py $(BENCH)
+
+# No database: the backtest reads the data files only.
+backtests: install
+	DATABASE_URL= CELERY_BROKER_URL= $(BIN)/python bench/backtest_matrix.py
 
 serve: install services
 	@test -n "$$SECRET_KEY" || { echo "error: set SECRET_KEY for make serve" >&2; exit 1; }
