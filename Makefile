@@ -12,8 +12,9 @@ BIN := $(VENV)/bin
 PG_URL ?= postgres://postgres@127.0.0.1:5432/hybridqc
 REDIS_URL ?= redis://127.0.0.1:6379
 TEST_BROKER ?= $(REDIS_URL)/14
+# The tests' fake judge listens on 127.0.0.1; tests of the refusal turn JUDGE_ALLOW_PRIVATE_HOSTS off.
 TEST_ENV := DATABASE_URL=$(PG_URL) CELERY_BROKER_URL=$(TEST_BROKER) SECRET_KEY=test-only-secret \
-	DJANGO_ALLOW_ASYNC_UNSAFE=true
+	DJANGO_ALLOW_ASYNC_UNSAFE=true JUDGE_ALLOW_PRIVATE_HOSTS=1
 DEMO_ENV := HYBRIDQC_DEMO=1 DATABASE_URL= CELERY_BROKER_URL=
 
 .PHONY: help install demo test lint bench backtests serve chromium services python-check

@@ -31,9 +31,8 @@ ROLE_PERMISSIONS: dict[str, list[str]] = {
         "reviewers.add_credential",
         "reviewers.change_credential",
         "reviewers.delete_credential",
+        # Viewing only: adding or editing needs routing.manage_judge_configs (superusers).
         "routing.view_judgeconfig",
-        "routing.add_judgeconfig",
-        "routing.change_judgeconfig",
         "routing.view_domain",
         "routing.change_domain",
     ],

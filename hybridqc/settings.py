@@ -8,6 +8,7 @@ embedded SQLite file; without ``CELERY_BROKER_URL`` Celery tasks run in-process 
 from __future__ import annotations
 
 import os
+import re
 import secrets
 from pathlib import Path
 
@@ -58,6 +59,15 @@ def env_list(name: str, default: list[str]) -> list[str]:
     if raw is None or raw == "":
         return default
     return [item.strip() for item in raw.split(",") if item.strip()]
+
+
+def env_regex(name: str, default: str) -> str:
+    raw = os.environ.get(name) or default
+    try:
+        re.compile(raw)
+    except re.error as exc:
+        raise ImproperlyConfigured(f"{name}={raw!r} is not a regular expression: {exc}") from exc
+    return raw
 
 
 # The demo sets HYBRIDQC_DEMO=1; only then are DEBUG and a fixed key allowed by default.
@@ -190,6 +200,16 @@ REVIEW_SECOND_SHARE = env_float("REVIEW_SECOND_SHARE", 0.10)
 REVIEW_GOLD_SHARE = env_float("REVIEW_GOLD_SHARE", 0.05)
 REVIEW_GOLD_THRESHOLD = env_float("REVIEW_GOLD_THRESHOLD", 0.80)
 REVIEW_GOLD_MIN_ITEMS = env_int("REVIEW_GOLD_MIN_ITEMS", 20)
+
+# Live judge (routing/judges/guards.py): which environment variables a judge configuration may send
+# as its API key, and where. Names outside the pattern, and the server's own secrets, are refused.
+JUDGE_API_KEY_ENV_PATTERN = env_regex("JUDGE_API_KEY_ENV_PATTERN", r"^HYBRIDQC_JUDGE_[A-Z0-9_]+$|^OPENAI_API_KEY$")
+# Names that look like credentials (TOKEN, SECRET...) but really hold a judge's key.
+JUDGE_API_KEY_ENV_ALLOWLIST = env_list("JUDGE_API_KEY_ENV_ALLOWLIST", [])
+# Host names a base URL may use (empty: any public host; ".example.com" includes subdomains).
+JUDGE_ALLOWED_HOSTS = env_list("JUDGE_ALLOWED_HOSTS", [])
+# Private, loopback and link-local addresses are refused unless on; the demo's fake judge is on 127.0.0.1.
+JUDGE_ALLOW_PRIVATE_HOSTS = env_bool("JUDGE_ALLOW_PRIVATE_HOSTS", DEMO)
 
 LOGGING = {
     "version": 1,

@@ -1,7 +1,8 @@
 """Admin for judge configurations: every edit of what produces verdicts saves a NEW version.
 
 The API key is never stored: the form holds only the NAME of the environment variable the
-worker reads it from.
+worker reads it from. Adding, editing or deleting a configuration needs MANAGE_JUDGE_CONFIGS (a
+configuration decides where the worker sends a bearer token); the admin group may only view them.
 """
 
 from __future__ import annotations
@@ -14,6 +15,8 @@ from django.http import HttpRequest
 from routing.judges.prompts import DEFAULT_PAIRWISE_PROMPT, DEFAULT_RATING_PROMPT
 from routing.models import JudgeConfig, JudgeRun
 from routing.services.judging import VERSIONED_FIELDS, judge_config_create, judge_config_revise
+
+MANAGE_JUDGE_CONFIGS = "routing.manage_judge_configs"
 
 
 @admin.register(JudgeConfig)
@@ -38,6 +41,15 @@ class JudgeConfigAdmin(admin.ModelAdmin):
         ("Throughput and faults", {"fields": ["max_concurrency", "chunk_size", "timeout_s", "retry_budget",
                                               "backoff_s"]}),
     ]
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return request.user.has_perm(MANAGE_JUDGE_CONFIGS)
+
+    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return request.user.has_perm(MANAGE_JUDGE_CONFIGS)
+
+    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return request.user.has_perm(MANAGE_JUDGE_CONFIGS)
 
     def get_changeform_initial_data(self, request: HttpRequest) -> dict[str, Any]:
         initial = super().get_changeform_initial_data(request)

@@ -8,7 +8,7 @@ import contextlib
 import sys
 
 from .replay import Replay
-from .server import FAULT_KINDS, FakeJudgeServer, FakeOptions, serve_forever
+from .server import FAULT_KINDS, RANDOM_FAULT_KINDS, FakeJudgeServer, FakeOptions, serve_forever
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -16,7 +16,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--port", type=int, default=8765)
     parser.add_argument("--latency-ms", type=float, default=0.0)
     parser.add_argument("--error-rate", type=float, default=0.0, help="fraction of requests that fail")
-    parser.add_argument("--errors", default=",".join(FAULT_KINDS),
+    parser.add_argument("--errors", default=",".join(RANDOM_FAULT_KINDS),
                         help=f"comma-separated fault mix, from {','.join(FAULT_KINDS)}")
     parser.add_argument("--retry-after", type=float, default=1.0, help="Retry-After seconds on 429")
     parser.add_argument("--hang-s", type=float, default=30.0, help="how long a 'timeout' fault hangs")

@@ -6,7 +6,10 @@ stats and fault counters), ``POST /control`` (change options, JSON body of FakeO
 
 Faults: at random (``error_rate`` over ``error_kinds``), or scripted per request by a directive
 in the prompt, ``{{fault:KIND}}`` (always) or ``{{fault:KIND:N}}`` (the first N tries of that exact
-request, then a normal answer). KIND is one of FAULT_KINDS. Directives count only in the judged
+request, then a normal answer). KIND is one of FAULT_KINDS (random faults draw only from
+RANDOM_FAULT_KINDS unless told otherwise). Error bodies carry REPLY_BODY_MARKER, so tests can check
+that no reply text reaches stored errors; ``302`` redirects to ``/redirected``, whose hits ``/stats``
+counts as ``redirects_followed``. Directives count only in the judged
 part of a prompt, not in its few-shot section (history texts may carry them).
 
 Verdicts are deterministic: replayed per judged item (every prompt variant of it gets the recorded
@@ -36,9 +39,11 @@ from routing.judges.fewshot import fewshot_strip
 
 from .replay import Replay, hashed_pairwise, hashed_rating
 
-FAULT_KINDS = ("429", "500", "503", "timeout", "reset", "malformed", "empty", "refusal")
+RANDOM_FAULT_KINDS = ("429", "500", "503", "timeout", "reset", "malformed", "empty", "refusal")
+FAULT_KINDS = (*RANDOM_FAULT_KINDS, "400", "302")
+REPLY_BODY_MARKER = "fake-judge-reply-body-7f3a"
 _DIRECTIVE = re.compile(r"\{\{fault:([a-z0-9]+)(?::(\d+))?\}\}")
-_REASONS = {200: "OK", 400: "Bad Request", 404: "Not Found", 429: "Too Many Requests",
+_REASONS = {200: "OK", 302: "Found", 400: "Bad Request", 404: "Not Found", 429: "Too Many Requests",
             500: "Internal Server Error", 503: "Service Unavailable"}
 REFUSAL_TEXT = "I'm sorry, but I can't help with that request."
 
@@ -47,7 +52,7 @@ REFUSAL_TEXT = "I'm sorry, but I can't help with that request."
 class FakeOptions:
     latency_ms: float = 0.0
     error_rate: float = 0.0
-    error_kinds: tuple[str, ...] = FAULT_KINDS
+    error_kinds: tuple[str, ...] = RANDOM_FAULT_KINDS
     retry_after_s: float = 1.0
     hang_s: float = 30.0
     json_mode: bool = True
@@ -70,6 +75,7 @@ class FakeJudgeServer:
     def reset(self) -> None:
         self.requests = 0
         self.completions = 0
+        self.redirects_followed = 0
         self.faults: Counter[str] = Counter()
         self.tries: Counter[str] = Counter()
         self.arrivals: dict[str, list[float]] = defaultdict(list)
@@ -78,7 +84,8 @@ class FakeJudgeServer:
 
     def stats(self, detail: bool = False) -> dict[str, Any]:
         out: dict[str, Any] = {"requests": self.requests, "completions": self.completions,
-                               "faults": dict(self.faults), "options": asdict(self.options)}
+                               "redirects_followed": self.redirects_followed, "faults": dict(self.faults),
+                               "options": asdict(self.options)}
         if detail:
             out["arrivals"] = {k: v for k, v in self.arrivals.items()}
             out["authorization"] = sorted(self.authorization)
@@ -132,6 +139,9 @@ class FakeJudgeServer:
         if method == "GET" and url.path == "/stats":
             detail = parse_qs(url.query).get("detail", ["0"])[0] == "1"
             await self._send(writer, 200, self.stats(detail))
+        elif url.path == "/redirected":
+            self.redirects_followed += 1
+            await self._send(writer, 200, {"redirected": True})
         elif method == "POST" and url.path == "/reset":
             self.reset()
             await self._send(writer, 200, {"ok": True})
@@ -212,8 +222,12 @@ class FakeJudgeServer:
             retry = f"{self.options.retry_after_s:g}"
             await self._send(writer, 429, {"error": {"message": "Rate limit reached", "type": "rate_limit"}},
                              {"Retry-After": retry})
-        elif kind in ("500", "503"):
-            await self._send(writer, int(kind), {"error": {"message": f"fake server error {kind}"}})
+        elif kind in ("400", "500", "503"):
+            message = f"fake server error {kind}: {REPLY_BODY_MARKER}"
+            await self._send(writer, int(kind), {"error": {"message": message, "type": "fake_error"}})
+        elif kind == "302":
+            await self._send(writer, 302, {"moved": REPLY_BODY_MARKER},
+                             {"Location": f"http://{self.host}:{self.port}/redirected"})
         elif kind == "timeout":
             await asyncio.sleep(self.options.hang_s)
             return False

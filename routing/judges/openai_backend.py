@@ -21,6 +21,7 @@ import openai
 
 from .base import Verdict, VerdictRequest, choice_from_letter
 from .fewshot import fewshot_block
+from .guards import EndpointPolicy, PolicyRefused
 from .prompts import (
     DEFAULT_PAIRWISE_PROMPT,
     DEFAULT_RATING_PROMPT,
@@ -40,6 +41,8 @@ log = logging.getLogger(__name__)
 for _name in ("httpx", "httpx2"):
     logging.getLogger(_name).setLevel(logging.WARNING)
 MAX_DELAY_S = 60.0
+REDIRECT_REFUSED = "judge endpoint answered a redirect (3xx); redirects are not followed"
+REFUSED_TO_ANSWER = "the judge refused to answer"
 JSON_BODY: Any = {"headers": {"Content-Type": "application/json"}}
 
 
@@ -60,6 +63,7 @@ class JudgeSettings:
     backoff_s: float = 0.5
     request_logprobs: bool = True
     json_mode: bool = True
+    endpoint: EndpointPolicy = EndpointPolicy()
 
 
 class Transient(Exception):
@@ -97,7 +101,7 @@ class OpenAIJudge:
         self.logprobs = settings.request_logprobs
         self.client = openai.AsyncOpenAI(
             base_url=settings.base_url, api_key=settings.api_key, max_retries=0, timeout=settings.timeout_s,
-            http_client=http_client(settings.base_url, settings.timeout_s),
+            http_client=http_client(settings.base_url, settings.timeout_s, settings.endpoint),
         )
 
     async def aclose(self) -> None:
@@ -180,10 +184,10 @@ class OpenAIJudge:
         choice = choices[0]
         message = choice.get("message") or {}
         if message.get("refusal") or choice.get("finish_reason") == "content_filter":
-            raise Permanent(f"refusal: {(message.get('refusal') or 'content filter')[:200]}")
+            raise self._refused(str(message.get("refusal") or "content filter"))
         parsed = verdict_parse(message.get("content"), request.task, lo=request.scale_min, hi=request.scale_max)
         if parsed.problem == "refusal":
-            raise Permanent(f"refusal: {parsed.rationale[:200]}")
+            raise self._refused(parsed.rationale)
         if parsed.problem:
             raise Transient(parsed.problem)
         self._fill(verdict, request, parsed, choice.get("logprobs"))
@@ -212,24 +216,40 @@ class OpenAIJudge:
             if not isinstance(data, dict):
                 raise ValueError("the reply is not a JSON object")
             return data
+        except PolicyRefused as exc:
+            raise Permanent(str(exc)) from exc  # the host check before the request (fixed text)
         except openai.APITimeoutError as exc:
             raise Transient("timeout") from exc
         except openai.APIConnectionError as exc:
             raise Transient("connection error") from exc
-        except openai.RateLimitError as exc:
-            raise Transient("rate limited (429)", retry_after_seconds(exc.response.headers)) from exc
-        except openai.InternalServerError as exc:
-            raise Transient(f"server error {exc.status_code}", retry_after_seconds(exc.response.headers)) from exc
         except openai.BadRequestError as exc:
             self._downgrade(exc, kwargs)
-            raise Permanent(f"bad request (400): {str(exc.message)[:200]}") from exc
+            raise self._status_failure(exc) from exc
         except openai.APIStatusError as exc:
-            transient = exc.status_code in (408, 409)
-            kind = f"HTTP {exc.status_code}"
-            raise (Transient(kind) if transient else Permanent(kind)) from exc
+            raise self._status_failure(exc) from exc
         except (openai.APIResponseValidationError, ValueError) as exc:
             # A 200 whose body is not the JSON it claims to be.
             raise Transient("malformed JSON response") from exc
+
+    def _status_failure(self, exc: openai.APIStatusError) -> Exception:
+        """A fixed summary of an error status. The reply's body goes to the DEBUG log only: an
+        endpoint can put anything there (an internal service's page, if the URL points at one)."""
+        code = exc.status_code
+        log.debug("%s: HTTP %d from the judge endpoint: %.300s", self.name, code, exc.message)
+        if 300 <= code < 400:
+            return Permanent(REDIRECT_REFUSED)
+        if code == 429:
+            return Transient("rate limited (429)", retry_after_seconds(exc.response.headers))
+        if code >= 500:
+            return Transient(f"server error {code}", retry_after_seconds(exc.response.headers))
+        if code == 400:
+            return Permanent("bad request (400)")
+        return Transient(f"HTTP {code}") if code in (408, 409) else Permanent(f"HTTP {code}")
+
+    def _refused(self, text: str) -> Permanent:
+        # The refusal's wording is the reply's text: logged, not stored.
+        log.debug("%s: the judge refused: %.300s", self.name, text)
+        return Permanent(REFUSED_TO_ANSWER)
 
     def _downgrade(self, exc: openai.BadRequestError, sent: dict[str, Any]) -> None:
         """Servers without json_object mode or logprobs reject them with a 400 naming the param:

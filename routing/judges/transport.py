@@ -17,6 +17,8 @@ from collections import defaultdict
 
 import httpx2
 
+from .guards import EndpointPolicy, base_url_check_async
+
 _MAX_HEAD = 64 * 1024
 
 
@@ -116,13 +118,20 @@ class LeanHTTPTransport(httpx2.AsyncBaseTransport):
         self._idle.clear()
 
 
-def http_client(base_url: str, timeout: float) -> httpx2.AsyncClient:
+def http_client(base_url: str, timeout: float, policy: EndpointPolicy) -> httpx2.AsyncClient:
     """The SDK's HTTP client: the lean transport for http:// endpoints, httpx's own (TLS, HTTP/2,
-    proxies) for https://."""
+    proxies) for https://. Redirects are not followed (a 3xx could send the bearer token, or the
+    worker, anywhere) and every request's host is checked against ``policy`` first."""
+
+    async def guard(request: httpx2.Request) -> None:
+        await base_url_check_async(str(request.url), policy)
+
+    hooks = {"request": [guard]}
     if base_url.startswith("http://"):
         # Only plain HTTP is ever sent: skip building the TLS context (~0.1 s per client).
-        return httpx2.AsyncClient(timeout=timeout, transport=LeanHTTPTransport(), follow_redirects=True)
+        return httpx2.AsyncClient(timeout=timeout, transport=LeanHTTPTransport(), follow_redirects=False,
+                                  event_hooks=hooks)
     return httpx2.AsyncClient(
         timeout=timeout, limits=httpx2.Limits(max_connections=1000, max_keepalive_connections=256),
-        follow_redirects=True,
+        follow_redirects=False, event_hooks=hooks,
     )

@@ -1,8 +1,11 @@
 from __future__ import annotations
 
+from django.core.exceptions import ValidationError
 from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 from django.db.models import Q
+
+from routing.judges.guards import config_refusals
 
 from .batch import Batch, Example
 
@@ -55,6 +58,9 @@ class JudgeConfig(models.Model):
 
     class Meta:
         ordering = ["name", "-version"]
+        # A configuration decides where the worker sends a bearer token: only holders of this
+        # (superusers by default, no role group) may add or edit one.
+        permissions = [("manage_judge_configs", "Can add and edit judge configurations")]
         constraints = [
             models.UniqueConstraint(fields=["name", "version"], name="judge_config_version"),
             models.CheckConstraint(condition=Q(n_variants__gte=1, n_variants__lte=MAX_VARIANTS),
@@ -65,6 +71,14 @@ class JudgeConfig(models.Model):
 
     def __str__(self) -> str:
         return f"{self.name} v{self.version}"
+
+    def clean(self) -> None:
+        # The admin form and judge_config_create (full_clean) both refuse these; the worker checks
+        # again before a run, for rows saved before the rule or a host whose DNS answer changed.
+        super().clean()
+        refused = config_refusals(api_key_env=self.api_key_env, base_url=self.base_url)
+        if refused:
+            raise ValidationError(refused)
 
     @property
     def key(self) -> str:

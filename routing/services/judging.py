@@ -25,6 +25,7 @@ from django.utils import timezone
 from reviewers.models import ReviewTask
 from routing.judges.base import ORDERS, FewShot, Verdict, VerdictRequest
 from routing.judges.fewshot import variant_names
+from routing.judges.guards import config_refusals, endpoint_policy
 from routing.judges.openai_backend import JudgeSettings, OpenAIJudge
 from routing.judges.runner import verdict_batches
 from routing.judges.selectors import fewshot_sets
@@ -84,9 +85,18 @@ def judge_config_revise(*, config: JudgeConfig, changes: dict[str, Any]) -> Judg
     return fresh
 
 
+def judge_config_usable_check(config: JudgeConfig) -> None:
+    """Refuse a configuration the variable and host rules refuse, before a single request: a row
+    saved before the rules existed must not leak a secret either."""
+    refused = config_refusals(api_key_env=config.api_key_env, base_url=config.base_url)
+    if refused:
+        raise JudgeSetupError(f"judge {config.key} refused: " + " ".join(refused.values()))
+
+
 def judge_settings_for(config: JudgeConfig) -> JudgeSettings:
     """The backend's settings, with the API key read from the named environment variable
     (only here, in the process that calls the endpoint; it is never stored or logged)."""
+    judge_config_usable_check(config)
     api_key = "no-key"  # local OpenAI-compatible servers ignore it; the SDK requires one
     if config.api_key_env:
         api_key = os.environ.get(config.api_key_env, "")
@@ -97,7 +107,7 @@ def judge_settings_for(config: JudgeConfig) -> JudgeSettings:
         pairwise_prompt=config.pairwise_prompt, rating_prompt=config.rating_prompt,
         temperature=config.temperature, samples=config.samples, timeout_s=config.timeout_s,
         retry_budget=config.retry_budget, backoff_s=config.backoff_s,
-        request_logprobs=config.request_logprobs, json_mode=config.json_mode,
+        request_logprobs=config.request_logprobs, json_mode=config.json_mode, endpoint=endpoint_policy(),
     )
 
 
@@ -221,7 +231,9 @@ def judge_chunk_run(*, run: JudgeRun, example_ids: Sequence[int]) -> int:
         # Not a verdict's fault (those are stored as errors): free the batch for a new run, which
         # judges only what is missing.
         JudgeRun.objects.filter(pk=run.pk, status__in=ACTIVE_RUN).update(
-            status=JudgeRun.Status.FAILED, last_error=f"chunk failed: {exc!r}"[:1000], finished_at=timezone.now())
+            # The type only: an unexpected exception's text may quote the endpoint's reply.
+            status=JudgeRun.Status.FAILED, last_error=f"chunk failed: {type(exc).__name__}",
+            finished_at=timezone.now())
         raise
     judge_run_progress(run=run)
     return written

@@ -3,13 +3,17 @@
 from __future__ import annotations
 
 import pytest
+from django.contrib.auth.models import Permission
 from django.test import Client
+from django.utils.html import escape
 
 from routing.judges.prompts import DEFAULT_PAIRWISE_PROMPT
 from routing.models import JudgeConfig
 from tests import factories
 
 pytestmark = pytest.mark.django_db
+OWN_SECRET = ("The API key variable (api_key_env) {} holds one of this server's own secrets; "
+              "it is never sent to a judge.")
 
 
 def _form(config: JudgeConfig, **over: object) -> dict[str, object]:
@@ -78,3 +82,79 @@ def test_judge_admin_forbidden_to_lead(lead_user):
     client = Client()
     client.force_login(lead_user)
     assert client.get("/admin/routing/judgeconfig/").status_code in (302, 403)
+
+
+@pytest.mark.parametrize("secret", ["SECRET_KEY", "DATABASE_URL"])
+def test_judge_admin_add_refuses_server_secret(admin_user, secret):
+    client = Client()
+    client.force_login(admin_user)
+    blank = JudgeConfig(name="leaky", base_url="http://127.0.0.1:9/v1", model="m", api_key_env=secret)
+    response = client.post("/admin/routing/judgeconfig/add/", _form(blank))
+    assert response.status_code == 200
+    assert escape(OWN_SECRET.format(secret)) in response.content.decode()
+    assert not JudgeConfig.objects.filter(name="leaky").exists()
+
+
+def test_judge_admin_change_refuses_server_secret(admin_user):
+    config = factories.judge_config("http://127.0.0.1:9/v1", name="kept", api_key_env="OPENAI_API_KEY")
+    client = Client()
+    client.force_login(admin_user)
+    response = client.post(f"/admin/routing/judgeconfig/{config.pk}/change/", _form(config, api_key_env="SECRET_KEY"))
+    assert response.status_code == 200
+    assert escape(OWN_SECRET.format("SECRET_KEY")) in response.content.decode()
+    rows = list(JudgeConfig.objects.filter(name="kept").values_list("version", "api_key_env", "is_active"))
+    assert rows == [(1, "OPENAI_API_KEY", True)]
+
+
+def test_judge_admin_refuses_link_local_base_url(admin_user, settings):
+    settings.JUDGE_ALLOW_PRIVATE_HOSTS = False
+    client = Client()
+    client.force_login(admin_user)
+    blank = JudgeConfig(name="metadata", base_url="http://169.254.169.254/", model="m")
+    response = client.post("/admin/routing/judgeconfig/add/", _form(blank))
+    assert response.status_code == 200
+    assert escape("host 169.254.169.254 is not a public address: 169.254.169.254 is link-local") in (
+        response.content.decode())
+    assert not JudgeConfig.objects.filter(name="metadata").exists()
+
+
+def test_judge_admin_group_member_cannot_add_or_change(db):
+    ops = factories.user("ops", "admin", is_staff=True)
+    config = factories.judge_config("http://127.0.0.1:9/v1", name="guarded")
+    client = Client()
+    client.force_login(ops)
+    change = f"/admin/routing/judgeconfig/{config.pk}/change/"
+    assert client.get("/admin/routing/judgeconfig/").status_code == 200  # may still view them
+    assert client.get("/admin/routing/judgeconfig/add/").status_code == 403
+    assert client.post("/admin/routing/judgeconfig/add/", _form(config, name="sneaky")).status_code == 403
+    assert client.post(change, _form(config, api_key_env="OPENAI_API_KEY", base_url="https://x.example/v1")
+                       ).status_code == 403
+    assert client.post(f"/admin/routing/judgeconfig/{config.pk}/delete/", {"post": "yes"}).status_code == 403
+    assert list(JudgeConfig.objects.values_list("name", "version", "api_key_env")) == [("guarded", 1, "")]
+    assert not ops.has_perm("routing.manage_judge_configs")
+    assert not ops.has_perm("routing.change_judgeconfig") and not ops.has_perm("routing.add_judgeconfig")
+
+
+def test_judge_admin_model_permissions_alone_do_not_allow_edits(db):
+    """A group still holding add/change judgeconfig (granted before the named permission) gets no
+    further than viewing: the admin asks for manage_judge_configs."""
+    ops = factories.user("ops", "admin", is_staff=True)
+    ops.user_permissions.add(*Permission.objects.filter(codename__in=["add_judgeconfig", "change_judgeconfig"]))
+    config = factories.judge_config("http://127.0.0.1:9/v1", name="guarded")
+    client = Client()
+    client.force_login(ops)
+    assert client.get("/admin/routing/judgeconfig/add/").status_code == 403
+    assert client.post(f"/admin/routing/judgeconfig/{config.pk}/change/", _form(config, model="m2")).status_code == 403
+    assert JudgeConfig.objects.filter(name="guarded").count() == 1
+
+
+def test_judge_admin_superuser_may_add_and_change(admin_user):
+    assert admin_user.has_perm("routing.manage_judge_configs")
+    client = Client()
+    client.force_login(admin_user)
+    blank = JudgeConfig(name="su-judge", base_url="http://127.0.0.1:9/v1", model="m")
+    assert client.post("/admin/routing/judgeconfig/add/", _form(blank)).status_code == 302
+    config = JudgeConfig.objects.get(name="su-judge")
+    assert client.post(f"/admin/routing/judgeconfig/{config.pk}/change/", _form(config, model="m2")).status_code == 302
+    assert list(JudgeConfig.objects.filter(name="su-judge").order_by("version").values_list("version", "model")) == [
+        (1, "m"), (2, "m2")]

@@ -77,7 +77,7 @@ def test_judge_429_honours_retry_after(fake_judge):
 def test_judge_refusal_is_not_retried_and_goes_to_humans(fake_judge):
     batch, config, _, _ = _run(fake_judge, ["Q0 {{fault:refusal}}"], swap_orders=False)
     [judgment] = _judgments(config, "item-0")
-    assert judgment.error == "judge failed: refusal: I'm sorry, but I can't help with that request."
+    assert judgment.error == "judge failed: the judge refused to answer"
     assert judgment.attempts == 1
     batch_signals_compute(examples=list(batch.examples.all()), judge=config.key)
     signals = JudgeSignals.objects.get(example__external_id="item-0", judge_key=config.key)

@@ -82,9 +82,9 @@ def test_judge_retired_config_cannot_start(fake_judge):
 
 
 def test_judge_api_key_read_from_env_never_stored(fake_judge, monkeypatch):
-    monkeypatch.setenv("FAKE_JUDGE_KEY", SECRET)
+    monkeypatch.setenv("HYBRIDQC_JUDGE_FAKE_KEY", SECRET)
     batch = factories.batch("keyed", items=[factories.pairwise_item(0)]).batch
-    config = factories.judge_config(fake_judge.url, api_key_env="FAKE_JUDGE_KEY")
+    config = factories.judge_config(fake_judge.url, api_key_env="HYBRIDQC_JUDGE_FAKE_KEY")
     run = judge_run_start(batch=batch, config=config)
     judge_chunk_run(run=run, example_ids=_ids(batch))
     assert stats(fake_judge.url, detail=True)["authorization"] == [f"Bearer {SECRET}"]
@@ -95,14 +95,14 @@ def test_judge_api_key_read_from_env_never_stored(fake_judge, monkeypatch):
 
 
 def test_judge_missing_api_key_fails_run_without_calls(fake_judge, monkeypatch):
-    monkeypatch.delenv("FAKE_JUDGE_KEY", raising=False)
+    monkeypatch.delenv("HYBRIDQC_JUDGE_FAKE_KEY", raising=False)
     batch = factories.batch("nokey", items=[factories.pairwise_item(0)]).batch
-    config = factories.judge_config(fake_judge.url, api_key_env="FAKE_JUDGE_KEY")
+    config = factories.judge_config(fake_judge.url, api_key_env="HYBRIDQC_JUDGE_FAKE_KEY")
     run = judge_run_start(batch=batch, config=config)
     assert judge_chunk_run(run=run, example_ids=_ids(batch)) == 0
     run.refresh_from_db()
     assert run.status == JudgeRun.Status.FAILED
-    assert run.last_error == "environment variable FAKE_JUDGE_KEY is not set on the worker"
+    assert run.last_error == "environment variable HYBRIDQC_JUDGE_FAKE_KEY is not set on the worker"
     assert stats(fake_judge.url)["requests"] == 0
     assert not Judgment.objects.filter(judge=config.key).exists()
 

@@ -54,9 +54,9 @@ def test_judge_panel_anonymous_redirected_to_login():
 
 
 def test_judge_panel_shows_configs_to_lead_without_key(lead_user, fake_judge, monkeypatch):
-    monkeypatch.setenv("PANEL_KEY", SECRET)
+    monkeypatch.setenv("HYBRIDQC_JUDGE_PANEL_KEY", SECRET)
     batch = factories.batch("p2").batch
-    config = factories.judge_config(fake_judge.url, api_key_env="PANEL_KEY")
+    config = factories.judge_config(fake_judge.url, api_key_env="HYBRIDQC_JUDGE_PANEL_KEY")
     response = _client(lead_user).get(_url(batch), **HTMX)
     html = response.content.decode()
     assert response.status_code == 200
