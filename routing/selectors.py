@@ -125,11 +125,12 @@ def roster_remaining_capacity(domains: Sequence[Domain]) -> int:
     return sum(remaining_capacity(reviewer_ids).values())
 
 
-def batch_unreviewed_examples(batch: Batch) -> list[Example]:
-    """Examples of the batch no reviewer has labeled yet (re-routing may move them)."""
-    return list(
-        batch.examples.exclude(human_labels__source=HumanLabel.Source.REVIEW).select_related("domain", "batch")
-    )
+def batch_examples_started(batch: Batch) -> set[int]:
+    """Ids of the batch's examples a reviewer has started on: someone holds a lease on a task of
+    it, or has labeled it (imported labels do not count). Re-routing leaves these alone."""
+    leased = ReviewTask.objects.filter(example__batch=batch, status=ReviewTask.Status.LEASED)
+    labeled = HumanLabel.objects.filter(example__batch=batch, source=HumanLabel.Source.REVIEW)
+    return set(leased.values_list("example_id", flat=True)) | set(labeled.values_list("example_id", flat=True))
 
 
 def batch_decision_counts(batch: Batch) -> dict[str, Any]:
