@@ -13,9 +13,9 @@ from django.utils import timezone
 from routing.metrics import Rate, labels_agree, rate
 
 from .agreement import cohen_kappa, krippendorff_alpha_nominal
+from .capacity import today_start
 from .models import Credential, HumanLabel, Notification, ReviewerProfile, ReviewTask
 from .services.gold import gold_accuracy
-from .services.matching import today_start
 
 
 def task_held(*, reviewer: ReviewerProfile, task_id: int) -> ReviewTask | None:

@@ -1,5 +1,9 @@
 """Reads for routing: human reference labels, the router's view of examples, roster capacity,
-the batch's decision counts and the stored routing runs behind them."""
+the batch's decision counts and the stored routing runs behind them.
+
+Roster capacity is summed from the reviewer side's rule (reviewers/capacity.py, a leaf module of
+reads): this module is routing's one door to reviewer rows, so routing services never import
+reviewers for it."""
 
 from __future__ import annotations
 
@@ -9,14 +13,12 @@ from datetime import datetime
 from typing import Any
 
 from django.db.models import Count, Min, Q, QuerySet
-from django.utils import timezone
 
-from reviewers.models import Credential, HumanLabel, ReviewerProfile, ReviewTask
+from reviewers.capacity import remaining_capacity, valid_credentials
+from reviewers.models import HumanLabel, ReviewTask
 from routing.metrics import majority_label
 from routing.models import Batch, Domain, Example, Judgment, RouterModel, RoutingDecision, RoutingRun
 from routing.router.features import ItemInput
-
-OPEN_TASK_STATUSES = [ReviewTask.Status.OPEN, ReviewTask.Status.LEASED]
 
 
 def _label_value(label: HumanLabel, task: str) -> float | None:
@@ -116,25 +118,19 @@ def batch_domains(batch: Batch) -> list[Domain]:
 
 
 def roster_remaining_capacity(domains: Sequence[Domain]) -> int:
-    """Sum of capacity_per_day of active reviewers holding a valid credential that covers any of
-    these domains, minus the tasks already waiting for them (open or leased); never negative."""
-    credentials = Credential.objects.filter(
-        Q(expires_at__isnull=True) | Q(expires_at__gt=timezone.now()),
-        paused=False,
-        reviewer__status=ReviewerProfile.Status.ACTIVE,
-    )
-    reviewer_ids = {c.reviewer_id for c in credentials if any(c.covers(d) for d in domains)}
-    reviewers = ReviewerProfile.objects.filter(pk__in=reviewer_ids).annotate(
-        waiting=Count("tasks", filter=Q(tasks__status__in=OPEN_TASK_STATUSES))
-    )
-    return sum(max(0, r.capacity_per_day - r.waiting) for r in reviewers)
+    """What the roster can still review today for these domains: the remaining capacity
+    (``reviewers.capacity.remaining_capacity``, the rule assignment uses) summed over active
+    reviewers holding a valid credential that covers any of them."""
+    reviewer_ids = {c.reviewer_id for c in valid_credentials() if any(c.covers(d) for d in domains)}
+    return sum(remaining_capacity(reviewer_ids).values())
 
 
-def batch_unreviewed_examples(batch: Batch) -> list[Example]:
-    """Examples of the batch no reviewer has labeled yet (re-routing may move them)."""
-    return list(
-        batch.examples.exclude(human_labels__source=HumanLabel.Source.REVIEW).select_related("domain", "batch")
-    )
+def batch_examples_started(batch: Batch) -> set[int]:
+    """Ids of the batch's examples a reviewer has started on: someone holds a lease on a task of
+    it, or has labeled it (imported labels do not count). Re-routing leaves these alone."""
+    leased = ReviewTask.objects.filter(example__batch=batch, status=ReviewTask.Status.LEASED)
+    labeled = HumanLabel.objects.filter(example__batch=batch, source=HumanLabel.Source.REVIEW)
+    return set(leased.values_list("example_id", flat=True)) | set(labeled.values_list("example_id", flat=True))
 
 
 def batch_decision_counts(batch: Batch) -> dict[str, Any]:

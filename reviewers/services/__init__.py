@@ -1,10 +1,11 @@
 """Writes for the reviewer side: imported labels, review tasks, matching, the queue, gold items
 and the roster. Callers import from here; the modules below hold the pieces."""
 
+from ..capacity import valid_credentials
 from .errors import ReviewError
 from .gold import batch_gold_from_labels, credential_pause, gold_check, gold_mark
 from .imports import import_labels_create
-from .matching import review_tasks_create, tasks_restaff, unstaffed_restaff, valid_credentials
+from .matching import review_tasks_create, tasks_restaff, unstaffed_restaff
 from .queue import (
     FLAGS,
     review_label_submit,

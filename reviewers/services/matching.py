@@ -1,18 +1,17 @@
-"""Who may review what: credential matching, assignment balanced by capacity, unstaffed tasks."""
+"""Who may review what: credential matching, assignment balanced by remaining capacity (the rule
+in reviewers/capacity.py, shared with budget routing), unstaffed tasks."""
 
 from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
-from datetime import datetime, time
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from django.db import transaction
-from django.db.models import Count, Q, QuerySet
-from django.utils import timezone
+from django.db.models import Count, Q
 
 from routing.models import Example
 
+from ..capacity import remaining_capacity, today_start, valid_credentials
 from ..models import (
     LEVEL_ORDER,
     Credential,
@@ -23,18 +22,6 @@ from ..models import (
     TaskSkip,
     level_rank,
 )
-
-ACTIVE_STATUSES = [ReviewTask.Status.OPEN, ReviewTask.Status.LEASED]
-
-
-def valid_credentials() -> QuerySet[Credential]:
-    """Credentials usable right now: unexpired, not paused, of an active reviewer."""
-    now = timezone.now()
-    return Credential.objects.filter(
-        Q(expires_at__isnull=True) | Q(expires_at__gt=now),
-        paused=False,
-        reviewer__status=ReviewerProfile.Status.ACTIVE,
-    )
 
 
 def prefix_q(prefix: str, field: str) -> Q:
@@ -61,15 +48,6 @@ def credential_fits(credential: Credential, example: Example, min_level: str) ->
     return credential.covers(example.domain) and level_rank(credential.level) >= level_rank(min_level)
 
 
-def today_start(tz_name: str | None = None) -> datetime:
-    """Midnight of today, in the reviewer's time zone when given (else the server's)."""
-    try:
-        tz = ZoneInfo(tz_name) if tz_name else timezone.get_current_timezone()
-    except (ZoneInfoNotFoundError, ValueError):
-        tz = timezone.get_current_timezone()
-    return datetime.combine(timezone.localdate(timezone=tz), time.min, tzinfo=tz)
-
-
 def reviewer_label_counts(reviewer: ReviewerProfile) -> dict[str, int]:
     """The reviewer's review labels: given today, in all, and on gold checks (one query)."""
     return HumanLabel.objects.filter(reviewer=reviewer, source=HumanLabel.Source.REVIEW).aggregate(
@@ -77,23 +55,6 @@ def reviewer_label_counts(reviewer: ReviewerProfile) -> dict[str, int]:
         total=Count("id"),
         gold=Count("id", filter=Q(task__kind=ReviewTask.Kind.GOLD)),
     )
-
-
-def remaining_capacity(reviewer_ids: Iterable[int]) -> dict[int, int]:
-    """Per reviewer: capacity per day minus labels given today minus tasks waiting for them."""
-    ids = list(set(reviewer_ids))
-    done = dict(
-        HumanLabel.objects.filter(reviewer_id__in=ids, created_at__gte=today_start())
-        .values_list("reviewer_id")
-        .annotate(n=Count("id"))
-    )
-    waiting = dict(
-        ReviewTask.objects.filter(assignee_id__in=ids, status__in=ACTIVE_STATUSES)
-        .values_list("assignee_id")
-        .annotate(n=Count("id"))
-    )
-    capacity = dict(ReviewerProfile.objects.filter(pk__in=ids).values_list("id", "capacity_per_day"))
-    return {r: capacity.get(r, 0) - done.get(r, 0) - waiting.get(r, 0) for r in ids}
 
 
 def pick_reviewer(candidates: Sequence[Credential], capacity: dict[int, int]) -> int | None:

@@ -1,7 +1,7 @@
 """The statements behind "next item", written out in SQL: they run on every submit, and building
 the equivalent querysets (Q trees, exclusions, three tiers) took more server CPU than all the
 rest of the request (issue #5). They follow the ORM versions of the same rules
-(``valid_credentials``, ``reviewer_task_q``, ``prefix_q``, ``reviewer_label_counts`` in matching.py);
+(``valid_credentials`` in capacity.py, ``reviewer_task_q``, ``prefix_q``, ``reviewer_label_counts`` in matching.py);
 tests/reviewers/test_fast_path.py pins the rules and the query count. Only table names and fixed
 fragments are formatted into the SQL; every value is a parameter.
 
@@ -23,8 +23,9 @@ from django.db import connection, connections
 
 from routing.models import Domain, Example
 
+from ..capacity import today_start
 from ..models import Credential, HumanLabel, ReviewerProfile, ReviewTask, TaskSkip
-from .matching import levels_up_to, today_start
+from .matching import levels_up_to
 
 Status, Kind = ReviewTask.Status, ReviewTask.Kind
 

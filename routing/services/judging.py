@@ -6,8 +6,8 @@ chunk skips what is stored and calls the endpoint only for the rest. A configura
 prompt variants asks every verdict K times, each variant with its own few-shot examples from the
 domain's human-labelled history (the "simulated annotators" of Trust or Escalate, Jung et al.).
 The chunk that completes the run (a conditional UPDATE on the run's counters) makes the live
-judge the batch's primary judge, clears the batch's routing and open review tasks, and queues
-re-routing.
+judge the batch's primary judge, resets the routing of the examples no reviewer has started on
+(pipeline.batch_routing_reset) and queues routing them again.
 """
 
 from __future__ import annotations
@@ -22,16 +22,15 @@ from django.db.models import Count, F, Max, Q, Sum
 from django.db.models.functions import Coalesce, Greatest
 from django.utils import timezone
 
-from reviewers.models import ReviewTask
 from routing.judges.base import ORDERS, FewShot, Verdict, VerdictRequest
 from routing.judges.fewshot import variant_names
 from routing.judges.guards import config_refusals, endpoint_policy
 from routing.judges.openai_backend import JudgeSettings, OpenAIJudge
 from routing.judges.runner import verdict_batches
 from routing.judges.selectors import fewshot_sets
-from routing.models import Batch, Example, JudgeConfig, JudgeRun, Judgment, RoutingDecision
+from routing.models import Batch, Example, JudgeConfig, JudgeRun, Judgment
 
-from .pipeline import batch_status_set
+from .pipeline import batch_routing_reset, batch_status_set
 
 log = logging.getLogger(__name__)
 
@@ -273,25 +272,19 @@ def judge_run_progress(*, run: JudgeRun, last_error: str = "") -> bool:
     return bool(finished)
 
 
-def batch_routing_reset(*, batch: Batch) -> tuple[int, int]:
-    """Forget the batch's routing so it can be routed again with a new judge: delete its routing
-    decisions and its review tasks that are not done (labels already given are kept)."""
-    decisions, _ = RoutingDecision.objects.filter(example__batch=batch).delete()
-    tasks, _ = ReviewTask.objects.filter(example__batch=batch).exclude(status=ReviewTask.Status.DONE).delete()
-    return decisions, tasks
-
-
 def judge_run_finish(*, run: JudgeRun) -> None:
-    """Make the live judge the batch's primary judge and re-route the batch."""
+    """Make the live judge the batch's primary judge and re-route the examples nobody has
+    started on (those a reviewer holds or has labeled keep their routing)."""
     from routing.tasks import batch_pipeline_run
 
     config = run.judge_config
     assert config is not None
     with transaction.atomic():
         batch = Batch.objects.select_for_update().get(pk=run.batch_id)
-        batch_routing_reset(batch=batch)
+        kept = batch_routing_reset(batch=batch)
         batch.primary_judge, batch.judge_backend = config.key, LIVE_BACKEND
         batch.save(update_fields=["primary_judge", "judge_backend"])
         batch_status_set(batch=batch, status=Batch.Status.ROUTING, detail=f"judged by {config.key}")
         batch_pipeline_run.delay_on_commit(batch.pk)
-    log.info("judge run %s finished; batch %s re-routed with %s", run.pk, batch.name, config.key)
+    log.info("judge run %s finished; batch %s re-routed with %s (%d started examples kept)",
+             run.pk, batch.name, config.key, len(kept))

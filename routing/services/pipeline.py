@@ -9,11 +9,16 @@ from django.db import transaction
 from reviewers.models import ReviewTask
 from reviewers.services import review_tasks_create
 from routing.models import Batch, Example, RoutingDecision
+from routing.selectors import batch_examples_started
 
 from .route import batch_route_learned, batch_route_threshold
 from .signals import batch_signals_compute
 
 log = logging.getLogger(__name__)
+
+# What a reset may take back: the routing's own tasks, while nobody has taken them.
+RESET_KINDS = [ReviewTask.Kind.ROUTED, ReviewTask.Kind.AUDIT]
+RESET_STATUSES = [ReviewTask.Status.OPEN, ReviewTask.Status.UNSTAFFED]
 
 
 def batch_status_set(*, batch: Batch, status: str, detail: str = "") -> None:
@@ -37,6 +42,26 @@ def _decide(batch: Batch, examples: list[Example]) -> list[RoutingDecision]:
         return batch_route_threshold(batch=batch, examples=examples)
     decisions, _ = batch_route_learned(batch=batch, examples=examples)  # certified or budget (#4)
     return decisions
+
+
+def batch_routing_reset(*, batch: Batch) -> set[int]:
+    """Forget the routing of the batch's examples nobody has started on, so the next
+    ``batch_route`` routes them again: delete their decisions and their routed/audit tasks not
+    yet taken (open or unstaffed). An example with a leased task or a reviewer's label keeps its
+    decision and every task, so no reviewer's open item vanishes under them. Returns the ids of
+    the examples left alone."""
+    with transaction.atomic():
+        # Lock the untaken tasks before reading who has started: a claim skips locked rows, and
+        # a claim that locked one first has made it leased by then, so its example is left alone.
+        untaken = list(
+            ReviewTask.objects.select_for_update(of=("self",))
+            .filter(example__batch=batch, kind__in=RESET_KINDS, status__in=RESET_STATUSES)
+            .values_list("pk", flat=True)
+        )
+        started = batch_examples_started(batch)
+        ReviewTask.objects.filter(pk__in=untaken).exclude(example_id__in=started).delete()
+        RoutingDecision.objects.filter(example__batch=batch).exclude(example_id__in=started).delete()
+    return started
 
 
 def batch_route(*, batch: Batch) -> int:

@@ -292,21 +292,9 @@ def batch_route_learned(*, batch: Batch, examples: Sequence[Example]) -> tuple[l
 
 
 def batch_reroute(*, batch: Batch) -> int:
-    """Re-route the batch's examples no reviewer has labeled yet: delete their decisions and their
-    routed/audit tasks not yet taken (leased work is left alone), then route them again."""
-    from reviewers.models import ReviewTask
-    from routing.selectors import batch_unreviewed_examples
+    """Re-route the batch's examples nobody has started on (``batch_routing_reset``: leased and
+    labeled work is left alone), with the batch's current settings."""
+    from .pipeline import batch_route, batch_routing_reset
 
-    from .pipeline import batch_route
-
-    with transaction.atomic():
-        examples = batch_unreviewed_examples(batch)
-        leased = set(ReviewTask.objects.filter(example__in=examples, status=ReviewTask.Status.LEASED)
-                     .values_list("example_id", flat=True))
-        movable = [e for e in examples if e.pk not in leased]
-        ReviewTask.objects.filter(
-            example__in=movable, kind__in=[ReviewTask.Kind.ROUTED, ReviewTask.Kind.AUDIT],
-            status__in=[ReviewTask.Status.OPEN, ReviewTask.Status.UNSTAFFED],
-        ).delete()
-        RoutingDecision.objects.filter(example__in=movable).delete()
+    batch_routing_reset(batch=batch)
     return batch_route(batch=batch)

@@ -8,6 +8,7 @@ import pytest
 from django.test import Client
 from django.utils import timezone
 
+from reviewers.capacity import remaining_capacity
 from reviewers.models import Credential, HumanLabel, ReviewTask, TaskSkip
 from reviewers.services import (
     ReviewError,
@@ -18,6 +19,8 @@ from reviewers.services import (
     unstaffed_restaff,
 )
 from reviewers.tasks import review_leases_expire as beat_task
+from routing.models import Domain
+from routing.selectors import roster_remaining_capacity
 from tests import factories
 from tests.factories import make_tasks, profile
 
@@ -48,6 +51,17 @@ def test_review_tasks_create_balances_by_remaining_capacity():
     assert assigned.count(b.pk) == 3
     assert assigned.count(None) == 1  # both at capacity: left in the shared pool, still open
     assert tasks[-1].status == "open"
+
+
+def test_remaining_capacity_never_below_zero_per_reviewer():
+    over = profile("over", capacity_per_day=2)
+    fresh = profile("fresh", capacity_per_day=4)
+    for example in factories.make_examples(3, name="labeled"):
+        HumanLabel.objects.create(example=example, reviewer=over, source=HumanLabel.Source.REVIEW, choice=1)
+    assert remaining_capacity([over.pk, fresh.pk]) == {over.pk: 0, fresh.pk: 4}
+    # The overdrawn reviewer takes nothing from the roster's figure (2 - 3 + 4 would be 3).
+    assert roster_remaining_capacity([Domain.objects.get(path="test/general")]) == 4
+    assert [t.assignee_id for t in make_tasks(5, name="next")] == [fresh.pk] * 4 + [None]
 
 
 def test_review_tasks_create_unstaffed_without_matching_credential():

@@ -10,7 +10,8 @@ import pytest
 from django.forms.models import model_to_dict
 
 from hybridqc.celery import app
-from reviewers.models import ReviewTask
+from reviewers.models import HumanLabel, ReviewTask
+from reviewers.services import review_task_claim
 from routing.fake_judge.replay import Replay
 from routing.judges.recorded import RecordedJudge
 from routing.models import Batch, JudgeConfig, JudgeRun, Judgment, RoutingDecision
@@ -186,6 +187,47 @@ def test_judge_run_finish_makes_live_judge_primary_and_reroutes(fake_judge, eage
     new_tasks = ReviewTask.objects.filter(example__batch=batch).exclude(pk=done_task.pk)
     assert old_open and not (old_open & set(new_tasks.values_list("pk", flat=True)))
     assert set(new_tasks.values_list("example__external_id", flat=True)) >= {"item-1", "item-2"}
+
+
+def _rejudge(fake_judge, items, django_capture_on_commit_callbacks) -> None:
+    """Judge the batch again with a live judge replaying ``items``, running the re-routing."""
+    replay = Replay()
+    for item in items:
+        replay.add(item)
+    fake_judge.server.replay = replay
+    config = factories.judge_config(fake_judge.url, name="live", samples=3)
+    with django_capture_on_commit_callbacks(execute=True):
+        judge_run_start(batch=Batch.objects.get(name="held"), config=config)
+
+
+def test_judge_rerun_keeps_a_leased_item_and_replaces_an_untaken_one(fake_judge, eager,
+                                                                     django_capture_on_commit_callbacks):
+    biased = [{"judge": "r", "variant": f"v{k}", "order": o, "choice": c}
+              for k, (o, c) in enumerate([("ab", 1), ("ab", 1), ("ab", 1), ("ba", 2), ("ba", 2), ("ba", 1)])]
+    items = [factories.pairwise_item(i, judgments=biased) for i in range(3)]
+    holder = factories.profile("holder", prefixes=("test",))
+    batch = factories.batch("held", items=items, audit_rate=0.0).batch
+    batch_route(batch=batch)
+    leased = review_task_claim(reviewer=holder)
+    assert leased is not None and leased.status == ReviewTask.Status.LEASED
+    labeled = batch.examples.exclude(pk=leased.example_id).order_by("line_number").first()
+    HumanLabel.objects.create(example=labeled, reviewer=holder, source=HumanLabel.Source.REVIEW, choice=1)
+    untaken = ReviewTask.objects.get(example__batch=batch, status=ReviewTask.Status.OPEN,
+                                     example__in=batch.examples.exclude(pk__in=[leased.example_id, labeled.pk]))
+    before = {d.example_id: d for d in RoutingDecision.objects.filter(example__batch=batch)}
+    _rejudge(fake_judge, items, django_capture_on_commit_callbacks)
+    after = {d.example_id: d for d in RoutingDecision.objects.filter(example__batch=batch)}
+    held = ReviewTask.objects.get(pk=leased.pk)
+    assert (held.status, held.assignee_id, held.lease_expires_at) == (
+        ReviewTask.Status.LEASED, holder.pk, leased.lease_expires_at)
+    for kept in (leased.example_id, labeled.pk):  # started examples keep their routing
+        assert (after[kept].pk, after[kept].router_version) == (before[kept].pk, before[kept].router_version)
+    assert not ReviewTask.objects.filter(pk=untaken.pk).exists()
+    [fresh] = ReviewTask.objects.filter(example_id=untaken.example_id)
+    assert (fresh.kind, fresh.status) == (ReviewTask.Kind.ROUTED, ReviewTask.Status.OPEN)
+    assert after[untaken.example_id].pk != before[untaken.example_id].pk
+    assert after[untaken.example_id].reason.startswith("position-biased")
+    assert ReviewTask.objects.filter(example__batch=batch).count() == 3
 
 
 def test_judge_batch_command_starts_run(fake_judge, eager, django_capture_on_commit_callbacks):

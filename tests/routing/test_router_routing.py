@@ -1,12 +1,15 @@
+import json
 import random
 
 import pytest
 from django.urls import reverse
 
-from reviewers.models import ReviewerProfile, ReviewTask
+from reviewers.capacity import remaining_capacity
+from reviewers.models import HumanLabel, ReviewerProfile, ReviewTask
 from routing.models import Batch, RouterModel, RoutingDecision, RoutingRun
 from routing.router.backtest import labeled_items
 from routing.router.candidates import CANDIDATES
+from routing.selectors import batch_domains, roster_remaining_capacity
 from routing.services.audit import audit_sample
 from routing.services.import_v1 import batch_import
 from routing.services.pipeline import batch_route
@@ -86,6 +89,36 @@ def test_router_budget_mode_respects_capacity(db):
     humans = decisions.filter(route="human").exclude(score=None)
     kept = decisions.filter(route="judge")
     assert max(humans.values_list("score", flat=True)) <= min(kept.values_list("score", flat=True))
+
+
+def _unanimous_live_lines() -> list[str]:
+    """The live LLMBar lines whose judge votes are unanimous: no rule sends any of them to humans,
+    so budget mode's human share is exactly the roster's remaining capacity."""
+    lines = factories.data_lines("llmbar.jsonl")[400:]
+    return [line for line in lines if len({j.get("choice") for j in json.loads(line)["judgments"]} - {None}) == 1]
+
+
+def test_router_budget_mode_uses_the_capacity_assignment_uses(db):
+    _history_and_model()
+    reviewer = factories.profile("r1", prefixes=("llmbar", "mtbench"), capacity_per_day=10)
+    for example in factories.make_examples(3, name="labeled-today", domain="mtbench/writing"):
+        HumanLabel.objects.create(example=example, reviewer=reviewer, source=HumanLabel.Source.REVIEW, choice=1)
+    waiting = factories.make_tasks(2, name="waiting", domain="mtbench/writing")
+    assert [t.assignee_id for t in waiting] == [reviewer.pk, reviewer.pk]
+    batch = batch_import(batch_name="live-budget", lines=_unanimous_live_lines(), routing_mode="budget",
+                         audit_rate=0.0, audit_min_per_domain=0).batch
+    assert remaining_capacity([reviewer.pk]) == {reviewer.pk: 5}  # 10 - 3 labels today - 2 waiting
+    assert roster_remaining_capacity(batch_domains(batch)) == 5
+    assert batch_route(batch=batch) == 170
+    decisions = RoutingDecision.objects.filter(example__batch=batch)
+    humans = decisions.filter(route=RoutingDecision.Route.HUMAN)
+    assert humans.count() == 5 and all(d.reason.startswith("budget: among the 5 least") for d in humans)
+    kept_scores = decisions.filter(route=RoutingDecision.Route.JUDGE).values_list("score", flat=True)
+    assert max(humans.values_list("score", flat=True)) <= min(kept_scores)
+    routed = ReviewTask.objects.filter(example__batch=batch, kind=ReviewTask.Kind.ROUTED)
+    assert list(routed.values_list("assignee_id", flat=True)) == [reviewer.pk] * 5
+    assert remaining_capacity([reviewer.pk]) == {reviewer.pk: 0}
+    assert roster_remaining_capacity(batch_domains(batch)) == 0
 
 
 def test_router_panel_budget_reports_weaker_guarantee(db, lead_user, client):
