@@ -20,6 +20,8 @@ REQUEST_OVERHEAD_BYTES = 1024 * 1024
 # Past this many problems the rest of the file is not read: the list is long enough to act on,
 # and a file of millions of bad lines must not fill a worker's memory with errors.
 MAX_ERRORS = 1000
+# Django refuses fields (not files) past DATA_UPLOAD_MAX_MEMORY_SIZE; the answer says which part.
+FIELDS_TOO_LARGE = "the fields besides the file are too large (DATA_UPLOAD_MAX_MEMORY_SIZE); send the data as the file"
 
 
 @dataclass(frozen=True)
