@@ -173,6 +173,13 @@ def check_scale(item: dict[str, Any], limits: Limits) -> Problems:
     return []
 
 
+def check_no_scale(item: dict[str, Any]) -> Problems:
+    """Pairwise items have no scale (one given would be stored, unchecked, in integer columns)."""
+    if item.get("scale") is not None:
+        return [("scale", "only rating items have a scale")]
+    return []
+
+
 def scale_of(item: dict[str, Any], limits: Limits) -> tuple[int, int] | None:
     """The item's (min, max) when its scale is valid."""
     if item.get("task") != "rating" or check_scale(item, limits):
@@ -299,6 +306,5 @@ def validate_item(item: Any, limits: Limits | None = None) -> Problems:
     if task not in TASKS:
         return errors
     errors += check_responses(item, task, limits)
-    if task == "rating":
-        errors += check_scale(item, limits)
+    errors += check_scale(item, limits) if task == "rating" else check_no_scale(item)
     return errors + check_list(item, "judgments", task, limits) + check_list(item, "human_labels", task, limits)

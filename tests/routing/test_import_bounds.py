@@ -65,6 +65,8 @@ CASES = {
     "scale past the column": (
         _rating(scale={"min": 2**31, "max": 2**31 + 5}),
         ["scale: min and max must be between -2147483647 and 2147483647"]),
+    "scale on a pairwise item": (
+        _pairwise(scale={"min": 0, "max": 2**40}), ["scale: only rating items have a scale"]),
     "NUL in prompt": (_pairwise(prompt="a\x00b"), ["prompt: must not contain NUL characters"]),
     "lone surrogate in a response": (
         _pairwise(responses=["ok", "\ud800"]), ["responses[1]: must not contain lone surrogates (invalid Unicode)"]),
@@ -163,3 +165,16 @@ def test_import_api_bad_fourth_line_is_400_and_writes_nothing(client, lead_user,
 )
 def test_parse_lines_accepts_values_at_the_bounds(item):
     assert [n for n, _ in parse_lines([json.dumps(item)])] == [1]
+
+
+def test_batch_import_stores_values_at_the_bounds(db):
+    domain = "/".join(["d" * 25] + ["d" * 24] * 7)
+    item = factories.rating_item(
+        1, id="i" * 200, domain=domain, prompt="p" * 200_000, scale={"min": -49, "max": 50},
+        judgments=[{"judge": "j" * 200, "variant": "v" * 100, "rating": 50, "probability": 1.0, "scores": [0.5] * 16}],
+        human_labels=[{"annotator": "a" * 200, "rating": -49, "rationale": "r" * 200_000}],
+        metadata={"deep": _nested(19), "v": list(range(9_000))},
+    )
+    result = factories.batch("bounds", items=[item])
+    assert (len(domain), result.created, result.judgments, result.human_labels) == (200, 1, 1, 1)
+    assert Example.objects.get().metadata["deep"] == _nested(19)

@@ -90,7 +90,8 @@ def _bad_label(item, rng, raw):
 
 def _bad_scale(item, rng, raw):
     if item["task"] == "pairwise":
-        return _bad_responses(item, rng, raw)
+        item["scale"] = rng.choice(["1-5", {"min": 1, "max": 5}, {"min": 0, "max": 2**40}, [], 0])
+        return
     item["scale"] = rng.choice([None, "1-5", {"min": 5, "max": 1}, {"min": 3, "max": 3}, {"min": 1.5, "max": 5},
                                 {"min": True, "max": 5}, {"min": 0, "max": 2_000_000_000},
                                 {"min": -(2**40), "max": 10}, {"min": 1, "max": _placeholder(rng, raw)}])
