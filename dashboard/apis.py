@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from django.core.exceptions import RequestDataTooBig
 from django.shortcuts import get_object_or_404
 from rest_framework import serializers, status
 from rest_framework.permissions import BasePermission, IsAuthenticated
@@ -14,6 +15,7 @@ from rest_framework.views import APIView
 from hybridqc.roles import is_lead
 from routing.models import Batch
 from routing.services.import_v1 import ImportValidationError, batch_import
+from routing.services.import_validation import FIELDS_TOO_LARGE, request_size_problem, upload_size_problem
 from routing.tasks import batch_pipeline_run
 
 from .selectors import batch_report, release_gate
@@ -31,6 +33,11 @@ class BatchImportSerializer(serializers.Serializer):
     audit_rate = serializers.FloatField(min_value=0, max_value=1, default=Batch.DEFAULT_AUDIT_RATE)
     routing_mode = serializers.ChoiceField(choices=Batch.Mode.choices, default=Batch.Mode.THRESHOLD)
 
+    def validate_file(self, upload: Any) -> Any:
+        if problem := upload_size_problem(upload.size):
+            raise serializers.ValidationError(problem)
+        return upload
+
 
 def _report_with_gate(batch: Batch) -> dict[str, Any]:
     report = batch_report(batch)
@@ -47,7 +54,13 @@ class BatchListApi(APIView):
         return Response([_report_with_gate(b) for b in Batch.objects.all()])
 
     def post(self, request: Request) -> Response:
-        serializer = BatchImportSerializer(data=request.data)
+        # Refused by its announced size, before the body is read (and spooled to disk).
+        if problem := request_size_problem(request.META.get("CONTENT_LENGTH")):
+            return Response({"detail": problem}, status=status.HTTP_413_REQUEST_ENTITY_TOO_LARGE)
+        try:
+            serializer = BatchImportSerializer(data=request.data)
+        except RequestDataTooBig:
+            return Response({"detail": FIELDS_TOO_LARGE}, status=status.HTTP_413_REQUEST_ENTITY_TOO_LARGE)
         serializer.is_valid(raise_exception=True)
         data = dict(serializer.validated_data)
         upload = data.pop("file")

@@ -1,6 +1,8 @@
 from django import forms
+from django.core.files.uploadedfile import UploadedFile
 
 from routing.models import Batch
+from routing.services.import_validation import upload_size_problem
 
 
 class BatchUploadForm(forms.Form):
@@ -13,3 +15,9 @@ class BatchUploadForm(forms.Form):
     def clean_audit_rate(self) -> float:
         value = self.cleaned_data["audit_rate"]
         return Batch.DEFAULT_AUDIT_RATE if value is None else value
+
+    def clean_file(self) -> UploadedFile:
+        upload = self.cleaned_data["file"]
+        if problem := upload_size_problem(upload.size):
+            raise forms.ValidationError(problem)
+        return upload

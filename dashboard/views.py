@@ -1,6 +1,7 @@
 import json
 
 from django.contrib import messages
+from django.core.exceptions import RequestDataTooBig
 from django.http import HttpRequest, HttpResponse, HttpResponseBase, StreamingHttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_http_methods
@@ -10,6 +11,7 @@ from hybridqc.http import HtmxHttpRequest
 from hybridqc.roles import is_admin, is_lead, is_reviewer, lead_required
 from routing.models import Batch
 from routing.services.import_v1 import ImportValidationError, batch_import
+from routing.services.import_validation import FIELDS_TOO_LARGE, request_size_problem
 from routing.tasks import batch_pipeline_run
 
 from .charts import drift_series
@@ -53,11 +55,22 @@ def control_center(request: HtmxHttpRequest) -> HttpResponse:
     return render(request, "dashboard/control.html#batches" if partial else "dashboard/control.html", context)
 
 
+def _upload_refused(request: HttpRequest, problem: str) -> HttpResponse:
+    context = {"form": BatchUploadForm(), "upload_error": problem}
+    return render(request, "dashboard/control.html#upload", context, status=413)
+
+
 @lead_required
 @require_http_methods(["POST"])
 def batch_upload(request: HttpRequest) -> HttpResponse:
     """Release leads: upload a format-v1 file; every bad line is listed and nothing is written."""
-    form = BatchUploadForm(request.POST, request.FILES)
+    # Refused by its announced size, before Django reads (and spools) the body.
+    if problem := request_size_problem(request.META.get("CONTENT_LENGTH")):
+        return _upload_refused(request, problem)
+    try:
+        form = BatchUploadForm(request.POST, request.FILES)
+    except RequestDataTooBig:
+        return _upload_refused(request, FIELDS_TOO_LARGE)
     if not form.is_valid():
         return render(request, "dashboard/control.html#upload", {"form": form}, status=400)
     data = form.cleaned_data

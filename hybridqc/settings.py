@@ -46,8 +46,17 @@ def _env_number[T: (int, float)](name: str, default: T, cast: type[T], kind: str
         raise ImproperlyConfigured(f"{name}={raw!r} is not {kind}") from exc
 
 
-def env_int(name: str, default: int) -> int:
-    return _env_number(name, default, int, "an integer")
+def _in_range(name: str, value: int, min_value: int | None, max_value: int | None) -> int:
+    # A limit of 0 or -1 would refuse everything (or nothing) without saying why: refuse to start.
+    if min_value is not None and value < min_value:
+        raise ImproperlyConfigured(f"{name}={value} is below the minimum {min_value}")
+    if max_value is not None and value > max_value:
+        raise ImproperlyConfigured(f"{name}={value} is above the maximum {max_value}")
+    return value
+
+
+def env_int(name: str, default: int, *, min_value: int | None = None, max_value: int | None = None) -> int:
+    return _in_range(name, _env_number(name, default, int, "an integer"), min_value, max_value)
 
 
 def env_float(name: str, default: float) -> float:
@@ -162,9 +171,27 @@ SECURE_CONTENT_TYPE_NOSNIFF = True
 SESSION_COOKIE_SECURE = env_bool("SESSION_COOKIE_SECURE", False)
 CSRF_COOKIE_SECURE = SESSION_COOKIE_SECURE
 
-# Upload size: format-v1 files of a few thousand items are a few MB.
-DATA_UPLOAD_MAX_MEMORY_SIZE = env_int("DATA_UPLOAD_MAX_MB", 64) * 1024 * 1024
-FILE_UPLOAD_MAX_MEMORY_SIZE = DATA_UPLOAD_MAX_MEMORY_SIZE
+# Request bodies apart from uploaded files (form fields, JSON): none of ours is more than a few KB,
+# so anything past this is refused (400) before a view sees it.
+DATA_UPLOAD_MAX_MEMORY_SIZE = env_int("DATA_UPLOAD_MAX_MB", 10, min_value=1) * 1024 * 1024
+# Uploaded files above this go to a temporary file instead of memory: a few 200 MB imports at
+# once must not take a worker's memory.
+FILE_UPLOAD_MAX_MEMORY_SIZE = env_int("FILE_UPLOAD_MEMORY_MB", 10, min_value=1) * 1024 * 1024
+
+# Format-v1 import bounds (routing/services/import_rules.py): past any of them a file is refused
+# with a line-numbered error and nothing is written. Files of a few thousand items are a few MB.
+IMPORT_MAX_UPLOAD_BYTES = env_int("IMPORT_MAX_UPLOAD_BYTES", 200 * 1024 * 1024, min_value=1)
+# Ids (item, judge, annotator) are stored in 200-character columns; a longer limit could not be kept.
+IMPORT_MAX_ID_CHARS = env_int("IMPORT_MAX_ID_CHARS", 200, min_value=1, max_value=200)
+IMPORT_MAX_TEXT_CHARS = env_int("IMPORT_MAX_TEXT_CHARS", 200_000, min_value=1)
+# Workers build one entry per scale value (agreement, calibration): a huge range would exhaust them.
+IMPORT_MAX_SCALE_STEPS = env_int("IMPORT_MAX_SCALE_STEPS", 100, min_value=2)
+# Checked without recursion, but Django's JSON encoding of metadata recurses: keep it shallow.
+IMPORT_MAX_DEPTH = env_int("IMPORT_MAX_DEPTH", 20, min_value=1, max_value=200)
+IMPORT_MAX_METADATA_VALUES = env_int("IMPORT_MAX_METADATA_VALUES", 10_000, min_value=1)
+IMPORT_MAX_JUDGMENTS = env_int("IMPORT_MAX_JUDGMENTS", 1000, min_value=1)
+IMPORT_MAX_LABELS = env_int("IMPORT_MAX_LABELS", 1000, min_value=1)
+IMPORT_MAX_DOMAIN_SEGMENTS = env_int("IMPORT_MAX_DOMAIN_SEGMENTS", 8, min_value=1)
 
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [

@@ -1,9 +1,7 @@
-"""Format v1 import: validate every line first, then write all of it in one transaction."""
+"""Format v1 import: validate every line first (import_validation), then write all of it in one transaction."""
 
 from __future__ import annotations
 
-import json
-import math
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
@@ -12,26 +10,10 @@ from django.db import transaction
 
 from routing.models import Batch, Domain, Example, Judgment
 
-TASKS = ("pairwise", "rating")
-FIELDS = {"id", "task", "domain", "prompt", "responses", "scale", "judgments", "human_labels", "metadata"}
-JUDGMENT_FIELDS = {"judge", "variant", "order", "choice", "scores", "rating", "probability", "rationale"}
-LABEL_FIELDS = {"annotator", "choice", "rating", "rationale"}
+from .import_rules import validate_item
+from .import_validation import ImportValidationError, LineError, parse_lines
 
-
-@dataclass(frozen=True)
-class LineError:
-    line: int
-    field: str
-    message: str
-
-    def __str__(self) -> str:
-        return f"line {self.line}: {self.field}: {self.message}"
-
-
-class ImportValidationError(Exception):
-    def __init__(self, errors: list[LineError]) -> None:
-        self.errors = errors
-        super().__init__(f"{len(errors)} invalid line(s); nothing was imported")
+__all__ = ["ImportResult", "ImportValidationError", "LineError", "batch_import", "parse_lines", "validate_item"]
 
 
 @dataclass
@@ -42,160 +24,6 @@ class ImportResult:
     judgments: int = 0
     human_labels: int = 0
     new_example_ids: list[int] = field(default_factory=list)
-
-
-def _is_number(value: Any) -> bool:
-    return isinstance(value, int | float) and not isinstance(value, bool) and math.isfinite(value)
-
-
-def _check_choice(value: Any, *, allow_null: bool) -> str | None:
-    if value is None and allow_null:
-        return None
-    if isinstance(value, bool) or value not in (0, 1, 2):
-        return f"must be 0, 1, 2{' or null' if allow_null else ''}, got {json.dumps(value)}"
-    return None
-
-
-def _check_scale(item: dict[str, Any]) -> list[tuple[str, str]]:
-    scale = item.get("scale")
-    if not isinstance(scale, dict):
-        return [("scale", 'rating items need {"min": int, "max": int}')]
-    lo, hi = scale.get("min"), scale.get("max")
-    if not (isinstance(lo, int) and isinstance(hi, int)) or isinstance(lo, bool) or isinstance(hi, bool):
-        return [("scale", "min and max must be integers")]
-    if lo >= hi:
-        return [("scale", f"min ({lo}) must be below max ({hi})")]
-    return []
-
-
-def _check_verdict(obj: dict[str, Any], where: str, task: str, *, allow_null: bool) -> list[tuple[str, str]]:
-    if task == "pairwise":
-        if "choice" not in obj:
-            return [(f"{where}.choice", "is required for pairwise items")]
-        problem = _check_choice(obj["choice"], allow_null=allow_null)
-        return [(f"{where}.choice", problem)] if problem else []
-    rating = obj.get("rating")
-    if rating is None and allow_null and "rating" in obj:
-        return []
-    if not _is_number(rating):
-        return [(f"{where}.rating", f"must be a number, got {json.dumps(rating)}")]
-    return []
-
-
-def _check_judgment(j: Any, where: str, task: str) -> list[tuple[str, str]]:
-    if not isinstance(j, dict):
-        return [(where, "must be an object")]
-    errors = [(f"{where}.{k}", "unknown field") for k in sorted(set(j) - JUDGMENT_FIELDS)]
-    if not isinstance(j.get("judge"), str) or not j.get("judge"):
-        errors.append((f"{where}.judge", "is required (a non-empty string)"))
-    errors += _check_verdict(j, where, task, allow_null=True)
-    if "order" in j and j["order"] not in ("ab", "ba"):
-        errors.append((f"{where}.order", f'must be "ab" or "ba", got {json.dumps(j["order"])}'))
-    for key in ("variant", "rationale"):
-        if key in j and not isinstance(j[key], str):
-            errors.append((f"{where}.{key}", "must be a string"))
-    prob = j.get("probability")
-    if prob is not None and not (_is_number(prob) and 0.0 <= prob <= 1.0):
-        errors.append((f"{where}.probability", "must be a number between 0 and 1"))
-    scores = j.get("scores")
-    if scores is not None and not (isinstance(scores, list) and all(_is_number(s) for s in scores)):
-        errors.append((f"{where}.scores", "must be a list of numbers"))
-    return errors
-
-
-def _check_label(h: Any, where: str, task: str) -> list[tuple[str, str]]:
-    if not isinstance(h, dict):
-        return [(where, "must be an object")]
-    errors = [(f"{where}.{k}", "unknown field") for k in sorted(set(h) - LABEL_FIELDS)]
-    if not isinstance(h.get("annotator"), str) or not h.get("annotator"):
-        errors.append((f"{where}.annotator", "is required (a non-empty string)"))
-    errors += _check_verdict(h, where, task, allow_null=False)
-    if "rationale" in h and not isinstance(h["rationale"], str):
-        errors.append((f"{where}.rationale", "must be a string"))
-    return errors
-
-
-def _check_list(item: dict[str, Any], key: str, task: str) -> list[tuple[str, str]]:
-    values = item.get(key, [])
-    if not isinstance(values, list):
-        return [(key, "must be a list")]
-    check = _check_judgment if key == "judgments" else _check_label
-    errors: list[tuple[str, str]] = []
-    for i, value in enumerate(values):
-        errors += check(value, f"{key}[{i}]", task)
-    return errors
-
-
-def _check_responses(item: dict[str, Any], task: str) -> list[tuple[str, str]]:
-    responses = item.get("responses")
-    if not isinstance(responses, list):
-        return [("responses", "is required (a list of strings)")]
-    want = 2 if task == "pairwise" else 1
-    errors = []
-    if task in TASKS and len(responses) != want:
-        errors.append(("responses", f"{task} items need exactly {want}, got {len(responses)}"))
-    for i, response in enumerate(responses):
-        if not isinstance(response, str):
-            errors.append((f"responses[{i}]", f"must be a string, got {type(response).__name__}"))
-    return errors
-
-
-def _check_required(item: dict[str, Any]) -> list[tuple[str, str]]:
-    errors = [(k, "unknown field") for k in sorted(set(item) - FIELDS)]
-    for key in ("id", "domain", "prompt"):
-        value = item.get(key)
-        if not isinstance(value, str) or not value.strip():
-            errors.append((key, "is required (a non-empty string)"))
-    if item.get("task") not in TASKS:
-        errors.append(("task", f'must be "pairwise" or "rating", got {json.dumps(item.get("task"))}'))
-    if "metadata" in item and not isinstance(item["metadata"], dict):
-        errors.append(("metadata", "must be an object"))
-    return errors
-
-
-def validate_item(item: Any) -> list[tuple[str, str]]:
-    """Return (field, message) for everything wrong with one parsed line."""
-    if not isinstance(item, dict):
-        return [("(line)", "must be a JSON object")]
-    errors = _check_required(item)
-    task = item.get("task")
-    if task not in TASKS:
-        return errors
-    errors += _check_responses(item, task)
-    if task == "rating":
-        errors += _check_scale(item)
-    errors += _check_list(item, "judgments", task)
-    errors += _check_list(item, "human_labels", task)
-    return errors
-
-
-def parse_lines(lines: Iterable[str | bytes]) -> list[tuple[int, dict[str, Any]]]:
-    """Parse and validate every line; raise ImportValidationError listing all bad lines."""
-    items: list[tuple[int, dict[str, Any]]] = []
-    errors: list[LineError] = []
-    seen: dict[str, int] = {}
-    for number, raw in enumerate(lines, start=1):
-        text = raw.decode("utf-8", errors="replace") if isinstance(raw, bytes) else raw
-        if not text.strip():
-            continue
-        try:
-            item = json.loads(text)
-        except json.JSONDecodeError as exc:
-            errors.append(LineError(number, "(line)", f"invalid JSON: {exc.msg} at column {exc.colno}"))
-            continue
-        problems = validate_item(item)
-        errors += [LineError(number, f, m) for f, m in problems]
-        if not problems:
-            if item["id"] in seen:
-                errors.append(LineError(number, "id", f"duplicate of line {seen[item['id']]}"))
-                continue
-            seen[item["id"]] = number
-            items.append((number, item))
-    if errors:
-        raise ImportValidationError(errors)
-    if not items:
-        raise ImportValidationError([LineError(0, "(file)", "contains no items")])
-    return items
 
 
 def _domains_for(items: list[tuple[int, dict[str, Any]]]) -> dict[str, Domain]:

@@ -34,3 +34,11 @@ def test_wsgi_refuses_to_serve_without_secret_key():
     proc = subprocess.run([sys.executable, "-c", "import hybridqc.wsgi"], env=env, capture_output=True, text=True)
     assert proc.returncode == 1
     assert "SECRET_KEY must be set to serve HybridQC" in proc.stderr
+
+
+@pytest.mark.parametrize(("raw", "message"), [("0", "X_NUM=0 is below the minimum 1"),
+                                              ("201", "X_NUM=201 is above the maximum 200")])
+def test_env_int_rejects_values_out_of_range(monkeypatch, raw, message):
+    monkeypatch.setenv("X_NUM", raw)
+    with pytest.raises(ImproperlyConfigured, match=message):
+        env_int("X_NUM", 5, min_value=1, max_value=200)

@@ -98,6 +98,11 @@ def test_batch_import_real_pandalm_counts(db):
     assert Judgment.objects.filter(error="no usable verdict").count() == 25
 
 
+def test_batch_import_real_llmbar_counts(db):
+    result = batch_import(batch_name="l", lines=factories.data_lines("llmbar.jsonl"))
+    assert (result.created, result.judgments, result.human_labels) == (619, 13370, 619)
+
+
 def test_import_examples_command_reports_line_and_exits_nonzero(db, tmp_path, capsys):
     path = tmp_path / "bad.jsonl"
     good = factories.jsonl([factories.pairwise_item(i) for i in range(4)])

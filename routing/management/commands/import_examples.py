@@ -5,6 +5,7 @@ from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from routing.models import Batch
 from routing.services.import_v1 import ImportValidationError, batch_import
+from routing.services.import_validation import upload_size_problem
 from routing.tasks import batch_pipeline_run
 
 
@@ -23,6 +24,8 @@ class Command(BaseCommand):
         path: Path = opts["file"]
         if not path.is_file():
             raise CommandError(f"{path}: no such file")
+        if problem := upload_size_problem(path.stat().st_size):
+            raise CommandError(f"{path.name}: {problem} (IMPORT_MAX_UPLOAD_BYTES)")
         fields = {k: v for k, v in (("confidence_threshold", opts["threshold"]),
                                     ("audit_rate", opts["audit_rate"])) if v is not None}
         try:
