@@ -182,3 +182,19 @@ def cascade_keep(stage_scores: Sequence[np.ndarray], thresholds: Sequence[float 
         clears = (stage < 0) & (np.nan_to_num(np.asarray(scores, dtype=float), nan=-np.inf) >= threshold)
         stage[clears] = s
     return stage
+
+
+def cascade_apply(cal_scores: Sequence[np.ndarray], cal_correct: Sequence[np.ndarray],
+                  batch_scores: Sequence[np.ndarray], batch_correct: Sequence[np.ndarray], *, alpha: float,
+                  delta: float) -> tuple[np.ndarray, np.ndarray, list[Certification]]:
+    """Certify the stages on calibration items (``certify_cascade``, the batch's scores as the
+    batch), keep the batch items they clear, and say which kept items are right: (kept, correct
+    (1 where the stage that kept an item has its reference), certifications). The backtest and
+    the champion/challenger comparison both measure routing this way."""
+    certs = certify_cascade(cal_scores, cal_correct, alpha=alpha, delta=delta, batch_scores=batch_scores)
+    stage = cascade_keep(batch_scores, [c.threshold for c in certs])
+    correct = np.zeros(stage.size, dtype=int)
+    for s, ok in enumerate(batch_correct):
+        mine = stage == s
+        correct[mine] = np.asarray(ok)[mine]
+    return stage >= 0, correct, certs

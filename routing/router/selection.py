@@ -28,7 +28,7 @@ import numpy as np
 from scipy import sparse
 
 from .candidates import CANDIDATES, JUDGE_ONLY, LEARNED, Stage, agreement, judge_only_stages
-from .certify import Certification, cascade_keep, certify_cascade
+from .certify import Certification, cascade_apply
 from .features import ItemInput
 from .model import Router, router_fit_matrices
 from .power import expected_coverage
@@ -129,14 +129,10 @@ class Evaluation:
 def candidate_evaluate(pool: Pool, cal: list[Stage], cal_idx: np.ndarray, batch: list[Stage],
                        batch_idx: np.ndarray, *, alpha: float, delta: float) -> Evaluation:
     """Certify the stages on the calibration items, then keep the batch items they clear."""
-    certs = certify_cascade([s.score for s in cal], [pool.correct(s, cal_idx) for s in cal], alpha=alpha,
-                            delta=delta, batch_scores=[s.score for s in batch])
-    stage = cascade_keep([s.score for s in batch], [c.threshold for c in certs])
-    correct = np.zeros(batch_idx.size, dtype=int)
-    for s, part in enumerate(batch):
-        mine = stage == s
-        correct[mine] = pool.correct(part, batch_idx)[mine]
-    return Evaluation(stage >= 0, correct, certs)
+    kept, correct, certs = cascade_apply([s.score for s in cal], [pool.correct(s, cal_idx) for s in cal],
+                                         [s.score for s in batch], [pool.correct(s, batch_idx) for s in batch],
+                                         alpha=alpha, delta=delta)
+    return Evaluation(kept, correct, certs)
 
 
 @dataclass

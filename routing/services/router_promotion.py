@@ -32,7 +32,7 @@ from hybridqc.roles import User
 from routing.models import RouterModel
 from routing.router.backtest import LabeledItem
 from routing.router.candidates import LEARNED, agreement
-from routing.router.certify import cascade_keep, certify_cascade
+from routing.router.certify import cascade_apply
 from routing.router.scoring import stages_of
 from routing.selectors import examples_first_labeled_after, router_active
 from routing.services.route import calibration_stages, router_of, stale_reason
@@ -68,14 +68,9 @@ class Measured:
 
 def _half(stages: StageData, cal: np.ndarray, test: np.ndarray, alpha: float, delta: float) -> tuple[float, bool]:
     """Certify on ``cal``, keep on ``test``: (share of ``test`` kept, kept agreement >= 1 - alpha)."""
-    batch = [s[test] for s, _ in stages]
-    certs = certify_cascade([s[cal] for s, _ in stages], [c[cal] for _, c in stages], alpha=alpha, delta=delta,
-                            batch_scores=batch)
-    stage = cascade_keep(batch, [c.threshold for c in certs])
-    correct = np.zeros(test.size, dtype=int)
-    for k, (_, c) in enumerate(stages):
-        correct[stage == k] = c[test][stage == k]
-    kept = stage >= 0
+    kept, correct, _ = cascade_apply([s[cal] for s, _ in stages], [c[cal] for _, c in stages],
+                                     [s[test] for s, _ in stages], [c[test] for _, c in stages],
+                                     alpha=alpha, delta=delta)
     held = not kept.any() or bool(correct[kept].mean() >= 1 - alpha)
     return float(kept.mean()) if kept.size else 0.0, held
 
