@@ -1,6 +1,8 @@
 from django.contrib import admin
 from django.contrib.auth import views as auth_views
+from django.templatetags.static import static
 from django.urls import include, path
+from django.views.generic import RedirectView
 
 from dashboard.views import home
 
@@ -13,4 +15,6 @@ urlpatterns = [
     path("control/", include("dashboard.urls")),
     path("routing/", include("routing.urls")),
     path("api/", include("hybridqc.api_urls")),
+    # Browsers ask for /favicon.ico whatever the page declares; a permanent redirect to the static icon.
+    path("favicon.ico", RedirectView.as_view(url=static("favicon.svg"), permanent=True), name="favicon"),
 ]

@@ -63,7 +63,7 @@ def roster_page(request: HttpRequest) -> HttpResponse:
         return _roster_page(request, form, 400, "The file is not UTF-8 text.")
     except ReviewError as exc:
         return _roster_page(request, form, 400, exc.message)
-    messages.success(request, f"Imported {n} credential rows.")
+    messages.success(request, f"Imported {n} credential {'row' if n == 1 else 'rows'}.")
     return redirect("reviewers:roster")
 
 

@@ -46,7 +46,9 @@ def _link_ok(url: str) -> bool:
     return lowered.startswith(SAFE_SCHEMES) or lowered.startswith("#")
 
 
-_md = MarkdownIt("commonmark", {"html": False, "linkify": False, "typographer": False}).enable("table")
+# breaks=True: model outputs are written as plain text as often as Markdown, and a single newline
+# there is meant (a poem, an address, a list without markers); CommonMark would join the lines.
+_md = MarkdownIt("commonmark", {"html": False, "linkify": False, "typographer": False, "breaks": True}).enable("table")
 _md.validateLink = _link_ok  # type: ignore[method-assign] # markdown-it's hook: an invalid link renders as plain text
 
 

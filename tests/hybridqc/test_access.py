@@ -5,7 +5,7 @@ import re
 import pytest
 from django.urls import URLPattern, URLResolver, get_resolver
 
-PUBLIC = {"/accounts/login/", "/accounts/logout/", "/"}
+PUBLIC = {"/accounts/login/", "/accounts/logout/", "/", "/favicon.ico"}
 
 
 def _paths(patterns, prefix=""):

@@ -27,3 +27,8 @@ def test_markdown_safe_keeps_code_blocks_escaped():
 
 def test_markdown_safe_mailto_allowed():
     assert 'href="mailto:a@b.example"' in markdown_safe("[m](mailto:a@b.example)")
+
+
+def test_markdown_safe_keeps_single_line_breaks():
+    html = markdown_safe("An old silent pond\nA frog jumps into the pond\nSplash! Silence again.")
+    assert html == "<p>An old silent pond<br>\nA frog jumps into the pond<br>\nSplash! Silence again.</p>\n"
