@@ -43,8 +43,8 @@ def _synthesize(items: list, n: int, seed: int = 0) -> list:
 def _per_s(name: str, rows: list, router, *, rebuild: bool = False) -> float:
     from threadpoolctl import threadpool_limits
 
-    from routing.router.features import ItemInput
     from routing.router.scoring import stages_of
+    from routing.router.vectorized import ItemInput
 
     with threadpool_limits(limits=1):
         started = time.perf_counter()

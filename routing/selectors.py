@@ -18,7 +18,7 @@ from reviewers.capacity import remaining_capacity, valid_credentials
 from reviewers.models import HumanLabel, ReviewTask
 from routing.metrics import majority_label
 from routing.models import Batch, Domain, Example, Judgment, RouterModel, RoutingDecision, RoutingRun
-from routing.router.features import ItemInput
+from routing.router.vectorized import ItemInput
 
 
 def _label_value(label: HumanLabel, task: str) -> float | None:

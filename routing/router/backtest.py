@@ -24,8 +24,8 @@ from routing.services.import_v1 import _judgment_from, parse_lines
 from routing.services.route import confidence_of
 
 from .candidates import CANDIDATES, Stage
-from .features import ItemInput, judge_verdict
 from .selection import Pool, candidate_evaluate, candidate_select, candidate_stages
+from .vectorized import ItemInput, verdicts_of
 
 TEST_FRACTION = 0.4
 CALIBRATION_FRACTION = 0.35
@@ -45,7 +45,7 @@ class LabeledItem:
 def _verdict(item: ItemInput) -> float | None:
     if item.task == "rating":
         return item.signals.verdict_rating
-    return judge_verdict(item)
+    return verdicts_of([item])[0]
 
 
 def labeled_items(lines: Iterable[str | bytes]) -> tuple[list[LabeledItem], int]:

@@ -22,7 +22,7 @@ import numpy as np
 
 from routing.services.signals import Signals
 
-from .features import ItemInput
+from .vectorized import ItemInput
 
 # Pairwise verdicts are 0 (tie), 1 and 2.
 N_CLASSES = 3

@@ -1,6 +1,6 @@
 """Train, score, save and load the routing model: P(judge verdict == human reference).
 
-A logistic regression on the hashed features of ``routing.router.features`` plus one novelty
+A logistic regression on the hashed features of ``routing.router.vectorized`` plus one novelty
 column (cosine distance of the prompt to the nearest labeled prompt), with sigmoid-calibrated
 probabilities (cross-validated). Saved with skops, never pickle; loading checks that every type
 in the blob is one we expect before anything is constructed. A ``Router`` derives its scoring
@@ -21,8 +21,7 @@ from scipy.special import expit
 from sklearn.calibration import CalibratedClassifierCV
 from sklearn.linear_model import LogisticRegression
 
-from .features import N_FEATURES, N_TEXT_FEATURES, ItemInput
-from .vectorized import features_of
+from .vectorized import N_FEATURES, N_TEXT_FEATURES, ItemInput, features_of
 
 # A sample of the labeled prompts is enough to tell familiar from novel, and keeps scoring fast.
 NOVELTY_REFERENCE_MAX = 500

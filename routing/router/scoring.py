@@ -12,9 +12,8 @@ from collections.abc import Sequence
 import numpy as np
 
 from .candidates import LEARNED, Stage, cascade_stages, item_scores
-from .features import ItemInput
 from .model import Router
-from .vectorized import verdicts_of
+from .vectorized import ItemInput, verdicts_of
 
 
 def primary_verdicts(items: Sequence[ItemInput]) -> np.ndarray:

@@ -29,10 +29,9 @@ from scipy import sparse
 
 from .candidates import CANDIDATES, JUDGE_ONLY, LEARNED, Stage, agreement, judge_only_stages
 from .certify import Certification, cascade_apply
-from .features import ItemInput
 from .model import Router, router_fit_matrices
 from .power import expected_coverage
-from .vectorized import features_of
+from .vectorized import ItemInput, features_of
 
 if TYPE_CHECKING:  # the backtest imports this module; only its type is needed here
     from .backtest import LabeledItem

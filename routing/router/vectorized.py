@@ -1,10 +1,15 @@
 """``features_of``: the router's features for a batch of items at once, as sparse matrices.
 
-The values are exactly those of ``features.item_features`` hashed by ``features.features_matrix``
-(a test pins them equal), computed column-wise with numpy instead of one Python dict per item:
-scoring speed is dominated by feature building. Feature names are hashed like sklearn's
-``FeatureHasher`` (signed murmurhash3 of the UTF-8 name, seed 0, ``abs(h) % n``) so that models
-trained before this module existed keep reading the same columns.
+The ONE feature function of the router: live routing, training and the backtest all build
+(unsaved or stored) ``Judgment`` objects, compute the confidence signals with
+``routing.services.signals.signals_from`` (``ItemInput``) and pass a batch of them here, so a
+backtest measures exactly the features the live router sees. The features are named (a test
+spells them out for a few items) and hashed into sparse columns (stateless, so nothing about the
+vocabulary must be stored with a model), computed column-wise with numpy instead of one Python
+dict per item: scoring speed is dominated by feature building. Feature names are hashed like
+sklearn's ``FeatureHasher`` (signed murmurhash3 of the UTF-8 name, seed 0, ``abs(h) % n``) so
+that models trained before this module existed keep reading the same columns. Novelty (distance
+to the labeled history) depends on the training set: ``routing.router.model``.
 """
 
 from __future__ import annotations
@@ -22,8 +27,44 @@ from sklearn.preprocessing import normalize
 from sklearn.utils import murmurhash3_32
 
 from routing.models import Judgment
+from routing.services.signals import Signals, signals_from
 
-from .features import N_FEATURES, N_TEXT_FEATURES, TEXT_CHARS, ItemInput
+FEATURE_VERSION = 3
+N_FEATURES = 2**15
+N_TEXT_FEATURES = 2**16
+# Long prompts would dominate the cost of scoring; the first characters carry the task type.
+TEXT_CHARS = 400
+
+
+@dataclass
+class ItemInput:
+    """What the router may look at for one example: never the human labels."""
+
+    domain: str
+    task: str
+    prompt: str
+    responses: Sequence[str]
+    judgments: Sequence[Judgment]
+    primary_judge: str
+    flagged: bool = False
+    signals: Signals = field(init=False)
+    primary: list[Judgment] = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.primary = [j for j in self.judgments if j.judge == self.primary_judge]
+        self.signals = signals_from(self.primary, self.task)
+
+
+def feature_spec() -> dict[str, object]:
+    """Stored with every model so a later feature change is detectable."""
+    return {
+        "version": FEATURE_VERSION,
+        "n_features": N_FEATURES,
+        "n_text_features": N_TEXT_FEATURES,
+        "text_chars": TEXT_CHARS,
+        "groups": ["signals", "variants", "other_judges", "domain", "text", "ngrams", "novelty", "flags"],
+    }
+
 
 # Columns of feature names and prompt words seen so far; bounded so odd input cannot grow it forever.
 _COLUMNS_MAX = 500_000
@@ -110,7 +151,7 @@ def _signal_features(m: _Entries, items: Sequence[ItemInput]) -> None:
 
 
 def verdicts_of(items: Sequence[ItemInput]) -> list[int | None]:
-    """``features.judge_verdict`` of each item."""
+    """The primary judge's majority verdict of each item; None when it has no usable, untied verdict."""
     return [None if it.signals.n_usable == 0 or it.signals.tied else it.signals.verdict for it in items]
 
 
@@ -205,7 +246,7 @@ def _text_features(m: _Entries, items: Sequence[ItemInput], verdict: np.ndarray)
 
 
 def hashed_features(items: Sequence[ItemInput]) -> sparse.csr_matrix:
-    """``features_matrix([item_features(it) for it in items])``, computed for the batch at once."""
+    """The named features of every item (see the module docstring), hashed, for the batch at once."""
     m = _Entries(len(items))
     if not items:
         return m.csr()

@@ -15,9 +15,9 @@ from routing.models import Batch, Example, JudgeSignals, RouterModel, RoutingDec
 from routing.router.budget import BudgetPlan, budget_plan
 from routing.router.candidates import LEARNED, Stage
 from routing.router.certify import Certification, cascade_keep, certify_cascade
-from routing.router.features import feature_spec
 from routing.router.model import Router, router_loads
 from routing.router.scoring import stages_of
+from routing.router.vectorized import feature_spec
 
 from .audit import audits_mark
 from .risk_groups import domain_risk

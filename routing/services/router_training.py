@@ -21,9 +21,9 @@ from routing.models import Batch, RouterModel
 from routing.router.backtest import LabeledItem, backtest_items, labeled_item
 from routing.router.candidates import LEARNED, Stage, cascade_order
 from routing.router.certify import START_FRACTION, START_KEPT, certify_cascade
-from routing.router.features import feature_spec
 from routing.router.model import Router, router_dumps
 from routing.router.selection import Pool, candidate_select, candidate_stages, learned_fit, router_stage
+from routing.router.vectorized import feature_spec
 from routing.selectors import (
     example_inputs,
     example_references,

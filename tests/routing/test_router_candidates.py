@@ -16,9 +16,9 @@ from routing.router.candidates import (
     vote_distribution,
 )
 from routing.router.certify import cascade_keep, certify, certify_cascade
-from routing.router.features import ItemInput
 from routing.router.power import expected_coverage, max_errors
 from routing.router.selection import Pool, candidate_select, default_candidate
+from routing.router.vectorized import ItemInput
 
 
 def _vote(judge: str, choice: int | None, probability: float | None = None, order: str = "ab", variant: str = "",

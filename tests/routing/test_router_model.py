@@ -1,3 +1,4 @@
+import math
 import re
 from collections import Counter
 
@@ -10,9 +11,8 @@ from sklearn.preprocessing import normalize
 
 from routing.models import Example, Judgment
 from routing.router.backtest import labeled_items
-from routing.router.features import ItemInput, features_matrix, item_features
 from routing.router.model import NoveltyIndex, UntrustedModelError, router_dumps, router_fit, router_loads
-from routing.router.vectorized import features_of, prompt_vectors
+from routing.router.vectorized import ItemInput, features_of, prompt_vectors
 from routing.selectors import example_inputs, example_references
 from routing.services.import_v1 import batch_import
 from tests import factories
@@ -36,8 +36,6 @@ def test_router_features_identical_between_backtest_and_live_path(db):
     assert file_rows.hashed.shape == (60, 2**15) and file_rows.vectors.shape == (60, 2**16)
     assert _same(file_rows.hashed, live_rows.hashed)
     assert _same(file_rows.vectors, live_rows.vectors)
-    for file_item, live in zip(file_items, inputs, strict=True):
-        assert item_features(file_item.item) == item_features(live)
     references = example_references(examples)
     assert [references[e.pk] for e in examples] == [it.reference for it in file_items]
 
@@ -69,12 +67,38 @@ def _edge_items() -> list[ItemInput]:
     ]
 
 
-def test_router_batch_features_equal_the_named_definition():
-    items = _edge_items() + [it.item for it in labeled_items(factories.data_lines("pandalm.jsonl", 30))[0]]
-    named = features_matrix([item_features(it) for it in items])
-    assert _same(features_of(items).hashed, named)
-    assert {"score_margin", "judge_agree=o", "response3_len", "probability_missing", "flagged"} <= set(
-        item_features(items[0]) | item_features(items[1]) | item_features(items[2]))
+def _len(n: int) -> float:
+    return math.log1p(n) / 10
+
+
+# The named features of ``_edge_items()``, by hand (zero values are not stored).
+EDGE_FEATURES = [
+    # primary p: 3 usable votes of 4 (1, 1, 2), probabilities 0.9 and 0.6; variant v agrees in both
+    # orders, variant w's one vote disagrees (0); margins 4 and 0.5; judge o splits 2/1 (first
+    # seen, 2, wins the tie) so disagrees; q only errs.
+    {"bias": 1.0, "task=pairwise": 1.0, "flagged": 1.0, "domain=a/b/c": 1.0, "domain0=a": 1.0,
+     "vote_share": 2 / 3, "n_usable": _len(3), "parse_fail_share": 0.25, "order_consistency": 1.0,
+     "mean_probability": 0.75, "verdict=1": 1.0, "variant_agree=v": 1.0, "score_margin": 0.225,
+     "judge_disagree=o": 1.0, "prompt_len": _len(31), "response1_len": _len(1), "response2_len": _len(6),
+     "length_ratio": 2 / 7},
+    # a tied primary vote (no verdict), flipping with the order; judge o cannot agree with no verdict
+    {"bias": 1.0, "task=pairwise": 1.0, "domain=solo": 1.0, "domain0=solo": 1.0, "vote_share": 0.5,
+     "n_usable": _len(2), "position_biased": 1.0, "probability_missing": 1.0, "verdict=None": 1.0,
+     "judge_disagree=o": 1.0, "response1_len": _len(3), "response2_len": _len(3), "response3_len": _len(5)},
+    # a rating: both ratings within half a point of the median 4.5
+    {"bias": 1.0, "task=rating": 1.0, "domain=r/x": 1.0, "domain0=r": 1.0, "vote_share": 1.0,
+     "n_usable": _len(2), "order_consistency_missing": 1.0, "mean_probability": 0.4, "verdict=None": 1.0,
+     "prompt_len": _len(640), "response1_len": _len(4)},
+    # no judgments at all
+    {"bias": 1.0, "task=pairwise": 1.0, "domain=e": 1.0, "domain0=e": 1.0, "parse_fail_share": 1.0,
+     "order_consistency_missing": 1.0, "probability_missing": 1.0, "verdict=None": 1.0, "prompt_len": _len(9),
+     "response1_len": _len(4), "response2_len": _len(4), "length_ratio": 1.0},
+]
+
+
+def test_router_hashed_features_match_hand_computed_values():
+    hasher = FeatureHasher(n_features=2**15, input_type="dict", alternate_sign=False)
+    assert _same(features_of(_edge_items()).hashed, hasher.transform(EDGE_FEATURES).tocsr())
 
 
 def test_router_prompt_vectors_equal_hashed_regex_words():
