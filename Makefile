@@ -24,7 +24,7 @@ help:
 	@echo "make test   - install and run the whole suite (PostgreSQL, Redis, Celery worker, Chromium)"
 	@echo "make bench  - benchmarks into bench/results.json"
 	@echo "make backtests - the router's acceptance matrix (leave-one-source-out) into bench/backtests.json"
-	@echo "make serve  - gunicorn + celery worker + beat on PostgreSQL and Redis"
+	@echo "make serve  - gunicorn + celery workers (judge, routing, housekeeping queues) + beat on PostgreSQL and Redis"
 	@echo "make lint   - ruff and mypy"
 
 python-check:
@@ -77,6 +77,7 @@ bench: install services
 backtests: install
 	DATABASE_URL= CELERY_BROKER_URL= $(BIN)/python bench/backtest_matrix.py
 
+# One worker per queue (hybridqc/queues.py): lease expiry never waits behind judge chunks.
 serve: install services
 	@test -n "$$SECRET_KEY" || { echo "error: set SECRET_KEY for make serve" >&2; exit 1; }
 	@createdb -h 127.0.0.1 -U postgres hybridqc 2>/dev/null && echo "created database hybridqc" || true
@@ -84,6 +85,8 @@ serve: install services
 	DATABASE_URL=$(PG_URL) CELERY_BROKER_URL=$(REDIS_URL)/0 $(BIN)/python manage.py collectstatic --noinput -v0
 	DATABASE_URL=$(PG_URL) CELERY_BROKER_URL=$(REDIS_URL)/0 bash -c '\
 	  trap "kill 0" EXIT; \
-	  $(BIN)/celery -A hybridqc worker -l info -c 2 & \
+	  $(BIN)/celery -A hybridqc worker -Q hybridqc-judge -n judge@%h -l info -c 2 & \
+	  $(BIN)/celery -A hybridqc worker -Q hybridqc-routing -n routing@%h -l info -c 1 & \
+	  $(BIN)/celery -A hybridqc worker -Q hybridqc-housekeeping -n housekeeping@%h -l info -c 1 & \
 	  $(BIN)/celery -A hybridqc beat -l info -s var/celerybeat-schedule & \
 	  $(BIN)/gunicorn hybridqc.wsgi -b 127.0.0.1:8000 -w 4 --access-logfile - & wait'

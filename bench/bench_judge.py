@@ -2,7 +2,12 @@
 OpenAI-compatible server at 200 ms latency, concurrency 64. The bound is 64 / 0.2 s = 320
 verdicts/s. The naive baseline (one HTTP call per task) runs on the same worker, same run.
 The chunked run is one chunk of 1500 examples x 2 orders (steady state, no chunk boundaries);
-``judge_fake_server_req_per_s`` is the fake server alone with a minimal client (its own ceiling)."""
+``judge_fake_server_req_per_s`` is the fake server alone with a minimal client (its own ceiling).
+
+Two workers: a second worker process joins and both judge one batch of 1500 examples in two
+chunks at one shared limit of 64 requests in flight (the same bound, 320 verdicts/s). The fake
+server counts the requests that arrived while 64 were already in flight:
+``judge_limit_violations`` (0 when the limit held across the workers)."""
 
 from __future__ import annotations
 
@@ -30,18 +35,20 @@ def _items(prefix: str, n: int) -> list[str]:
             for i in range(n)]
 
 
-def _worker(queue: str, log: Path) -> subprocess.Popen[bytes]:
+def _worker(prefix: str, name: str, log: Path) -> subprocess.Popen[bytes]:
+    """A solo worker on every queue of ``prefix`` (judge chunks, and the routing that follows)."""
     from hybridqc.celery import app
+    from hybridqc.queues import queue_names
 
     db = connection.settings_dict
-    env = {**os.environ, "CELERY_QUEUE": queue,
+    env = {**os.environ, "CELERY_QUEUE_PREFIX": prefix,
            "DATABASE_URL": f"postgres://{db['USER']}@{db['HOST'] or '127.0.0.1'}:{db['PORT'] or 5432}/{db['NAME']}"}
     proc = subprocess.Popen(
-        [sys.executable, "-m", "celery", "-A", "hybridqc", "worker", "-Q", queue, "-P", "solo", "-l", "warning",
-         "--without-gossip", "--without-mingle", "--without-heartbeat", "-n", f"{queue}@%h"],
+        [sys.executable, "-m", "celery", "-A", "hybridqc", "worker", "-Q", ",".join(queue_names(prefix)), "-P",
+         "solo", "-l", "warning", "--without-gossip", "--without-mingle", "--without-heartbeat", "-n", f"{name}@%h"],
         cwd=ROOT, env=env, stdout=log.open("ab"), stderr=subprocess.STDOUT)
     deadline = time.monotonic() + 60
-    while not app.control.ping(destination=[f"{queue}@{os.uname().nodename}"], timeout=1.0):
+    while not app.control.ping(destination=[f"{name}@{os.uname().nodename}"], timeout=1.0):
         if proc.poll() is not None or time.monotonic() > deadline:
             raise RuntimeError(f"bench worker did not start; see {log}")
     return proc
@@ -67,13 +74,15 @@ def _batch_ready(batch_id: int, timeout: float = 120) -> None:
         time.sleep(0.1)
 
 
-def _chunked(url: str, tag: str) -> tuple[float, int]:
+def _chunked(url: str, tag: str, chunk_size: int = N_EXAMPLES) -> tuple[float, int]:
     from routing.services.import_v1 import batch_import
-    from routing.services.judging import judge_config_create, judge_run_start
+    from routing.services.judging import chunk_examples, judge_config_create, judge_run_start
 
     batch = batch_import(batch_name=f"bench-judge-{tag}", lines=_items(tag, N_EXAMPLES)).batch
+    # A 15 s timeout (75 x the latency): a chunk of 1500 examples fits half its 1800 s soft limit.
     config = judge_config_create(name=f"bench-{tag}", base_url=url, model="fake", max_concurrency=CONCURRENCY,
-                                 timeout_s=30, chunk_size=N_EXAMPLES)
+                                 timeout_s=15, chunk_size=chunk_size)
+    assert chunk_examples(config) == chunk_size, "the bench's chunk would be cut to fit its time limit"
     started = time.monotonic()
     run = judge_run_start(batch=batch, config=config)
     elapsed = _wait(run.pk) - started
@@ -89,7 +98,7 @@ def _naive(url: str, tag: str) -> tuple[float, int]:
 
     batch = batch_import(batch_name=f"bench-naive-{tag}", lines=_items(f"n{tag}", N_NAIVE_EXAMPLES)).batch
     config = judge_config_create(name=f"bench-naive-{tag}", base_url=url, model="fake",
-                                 max_concurrency=CONCURRENCY, timeout_s=30)
+                                 max_concurrency=CONCURRENCY, timeout_s=15)
     run = JudgeRun.objects.create(batch=batch, judge_config=config, backend="live",
                                   total=judge_run_total(config, batch))
     started = time.monotonic()
@@ -123,31 +132,41 @@ async def _raw_client(url: str, n: int) -> float:
 
 
 def run() -> dict[str, float]:
-    from hybridqc.celery import app
-    from tests.support.fake_server import fake_judge_process
+    from hybridqc.celery import app, queues_use
+    from tests.support.fake_server import fake_judge_process, reset, stats
 
     tag = uuid.uuid4().hex[:8]
-    queue = f"bench-judge-{tag}"
-    app.conf.task_default_queue = queue
+    prefix = f"bench-judge-{tag}"
+    queues_use(app, prefix)
     (ROOT / "var").mkdir(exist_ok=True)
-    with fake_judge_process("--latency-ms", str(LATENCY_MS), log=ROOT / "var/bench-fake-judge.log") as url:
+    with fake_judge_process("--latency-ms", str(LATENCY_MS), "--concurrency-limit", str(CONCURRENCY),
+                            log=ROOT / "var/bench-fake-judge.log") as url:
         import asyncio
 
         server_rate = asyncio.run(_raw_client(url, 3200))
-        worker = _worker(queue, ROOT / f"var/bench-worker-{tag}.log")
+        workers = [_worker(prefix, f"{prefix}-1", ROOT / f"var/bench-worker-{tag}.log")]
         try:
             # Best of two 3000-verdict runs: the machine is shared, and the better run is the one
             # less disturbed by other processes (as timeit takes the minimum).
             chunk_s, chunk_n = min(_chunked(url, f"{tag}{i}") for i in range(2))
             naive_s, naive_n = _naive(url, tag)
+            workers.append(_worker(prefix, f"{prefix}-2", ROOT / f"var/bench-worker-{tag}-2.log"))
+            reset(url)
+            two_s, two_n = _chunked(url, f"{tag}two", chunk_size=N_EXAMPLES // 2)
+            seen = stats(url)
         finally:
-            worker.terminate()
-            worker.wait(30)
-    rate, naive_rate = chunk_n / chunk_s, naive_n / naive_s
+            for worker in workers:
+                worker.terminate()
+                worker.wait(30)
+    rate, naive_rate, two_rate = chunk_n / chunk_s, naive_n / naive_s, two_n / two_s
     return {
         "judge_verdicts_per_s": round(rate, 1),
         "judge_fraction_of_bound": round(rate / BOUND, 3),
         "judge_naive_verdicts_per_s": round(naive_rate, 2),
         "judge_speedup_vs_naive": round(rate / naive_rate, 1),
         "judge_fake_server_req_per_s": round(server_rate, 1),
+        "judge_two_workers_verdicts_per_s": round(two_rate, 1),
+        "judge_two_workers_fraction_of_bound": round(two_rate / BOUND, 3),
+        "judge_two_workers_max_in_flight": seen["max_in_flight"],
+        "judge_limit_violations": seen["over_limit"],
     }

@@ -15,6 +15,8 @@ from pathlib import Path
 import dj_database_url
 from django.core.exceptions import ImproperlyConfigured
 
+from hybridqc import queues
+
 BASE_DIR = Path(__file__).resolve().parent.parent
 
 
@@ -212,8 +214,30 @@ CELERY_ACCEPT_CONTENT = ["json"]
 CELERY_TASK_ACKS_LATE = True
 CELERY_TASK_REJECT_ON_WORKER_LOST = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
-CELERY_TASK_DEFAULT_QUEUE = os.environ.get("CELERY_QUEUE", "hybridqc")
-CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": env_int("CELERY_VISIBILITY_TIMEOUT", 3600)}
+# Judge chunks, routing and housekeeping on queues of their own (hybridqc/queues.py).
+CELERY_QUEUE_PREFIX = env_str("CELERY_QUEUE_PREFIX", "hybridqc")
+CELERY_TASK_ROUTES = queues.task_routes(CELERY_QUEUE_PREFIX)
+CELERY_TASK_DEFAULT_QUEUE = queues.queue_name(CELERY_QUEUE_PREFIX, queues.ROUTING)
+# Every time limit stays below the visibility timeout (checked below): with acks_late, a task still
+# running when it lapses is handed to a second worker.
+CELERY_VISIBILITY_TIMEOUT = env_int("CELERY_VISIBILITY_TIMEOUT", 3600, min_value=1)
+CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": CELERY_VISIBILITY_TIMEOUT}
+CELERY_TASK_SOFT_TIME_LIMIT = env_int("CELERY_TASK_SOFT_TIME_LIMIT", 600, min_value=1)
+CELERY_TASK_TIME_LIMIT = env_int("CELERY_TASK_TIME_LIMIT", 660, min_value=1)
+# A judge chunk is sized to take at most half its soft limit (routing/judges/runner.py).
+JUDGE_CHUNK_SOFT_TIME_LIMIT = env_int("JUDGE_CHUNK_SOFT_TIME_LIMIT", 1800, min_value=1)
+JUDGE_CHUNK_TIME_LIMIT = env_int("JUDGE_CHUNK_TIME_LIMIT", 1920, min_value=1)
+CELERY_TASK_ANNOTATIONS = {"routing.tasks.judge_chunk": {"soft_time_limit": JUDGE_CHUNK_SOFT_TIME_LIMIT,
+                                                         "time_limit": JUDGE_CHUNK_TIME_LIMIT}}
+queues.time_limits_check(
+    {"CELERY_TASK_SOFT_TIME_LIMIT/CELERY_TASK_TIME_LIMIT": (CELERY_TASK_SOFT_TIME_LIMIT, CELERY_TASK_TIME_LIMIT),
+     "JUDGE_CHUNK_SOFT_TIME_LIMIT/JUDGE_CHUNK_TIME_LIMIT": (JUDGE_CHUNK_SOFT_TIME_LIMIT, JUDGE_CHUNK_TIME_LIMIT)},
+    visibility_timeout=CELERY_VISIBILITY_TIMEOUT,
+)
+# The judges' shared provider limits (routing/judges/limits.py): in Redis, by default the broker's;
+# empty (no broker, the demo) keeps them in the process.
+JUDGE_LIMIT_STORE_URL = env_str(
+    "JUDGE_LIMIT_STORE_URL", CELERY_BROKER_URL if CELERY_BROKER_URL.startswith(("redis://", "rediss://")) else "")
 CELERY_BEAT_SCHEDULE = {
     "router-retrain-check": {"task": "routing.tasks.router_retrain_check", "schedule": 600.0},
     "review-leases-expire": {"task": "reviewers.tasks.review_leases_expire", "schedule": 60.0},

@@ -38,7 +38,8 @@ class JudgeConfigAdmin(admin.ModelAdmin):
                                             "each prompt carrying its own few-shot examples drawn from the "
                                             "domain's human-labelled history; the confidence is the mean "
                                             "verdict probability over variants and answer orders."}),
-        ("Throughput and faults", {"fields": ["max_concurrency", "chunk_size", "timeout_s", "retry_budget",
+        ("Throughput and faults", {"fields": ["max_concurrency", "requests_per_minute", "tokens_per_minute",
+                                              "chunk_size", "timeout_s", "retry_budget",
                                               "backoff_s"]}),
     ]
 

@@ -14,6 +14,8 @@ import pytest
 from django.conf import settings
 from django.db import connection
 
+from hybridqc.celery import app, queues_use
+from hybridqc.queues import queue_names
 from tests import factories
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -27,25 +29,24 @@ def celery_queue() -> str:
 
 @pytest.fixture
 def celery_worker(transactional_db: None, celery_queue: str, settings) -> Iterator[subprocess.Popen[bytes]]:
-    """A real `celery worker` process on Redis, against this test run's database.
+    """A real `celery worker` process on Redis, against this test run's database, consuming every
+    queue (judge chunks, routing, housekeeping).
 
     Tests that use it must commit their data (transactional_db), since the worker is another
-    process. A fresh queue name per session keeps stale messages of other runs away."""
+    process. A fresh queue prefix per session keeps stale messages of other runs away."""
     if not settings.CELERY_BROKER_URL:
         pytest.fail("the worker tests need CELERY_BROKER_URL (make test sets it)")
-    from hybridqc.celery import app
-
-    app.conf.task_default_queue = celery_queue
+    queues_use(app, celery_queue)
     db = connection.settings_dict
     env = {
         **os.environ,
         "DATABASE_URL": f"postgres://{db['USER']}@{db['HOST'] or '127.0.0.1'}:{db['PORT'] or 5432}/{db['NAME']}",
-        "CELERY_QUEUE": celery_queue,
+        "CELERY_QUEUE_PREFIX": celery_queue,
         "SECRET_KEY": "test-only-secret",
     }
     log = open(ROOT / f"var/worker-{celery_queue}.log", "ab")  # noqa: SIM115
     proc = subprocess.Popen(
-        [sys.executable, "-m", "celery", "-A", "hybridqc", "worker", "-Q", celery_queue,
+        [sys.executable, "-m", "celery", "-A", "hybridqc", "worker", "-Q", ",".join(queue_names(celery_queue)),
          "-c", "2", "-l", "info", "--without-gossip", "--without-mingle", "--without-heartbeat",
          "-n", f"{celery_queue}@%h"],
         cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT,
@@ -58,7 +59,7 @@ def celery_worker(transactional_db: None, celery_queue: str, settings) -> Iterat
     except subprocess.TimeoutExpired:
         proc.kill()
     log.close()
-    app.conf.task_default_queue = settings.CELERY_TASK_DEFAULT_QUEUE
+    queues_use(app, settings.CELERY_QUEUE_PREFIX)
 
 
 def _wait_for_worker(app, queue: str, proc: subprocess.Popen[bytes], timeout: float = 60) -> None:

@@ -24,6 +24,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--no-logprobs", action="store_true", help="reject logprobs")
     parser.add_argument("--replay", default="", help="format-v1 file whose recorded verdicts to replay")
     parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--concurrency-limit", type=int, default=0,
+                        help="count completions arriving while this many are in flight (0 = off)")
 
 
 def server_from(args: argparse.Namespace) -> FakeJudgeServer:
@@ -33,7 +35,8 @@ def server_from(args: argparse.Namespace) -> FakeJudgeServer:
         raise SystemExit(f"unknown fault kinds: {', '.join(sorted(unknown))}")
     options = FakeOptions(latency_ms=args.latency_ms, error_rate=args.error_rate, error_kinds=kinds,
                           retry_after_s=args.retry_after, hang_s=args.hang_s, json_mode=not args.no_json_mode,
-                          logprobs=not args.no_logprobs, seed=args.seed)
+                          logprobs=not args.no_logprobs, seed=args.seed,
+                          concurrency_limit=args.concurrency_limit)
     replay = Replay.from_file(args.replay) if args.replay else None
     return FakeJudgeServer(options, replay, host=args.host, port=args.port)
 

@@ -1,7 +1,8 @@
 """The fake OpenAI-compatible server: asyncio HTTP/1.1 with keep-alive, stdlib only.
 
 Endpoints: ``POST /v1/chat/completions``, ``GET /v1/models``, ``GET /stats`` (request counts,
-faults served, arrival times per request key with ``?detail=1``), ``POST /reset`` (zero the
+faults served, completions in flight: now, at most, and over ``concurrency_limit``; arrival times
+per request key with ``?detail=1``), ``POST /reset`` (zero the
 stats and fault counters), ``POST /control`` (change options, JSON body of FakeOptions fields).
 
 Faults: at random (``error_rate`` over ``error_kinds``), or scripted per request by a directive
@@ -58,6 +59,9 @@ class FakeOptions:
     json_mode: bool = True
     logprobs: bool = True
     seed: int = 0
+    # The provider limit under test: a completion arriving while this many are in flight counts
+    # as over the limit (0 = no limit).
+    concurrency_limit: int = 0
 
 
 class FakeJudgeServer:
@@ -70,12 +74,15 @@ class FakeJudgeServer:
         self.host, self.port = host, port
         self._server: asyncio.Server | None = None
         self._tasks: set[asyncio.Task[Any]] = set()
+        self.in_flight = 0  # a live gauge: /reset does not zero it
         self.reset()
 
     def reset(self) -> None:
         self.requests = 0
         self.completions = 0
         self.redirects_followed = 0
+        self.max_in_flight = 0
+        self.over_limit = 0
         self.faults: Counter[str] = Counter()
         self.tries: Counter[str] = Counter()
         self.arrivals: dict[str, list[float]] = defaultdict(list)
@@ -85,6 +92,8 @@ class FakeJudgeServer:
     def stats(self, detail: bool = False) -> dict[str, Any]:
         out: dict[str, Any] = {"requests": self.requests, "completions": self.completions,
                                "redirects_followed": self.redirects_followed, "faults": dict(self.faults),
+                               "in_flight": self.in_flight, "max_in_flight": self.max_in_flight,
+                               "over_limit": self.over_limit,
                                "options": asdict(self.options)}
         if detail:
             out["arrivals"] = {k: v for k, v in self.arrivals.items()}
@@ -135,7 +144,7 @@ class FakeJudgeServer:
         url = urlsplit(target)
         keep = headers.get("connection", "").lower() != "close"
         if method == "POST" and url.path.endswith("/chat/completions"):
-            return await self._completion(headers, body, writer) and keep
+            return await self._counted(headers, body, writer) and keep
         if method == "GET" and url.path == "/stats":
             detail = parse_qs(url.query).get("detail", ["0"])[0] == "1"
             await self._send(writer, 200, self.stats(detail))
@@ -169,6 +178,18 @@ class FakeJudgeServer:
         head += [f"{k}: {v}" for k, v in (extra or {}).items()]
         writer.write(("\r\n".join(head) + "\r\n\r\n").encode() + body)
         await writer.drain()
+
+    async def _counted(self, headers: dict[str, str], body: bytes, writer: asyncio.StreamWriter) -> bool:
+        """A completion counted in flight from its arrival until its reply is sent (or it fails)."""
+        limit = self.options.concurrency_limit
+        if limit and self.in_flight >= limit:
+            self.over_limit += 1
+        self.in_flight += 1
+        self.max_in_flight = max(self.max_in_flight, self.in_flight)
+        try:
+            return await self._completion(headers, body, writer)
+        finally:
+            self.in_flight -= 1
 
     async def _completion(self, headers: dict[str, str], body: bytes, writer: asyncio.StreamWriter) -> bool:
         self.requests += 1

@@ -22,6 +22,7 @@ import openai
 from .base import Verdict, VerdictRequest, choice_from_letter
 from .fewshot import fewshot_block
 from .guards import EndpointPolicy, PolicyRefused
+from .limits import EndpointLimit, SharedLimiter, limiter_for
 from .prompts import (
     DEFAULT_PAIRWISE_PROMPT,
     DEFAULT_RATING_PROMPT,
@@ -64,6 +65,10 @@ class JudgeSettings:
     request_logprobs: bool = True
     json_mode: bool = True
     endpoint: EndpointPolicy = EndpointPolicy()
+    # The provider's limits, shared by every worker through the store at ``limit_store_url``
+    # (Redis), or by the runs of this process when it is empty.
+    limit: EndpointLimit | None = None
+    limit_store_url: str = ""
 
 
 class Transient(Exception):
@@ -103,9 +108,13 @@ class OpenAIJudge:
             base_url=settings.base_url, api_key=settings.api_key, max_retries=0, timeout=settings.timeout_s,
             http_client=http_client(settings.base_url, settings.timeout_s, settings.endpoint),
         )
+        self.limiter: SharedLimiter | None = (
+            limiter_for(settings.limit, settings.limit_store_url) if settings.limit else None)
 
     async def aclose(self) -> None:
         await self.client.close()
+        if self.limiter is not None:
+            await self.limiter.aclose()
 
     def messages(self, r: VerdictRequest) -> list[dict[str, str]]:
         fmt = output_format(r.task, json_mode=self.json_mode, scale_min=r.scale_min, scale_max=r.scale_max)
@@ -205,12 +214,29 @@ class OpenAIJudge:
 
     async def _call(self, request: VerdictRequest) -> dict[str, Any]:
         kwargs = self.request_kwargs(request)
+        content = json.dumps(kwargs).encode()
+        if self.limiter is None:
+            return await self._post(kwargs, content)
+        # About four bytes a token: the budget is corrected by the reply's usage.
+        estimate = len(content) // 4
+        await self.limiter.rate(estimate)
+        slot = await self.limiter.acquire()
+        try:
+            data = await self._post(kwargs, content)
+        finally:
+            await self.limiter.release(slot)
+        usage = data.get("usage")
+        used = usage.get("total_tokens") if isinstance(usage, dict) else None
+        await self.limiter.spent(int(used) - estimate if isinstance(used, int) else 0)
+        return data
+
+    async def _post(self, kwargs: dict[str, Any], content: bytes) -> dict[str, Any]:
         try:
             # The SDK's generic POST: the same auth, headers and status-error mapping as
             # chat.completions.create, without its per-call transformation and deep copies of our
             # (already plain JSON) parameters and its typed-model construction of the reply: together
             # the largest CPU cost per call at hundreds of calls a second. We read the fields we need.
-            response = await self.client.post("/chat/completions", content=json.dumps(kwargs).encode(),
+            response = await self.client.post("/chat/completions", content=content,
                                               cast_to=httpx2.Response, options=JSON_BODY)
             data = json.loads(response.content)
             if not isinstance(data, dict):

@@ -8,7 +8,6 @@ event loop never waits for the database.
 from __future__ import annotations
 
 import asyncio
-import sys
 import threading
 from collections import deque
 from collections.abc import Callable, Iterator, Sequence
@@ -72,10 +71,6 @@ def verdict_batches(
             ready.set()
 
     thread = threading.Thread(target=run, name="judge-http", daemon=True)
-    # While the caller's thread writes a batch, the event loop waits for the GIL; a shorter switch
-    # interval hands it back sooner, so responses are not left queued behind a database write.
-    switch = sys.getswitchinterval()
-    sys.setswitchinterval(0.0005)
     thread.start()
     try:
         while True:
@@ -90,6 +85,13 @@ def verdict_batches(
     finally:
         stop.set()  # the caller failed or stopped early: make no further calls
         thread.join()
-        sys.setswitchinterval(switch)
     if failure:
         raise failure[0]
+
+
+def chunk_examples_max(*, concurrency: int, timeout_s: float, verdicts_per_example: int, soft_limit_s: int) -> int:
+    """The most examples a chunk may hold to finish within half its soft time limit even if every
+    request's first try runs into its timeout (``concurrency`` at a time); the other half is left
+    for retries and for writing the verdicts."""
+    per_example_s = verdicts_per_example * max(timeout_s, 0.001) / max(1, concurrency)
+    return max(1, int(soft_limit_s * 0.5 / per_example_s))

@@ -40,7 +40,16 @@ class JudgeConfig(models.Model):
         help_text="Labelled examples in each few-shot variant's prompt (unused when there is one variant).",
     )
     fewshot_seed = models.IntegerField(default=0, help_text="Seeds which labelled examples each variant draws.")
-    max_concurrency = models.PositiveIntegerField(default=16)
+    # The provider's limits, held by all workers together (routing/judges/limits.py); 0 = none.
+    max_concurrency = models.PositiveIntegerField(
+        default=16, validators=[MinValueValidator(1)],
+        help_text="Requests in flight at once to this endpoint, across every worker.",
+    )
+    requests_per_minute = models.PositiveIntegerField(
+        default=0, help_text="Requests per minute to this endpoint, across every worker; 0 = no limit.")
+    tokens_per_minute = models.PositiveIntegerField(
+        default=0, help_text="Tokens (prompt + completion) per minute to this endpoint, across every worker; "
+                             "0 = no limit.")
     timeout_s = models.FloatField(default=60.0)
     retry_budget = models.PositiveIntegerField(
         default=3, help_text="Tries per verdict (first try included) before the example goes to humans."

@@ -17,6 +17,7 @@ import os
 from collections.abc import Iterable, Sequence
 from typing import Any
 
+from django.conf import settings as django_settings
 from django.db import IntegrityError, transaction
 from django.db.models import Count, F, Max, Q, Sum
 from django.db.models.functions import Coalesce, Greatest
@@ -25,8 +26,9 @@ from django.utils import timezone
 from routing.judges.base import ORDERS, FewShot, Verdict, VerdictRequest
 from routing.judges.fewshot import variant_names
 from routing.judges.guards import config_refusals, endpoint_policy
+from routing.judges.limits import EndpointLimit, endpoint_key
 from routing.judges.openai_backend import JudgeSettings, OpenAIJudge
-from routing.judges.runner import verdict_batches
+from routing.judges.runner import chunk_examples_max, verdict_batches
 from routing.judges.selectors import fewshot_sets
 from routing.models import Batch, Example, JudgeConfig, JudgeRun, Judgment
 
@@ -107,6 +109,12 @@ def judge_settings_for(config: JudgeConfig) -> JudgeSettings:
         temperature=config.temperature, samples=config.samples, timeout_s=config.timeout_s,
         retry_budget=config.retry_budget, backoff_s=config.backoff_s,
         request_logprobs=config.request_logprobs, json_mode=config.json_mode, endpoint=endpoint_policy(),
+        limit=EndpointLimit(key=endpoint_key(base_url=config.base_url, model=config.model,
+                                             api_key_env=config.api_key_env),
+                            concurrency=max(1, config.max_concurrency),
+                            requests_per_minute=config.requests_per_minute,
+                            tokens_per_minute=config.tokens_per_minute),
+        limit_store_url=django_settings.JUDGE_LIMIT_STORE_URL,
     )
 
 
@@ -174,6 +182,15 @@ def judge_run_total(config: JudgeConfig, batch: Batch) -> int:
     return sum(n * len(orders_for(config, task)) * per_order for task, n in by_task.items())
 
 
+def chunk_examples(config: JudgeConfig) -> int:
+    """Examples per chunk task: the configuration's size, cut so a chunk fits its time limit."""
+    per_example = len(variant_names(config.n_variants)) * max(1, config.samples) * (2 if config.swap_orders else 1)
+    fits = chunk_examples_max(concurrency=max(1, config.max_concurrency), timeout_s=config.timeout_s,
+                              verdicts_per_example=per_example,
+                              soft_limit_s=django_settings.JUDGE_CHUNK_SOFT_TIME_LIMIT)
+    return max(1, min(config.chunk_size, fits))
+
+
 def judge_run_start(*, batch: Batch, config: JudgeConfig, user: Any = None) -> JudgeRun:
     """Queue a live run of ``config`` over every example of ``batch`` (one task per chunk)."""
     from routing.tasks import judge_chunk
@@ -190,7 +207,7 @@ def judge_run_start(*, batch: Batch, config: JudgeConfig, user: Any = None) -> J
         run = JudgeRun.objects.create(batch=batch, judge_config=config, backend=LIVE_BACKEND,
                                       total=judge_run_total(config, batch))
         batch_status_set(batch=batch, status=Batch.Status.JUDGING, detail=f"judging with {config.key}")
-        size = max(1, config.chunk_size)
+        size = chunk_examples(config)
         for start in range(0, len(ids), size):
             judge_chunk.delay_on_commit(run.pk, ids[start:start + size])
     log.info("judge run %s: %s over batch %s, %d verdicts", run.pk, config.key, batch.name, run.total)

@@ -16,7 +16,8 @@ from django.db import connection
 from django.test import Client
 from django.urls import reverse
 
-from hybridqc.celery import app
+from hybridqc.celery import app, queues_use
+from hybridqc.queues import queue_names
 from routing.models import Batch, JudgeRun, Judgment, RoutingDecision
 from routing.services.judging import judge_run_start, verdict_requests
 from tests import factories
@@ -25,6 +26,10 @@ from tests.support.fake_server import running_fake, stats
 
 pytestmark = [pytest.mark.worker]
 ROOT = Path(__file__).resolve().parent.parent.parent
+# A 3 s lease, so the killed worker's chunk is redelivered soon; the time limits must stay below it
+# to pass the settings check (the solo pool does not enforce them).
+SHORT_VISIBILITY = {"CELERY_VISIBILITY_TIMEOUT": "3", "CELERY_TASK_SOFT_TIME_LIMIT": "1", "CELERY_TASK_TIME_LIMIT": "2",
+                    "JUDGE_CHUNK_SOFT_TIME_LIMIT": "1", "JUDGE_CHUNK_TIME_LIMIT": "2"}
 
 
 def test_judge_panel_run_with_real_worker(celery_worker, lead_user):
@@ -50,11 +55,12 @@ def test_judge_panel_run_with_real_worker(celery_worker, lead_user):
 def _worker(queue: str, extra_env: dict[str, str]) -> subprocess.Popen[bytes]:
     """A solo-pool worker in its own process group (so SIGKILL takes all of it)."""
     db = connection.settings_dict
-    env = {**os.environ, **extra_env, "CELERY_QUEUE": queue, "SECRET_KEY": "test-only-secret",
+    env = {**os.environ, **extra_env, "CELERY_QUEUE_PREFIX": queue, "SECRET_KEY": "test-only-secret",
            "DATABASE_URL": f"postgres://{db['USER']}@{db['HOST'] or '127.0.0.1'}:{db['PORT'] or 5432}/{db['NAME']}"}
     log = open(ROOT / f"var/worker-{queue}.log", "ab")  # noqa: SIM115
     proc = subprocess.Popen(
-        [sys.executable, "-m", "celery", "-A", "hybridqc", "worker", "-Q", queue, "-P", "solo", "-l", "info",
+        [sys.executable, "-m", "celery", "-A", "hybridqc", "worker", "-Q", ",".join(queue_names(queue)), "-P", "solo",
+         "-l", "info",
          "--without-gossip", "--without-mingle", "--without-heartbeat", "-n", f"{queue}-{uuid.uuid4().hex[:4]}@%h"],
         cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
     )
@@ -67,7 +73,7 @@ def worker_factory(transactional_db, settings) -> Iterator[object]:
     if not settings.CELERY_BROKER_URL:
         pytest.fail("the worker tests need CELERY_BROKER_URL")
     queue = f"test-judge-{uuid.uuid4().hex[:8]}"
-    app.conf.task_default_queue = queue
+    queues_use(app, queue)
     procs: list[subprocess.Popen[bytes]] = []
 
     def start(**extra_env: str) -> subprocess.Popen[bytes]:
@@ -79,14 +85,14 @@ def worker_factory(transactional_db, settings) -> Iterator[object]:
         if proc.poll() is None:
             os.killpg(proc.pid, signal.SIGTERM)
             proc.wait(20)
-    app.conf.task_default_queue = settings.CELERY_TASK_DEFAULT_QUEUE
+    queues_use(app, settings.CELERY_QUEUE_PREFIX)
 
 
 def test_judge_sigkill_mid_chunk_redelivers_and_judges_each_once(worker_factory):
     batch = factories.batch("w2", items=[factories.pairwise_item(i) for i in range(30)]).batch
     with running_fake(latency_ms=100) as fake:
         config = factories.judge_config(fake.url, max_concurrency=2, chunk_size=100)
-        first = worker_factory(CELERY_VISIBILITY_TIMEOUT="3")
+        first = worker_factory(**SHORT_VISIBILITY)
         run = judge_run_start(batch=batch, config=config)
         stored = wait_until(lambda: Judgment.objects.filter(judge=config.key).count() >= 6, timeout=60,
                             what="the first verdicts")
@@ -94,7 +100,7 @@ def test_judge_sigkill_mid_chunk_redelivers_and_judges_each_once(worker_factory)
         first.wait(10)
         at_kill = Judgment.objects.filter(judge=config.key).count()
         assert stored and 6 <= at_kill < 60  # killed mid-chunk
-        worker_factory(CELERY_VISIBILITY_TIMEOUT="3")
+        worker_factory(**SHORT_VISIBILITY)
         wait_until(lambda: JudgeRun.objects.get(pk=run.pk).status == JudgeRun.Status.DONE, timeout=90,
                    what="the redelivered chunk to finish the run")
         requests = stats(fake.url)["requests"]
@@ -105,6 +111,29 @@ def test_judge_sigkill_mid_chunk_redelivers_and_judges_each_once(worker_factory)
     assert 60 <= requests <= 60 + 15
     run.refresh_from_db()
     assert (run.done, run.failed) == (60, 0)
+
+
+def _workers_ready(queue: str, n: int) -> None:
+    wait_until(lambda: len([r for r in app.control.ping(timeout=1.0) if next(iter(r)).startswith(queue)]) >= n,
+               timeout=60, what=f"{n} workers to answer a ping")
+
+
+def test_judge_two_worker_processes_hold_one_shared_limit(worker_factory):
+    """Two workers, each running its chunk with 4 requests at a time, share one limit of 4: the
+    fake server never sees a 5th in flight (each alone would put 4 there, 8 together)."""
+    batch = factories.batch("w5", items=[factories.pairwise_item(i) for i in range(40)]).batch
+    with running_fake(latency_ms=50, concurrency_limit=4) as fake:
+        config = factories.judge_config(fake.url, max_concurrency=4, chunk_size=20)
+        worker_factory()
+        worker_factory()
+        _workers_ready(str(app.conf.task_default_queue).removesuffix("-routing"), 2)
+        run = judge_run_start(batch=batch, config=config)
+        wait_until(lambda: JudgeRun.objects.get(pk=run.pk).status == JudgeRun.Status.DONE, timeout=90,
+                   what="both chunks to finish the run")
+        seen = stats(fake.url)
+    run.refresh_from_db()
+    assert (run.done, run.failed, seen["requests"]) == (80, 0, 80)
+    assert (seen["max_in_flight"], seen["over_limit"]) == (4, 0)
 
 
 @pytest.mark.browser

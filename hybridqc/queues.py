@@ -1,0 +1,50 @@
+"""Celery queues and time limits, as plain values (read by settings before Django is set up).
+
+Three queues, each with its own workers (`make serve`): judge chunks run for minutes, so review
+lease expiry and routing must never wait behind them. A prefix names the set, so that test
+sessions and benchmark runs on one broker never take each other's messages.
+"""
+
+from __future__ import annotations
+
+from django.core.exceptions import ImproperlyConfigured
+
+JUDGE, ROUTING, HOUSEKEEPING = "judge", "routing", "housekeeping"
+KINDS = (JUDGE, ROUTING, HOUSEKEEPING)
+# Every task by name; a task not listed goes to the default queue (routing).
+TASK_KINDS = {
+    "routing.tasks.judge_chunk": JUDGE,
+    "routing.tasks.judge_verdict": JUDGE,
+    "routing.tasks.batch_pipeline_run": ROUTING,
+    "routing.tasks.router_retrain": ROUTING,
+    "routing.tasks.router_retrain_check": ROUTING,
+    "routing.tasks.batch_backtest": ROUTING,
+    "reviewers.tasks.review_leases_expire": HOUSEKEEPING,
+}
+
+
+def queue_name(prefix: str, kind: str) -> str:
+    if kind not in KINDS:
+        raise ValueError(f"unknown queue kind {kind!r}; one of {', '.join(KINDS)}")
+    return f"{prefix}-{kind}"
+
+
+def queue_names(prefix: str) -> list[str]:
+    return [queue_name(prefix, kind) for kind in KINDS]
+
+
+def task_routes(prefix: str) -> dict[str, dict[str, str]]:
+    return {task: {"queue": queue_name(prefix, kind)} for task, kind in TASK_KINDS.items()}
+
+
+def time_limits_check(limits: dict[str, tuple[int, int]], *, visibility_timeout: int) -> None:
+    """Refuse time limits (soft, hard) a task could outlive its broker lease with: with acks_late,
+    Redis hands a message still running after ``visibility_timeout`` to a second worker, which
+    pays the provider for the same chunk again."""
+    for name, (soft, hard) in limits.items():
+        if not 0 < soft < hard:
+            raise ImproperlyConfigured(f"{name}: the soft time limit ({soft} s) must be above 0 and below "
+                                       f"the hard time limit ({hard} s)")
+        if hard >= visibility_timeout:
+            raise ImproperlyConfigured(f"{name}: the hard time limit ({hard} s) must be below the broker's "
+                                       f"visibility timeout (CELERY_VISIBILITY_TIMEOUT, {visibility_timeout} s)")
