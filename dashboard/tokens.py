@@ -6,7 +6,7 @@ import hashlib
 import hmac
 import secrets
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 from django.conf import settings
@@ -43,7 +43,7 @@ def _hash(raw: str) -> str:
     return hashlib.sha256(raw.encode()).hexdigest()
 
 
-def _expiry(expires_in_days: int | None) -> Any:
+def _expiry(expires_in_days: int | None) -> datetime | None:
     """None asks for the longest life allowed: API_TOKEN_MAX_DAYS, or no end when that is 0."""
     limit = settings.API_TOKEN_MAX_DAYS
     if expires_in_days is None:

@@ -23,6 +23,10 @@ def test_token_page_create_shows_the_token_once(client, reviewer_user):
     assert secret is not None and ApiToken.objects.get().name == "my script"
     again = client.get("/accounts/tokens/").content.decode()
     assert _secret(again) is None and secret not in again and "my script" in again
+    token = ApiToken.objects.get()
+    revoked = client.post(f"/accounts/tokens/{token.pk}/revoke/", **HX)
+    assert revoked.status_code == 200 and '<span class="badge">revoked</span>' in revoked.content.decode()
+    assert "<!doctype html>" not in revoked.content.decode()
 
 
 def test_token_page_works_without_javascript(client, lead_user):
