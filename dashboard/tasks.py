@@ -28,6 +28,8 @@ def batch_gate_check(batch_id: int) -> str | None:
 @shared_task(bind=True, acks_late=True, reject_on_worker_lost=True, max_retries=None)
 def webhook_deliver(self: Task, delivery_id: int) -> None:
     """One attempt of a webhook delivery; transient failures come back later with backoff."""
-    delay = webhook_delivery_attempt(delivery_id=delivery_id)
+    # In-process (no broker, the embedded demo) there is no later: Celery's eager retry would run
+    # at once and raise into the request whose commit sent the event, so one attempt is final.
+    delay = webhook_delivery_attempt(delivery_id=delivery_id, may_retry=not self.request.is_eager)
     if delay is not None:
         raise self.retry(countdown=delay)

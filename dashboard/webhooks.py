@@ -97,9 +97,10 @@ def webhook_retry_delay(attempt: int) -> float:
     return float(min(3600.0, settings.WEBHOOK_RETRY_BASE_SECONDS * 2 ** (attempt - 1)))
 
 
-def webhook_delivery_attempt(*, delivery_id: int) -> float | None:
+def webhook_delivery_attempt(*, delivery_id: int, may_retry: bool = True) -> float | None:
     """Send a pending delivery once and record the attempt. Returns the delay before a retry when
-    the failure was transient and attempts remain, else None (delivered, failed, or not pending)."""
+    the failure was transient and attempts remain (and ``may_retry``), else None (delivered,
+    failed, or not pending)."""
     delivery = WebhookDelivery.objects.select_related("endpoint").filter(pk=delivery_id).first()
     if delivery is None or delivery.status != WebhookDelivery.Status.PENDING:
         return None
@@ -109,7 +110,7 @@ def webhook_delivery_attempt(*, delivery_id: int) -> float | None:
                                           attempts=delivery.attempts).update(attempts=number):
         return None
     outcome = _send(delivery)
-    retry = outcome.transient and number < settings.WEBHOOK_MAX_ATTEMPTS
+    retry = may_retry and outcome.transient and number < settings.WEBHOOK_MAX_ATTEMPTS
     with transaction.atomic():
         WebhookAttempt.objects.create(delivery=delivery, number=number, status_code=outcome.status_code,
                                       error=outcome.error, transient=outcome.transient)

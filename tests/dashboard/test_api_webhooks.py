@@ -129,6 +129,14 @@ def test_webhook_unreachable_receiver_is_transient(gated, label_all, webhook_rec
     assert (attempt.status_code, attempt.error, attempt.transient) == (None, "ConnectError: no answer", True)
 
 
+def test_webhook_without_retries_a_transient_failure_is_final(gated, label_all, webhook_receiver):
+    webhook_receiver.script[:] = [503]
+    delivery = _delivery(gated, label_all, webhook_receiver)
+    assert webhook_delivery_attempt(delivery_id=delivery.pk, may_retry=False) is None
+    delivery.refresh_from_db()
+    assert (delivery.status, delivery.attempts, len(webhook_receiver.requests)) == ("failed", 1, 1)
+
+
 def test_webhook_retry_delay_doubles_up_to_an_hour(settings):
     settings.WEBHOOK_RETRY_BASE_SECONDS = 30.0
     assert [webhook_retry_delay(n) for n in (1, 2, 3, 8, 20)] == [30.0, 60.0, 120.0, 3600.0, 3600.0]
