@@ -6,37 +6,34 @@ from typing import Any
 
 from django.core.exceptions import RequestDataTooBig
 from django.shortcuts import get_object_or_404
-from rest_framework import serializers, status
+from drf_spectacular.utils import extend_schema
+from rest_framework import status
 from rest_framework.permissions import BasePermission, IsAuthenticated
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from hybridqc.api_schema import DetailSerializer
 from hybridqc.roles import is_lead
 from routing.models import Batch
 from routing.services.import_v1 import ImportValidationError, batch_import
-from routing.services.import_validation import FIELDS_TOO_LARGE, request_size_problem, upload_size_problem
+from routing.services.import_validation import FIELDS_TOO_LARGE, request_size_problem
 from routing.tasks import batch_pipeline_run
 
+from .gate import batch_gate
 from .selectors import batch_report, release_gate
+from .serializers import (
+    BatchImportResultSerializer,
+    BatchImportSerializer,
+    BatchReportSerializer,
+    GateSerializer,
+    ImportRefusedSerializer,
+)
 
 
 class IsLead(BasePermission):
     def has_permission(self, request: Request, view: Any) -> bool:
         return is_lead(request.user)
-
-
-class BatchImportSerializer(serializers.Serializer):
-    name = serializers.CharField(max_length=200)
-    file = serializers.FileField()
-    confidence_threshold = serializers.FloatField(min_value=0, max_value=1, default=0.8)
-    audit_rate = serializers.FloatField(min_value=0, max_value=1, default=Batch.DEFAULT_AUDIT_RATE)
-    routing_mode = serializers.ChoiceField(choices=Batch.Mode.choices, default=Batch.Mode.THRESHOLD)
-
-    def validate_file(self, upload: Any) -> Any:
-        if problem := upload_size_problem(upload.size):
-            raise serializers.ValidationError(problem)
-        return upload
 
 
 def _report_with_gate(batch: Batch) -> dict[str, Any]:
@@ -50,9 +47,16 @@ class BatchListApi(APIView):
 
     permission_classes = [IsAuthenticated, IsLead]
 
+    @extend_schema(responses=BatchReportSerializer(many=True))
     def get(self, request: Request) -> Response:
-        return Response([_report_with_gate(b) for b in Batch.objects.all()])
+        return Response(BatchReportSerializer([_report_with_gate(b) for b in Batch.objects.all()], many=True).data)
 
+    @extend_schema(
+        request={"multipart/form-data": BatchImportSerializer},
+        responses={201: BatchImportResultSerializer, 400: ImportRefusedSerializer, 413: DetailSerializer},
+        description="Validates the whole file first: any bad line is listed (line and field) and nothing is "
+        "written. Routing then runs in the background; poll the batch's report.",
+    )
     def post(self, request: Request) -> Response:
         # Refused by its announced size, before the body is read (and spooled to disk).
         if problem := request_size_problem(request.META.get("CONTENT_LENGTH")):
@@ -73,7 +77,7 @@ class BatchListApi(APIView):
         batch_pipeline_run.delay_on_commit(result.batch.pk)
         body = {"batch": result.batch.name, "id": result.batch.pk, "created": result.created,
                 "skipped": result.skipped}
-        return Response(body, status=status.HTTP_201_CREATED)
+        return Response(BatchImportResultSerializer(body).data, status=status.HTTP_201_CREATED)
 
 
 class BatchReportApi(APIView):
@@ -81,5 +85,22 @@ class BatchReportApi(APIView):
 
     permission_classes = [IsAuthenticated, IsLead]
 
+    @extend_schema(responses={200: BatchReportSerializer, 404: DetailSerializer})
     def get(self, request: Request, name: str) -> Response:
-        return Response(_report_with_gate(get_object_or_404(Batch, name=name)))
+        return Response(BatchReportSerializer(_report_with_gate(get_object_or_404(Batch, name=name))).data)
+
+
+class BatchGateApi(APIView):
+    """Release leads and training pipelines: may this batch go to training?"""
+
+    permission_classes = [IsAuthenticated, IsLead]
+
+    @extend_schema(
+        responses={200: GateSerializer, 409: GateSerializer, 404: DetailSerializer},
+        description="200 with release=true when the batch may go to training; 409 with release=false and "
+        "the reasons when not (the control center's release gate).",
+    )
+    def get(self, request: Request, name: str) -> Response:
+        gate = batch_gate(get_object_or_404(Batch, name=name))
+        code = status.HTTP_200_OK if gate["release"] else status.HTTP_409_CONFLICT
+        return Response(GateSerializer(gate).data, status=code)

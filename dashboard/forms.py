@@ -21,3 +21,9 @@ class BatchUploadForm(forms.Form):
         if problem := upload_size_problem(upload.size):
             raise forms.ValidationError(problem)
         return upload
+
+
+class ApiTokenForm(forms.Form):
+    name = forms.CharField(max_length=100, help_text="What will use it, e.g. “training pipeline”.")
+    expires_in_days = forms.IntegerField(min_value=1, initial=90, required=False,
+                                         help_text="Days until it stops working.")

@@ -53,6 +53,11 @@ def is_reviewer(user: Any) -> bool:
     return bool(user.is_authenticated and hasattr(user, "reviewer"))
 
 
+def has_role(user: Any) -> bool:
+    """Any of the three roles (a signed-in account without one sees nothing)."""
+    return is_lead(user) or is_admin(user) or is_reviewer(user)
+
+
 def role_required(check: Callable[[Any], bool]) -> Callable[..., Any]:
     """Login required, then ``check(user)`` or 403."""
 
@@ -72,3 +77,4 @@ def role_required(check: Callable[[Any], bool]) -> Callable[..., Any]:
 lead_required = role_required(is_lead)
 admin_required = role_required(is_admin)
 reviewer_required = role_required(is_reviewer)
+any_role_required = role_required(has_role)

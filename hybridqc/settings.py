@@ -72,6 +72,18 @@ def env_list(name: str, default: list[str]) -> list[str]:
     return [item.strip() for item in raw.split(",") if item.strip()]
 
 
+THROTTLE_RATE = re.compile(r"^[1-9][0-9]*/(s|sec|second|m|min|minute|h|hour|d|day)$")
+
+
+def env_rate(name: str, default: str) -> str:
+    """A DRF throttle rate such as ``60/min``; DRF reads only the period's first letter, so a typo
+    like ``60/mni`` would silently mean per minute: refuse anything but the spelled-out forms."""
+    raw = os.environ.get(name) or default
+    if not THROTTLE_RATE.fullmatch(raw):
+        raise ImproperlyConfigured(f"{name}={raw!r} is not a rate like 60/min (periods: s, min, hour, day)")
+    return raw
+
+
 def env_regex(name: str, default: str) -> str:
     raw = os.environ.get(name) or default
     try:
@@ -102,6 +114,8 @@ INSTALLED_APPS = [
     "django.contrib.staticfiles",
     "django_htmx",
     "rest_framework",
+    "drf_spectacular",
+    "drf_spectacular_sidecar",
     "routing",
     "reviewers",
     "dashboard",
@@ -195,14 +209,6 @@ IMPORT_MAX_JUDGMENTS = env_int("IMPORT_MAX_JUDGMENTS", 1000, min_value=1)
 IMPORT_MAX_LABELS = env_int("IMPORT_MAX_LABELS", 1000, min_value=1)
 IMPORT_MAX_DOMAIN_SEGMENTS = env_int("IMPORT_MAX_DOMAIN_SEGMENTS", 8, min_value=1)
 
-REST_FRAMEWORK = {
-    "DEFAULT_AUTHENTICATION_CLASSES": [
-        "rest_framework.authentication.SessionAuthentication",
-        "rest_framework.authentication.BasicAuthentication",
-    ],
-    "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
-}
-
 # Celery: without a broker, tasks run in the calling process (the embedded demo).
 CELERY_BROKER_URL = os.environ.get("CELERY_BROKER_URL", "")
 CELERY_RESULT_BACKEND = os.environ.get("CELERY_RESULT_BACKEND") or None
@@ -242,6 +248,58 @@ CELERY_BEAT_SCHEDULE = {
     "router-retrain-check": {"task": "routing.tasks.router_retrain_check", "schedule": 600.0},
     "review-leases-expire": {"task": "reviewers.tasks.review_leases_expire", "schedule": 60.0},
 }
+
+# Cache (API throttling counters): shared Redis whenever there is one, so every web worker counts
+# the same requests; an in-process cache for the embedded demo.
+CACHE_URL = os.environ.get("CACHE_URL") or (CELERY_BROKER_URL if CELERY_BROKER_URL.startswith("redis") else "")
+CACHES = {
+    "default": (
+        {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": CACHE_URL, "KEY_PREFIX": "hybridqc"}
+        if CACHE_URL
+        else {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}
+    )
+}
+
+# API: session (the browser) or a personal API token; no Basic auth (one password hash per guess).
+REST_FRAMEWORK = {
+    "DEFAULT_AUTHENTICATION_CLASSES": [
+        "rest_framework.authentication.SessionAuthentication",
+        "dashboard.authentication.ApiTokenAuthentication",
+    ],
+    "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
+    "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+    "DEFAULT_THROTTLE_CLASSES": [
+        "hybridqc.throttling.AnonThrottle",
+        "hybridqc.throttling.UserThrottle",
+        "hybridqc.throttling.ScopedThrottle",
+    ],
+    "DEFAULT_THROTTLE_RATES": {
+        "anon": env_rate("API_THROTTLE_ANON", "120/min"),
+        "user": env_rate("API_THROTTLE_USER", "3000/min"),
+        # Minting tokens: a person needs a few, a script looping on it is a mistake.
+        "token-create": env_rate("API_THROTTLE_TOKEN_CREATE", "20/hour"),
+        # Refused tokens per client address (guessing).
+        "token-failure": env_rate("API_THROTTLE_TOKEN_FAILURE", "30/min"),
+    },
+}
+SPECTACULAR_SETTINGS = {
+    "TITLE": "HybridQC API",
+    "DESCRIPTION": "Import batches, read reports and release gates, review items. Authenticate with a "
+    "personal API token (`Authorization: Bearer <token>`) or a browser session.",
+    "VERSION": "1",
+    "SERVE_INCLUDE_SCHEMA": False,
+    "SERVE_PERMISSIONS": ["rest_framework.permissions.IsAuthenticated"],
+    # Served from the installed sidecar package: no CDN (no internet, and a CSP).
+    "SWAGGER_UI_DIST": "SIDECAR",
+    "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
+    "REDOC_DIST": "SIDECAR",
+}
+# Personal API tokens: the longest life a user may give one (days); 0 = no limit.
+API_TOKEN_MAX_DAYS = env_int("API_TOKEN_MAX_DAYS", 365, min_value=0)
+# Webhooks on release-gate changes: per-request timeout and retries of transient failures.
+WEBHOOK_TIMEOUT_SECONDS = env_float("WEBHOOK_TIMEOUT_SECONDS", 10.0)
+WEBHOOK_MAX_ATTEMPTS = env_int("WEBHOOK_MAX_ATTEMPTS", 6, min_value=1, max_value=20)
+WEBHOOK_RETRY_BASE_SECONDS = env_float("WEBHOOK_RETRY_BASE_SECONDS", 30.0)
 
 # Reviewer workspace: lease length, double-review share, gold checks.
 REVIEW_LEASE_SECONDS = env_int("REVIEW_LEASE_SECONDS", 15 * 60)

@@ -10,6 +10,7 @@ urlpatterns = [
     path("", home, name="home"),
     path("accounts/login/", auth_views.LoginView.as_view(), name="login"),
     path("accounts/logout/", auth_views.LogoutView.as_view(), name="logout"),
+    path("accounts/tokens/", include("dashboard.token_urls")),
     path("admin/", admin.site.urls),
     path("review/", include("reviewers.urls")),
     path("control/", include("dashboard.urls")),

@@ -4,12 +4,14 @@ from __future__ import annotations
 
 from typing import Any
 
+from drf_spectacular.utils import OpenApiResponse, extend_schema, inline_serializer
 from rest_framework import serializers, status
 from rest_framework.permissions import BasePermission, IsAuthenticated
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from hybridqc.api_schema import DetailSerializer
 from hybridqc.roles import is_reviewer
 
 from .forms import CHOICE_KEYS, CRITERIA
@@ -27,19 +29,27 @@ class IsReviewer(BasePermission):
 class TaskSerializer(serializers.Serializer):
     """What a reviewer sees of a task: the item, never the judge's verdict or the task kind."""
 
-    def to_representation(self, task: ReviewTask) -> dict[str, Any]:
-        e = task.example
-        return {
-            "id": task.pk,
-            "domain": e.domain.path,
-            "task": e.task,
-            "prompt": e.prompt,
-            "responses": e.responses,
-            "scale_min": e.scale_min,
-            "scale_max": e.scale_max,
-            "lease_expires_at": task.lease_expires_at,
-            "submit_url": f"/api/review/tasks/{task.pk}/submit/",
-        }
+    id = serializers.IntegerField(source="pk")
+    domain = serializers.CharField(source="example.domain.path")
+    task = serializers.CharField(source="example.task")
+    prompt = serializers.CharField(source="example.prompt")
+    responses = serializers.ListField(child=serializers.CharField(), source="example.responses")
+    scale_min = serializers.FloatField(source="example.scale_min", allow_null=True)
+    scale_max = serializers.FloatField(source="example.scale_max", allow_null=True)
+    lease_expires_at = serializers.DateTimeField(allow_null=True)
+    submit_url = serializers.SerializerMethodField()
+
+    def get_submit_url(self, task: ReviewTask) -> str:
+        return f"/api/review/tasks/{task.pk}/submit/"
+
+
+SubmittedSerializer = inline_serializer("SubmittedLabel", {
+    "label_id": serializers.IntegerField(), "task_id": serializers.IntegerField(),
+    "choice": serializers.IntegerField(allow_null=True), "rating": serializers.FloatField(allow_null=True),
+})
+LeaseSerializer = inline_serializer("LeaseRenewed", {
+    "id": serializers.IntegerField(), "lease_expires_at": serializers.DateTimeField(),
+})
 
 
 class LabelSerializer(serializers.Serializer):
@@ -73,6 +83,7 @@ class NextItemApi(APIView):
 
     permission_classes = [IsAuthenticated, IsReviewer]
 
+    @extend_schema(request=None, responses={200: TaskSerializer, 204: OpenApiResponse(description="Queue empty.")})
     def post(self, request: Request) -> Response:
         reviewer = request.user.reviewer  # type: ignore[union-attr]
         task = review_task_claim(reviewer=reviewer)
@@ -86,6 +97,8 @@ class SubmitApi(APIView):
 
     permission_classes = [IsAuthenticated, IsReviewer]
 
+    @extend_schema(request=LabelSerializer, responses={201: SubmittedSerializer, 403: DetailSerializer,
+                                                       404: DetailSerializer, 409: DetailSerializer})
     def post(self, request: Request, task_id: int) -> Response:
         serializer = LabelSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
@@ -112,6 +125,8 @@ class HeartbeatApi(APIView):
 
     permission_classes = [IsAuthenticated, IsReviewer]
 
+    @extend_schema(request=None, responses={200: LeaseSerializer, 403: DetailSerializer, 404: DetailSerializer,
+                                            409: DetailSerializer})
     def post(self, request: Request, task_id: int) -> Response:
         task = ReviewTask.objects.filter(pk=task_id).first()
         reviewer = request.user.reviewer  # type: ignore[union-attr]

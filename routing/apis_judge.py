@@ -5,11 +5,13 @@ from __future__ import annotations
 from typing import Any
 
 from django.shortcuts import get_object_or_404
+from drf_spectacular.utils import extend_schema
 from rest_framework import permissions, serializers, status
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from hybridqc.api_schema import DetailSerializer
 from hybridqc.roles import is_lead
 from routing.judges.selectors import judge_configs_active
 from routing.models import Batch, JudgeRun
@@ -44,11 +46,13 @@ class JudgeRunsApi(APIView):
 
     permission_classes = [permissions.IsAuthenticated, IsLead]
 
+    @extend_schema(responses=JudgeRunSerializer(many=True))
     def get(self, request: Request, batch_id: int) -> Response:
         batch = get_object_or_404(Batch, pk=batch_id)
         runs = batch.judge_runs.select_related("judge_config").order_by("-started_at", "-id")
         return Response(JudgeRunSerializer(runs, many=True).data)
 
+    @extend_schema(request=JudgeRunStartSerializer, responses={201: JudgeRunSerializer, 409: DetailSerializer})
     def post(self, request: Request, batch_id: int) -> Response:
         batch = get_object_or_404(Batch, pk=batch_id)
         body = JudgeRunStartSerializer(data=request.data)

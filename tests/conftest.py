@@ -108,6 +108,13 @@ def page(browser) -> Iterator[object]:
     context.close()
 
 
+@pytest.fixture(autouse=True)
+def _cache_per_test(settings) -> None:
+    """A fresh cache key prefix per test: API throttle counters live in the shared Redis, and one
+    test's (or an earlier run's) requests must not count against the next."""
+    settings.CACHES = {"default": {**settings.CACHES["default"], "KEY_PREFIX": f"test-{uuid.uuid4().hex[:12]}"}}
+
+
 @pytest.fixture
 def lead_user(db):
     return factories.lead()

@@ -12,6 +12,7 @@ from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 
+from routing.events import batch_gate_inputs_changed
 from routing.models import Example
 
 from ..models import LEVEL_ORDER, Credential, HumanLabel, ReviewerProfile, ReviewTask, TaskSkip, level_rank
@@ -250,6 +251,7 @@ def review_label_submit(
         if {"unsafe", "bias"} & set(clean_flags):
             Example.objects.filter(pk=locked.example_id).update(flagged=True)
         label_followups(task=locked, label=label)
+        batch_gate_inputs_changed.send(sender=HumanLabel, batch_id=locked.example.batch_id)
     return label
 
 

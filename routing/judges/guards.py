@@ -24,6 +24,8 @@ OWN_SECRETS = frozenset({"SECRET_KEY", "DATABASE_URL", "CELERY_BROKER_URL", "CEL
 SECRET_LOOKING = re.compile(r"SECRET|PASSWORD|DATABASE|BROKER|AWS_|TOKEN", re.IGNORECASE)
 SCHEMES = ("http", "https")
 IPAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
+# How refusals name the URL; other outbound URLs checked by the same rules (webhooks) name theirs.
+BASE_URL_FIELD = "The judge's base URL (base_url)"
 
 
 class PolicyRefused(Exception):
@@ -68,21 +70,21 @@ def api_key_env_check(name: str, policy: KeyEnvPolicy) -> None:
         raise PolicyRefused(f"{field} does not match JUDGE_API_KEY_ENV_PATTERN ({policy.pattern}).")
 
 
-def _host_port(url: str, policy: EndpointPolicy) -> tuple[str, int]:
+def _host_port(url: str, policy: EndpointPolicy, field: str = BASE_URL_FIELD) -> tuple[str, int]:
     """The URL's host and port, if its scheme and host name are allowed (no DNS yet)."""
     try:
         parts = urlsplit(url)
         port = parts.port
     except ValueError as exc:
-        raise PolicyRefused(f"The judge's base URL (base_url) {url!r} is not a valid URL.") from exc
+        raise PolicyRefused(f"{field} {url!r} is not a valid URL.") from exc
     if parts.scheme not in SCHEMES:
         scheme = parts.scheme or "none"
-        raise PolicyRefused(f"The judge's base URL (base_url) must use http or https, not {scheme!r}.")
+        raise PolicyRefused(f"{field} must use http or https, not {scheme!r}.")
     host = (parts.hostname or "").lower()
     if not host:
-        raise PolicyRefused("The judge's base URL (base_url) has no host.")
+        raise PolicyRefused(f"{field} has no host.")
     if policy.allowed_hosts and not _host_listed(host, policy.allowed_hosts):
-        raise PolicyRefused(f"The judge's base URL (base_url) host {host} is not in JUDGE_ALLOWED_HOSTS.")
+        raise PolicyRefused(f"{field} host {host} is not in JUDGE_ALLOWED_HOSTS.")
     return host, port or (443 if parts.scheme == "https" else 80)
 
 
@@ -108,16 +110,16 @@ def _kind(ip: IPAddress) -> str | None:
     return None if ip.is_global else "non-public"
 
 
-def addresses_check(host: str, addresses: list[IPAddress], policy: EndpointPolicy) -> None:
+def addresses_check(host: str, addresses: list[IPAddress], policy: EndpointPolicy, field: str = BASE_URL_FIELD) -> None:
     """Refuse a host any of whose addresses is private, loopback, link-local, multicast or reserved."""
     if not addresses:
-        raise PolicyRefused(f"The judge's base URL (base_url) host {host} does not resolve.")
+        raise PolicyRefused(f"{field} host {host} does not resolve.")
     if policy.allow_private:
         return
     for ip in addresses:
         kind = _kind(ip)
         if kind:
-            raise PolicyRefused(f"The judge's base URL (base_url) host {host} is not a public address: {ip} is "
+            raise PolicyRefused(f"{field} host {host} is not a public address: {ip} is "
                                 f"{kind}; set JUDGE_ALLOW_PRIVATE_HOSTS=1 to allow self-hosted judges.")
 
 
@@ -147,9 +149,9 @@ async def resolve_async(host: str, port: int) -> list[IPAddress]:
     return _addresses(infos)
 
 
-def base_url_check(url: str, policy: EndpointPolicy) -> None:
-    host, port = _host_port(url, policy)
-    addresses_check(host, resolve(host, port), policy)
+def base_url_check(url: str, policy: EndpointPolicy, field: str = BASE_URL_FIELD) -> None:
+    host, port = _host_port(url, policy, field)
+    addresses_check(host, resolve(host, port), policy, field)
 
 
 async def base_url_check_async(url: str, policy: EndpointPolicy) -> None:

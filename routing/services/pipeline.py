@@ -8,6 +8,7 @@ from django.db import transaction
 
 from reviewers.models import ReviewTask
 from reviewers.services import review_tasks_create
+from routing.events import batch_gate_inputs_changed
 from routing.models import Batch, Example, RoutingDecision
 from routing.selectors import batch_examples_started
 
@@ -84,5 +85,6 @@ def batch_route(*, batch: Batch) -> int:
         review_tasks_create(examples=human, kind=ReviewTask.Kind.ROUTED)
         review_tasks_create(examples=audits, kind=ReviewTask.Kind.AUDIT)
         batch_status_set(batch=batch, status=Batch.Status.READY)
+        batch_gate_inputs_changed.send(sender=Batch, batch_id=batch.pk)
     log.info("batch %s: routed %d examples (%d human, %d audit)", batch.name, len(decisions), len(human), len(audits))
     return len(decisions)

@@ -1,0 +1,16 @@
+"""Listeners to other apps' signals."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from .models import WebhookEndpoint
+from .tasks import batch_gate_check
+
+
+def batch_gate_check_queue(*, batch_id: int, **_: Any) -> None:
+    """Check the batch's gate once the write that may have changed it commits. Only the webhooks
+    need the stored gate, and working it out costs a report, so without an active endpoint the
+    check is skipped (its state catches up at the next change after one is added)."""
+    if WebhookEndpoint.objects.filter(active=True).exists():
+        batch_gate_check.delay_on_commit(batch_id)

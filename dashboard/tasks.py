@@ -1,0 +1,35 @@
+"""Thin tasks: load by id, call a service."""
+
+from __future__ import annotations
+
+import logging
+
+from celery import Task, shared_task
+
+from routing.models import Batch
+
+from .gate import batch_gate_state_refresh
+from .webhooks import webhook_delivery_attempt
+
+log = logging.getLogger(__name__)
+
+
+@shared_task(acks_late=True, reject_on_worker_lost=True)
+def batch_gate_check(batch_id: int) -> str | None:
+    """Store the batch's release gate; a change queues its webhooks. Returns the event, if any."""
+    batch = Batch.objects.filter(pk=batch_id).first()
+    if batch is None:
+        log.warning("batch %s vanished before its gate was checked", batch_id)
+        return None
+    return batch_gate_state_refresh(batch=batch)
+
+
+# The service bounds the attempts (WEBHOOK_MAX_ATTEMPTS); Celery's own limit would cut it short.
+@shared_task(bind=True, acks_late=True, reject_on_worker_lost=True, max_retries=None)
+def webhook_deliver(self: Task, delivery_id: int) -> None:
+    """One attempt of a webhook delivery; transient failures come back later with backoff."""
+    # In-process (no broker, the embedded demo) there is no later: Celery's eager retry would run
+    # at once and raise into the request whose commit sent the event, so one attempt is final.
+    delay = webhook_delivery_attempt(delivery_id=delivery_id, may_retry=not self.request.is_eager)
+    if delay is not None:
+        raise self.retry(countdown=delay)

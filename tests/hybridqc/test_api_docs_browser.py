@@ -1,0 +1,27 @@
+"""The API docs page in Chromium: Swagger UI renders every operation from local files only."""
+
+from urllib.parse import urlsplit
+
+import pytest
+
+from tests import factories
+
+
+def _login(page, base, user):
+    page.goto(f"{base}/accounts/login/")
+    page.fill("input[name=username]", user.username)
+    page.fill("input[name=password]", factories.PASSWORD)
+    page.click("button[type=submit]")
+
+
+@pytest.mark.browser
+def test_api_docs_page_renders_operations_without_outside_requests(live_server, transactional_db, page):
+    hosts = set()
+    page.on("request", lambda r: hosts.add(urlsplit(r.url).netloc))
+    _login(page, live_server.url, factories.lead())
+    page.goto(f"{live_server.url}/api/docs/")
+    page.wait_for_selector(".opblock-summary-path", timeout=20_000)
+    paths = page.locator(".opblock-summary-path").all_inner_texts()
+    assert "/api/control/batches/{name}/gate/" in [p.replace("\u200b", "") for p in paths]
+    assert len(paths) == 12  # the operations of the 9 API URL patterns
+    assert hosts == {urlsplit(live_server.url).netloc}
