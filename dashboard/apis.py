@@ -6,7 +6,9 @@ from typing import Any
 
 from django.core.exceptions import RequestDataTooBig
 from django.shortcuts import get_object_or_404
+from django_filters.rest_framework import DjangoFilterBackend
 from rest_framework import serializers, status
+from rest_framework.pagination import PageNumberPagination
 from rest_framework.permissions import BasePermission, IsAuthenticated
 from rest_framework.request import Request
 from rest_framework.response import Response
@@ -18,7 +20,8 @@ from routing.services.import_v1 import ImportValidationError, batch_import
 from routing.services.import_validation import FIELDS_TOO_LARGE, request_size_problem, upload_size_problem
 from routing.tasks import batch_pipeline_run
 
-from .selectors import batch_report, release_gate
+from .filters import BatchFilter
+from .selectors import batch_report, batches_reports, release_gate
 
 
 class IsLead(BasePermission):
@@ -45,13 +48,26 @@ def _report_with_gate(batch: Batch) -> dict[str, Any]:
     return report
 
 
+class BatchPagination(PageNumberPagination):
+    page_size = 25
+
+
 class BatchListApi(APIView):
-    """Release leads: every batch's report (GET), or import a format-v1 file (POST, multipart)."""
+    """Release leads: a page of batches' reports (GET), or import a format-v1 file (POST, multipart)."""
 
     permission_classes = [IsAuthenticated, IsLead]
+    filterset_class = BatchFilter
 
     def get(self, request: Request) -> Response:
-        return Response([_report_with_gate(b) for b in Batch.objects.all()])
+        """One page of batches (``?page=``, 25 a page), filtered and sorted by the control
+        center's query parameters (a bad one is a 400 naming it)."""
+        batches = DjangoFilterBackend().filter_queryset(request, Batch.objects.all(), self)
+        paginator = BatchPagination()
+        page: list[Batch] = paginator.paginate_queryset(batches, request, view=self) or []
+        reports = batches_reports(page)
+        for report in reports:
+            report["release_gate"] = report.pop("gate")
+        return paginator.get_paginated_response(reports)
 
     def post(self, request: Request) -> Response:
         # Refused by its announced size, before the body is read (and spooled to disk).
