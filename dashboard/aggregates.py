@@ -132,12 +132,17 @@ _ZERO_COUNTS = {"examples": 0, "routed": 0, "judge_kept": 0, "routed_to_human": 
                 "human_tasks": 0, "human_done": 0, "unstaffed": 0}
 
 
-def counts_by_batch(batch_ids: Sequence[int]) -> dict[int, dict[str, int]]:
-    """Per batch: examples, decisions by source (``judge_only``: kept, never seen by a human) and
-    human work, in two grouped queries over only these batches' examples."""
-    out: dict[int, dict[str, Any]] = {b: dict(_ZERO_COUNTS) for b in batch_ids}
+_DECISION_COUNTS = ("examples", "routed", "judge_kept", "routed_to_human", "audited")
+
+
+def tallies_by_batch(batch_ids: Sequence[int]) -> dict[int, tuple[dict[str, int], list[dict[str, int]]]]:
+    """Per batch: (counts, per-domain rows). Counts: examples, decisions by source (``judge_only``:
+    kept, never seen by a human) and human work; per domain id with at least one decision: ``n``
+    decisions, ``judge_kept``, ``human``, ``audited``. Two grouped queries over only these
+    batches' examples (the domain rows are the parts the batch's counts are summed from)."""
+    out: dict[int, tuple[dict[str, int], list[dict[str, int]]]] = {b: (dict(_ZERO_COUNTS), []) for b in batch_ids}
     examples = (
-        Example.objects.filter(batch_id__in=batch_ids).order_by().values("batch_id").annotate(
+        Example.objects.filter(batch_id__in=batch_ids).order_by().values("batch_id", "domain_id").annotate(
             examples=Count("id"), routed=Count("decision"),
             judge_kept=Count("decision", filter=Q(decision__route=RoutingDecision.Route.JUDGE)),
             routed_to_human=Count("decision", filter=Q(decision__route=RoutingDecision.Route.HUMAN)),
@@ -145,7 +150,13 @@ def counts_by_batch(batch_ids: Sequence[int]) -> dict[int, dict[str, int]]:
         )
     )
     for row in examples:
-        out[row["batch_id"]].update({k: v for k, v in row.items() if k != "batch_id"})
+        counts, domains = out[row["batch_id"]]
+        values: dict[str, Any] = dict(row)
+        for key in _DECISION_COUNTS:
+            counts[key] += values[key]
+        if row["routed"]:
+            domains.append({"domain_id": row["domain_id"], "n": row["routed"], "judge_kept": row["judge_kept"],
+                            "human": row["routed_to_human"], "audited": row["audited"]})
     tasks = (
         ReviewTask.objects.filter(example__batch_id__in=batch_ids).order_by().values("example__batch_id").annotate(
             human_tasks=Count("id"), human_done=Count("id", filter=Q(status=ReviewTask.Status.DONE)),
@@ -153,24 +164,14 @@ def counts_by_batch(batch_ids: Sequence[int]) -> dict[int, dict[str, int]]:
         )
     )
     for task_row in tasks:
-        out[task_row["example__batch_id"]].update({k: v for k, v in task_row.items() if k != "example__batch_id"})
-    for c in out.values():
-        c["judge_only"] = c["judge_kept"] - c["audited"]
+        counts = out[task_row["example__batch_id"]][0]
+        counts.update(human_tasks=task_row["human_tasks"], human_done=task_row["human_done"],
+                      unstaffed=task_row["unstaffed"])
+    for counts, _ in out.values():
+        counts["judge_only"] = counts["judge_kept"] - counts["audited"]
     return out
 
 
-def domain_rows(batch_id: int) -> list[dict[str, Any]]:
-    """Per domain of a batch: examples, judge-kept, routed, audited."""
-    rows = (
-        RoutingDecision.objects.filter(example__batch_id=batch_id)
-        .values("example__domain__path")
-        .annotate(
-            n=Count("id"),
-            judge_kept=Count("id", filter=Q(route="judge")),
-            human=Count("id", filter=Q(route="human")),
-            audited=Count("id", filter=Q(audit=True)),
-        )
-        .order_by("example__domain__path")
-    )
-    return [{"domain": r["example__domain__path"], "n": r["n"], "judge_kept": r["judge_kept"],
-             "human": r["human"], "audited": r["audited"]} for r in rows]
+def counts_by_batch(batch_ids: Sequence[int]) -> dict[int, dict[str, int]]:
+    """Per batch: the counts of ``tallies_by_batch``."""
+    return {b: counts for b, (counts, _) in tallies_by_batch(batch_ids).items()}

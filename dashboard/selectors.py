@@ -10,7 +10,7 @@ from django.db.models import Count, QuerySet
 
 from reviewers.models import HumanLabel, ReviewTask
 from routing.metrics import Rate, WeightedRate, majority_label
-from routing.models import Batch, Example, RoutingDecision
+from routing.models import Batch, Domain, Example, RoutingDecision
 
 from .aggregates import counts_by_batch, rates_by_batch
 from .stats import batches_figures
@@ -125,8 +125,11 @@ def release_gate(report: dict[str, Any], target: float) -> dict[str, Any]:
 
 
 def batch_domain_rows(batch: Batch) -> list[dict[str, Any]]:
-    """Per domain of a batch: examples, judge-kept, routed, audited."""
-    return batches_figures([batch])[batch.pk].domains
+    """Per domain of a batch, by path: decisions (``n``), judge-kept, routed, audited."""
+    rows = batches_figures([batch])[batch.pk].domains
+    paths = dict(Domain.objects.filter(pk__in=[r["domain_id"] for r in rows]).values_list("pk", "path"))
+    named = [{"domain": paths[r["domain_id"]], **{k: v for k, v in r.items() if k != "domain_id"}} for r in rows]
+    return sorted(named, key=lambda r: r["domain"])
 
 
 def batch_decisions(batch: Batch) -> QuerySet[RoutingDecision]:

@@ -19,14 +19,14 @@ from __future__ import annotations
 
 import json
 from collections.abc import Sequence
-from typing import Any, NamedTuple
+from typing import NamedTuple
 
 from django.db import connection, transaction
 
 from routing.metrics import Rate, WeightedRate
 from routing.models import Batch
 
-from .aggregates import counts_by_batch, domain_rows, rates_by_batch
+from .aggregates import rates_by_batch, tallies_by_batch
 from .models import BatchStats
 
 # Must equal LOCK_NAMESPACE in dashboard/migrations/0001_scale_batch_stats.py (the triggers' side).
@@ -37,13 +37,14 @@ class Figures(NamedTuple):
     counts: dict[str, int]
     agreement: WeightedRate
     override: Rate
-    domains: list[dict[str, Any]]
+    # By domain id, not path: a renamed domain shows its new path on a cached batch too.
+    domains: list[dict[str, int]]
 
 
 def _compute(batch_id: int) -> Figures:
-    counts = counts_by_batch([batch_id])[batch_id]
+    counts, domains = tallies_by_batch([batch_id])[batch_id]
     agreement, override = rates_by_batch([batch_id])[batch_id]
-    return Figures(counts, agreement, override, domain_rows(batch_id))
+    return Figures(counts, agreement, override, domains)
 
 
 def _encode(figures: Figures) -> dict[str, str]:

@@ -4,9 +4,9 @@ from django.db import connection
 
 from dashboard.aggregates import counts_by_batch, reviewed_rows
 from dashboard.models import BatchStats
-from dashboard.selectors import batch_report, batches_reports, release_gate, reviewed_reference
+from dashboard.selectors import batch_domain_rows, batch_report, batches_reports, release_gate, reviewed_reference
 from reviewers.models import HumanLabel, ReviewTask
-from routing.models import Example
+from routing.models import Domain, Example
 from routing.services.pipeline import batch_route
 from tests import factories
 
@@ -121,3 +121,17 @@ def test_batch_stats_not_cached_while_another_transaction_writes_the_batch(trans
 def _psycopg_params():
     s = connection.settings_dict
     return {"host": s["HOST"], "port": s["PORT"] or 5432, "user": s["USER"], "dbname": s["NAME"]}
+
+
+def test_batch_domain_rows_hand_computed_and_renamed_domain_shown_by_new_path(db):
+    items = [factories.pairwise_item(i, judgments=KEPT if i < 3 else UNSURE, domain="test/b" if i % 2 else "test/a")
+             for i in range(5)]
+    batch = factories.batch("doms", items=items, audit_rate=0.0, audit_min_per_domain=0).batch
+    batch_route(batch=batch)
+    # test/a: items 0, 2 (kept), 4 (routed); test/b: items 1 (kept), 3 (routed)
+    assert batch_domain_rows(batch) == [
+        {"domain": "test/a", "n": 3, "judge_kept": 2, "human": 1, "audited": 0},
+        {"domain": "test/b", "n": 2, "judge_kept": 1, "human": 1, "audited": 0}]
+    assert BatchStats.objects.filter(batch=batch).exists()
+    Domain.objects.filter(path="test/a").update(path="test/z")
+    assert [r["domain"] for r in batch_domain_rows(batch)] == ["test/b", "test/z"]
