@@ -157,6 +157,7 @@ def _measure(key: str) -> dict[str, Any]:
                 "_scale_fixture_100k_s": build_s}
     return {f"control_center_p95_ms_{key}": _p95_ms(client, "/control/"),
             f"api_control_batches_p95_ms_{key}": _p95_ms(client, "/api/control/batches/"),
+            f"control_center_gate_filter_p95_ms_{key}": _p95_ms(client, "/control/?gate=hold&ordering=name"),
             f"control_center_cold_ms_{key}": _cold_ms(client, "/control/"),
             f"_scale_fixture_{key}_s": build_s}
 

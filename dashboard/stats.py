@@ -29,6 +29,9 @@ from routing.models import Batch
 from .aggregates import rates_by_batch, tallies_by_batch
 from .models import BatchStats
 
+# Bumped whenever what is stored changes shape: rows of another format count as missing, so a
+# deploy never reads figures an older version cached.
+FORMAT = 1
 # Must equal LOCK_NAMESPACE in dashboard/migrations/0001_scale_batch_stats.py (the triggers' side).
 LOCK_NAMESPACE = 74201
 
@@ -48,12 +51,15 @@ def _compute(batch_id: int) -> Figures:
 
 
 def _encode(figures: Figures) -> dict[str, str]:
-    main = {"counts": figures.counts, "agreement": list(figures.agreement), "override": list(figures.override)}
+    main = {"format": FORMAT, "counts": figures.counts, "agreement": list(figures.agreement),
+            "override": list(figures.override)}
     return {"figures": json.dumps(main), "domains": json.dumps(figures.domains)}
 
 
-def _decode(stats: BatchStats) -> Figures:
+def _decode(stats: BatchStats) -> Figures | None:
     main = json.loads(stats.figures)
+    if main.get("format") != FORMAT:
+        return None
     return Figures(main["counts"], WeightedRate(*main["agreement"]), Rate(*main["override"]),
                    json.loads(stats.domains))
 
@@ -73,5 +79,6 @@ def batches_figures(batches: Sequence[Batch]) -> dict[int, Figures]:
     """Each batch's figures: cached where nothing changed since, recomputed (and cached) otherwise."""
     if connection.vendor != "postgresql":
         return {b.pk: _compute(b.pk) for b in batches}
-    cached = {s.batch_id: s for s in BatchStats.objects.filter(batch_id__in=[b.pk for b in batches])}
-    return {b.pk: _decode(cached[b.pk]) if b.pk in cached else _compute_and_cache(b.pk) for b in batches}
+    stored = BatchStats.objects.filter(batch_id__in=[b.pk for b in batches])
+    cached = {s.batch_id: figures for s in stored if (figures := _decode(s)) is not None}
+    return {b.pk: cached[b.pk] if b.pk in cached else _compute_and_cache(b.pk) for b in batches}

@@ -135,3 +135,10 @@ def test_batch_domain_rows_hand_computed_and_renamed_domain_shown_by_new_path(db
     assert BatchStats.objects.filter(batch=batch).exists()
     Domain.objects.filter(path="test/a").update(path="test/z")
     assert [r["domain"] for r in batch_domain_rows(batch)] == ["test/b", "test/z"]
+
+
+def test_batch_stats_of_another_format_are_recomputed(routed_batch):
+    batch_report(routed_batch)
+    BatchStats.objects.filter(batch=routed_batch).update(figures='{"counts": {}}')
+    assert batch_report(routed_batch)["override_rate_n"] == 3
+    assert '"format": 1' in BatchStats.objects.get(batch=routed_batch).figures
