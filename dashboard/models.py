@@ -1,4 +1,5 @@
-"""API doors: personal API tokens, the last release-gate state per batch, signed webhooks."""
+"""API doors (personal API tokens, the last release-gate state per batch, signed webhooks) and the
+per-batch figure cache of the control center."""
 
 from __future__ import annotations
 
@@ -113,3 +114,20 @@ class WebhookAttempt(models.Model):
 
     def __str__(self) -> str:
         return f"attempt {self.number}: {self.status_code or self.error}"
+
+
+class BatchStats(models.Model):
+    """One batch's control-center figures as last computed (a cache, never the source of truth).
+
+    On PostgreSQL, triggers (dashboard/migrations/0002_scale_batch_stats.py) delete a batch's row
+    in the same transaction as any insert, update or delete of its examples, decisions, review tasks
+    or human labels, so a row that exists is exact; dashboard/stats.py recomputes missing rows."""
+
+    batch = models.OneToOneField(Batch, primary_key=True, on_delete=models.CASCADE, related_name="+")
+    # JSON text, not jsonb: floats must come back bit for bit as computed.
+    figures = models.TextField()
+    domains = models.TextField()
+    computed_at = models.DateTimeField(auto_now=True)
+
+    def __str__(self) -> str:
+        return f"stats of batch {self.batch_id}"

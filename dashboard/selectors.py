@@ -3,14 +3,17 @@
 from __future__ import annotations
 
 from collections import defaultdict
+from collections.abc import Sequence
 from typing import Any
 
-from django.db.models import Count, Q
+from django.db.models import Count, QuerySet
 
 from reviewers.models import HumanLabel, ReviewTask
-from routing.metrics import Rate, WeightedRate, labels_agree, majority_label, rate, weighted_rate
-from routing.models import Batch, RoutingDecision
-from routing.selectors import batch_decision_counts
+from routing.metrics import Rate, WeightedRate, majority_label
+from routing.models import Batch, Domain, Example, RoutingDecision
+
+from .aggregates import counts_by_batch, rates_by_batch
+from .stats import batches_figures
 
 
 def _value(label: HumanLabel, task: str) -> float | None:
@@ -35,26 +38,6 @@ def reviewed_reference(batch: Batch) -> dict[int, float]:
     return out
 
 
-def _agreement(decisions: Any, reference: dict[int, float]) -> list[tuple[RoutingDecision, bool]]:
-    """(decision, whether the judge's verdict equals the reviewed reference) where both exist."""
-    out = []
-    for d in decisions:
-        judge = d.judge_rating if d.example.task == "rating" else d.judge_verdict
-        agree = labels_agree(d.example.task, reference.get(d.example_id), judge)
-        if agree is not None:
-            out.append((d, agree))
-    return out
-
-
-def _audit_probabilities(audited: list[RoutingDecision]) -> list[float]:
-    """Each audit's inclusion probability. Audits routed before probabilities were stored have
-    none; then every audit of the batch counts equally (what the unweighted figure assumed)."""
-    probabilities = [d.audit_probability for d in audited]
-    if any(p is None for p in probabilities):
-        return [1.0] * len(audited)
-    return [float(p) for p in probabilities if p is not None]
-
-
 def batch_rates(batch: Batch) -> tuple[WeightedRate, Rate]:
     """(agreement on audited items, override rate on routed items), from stored rows.
 
@@ -62,49 +45,31 @@ def batch_rates(batch: Batch) -> tuple[WeightedRate, Rate]:
     estimated from the reviewed audits weighted by 1 / their inclusion probability (Hájek), with
     a Wilson interval on the effective sample size. Override: share of routed items with a judge
     verdict whose reviewed reference differs from that verdict."""
-    reference = reviewed_reference(batch)
-    decisions = RoutingDecision.objects.filter(example__batch=batch).select_related("example")
-    audits = _agreement([d for d in decisions if d.audit], reference)
-    routed = _agreement([d for d in decisions if d.route == RoutingDecision.Route.HUMAN], reference)
-    agreement = weighted_rate([a for _, a in audits], _audit_probabilities([d for d, _ in audits]))
-    same = sum(a for _, a in routed)
-    return agreement, rate(len(routed) - same, len(routed))
+    return rates_by_batch([batch.pk])[batch.pk]
+
+
+_COUNT_KEYS = ("examples", "routed", "judge_kept", "judge_only", "routed_to_human", "audited",
+               "human_tasks", "human_done", "unstaffed")
 
 
 def batch_counts(batch: Batch) -> dict[str, int]:
     """Counts of examples by source (``judge_only``: kept and never seen by a human) and of
     human work done."""
-    d = batch_decision_counts(batch)
-    t = ReviewTask.objects.filter(example__batch=batch).aggregate(
-        total=Count("id"), done=Count("id", filter=Q(status="done")),
-        unstaffed=Count("id", filter=Q(status="unstaffed")),
-    )
-    return {
-        "examples": batch.examples.count(),
-        "routed": d["routed"],
-        "judge_kept": d["judge_kept"],
-        "judge_only": d["judge_only"],
-        "routed_to_human": d["routed_to_human"],
-        "audited": d["audited"],
-        "human_tasks": t["total"],
-        "human_done": t["done"],
-        "unstaffed": t["unstaffed"],
-    }
+    counts = counts_by_batch([batch.pk])[batch.pk]
+    return {k: counts[k] for k in _COUNT_KEYS}
 
 
 def _share(part: int, whole: int) -> float | None:
     return part / whole if whole else None
 
 
-def batch_report(batch: Batch) -> dict[str, Any]:
-    """Everything the control center and ``batch_report`` show for one batch."""
-    counts = batch_counts(batch)
-    agreement, override = batch_rates(batch)
+def _report(batch: Batch, counts: dict[str, int], rates: tuple[WeightedRate, Rate]) -> dict[str, Any]:
+    agreement, override = rates
     n = counts["examples"]
     return {
         "batch": batch.name,
         "status": batch.status,
-        **counts,
+        **{k: counts[k] for k in _COUNT_KEYS},
         "judge_kept_share": _share(counts["judge_kept"], n),
         "judge_only_share": _share(counts["judge_only"], n),
         "routed_to_human_share": _share(counts["routed_to_human"], n),
@@ -120,8 +85,25 @@ def batch_report(batch: Batch) -> dict[str, Any]:
     }
 
 
-def batches_report() -> list[dict[str, Any]]:
-    return [batch_report(b) for b in Batch.objects.all()]
+def batches_reports(batches: Sequence[Batch]) -> list[dict[str, Any]]:
+    """Everything the control center shows for these batches (one page of them), in their order,
+    each with its release gate and id. Cost: bounded by the rows of these batches only
+    and by the batches changed since they were last shown (dashboard/stats.py explains the cache)."""
+    figures = batches_figures(batches)
+    reports = []
+    for b in batches:
+        f = figures[b.pk]
+        report = _report(b, f.counts, (f.agreement, f.override))
+        report["gate"] = release_gate(report, 1 - b.alpha)
+        report["id"] = b.pk
+        reports.append(report)
+    return reports
+
+
+def batch_report(batch: Batch) -> dict[str, Any]:
+    """Everything the control center and ``batch_report`` show for one batch."""
+    f = batches_figures([batch])[batch.pk]
+    return _report(batch, f.counts, (f.agreement, f.override))
 
 
 def release_gate(report: dict[str, Any], target: float) -> dict[str, Any]:
@@ -143,30 +125,24 @@ def release_gate(report: dict[str, Any], target: float) -> dict[str, Any]:
 
 
 def batch_domain_rows(batch: Batch) -> list[dict[str, Any]]:
-    """Per domain of a batch: examples, judge-kept, routed, audited."""
-    rows = (
-        RoutingDecision.objects.filter(example__batch=batch)
-        .values("example__domain__path")
-        .annotate(
-            n=Count("id"),
-            judge_kept=Count("id", filter=Q(route="judge")),
-            human=Count("id", filter=Q(route="human")),
-            audited=Count("id", filter=Q(audit=True)),
-        )
-        .order_by("example__domain__path")
-    )
-    return [{"domain": r["example__domain__path"], "n": r["n"], "judge_kept": r["judge_kept"],
-             "human": r["human"], "audited": r["audited"]} for r in rows]
+    """Per domain of a batch, by path: decisions (``n``), judge-kept, routed, audited."""
+    rows = batches_figures([batch])[batch.pk].domains
+    paths = dict(Domain.objects.filter(pk__in=[r["domain_id"] for r in rows]).values_list("pk", "path"))
+    named = [{"domain": paths[r["domain_id"]], **{k: v for k, v in r.items() if k != "domain_id"}} for r in rows]
+    return sorted(named, key=lambda r: r["domain"])
 
 
-def batch_decisions(batch: Batch, route: str | None = None, limit: int = 50) -> list[RoutingDecision]:
-    """The batch's routing decisions with their reasons, for the decision table."""
-    qs = RoutingDecision.objects.filter(example__batch=batch).select_related("example__domain")
-    if route == "audit":
-        qs = qs.filter(audit=True)
-    elif route in ("judge", "human"):
-        qs = qs.filter(route=route)
-    return list(qs.order_by("example__line_number")[:limit])
+def batch_decisions(batch: Batch) -> QuerySet[RoutingDecision]:
+    """The batch's routing decisions with their reasons, for the decision table (filtered, sorted
+    and paginated by dashboard/filters.py; line order through the (batch, line_number) index)."""
+    return RoutingDecision.objects.filter(example__batch=batch).select_related("example__domain")
+
+
+def batch_progress(batch: Batch) -> dict[str, int]:
+    """What the status poll shows while a batch is on its way: examples and how many are routed.
+    One query, not the figure cache: while a batch is being judged or routed its cached figures are
+    dropped at every write, and the poll must stay cheap."""
+    return Example.objects.filter(batch=batch).aggregate(examples=Count("id"), routed=Count("decision"))
 
 
 def batch_export_rows(batch: Batch) -> list[dict[str, Any]]:

@@ -1,27 +1,32 @@
 import json
+from typing import Any
 
 from django.contrib import messages
 from django.core.exceptions import RequestDataTooBig
+from django.core.paginator import Paginator
+from django.db.models import QuerySet
 from django.http import HttpRequest, HttpResponse, HttpResponseBase, StreamingHttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_http_methods
-from django_htmx.http import HttpResponseClientRedirect
+from django_htmx.http import HttpResponseClientRedirect, reswap, retarget
 
 from hybridqc.http import HtmxHttpRequest
 from hybridqc.roles import is_admin, is_lead, is_reviewer, lead_required
-from routing.models import Batch
+from routing.models import Batch, RoutingDecision
 from routing.services.import_v1 import ImportValidationError, batch_import
 from routing.services.import_validation import FIELDS_TOO_LARGE, request_size_problem
 from routing.tasks import batch_pipeline_run
 
 from .charts import drift_series
+from .filters import BatchFilter, DecisionFilter
 from .forms import BatchUploadForm
 from .selectors import (
     batch_decisions,
     batch_domain_rows,
     batch_export_rows,
+    batch_progress,
     batch_report,
-    batches_report,
+    batches_reports,
     release_gate,
 )
 
@@ -38,21 +43,24 @@ def home(request: HttpRequest) -> HttpResponse:
     return render(request, "no_role.html", status=403)
 
 
-def _with_gates(reports: list[dict], batches: dict[str, Batch]) -> list[dict]:
-    for r in reports:
-        r["gate"] = release_gate(r, 1 - batches[r["batch"]].alpha)
-        r["id"] = batches[r["batch"]].pk
-    return reports
+BATCHES_PER_PAGE = 25
+DECISIONS_PER_PAGE = 50
 
 
 @lead_required
 def control_center(request: HtmxHttpRequest) -> HttpResponse:
-    """Release leads and admins: every batch's source ratio, agreement, override rate and gate."""
-    batches = {b.name: b for b in Batch.objects.all()}
-    reports = _with_gates(batches_report(), batches)
-    context = {"reports": reports, "drift": drift_series(reports), "form": BatchUploadForm()}
-    partial = request.htmx and request.GET.get("part") == "batches"
-    return render(request, "dashboard/control.html#batches" if partial else "dashboard/control.html", context)
+    """Release leads and admins: one page of batches (searched, filtered and sorted by the query
+    string) with their source ratio, agreement, override rate and gate; a bad filter is a 400 that
+    names the field, shown in place."""
+    filters = BatchFilter(request.GET, queryset=Batch.objects.all())
+    valid = filters.is_valid()
+    page = Paginator(filters.qs if valid else Batch.objects.none(), BATCHES_PER_PAGE).get_page(request.GET.get("page"))
+    reports = batches_reports(list(page.object_list))
+    context = {"reports": reports, "page": page, "filters": filters, "drift": drift_series(reports),
+               "form": BatchUploadForm()}
+    partial = request.htmx and (request.GET.get("part") == "batches" or request.htmx.target == "batches")
+    template = "dashboard/control.html#batches" if partial else "dashboard/control.html"
+    return render(request, template, context, status=200 if valid else 400)
 
 
 def _upload_refused(request: HttpRequest, problem: str) -> HttpResponse:
@@ -89,21 +97,76 @@ def batch_upload(request: HttpRequest) -> HttpResponse:
     return HttpResponseClientRedirect(f"/control/batch/{result.batch.pk}/")
 
 
+def _status_context(batch: Batch) -> dict[str, Any]:
+    report = batch_report(batch)
+    return {"batch": batch, "r": report, "gate": release_gate(report, 1 - batch.alpha), "pending": _pending(batch),
+            "progress": {"examples": report["examples"], "routed": report["routed"]}}
+
+
+def _pending(batch: Batch) -> bool:
+    return batch.status not in (Batch.Status.READY, Batch.Status.FAILED)
+
+
+def _progress(request: HtmxHttpRequest, batch: Batch) -> HttpResponse:
+    """The 2 s poll: while the status is what the page shows, only the progress line (status,
+    detail, routed / examples) is sent; when it changed, the whole status block is re-rendered
+    once in its place (the figures changed with it)."""
+    if request.GET.get("since") != batch.status:
+        response = render(request, "dashboard/batch.html#status", _status_context(batch))
+        return retarget(reswap(response, "outerHTML"), "#batch-status")
+    context = {"batch": batch, "progress": batch_progress(batch), "pending": _pending(batch)}
+    return render(request, "dashboard/batch.html#progress", context)
+
+
+class _Counted:
+    """A queryset whose size is already known from the batch's figures, so the paginator does not
+    count a 100k batch's decisions again on every page."""
+
+    def __init__(self, qs: QuerySet[RoutingDecision], count: int) -> None:
+        self.qs, self._count = qs, count
+
+    def count(self) -> int:
+        return self._count
+
+    def __len__(self) -> int:
+        return self._count
+
+    def __getitem__(self, key: Any) -> Any:
+        return self.qs[key]
+
+
+# Which of the batch's counts is the size of the decision table under each route filter.
+_ROUTE_COUNT = {"": "routed", "judge": "judge_kept", "human": "routed_to_human", "audit": "audited"}
+
+
+def _decisions_context(request: HtmxHttpRequest, batch: Batch, report: dict[str, Any]) -> tuple[dict[str, Any], bool]:
+    filters = DecisionFilter(request.GET, queryset=batch_decisions(batch))
+    valid = filters.is_valid()
+    rows: Any = filters.qs if valid else batch_decisions(batch).none()
+    data = filters.form.cleaned_data if valid else {}
+    if valid and not data.get("q") and not data.get("domain"):
+        rows = _Counted(filters.qs, report[_ROUTE_COUNT[data.get("route") or ""]])
+    return {"batch": batch, "decision_filters": filters,
+            "decisions": Paginator(rows, DECISIONS_PER_PAGE).get_page(request.GET.get("page"))}, valid
+
+
 @lead_required
 def batch_detail(request: HtmxHttpRequest, batch_id: int) -> HttpResponse:
-    """Release leads: one batch — figures, gate, per-domain breakdown, decisions, judge and router panels."""
+    """Release leads: one batch — figures, gate, per-domain breakdown, one page of its decisions
+    (filtered and sorted by the query string), judge and router panels."""
     batch = get_object_or_404(Batch, pk=batch_id)
-    report = batch_report(batch)
-    route = request.GET.get("route") or None
-    context = {
-        "batch": batch, "r": report, "gate": release_gate(report, 1 - batch.alpha),
-        "domains": batch_domain_rows(batch), "decisions": batch_decisions(batch, route), "route": route,
-        "pending": batch.status not in (Batch.Status.READY, Batch.Status.FAILED),
-    }
-    part = request.GET.get("part")
-    if request.htmx and part in ("status", "decisions"):
-        return render(request, f"dashboard/batch.html#{part}", context)
-    return render(request, "dashboard/batch.html", context)
+    part = request.GET.get("part") or (request.htmx.target if request.htmx else None)
+    if request.htmx and part == "progress":
+        return _progress(request, batch)
+    if request.htmx and part == "status":
+        return render(request, "dashboard/batch.html#status", _status_context(batch))
+    status_context = _status_context(batch)
+    decisions, valid = _decisions_context(request, batch, status_context["r"])
+    status = 200 if valid else 400
+    if request.htmx and part == "decisions":
+        return render(request, "dashboard/batch.html#decisions", decisions, status=status)
+    context = {**status_context, **decisions, "domains": batch_domain_rows(batch)}
+    return render(request, "dashboard/batch.html", context, status=status)
 
 
 @lead_required

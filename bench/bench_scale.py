@@ -1,0 +1,177 @@
+"""Control center and batch page at scale, as a release lead through Django's test client.
+
+Three fixture databases next to the bench database (``<name>_10k``, ``<name>_1m``, ``<name>_100k``),
+built once in SQL (``INSERT ... SELECT`` over ``generate_series``, server-side: a million examples
+in about a minute) and reused when their batches are already there. Row mix per example: 2
+judgments (both answer orders), a routing decision; 20% routed to humans and 5% audited (inclusion
+probability 0.05), each with a review task — 90% done with a review label, 1 in 7 of them
+overturning the judge — the rest open.
+
+Figures: p95 over ``REQUESTS`` requests of page 1 (after 2 warm-up requests) of ``/control/`` at
+10 batches x 1,000 and 1,000 x 1,000, and of one 100k batch's page; ``/api/control/batches/``
+alongside. Warm requests read the per-batch figure cache (dashboard/stats.py); ``*_cold_ms_*`` is
+the same page right after every cached figure was dropped, so each batch on it is recomputed.
+Run alone: ``python bench/run.py scale``."""
+
+from __future__ import annotations
+
+import statistics
+import time
+from typing import Any
+
+from django.contrib.auth.models import Group, User
+from django.core.management import call_command
+from django.db import connection
+from django.test import Client
+
+from dashboard.models import BatchStats
+from reviewers.models import ReviewerProfile
+from reviewers.roles_setup import roles_ensure
+from routing.models import Batch, Domain, Example
+
+REQUESTS = 20
+FIXTURES = {"10k": (10, 1000), "1m": (1000, 1000), "100k": (1, 100_000)}
+
+_BATCHES_SQL = """
+INSERT INTO routing_batch (name, created_at, status, status_detail, source_name, judge_backend, primary_judge,
+    routing_mode, confidence_threshold, audit_rate, audit_min_per_domain, alpha, delta, seed)
+SELECT 'scale-' || lpad(g::text, 4, '0'), now() - (%(n)s - g) * interval '1 hour', 'ready', '', 'bench.jsonl',
+    'recorded', 'bench-judge', 'threshold', 0.8, 0.05, 30, 0.10, 0.10, 0
+FROM generate_series(1, %(n)s) g
+"""
+_EXAMPLES_SQL = """
+INSERT INTO routing_example (batch_id, external_id, line_number, domain_id, task, prompt, responses, metadata,
+    is_gold, flagged, created_at)
+SELECT b.id, 'ex-' || g, g, (SELECT min(id) FROM routing_domain) + g %% 4, 'pairwise',
+    'Question ' || g || ': which answer is right?', jsonb_build_array('answer A ' || g, 'answer B ' || g),
+    '{}', false, false, b.created_at
+FROM routing_batch b CROSS JOIN generate_series(1, %(size)s) g
+"""
+_JUDGMENTS_SQL = """
+INSERT INTO routing_judgment (example_id, judge, variant, "order", sample, choice, probability, rationale, error,
+    attempts, prompt_tokens, completion_tokens, created_at)
+SELECT e.id, 'bench-judge', '', o, 0, 1, 0.9, '', '', 1, 300, 20, e.created_at
+FROM routing_example e CROSS JOIN (VALUES ('ab'), ('ba')) AS orders(o)
+"""
+_DECISIONS_SQL = """
+INSERT INTO routing_routingdecision (example_id, route, audit, reason, confidence, judge_verdict, router_version,
+    score, threshold, audit_probability, created_at)
+SELECT e.id, CASE WHEN e.line_number %% 5 = 0 THEN 'human' ELSE 'judge' END, e.line_number %% 20 = 1,
+    CASE WHEN e.line_number %% 5 = 0 THEN 'low confidence' ELSE 'confident' END, 0.9, 1, 'threshold',
+    (e.line_number %% 97) / 97.0, 0.8, CASE WHEN e.line_number %% 20 = 1 THEN 0.05 END, e.created_at
+FROM routing_example e
+"""
+_TASKS_SQL = """
+INSERT INTO reviewers_reviewtask (example_id, kind, status, assignee_id, min_level, created_at, completed_at,
+    skip_reason)
+SELECT d.example_id, CASE WHEN d.audit THEN 'audit' ELSE 'routed' END,
+    CASE WHEN d.example_id %% 10 = 0 THEN 'open' ELSE 'done' END, %(reviewer)s, '', d.created_at,
+    CASE WHEN d.example_id %% 10 = 0 THEN NULL ELSE d.created_at END, ''
+FROM routing_routingdecision d WHERE d.route = 'human' OR d.audit
+"""
+_LABELS_SQL = """
+INSERT INTO reviewers_humanlabel (example_id, task_id, reviewer_id, annotator, source, choice, rationale, flags,
+    criteria, seconds_spent, created_at)
+SELECT t.example_id, t.id, t.assignee_id, '', 'review', CASE WHEN t.example_id %% 7 = 0 THEN 2 ELSE 1 END, '',
+    '[]', '{}', 30, t.created_at
+FROM reviewers_reviewtask t WHERE t.status = 'done'
+"""
+
+
+def _database_use(name: str) -> None:
+    """Point Django's default connection at ``name`` (created and migrated if missing)."""
+    connection.close()
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT 1 FROM pg_database WHERE datname = %s", [name])
+        missing = cursor.fetchone() is None
+        if missing:
+            cursor.execute(f'CREATE DATABASE "{name}"')
+    connection.close()
+    connection.settings_dict["NAME"] = name
+    call_command("migrate", verbosity=0)
+
+
+def _fixture_ensure(batches: int, size: int) -> None:
+    """Build the rows once; a database whose batches and examples are all there is reused."""
+    if Batch.objects.count() == batches and Example.objects.count() == batches * size:
+        return
+    with connection.cursor() as cursor:
+        cursor.execute(f"TRUNCATE {Batch._meta.db_table} CASCADE")
+    for i in range(4):
+        Domain.objects.get_or_create(path=f"bench/d{i}")
+    user, _ = User.objects.get_or_create(username="scale-reviewer")
+    profile, _ = ReviewerProfile.objects.get_or_create(user=user)
+    with connection.cursor() as cursor:
+        for sql in (_BATCHES_SQL, _EXAMPLES_SQL, _JUDGMENTS_SQL, _DECISIONS_SQL, _TASKS_SQL, _LABELS_SQL):
+            cursor.execute(sql, {"n": batches, "size": size, "reviewer": profile.pk})
+        # Autocommit, so outside a transaction: sets the visibility map (index-only counts) and
+        # the planner's statistics, as autovacuum would after a bulk load.
+        cursor.execute("VACUUM ANALYZE")
+
+
+def _lead_client() -> Client:
+    roles_ensure()
+    lead, _ = User.objects.get_or_create(username="scale-lead")
+    lead.groups.add(Group.objects.get(name="lead"))
+    client = Client(SERVER_NAME="localhost")
+    client.force_login(lead)
+    return client
+
+
+def _p95_ms(client: Client, path: str) -> float:
+    for _ in range(2):
+        assert client.get(path).status_code == 200, path
+    times = []
+    for _ in range(REQUESTS):
+        started = time.perf_counter()
+        response = client.get(path)
+        times.append((time.perf_counter() - started) * 1000)
+        assert response.status_code == 200, path
+    return round(statistics.quantiles(times, n=20)[-1], 1)
+
+
+def _cold_ms(client: Client, path: str) -> float:
+    """The same page right after every batch's cached figures were dropped (as after a write to
+    each batch on the page): median of 3."""
+    times = []
+    for _ in range(3):
+        BatchStats.objects.all().delete()
+        started = time.perf_counter()
+        assert client.get(path).status_code == 200, path
+        times.append((time.perf_counter() - started) * 1000)
+    return round(statistics.median(times), 1)
+
+
+def _measure(key: str) -> dict[str, Any]:
+    batches, size = FIXTURES[key]
+    started = time.monotonic()
+    _fixture_ensure(batches, size)
+    build_s = round(time.monotonic() - started, 1)
+    client = _lead_client()
+    if key == "100k":
+        batch = Batch.objects.get()
+        page = f"/control/batch/{batch.pk}/"
+        return {"batch_page_p95_ms_100k": _p95_ms(client, page),
+                "batch_page_filtered_p95_ms_100k": _p95_ms(client, f"{page}?route=audit&page=3"),
+                "batch_page_cold_ms_100k": _cold_ms(client, page),
+                "_scale_fixture_100k_s": build_s}
+    return {f"control_center_p95_ms_{key}": _p95_ms(client, "/control/"),
+            f"api_control_batches_p95_ms_{key}": _p95_ms(client, "/api/control/batches/"),
+            f"control_center_gate_filter_p95_ms_{key}": _p95_ms(client, "/control/?gate=hold&ordering=name"),
+            f"control_center_cold_ms_{key}": _cold_ms(client, "/control/"),
+            f"_scale_fixture_{key}_s": build_s}
+
+
+def run() -> dict[str, Any]:
+    base = connection.settings_dict["NAME"]
+    figures: dict[str, Any] = {}
+    try:
+        for key in FIXTURES:
+            _database_use(f"{base}_{key}")
+            figures.update(_measure(key))
+    finally:
+        connection.close()
+        connection.settings_dict["NAME"] = base
+    figures["control_center_ratio_1m_to_10k"] = round(
+        figures["control_center_p95_ms_1m"] / figures["control_center_p95_ms_10k"], 2)
+    return figures

@@ -1,0 +1,30 @@
+"""The control center's filters in a real browser: htmx swaps only the batch table, the state
+lands in the address bar, and the next-page link keeps the filter."""
+
+import pytest
+
+from tests import factories
+
+pytestmark = pytest.mark.browser
+
+
+def test_control_center_filter_swaps_table_and_pushes_state_to_url(live_server, transactional_db, page):
+    factories.lead("f-lead")
+    for i in range(30):
+        factories.batch(f"alpha-{i:02d}" if i % 2 else f"beta-{i:02d}", items=[factories.pairwise_item(0)])
+    page.goto(f"{live_server.url}/accounts/login/")
+    page.fill("input[name=username]", "f-lead")
+    page.fill("input[name=password]", factories.PASSWORD)
+    page.click("button[type=submit]")
+    page.goto(f"{live_server.url}/control/")
+    documents: list[str] = []
+    page.on("request", lambda r: documents.append(r.url) if r.resource_type == "document" else None)
+    page.fill("#batch-filters input[name=q]", "alpha")
+    page.select_option("#batch-filters select[name=ordering]", "name")
+    page.click("#batch-filters button[type=submit]")
+    page.wait_for_url("**/control/?q=alpha*")
+    rows = page.locator("tr[data-batch]")
+    page.wait_for_function("() => document.querySelectorAll('tr[data-batch]').length === 15")
+    assert rows.first.get_attribute("data-batch") == "alpha-01"
+    assert documents == []  # an htmx swap, not a navigation
+    assert "ordering=name" in page.url
