@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from django.conf import settings
 from django.core.exceptions import RequestDataTooBig
 from django.shortcuts import get_object_or_404
 from rest_framework import serializers, status
@@ -18,6 +19,7 @@ from routing.services.import_v1 import ImportValidationError, batch_import
 from routing.services.import_validation import FIELDS_TOO_LARGE, request_size_problem, upload_size_problem
 from routing.tasks import batch_pipeline_run
 
+from .import_jobs import import_job_accepted
 from .selectors import batch_report, release_gate
 
 
@@ -54,6 +56,7 @@ class BatchListApi(APIView):
         return Response([_report_with_gate(b) for b in Batch.objects.all()])
 
     def post(self, request: Request) -> Response:
+        # A file over IMPORT_BACKGROUND_BYTES answers 202 with a job to poll (import_jobs).
         # Refused by its announced size, before the body is read (and spooled to disk).
         if problem := request_size_problem(request.META.get("CONTENT_LENGTH")):
             return Response({"detail": problem}, status=status.HTTP_413_REQUEST_ENTITY_TOO_LARGE)
@@ -64,6 +67,8 @@ class BatchListApi(APIView):
         serializer.is_valid(raise_exception=True)
         data = dict(serializer.validated_data)
         upload = data.pop("file")
+        if upload.size > settings.IMPORT_BACKGROUND_BYTES:
+            return import_job_accepted(request, upload, data)
         try:
             result = batch_import(batch_name=data.pop("name"), lines=upload, source_name=upload.name,
                                   user=request.user, **data)
