@@ -84,13 +84,13 @@ def _job_failed(job: ImportJob, errors: list[LineError]) -> None:
 
 
 def _job_done(job: ImportJob, result: ImportResult) -> None:
+    # The rows are in the tables now; the copy of the upload is no longer needed.
+    job.upload.delete(save=False)
     ImportJob.objects.filter(pk=job.pk).update(
-        status=ImportJob.Status.DONE, finished_at=timezone.now(), batch=result.batch,
+        status=ImportJob.Status.DONE, finished_at=timezone.now(), batch=result.batch, upload="",
         examples_written=result.created, skipped=result.skipped, judgments_written=result.judgments,
         labels_written=result.human_labels,
     )
-    # The rows are in the tables now; the copy of the upload is no longer needed.
-    job.upload.delete(save=False)
 
 
 def _job_claim(job_id: int) -> ImportJob | None:

@@ -10,6 +10,7 @@ constraints (ON CONFLICT DO NOTHING), which makes a re-import create no duplicat
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
@@ -42,7 +43,13 @@ class CopyCounts:
 
 
 def _json(value: Any) -> str | None:
-    return None if value is None else orjson.dumps(value).decode()
+    if value is None:
+        return None
+    try:
+        return orjson.dumps(value).decode()
+    except TypeError:
+        # orjson refuses integers past 64 bits; json writes them exactly.
+        return json.dumps(value)
 
 
 def _example_row(number: int, item: dict[str, Any]) -> tuple[Any, ...]:
