@@ -52,6 +52,11 @@ def _json(value: Any) -> str | None:
         return json.dumps(value)
 
 
+def _choice(value: Any) -> int | None:
+    # Validation accepts 1.0 for 1 (equal in JSON); COPY into an integer column does not.
+    return None if value is None else int(value)
+
+
 def _example_row(number: int, item: dict[str, Any]) -> tuple[Any, ...]:
     scale = item.get("scale") or {}
     return ("e", 0, item["id"], number, item["domain"].strip(), item["task"], item["prompt"],
@@ -66,7 +71,7 @@ def _judgment_rows(number: int, item: dict[str, Any]) -> list[tuple[Any, ...]]:
     for offset, j in enumerate(item.get("judgments", []), start=1):
         key = (j["judge"], j.get("variant", ""), j.get("order", "ab"))
         sample = counts[key] = counts.get(key, -1) + 1
-        choice, rating = j.get("choice"), j.get("rating")
+        choice, rating = _choice(j.get("choice")), j.get("rating")
         rows.append(("j", offset, item["id"], number, None, None, None, None, None, None, None, *key, sample,
                      choice, rating, _json(j.get("scores")), j.get("probability"), j.get("rationale", ""),
                      "" if (choice is not None or rating is not None) else NO_VERDICT, None))
@@ -75,7 +80,7 @@ def _judgment_rows(number: int, item: dict[str, Any]) -> list[tuple[Any, ...]]:
 
 def _label_rows(number: int, item: dict[str, Any]) -> list[tuple[Any, ...]]:
     return [("l", offset, item["id"], number, None, None, None, None, None, None, None, None, None, None, None,
-             h.get("choice"), h.get("rating"), None, None, h.get("rationale", ""), None, h["annotator"])
+             _choice(h.get("choice")), h.get("rating"), None, None, h.get("rationale", ""), None, h["annotator"])
             for offset, h in enumerate(item.get("human_labels", []), start=1)]
 
 

@@ -36,6 +36,8 @@ def _mixed_items():
         factories.rating_item(3, judgments=[{"judge": "g", "rating": 4.5, "probability": 0.5}],
                               human_labels=[{"annotator": "a", "rating": 3}]),
         factories.pairwise_item(4, domain="  test/spaced  ", human_labels=[]),
+        factories.pairwise_item(5, judgments=[{"judge": "g", "choice": 1.0}], human_labels=[{"annotator": "a",
+                                                                                              "choice": 2.0}]),
     ]
 
 
@@ -46,8 +48,8 @@ def test_batch_import_copy_stores_the_same_rows_as_the_orm_path(db):
     orm_batch = Batch.objects.create(name="orm")
     counts = _orm_import(orm_batch, parse_lines(factories.jsonl(items)))
     assert _rows(copied.batch) == _rows(orm_batch)
-    assert (copied.created, copied.judgments, copied.human_labels) == (4, 7, 3)
-    assert (counts.created, counts.judgments, counts.human_labels) == (4, 7, 3)
+    assert (copied.created, copied.judgments, copied.human_labels) == (5, 8, 4)
+    assert (counts.created, counts.judgments, counts.human_labels) == (5, 8, 4)
 
 
 def test_batch_import_copy_keeps_integers_past_64_bits_exact(db):
