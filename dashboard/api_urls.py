@@ -1,9 +1,11 @@
 from django.urls import path
 
-from . import apis
+from . import apis, apis_imports
 
 urlpatterns = [
     path("batches/", apis.BatchListApi.as_view(), name="api-batches"),
     path("batches/<str:name>/", apis.BatchReportApi.as_view(), name="api-batch-report"),
     path("batches/<str:name>/gate/", apis.BatchGateApi.as_view(), name="api-batch-gate"),
+    path("imports/<int:job_id>/", apis_imports.ImportJobApi.as_view(), name="api-import-job"),
+    path("imports/<int:job_id>/retry/", apis_imports.ImportJobRetryApi.as_view(), name="api-import-job-retry"),
 ]

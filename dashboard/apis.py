@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from django.conf import settings
 from django.core.exceptions import RequestDataTooBig
 from django.shortcuts import get_object_or_404
 from django_filters.rest_framework import DjangoFilterBackend
@@ -24,6 +25,7 @@ from routing.tasks import batch_pipeline_run
 
 from .filters import BatchFilter
 from .gate import batch_gate
+from .import_jobs import import_job_accepted
 from .selectors import batch_report, batches_reports, release_gate
 from .serializers import (
     BatchImportResultSerializer,
@@ -74,6 +76,7 @@ class BatchListApi(APIView):
         "written. Routing then runs in the background; poll the batch's report.",
     )
     def post(self, request: Request) -> Response:
+        # A file over IMPORT_BACKGROUND_BYTES answers 202 with a job to poll (import_jobs).
         # Refused by its announced size, before the body is read (and spooled to disk).
         if problem := request_size_problem(request.META.get("CONTENT_LENGTH")):
             return Response({"detail": problem}, status=status.HTTP_413_REQUEST_ENTITY_TOO_LARGE)
@@ -84,6 +87,8 @@ class BatchListApi(APIView):
         serializer.is_valid(raise_exception=True)
         data = dict(serializer.validated_data)
         upload = data.pop("file")
+        if upload.size > settings.IMPORT_BACKGROUND_BYTES:
+            return import_job_accepted(request, upload, data)
         try:
             result = batch_import(batch_name=data.pop("name"), lines=upload, source_name=upload.name,
                                   user=request.user, **data)

@@ -1,6 +1,7 @@
 import json
 from typing import Any
 
+from django.conf import settings
 from django.contrib import messages
 from django.core.exceptions import RequestDataTooBig
 from django.core.paginator import Paginator
@@ -29,6 +30,7 @@ from .selectors import (
     batches_reports,
     release_gate,
 )
+from .views_imports import import_job_started
 
 
 def home(request: HttpRequest) -> HttpResponse:
@@ -70,8 +72,9 @@ def _upload_refused(request: HttpRequest, problem: str) -> HttpResponse:
 
 @lead_required
 @require_http_methods(["POST"])
-def batch_upload(request: HttpRequest) -> HttpResponse:
-    """Release leads: upload a format-v1 file; every bad line is listed and nothing is written."""
+def batch_upload(request: HtmxHttpRequest) -> HttpResponse:
+    """Release leads: upload a format-v1 file; every bad line is listed and nothing is written.
+    A file over IMPORT_BACKGROUND_BYTES is imported by a background job (views_imports)."""
     # Refused by its announced size, before Django reads (and spools) the body.
     if problem := request_size_problem(request.META.get("CONTENT_LENGTH")):
         return _upload_refused(request, problem)
@@ -82,6 +85,8 @@ def batch_upload(request: HttpRequest) -> HttpResponse:
     if not form.is_valid():
         return render(request, "dashboard/control.html#upload", {"form": form}, status=400)
     data = form.cleaned_data
+    if data["file"].size > settings.IMPORT_BACKGROUND_BYTES:
+        return import_job_started(request, form)
     try:
         result = batch_import(
             batch_name=data["name"], lines=data["file"], source_name=data["file"].name, user=request.user,
@@ -94,6 +99,8 @@ def batch_upload(request: HttpRequest) -> HttpResponse:
     batch_pipeline_run.delay_on_commit(result.batch.pk)
     messages.success(request, f"Imported {result.created} examples into {result.batch.name} "
                               f"({result.skipped} already present); routing started.")
+    if not request.htmx:
+        return redirect("dashboard:batch", batch_id=result.batch.pk)
     return HttpResponseClientRedirect(f"/control/batch/{result.batch.pk}/")
 
 

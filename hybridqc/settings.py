@@ -209,6 +209,13 @@ IMPORT_MAX_METADATA_VALUES = env_int("IMPORT_MAX_METADATA_VALUES", 10_000, min_v
 IMPORT_MAX_JUDGMENTS = env_int("IMPORT_MAX_JUDGMENTS", 1000, min_value=1)
 IMPORT_MAX_LABELS = env_int("IMPORT_MAX_LABELS", 1000, min_value=1)
 IMPORT_MAX_DOMAIN_SEGMENTS = env_int("IMPORT_MAX_DOMAIN_SEGMENTS", 8, min_value=1)
+# Uploads (form and API) larger than this are stored and imported by a background job; smaller
+# ones are imported within the request. 0 sends every upload to the background.
+IMPORT_BACKGROUND_BYTES = env_int("IMPORT_BACKGROUND_BYTES", 5 * 1024 * 1024, min_value=0)
+# Line errors kept on a failed job (the page and the API show them).
+IMPORT_JOB_MAX_ERRORS = env_int("IMPORT_JOB_MAX_ERRORS", 500, min_value=1)
+# Stored uploads of background imports (workers read them: share the directory between hosts).
+MEDIA_ROOT = Path(env_str("MEDIA_ROOT", str(BASE_DIR / "var" / "media")))
 
 # Celery: without a broker, tasks run in the calling process (the embedded demo).
 CELERY_BROKER_URL = os.environ.get("CELERY_BROKER_URL", "")

@@ -1,4 +1,5 @@
 from .batch import Batch, Domain, Example
+from .imports import ImportJob
 from .judge import JudgeConfig, JudgeRun, JudgeSignals, Judgment
 from .router import RouterModel, RoutingDecision
 from .runs import RoutingRun
@@ -7,6 +8,7 @@ __all__ = [
     "Batch",
     "Domain",
     "Example",
+    "ImportJob",
     "JudgeConfig",
     "JudgeRun",
     "JudgeSignals",

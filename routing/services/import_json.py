@@ -14,9 +14,15 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
 
+import orjson
+
 # Past this many digits an integer no longer converts to float (comparisons with ratings fail).
 MAX_INT_DIGITS = 300
 _SHOWN_CHARS = 40
+# orjson reads integers past 64 bits as floats: a whole float this large may have been written
+# as such an integer, so its line takes the exact parse instead.
+_INT64 = 2.0**63
+_NUL_ESCAPE = {bytes: b"\\u0000", str: "\\u0000"}
 
 Path = tuple[str | int, ...]
 
@@ -50,6 +56,38 @@ def line_parse(text: str) -> tuple[Any, str | None]:
     except RecursionError:
         # json.loads recurses once per level and gives up near a thousand.
         return None, "nesting too deep"
+
+
+def _doubtful(item: Any, max_depth: int) -> bool:
+    """A container ``max_depth`` levels below one of the item's fields, or a huge whole float."""
+    stack = [(item, 0)]
+    while stack:
+        node, depth = stack.pop()
+        for child in node.values() if isinstance(node, dict) else node:
+            if isinstance(child, dict | list):
+                if depth + 1 > max_depth:
+                    return True
+                stack.append((child, depth + 1))
+            elif type(child) is float and abs(child) >= _INT64 and child.is_integer():
+                return True
+    return False
+
+
+def fast_item(raw: str | bytes, max_depth: int) -> Any:
+    """The line's value when it plainly holds nothing the exact parse reads differently, else None.
+
+    orjson refuses NaN, Infinity, overflowing floats, lone surrogates and raw control characters;
+    NUL escapes, huge integers and deep nesting are checked here. Any doubt answers None, and the
+    line takes ``line_parse`` and the full walk (which name the problem)."""
+    if _NUL_ESCAPE[type(raw)] in raw:  # type: ignore[operator]
+        return None
+    try:
+        item = orjson.loads(raw)
+    except orjson.JSONDecodeError:
+        return None
+    if not isinstance(item, dict) or _doubtful(item, max_depth):
+        return None
+    return item
 
 
 def shown(value: Any) -> str:

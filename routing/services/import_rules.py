@@ -10,10 +10,10 @@ import math
 from dataclasses import dataclass
 from typing import Any, TypeGuard
 
+from django.apps import apps
 from django.conf import settings
 from django.db import models
 
-from reviewers.models import HumanLabel
 from routing.models import Domain, Example, Judgment
 
 from .import_json import field_label, json_nodes, path_label, shown, storable_problem
@@ -58,7 +58,8 @@ def current_limits() -> Limits:
     return Limits(
         id_chars=min(ids, _column_chars(Example, "external_id")),
         judge_chars=min(ids, _column_chars(Judgment, "judge")),
-        annotator_chars=min(ids, _column_chars(HumanLabel, "annotator")),
+        # Looked up by name: routing does not import the reviewers app that owns the labels.
+        annotator_chars=min(ids, _column_chars(apps.get_model("reviewers", "HumanLabel"), "annotator")),
         variant_chars=min(ids, _column_chars(Judgment, "variant")),
         domain_chars=_column_chars(Domain, "path"),
         domain_segments=settings.IMPORT_MAX_DOMAIN_SEGMENTS,
@@ -293,13 +294,16 @@ def check_list(item: dict[str, Any], key: str, task: str, limits: Limits) -> Pro
     return errors
 
 
-def validate_item(item: Any, limits: Limits | None = None) -> Problems:
-    """(field, message) for everything wrong with one parsed line; empty when it can be imported."""
+def validate_item(item: Any, limits: Limits | None = None, *, storable: bool = False) -> Problems:
+    """(field, message) for everything wrong with one parsed line; empty when it can be imported.
+
+    ``storable``: the caller already knows the line holds nothing PostgreSQL refuses and nothing
+    too deep (``import_json.fast_item``), so the walk over every value is skipped."""
     if not isinstance(item, dict):
         return [("(line)", "must be a JSON object")]
     limits = limits or current_limits()
     # Later rules assume plain, finite, shallow values: stop at the first place that is not.
-    if errors := check_storable(item, limits):
+    if not storable and (errors := check_storable(item, limits)):
         return errors
     errors = check_required(item, limits)
     task = item.get("task")

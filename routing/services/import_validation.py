@@ -1,18 +1,18 @@
 """Format-v1 validation, the one entry point for the command, the upload form and the API.
 
-``parse_lines`` checks a whole file before anything is written; the size rules bound an upload
-before it is read at all.
+``validated_items`` streams a file's good items and fails after its last line if any was bad
+(the writer rolls back); the size rules bound an upload before it is read at all.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from typing import Any
 
 from django.conf import settings
 
-from .import_json import line_parse
+from .import_json import fast_item, line_parse
 from .import_rules import Limits, current_limits, validate_item
 
 # Room for the form fields and multipart framing around the file in an upload request.
@@ -69,12 +69,16 @@ def _too_large_at(number: int) -> LineError:
     return LineError(number, "(file)", f"is larger than {limit}, the most that can be imported; stopped reading here")
 
 
-def _line_errors(number: int, text: str, limits: Limits, seen: dict[str, int]) -> tuple[Any, list[LineError]]:
+def _line_errors(number: int, text: str | bytes, limits: Limits, seen: dict[str, int]) -> tuple[Any, list[LineError]]:
     """The parsed item with no errors, or None and what is wrong with line ``number``."""
-    item, syntax = line_parse(text)
-    if syntax:
-        return None, [LineError(number, "(line)", syntax)]
-    problems = validate_item(item, limits)
+    item = fast_item(text, limits.depth)
+    problems = validate_item(item, limits, storable=True) if item is not None else None
+    if problems is None or problems:
+        # The slow, exact parse names every problem as the file wrote it.
+        item, syntax = line_parse(_decoded(text))
+        if syntax:
+            return None, [LineError(number, "(line)", syntax)]
+        problems = validate_item(item, limits)
     if problems:
         return None, [LineError(number, f, m) for f, m in problems]
     if item["id"] in seen:
@@ -87,10 +91,15 @@ def _decoded(raw: str | bytes) -> str:
     return raw.decode("utf-8", errors="replace") if isinstance(raw, bytes) else raw
 
 
-def parse_lines(lines: Iterable[str | bytes]) -> list[tuple[int, dict[str, Any]]]:
-    """Parse and validate every line; raise ImportValidationError listing all bad lines."""
+def _is_blank(raw: str | bytes) -> bool:
+    return not raw.strip()
+
+
+def validated_items(lines: Iterable[str | bytes]) -> Iterator[tuple[int, dict[str, Any]]]:
+    """Yield (line number, item) for each good line as it is read, in bounded memory (only the
+    ids seen so far are kept, to refuse duplicates). After the last line, raise
+    ImportValidationError listing every bad line: a caller writing as it goes must roll back."""
     limits = current_limits()
-    items: list[tuple[int, dict[str, Any]]] = []
     errors: list[LineError] = []
     seen: dict[str, int] = {}
     size = 0
@@ -99,18 +108,21 @@ def parse_lines(lines: Iterable[str | bytes]) -> list[tuple[int, dict[str, Any]]
         size += len(raw)
         if size > settings.IMPORT_MAX_UPLOAD_BYTES:
             raise ImportValidationError([*errors, _too_large_at(number)])
-        text = _decoded(raw)
-        if not text.strip():
+        if _is_blank(raw):
             continue
-        item, line_errors = _line_errors(number, text, limits, seen)
+        item, line_errors = _line_errors(number, raw, limits, seen)
         errors += line_errors
-        if item is not None:
-            items.append((number, item))
+        if item is not None and not errors:
+            yield number, item
         if len(errors) > MAX_ERRORS:
             errors.append(LineError(number, "(file)", f"more than {MAX_ERRORS} problems; stopped reading here"))
             break
     if errors:
         raise ImportValidationError(errors)
-    if not items:
+    if not seen:
         raise ImportValidationError([LineError(0, "(file)", "contains no items")])
-    return items
+
+
+def parse_lines(lines: Iterable[str | bytes]) -> list[tuple[int, dict[str, Any]]]:
+    """Parse and validate every line; raise ImportValidationError listing all bad lines."""
+    return list(validated_items(lines))

@@ -1,3 +1,4 @@
+import time
 from pathlib import Path
 from typing import Any
 
@@ -28,6 +29,7 @@ class Command(BaseCommand):
             raise CommandError(f"{path.name}: {problem} (IMPORT_MAX_UPLOAD_BYTES)")
         fields = {k: v for k, v in (("confidence_threshold", opts["threshold"]),
                                     ("audit_rate", opts["audit_rate"])) if v is not None}
+        started = time.monotonic()
         try:
             with path.open("rb") as fh:
                 result = batch_import(batch_name=opts["batch"], lines=fh, source_name=path.name, **fields)
@@ -39,7 +41,8 @@ class Command(BaseCommand):
             raise CommandError(str(exc)) from exc
         self.stdout.write(
             f"batch {result.batch.name}: {result.created} examples imported, {result.skipped} already present, "
-            f"{result.judgments} judgments, {result.human_labels} human labels"
+            f"{result.judgments} judgments, {result.human_labels} human labels "
+            f"in {time.monotonic() - started:.2f} s"
         )
         if not opts["no_pipeline"]:
             batch_pipeline_run.delay_on_commit(result.batch.pk)

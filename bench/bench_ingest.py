@@ -1,0 +1,200 @@
+"""Import at scale, one run, same file (bench/ingest_data.py: 100k format-v1 items, 10 judgments
+and 1 human label each, made once into var/):
+
+- ``ingest_rows_per_s_100k``: items per second of ``manage.py import_examples`` run as a subprocess,
+  by the import's time as the command reports it (``ingest_command_wall_100k_s`` adds interpreter
+  and Django start, several seconds on a loaded machine), and ``ingest_peak_rss_mb_100k`` its
+  peak RSS (os.wait4 on that one child; a bare ``manage.py check`` takes about 208 MB here);
+- ``ingest_fraction_of_copy``: a bare load of the same rows into the same tables (examples,
+  judgments, labels: read the file, orjson, COPY each table, commit; no validation, no staging)
+  divided by the import's time. ``ingest_copy_statements_s`` is the COPY statements alone;
+- ``api_import_100k_ok``: 1 when the file POSTed to /api/control/batches/ over loopback HTTP
+  (gunicorn, Basic auth as a lead) answers 202 and its background job, on a real Celery worker,
+  ends ``done`` with every item written.
+
+Batches of earlier runs (``bench-ingest-*``) are deleted first, so the tables stay the same size."""
+
+from __future__ import annotations
+
+import os
+import re
+import signal
+import subprocess
+import sys
+import time
+import uuid
+from pathlib import Path
+from typing import Any
+
+import httpx
+import orjson
+from django.contrib.auth.models import User
+from django.db import connection, transaction
+
+from bench.bench_judge import _worker
+from bench.bench_review import _free_port
+from bench.ingest_data import DOMAINS, ITEMS, items_file
+from hybridqc.celery import app
+from routing.models import Batch, Domain
+from tests import factories
+
+ROOT = Path(__file__).resolve().parent.parent
+DATA = ROOT / "var" / "ingest-100k.jsonl"
+PREFIX = "bench-ingest-"
+LEAD = "bench-ingest-lead"
+PASSWORD = "bench-ingest-pass"  # loopback only, on the bench database
+JOB_TIMEOUT_S = 900
+IMPORTED = re.compile(rf"{ITEMS} examples imported, 0 already present, .* in ([0-9.]+) s")
+
+
+def _cleanup() -> None:
+    Batch.objects.filter(name__startswith=PREFIX).delete()
+
+
+def _import_subprocess(batch: str) -> tuple[float, float, float]:
+    """(the import's own seconds as the command reports them, the command's wall seconds with
+    interpreter and Django start, peak RSS in MB) of import_examples on the benchmark file."""
+    started = time.monotonic()
+    proc = subprocess.Popen([sys.executable, "manage.py", "import_examples", str(DATA), "--batch", batch,
+                             "--no-pipeline"], cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+    output = proc.stdout.read() if proc.stdout else b""
+    _, status, usage = os.wait4(proc.pid, 0)
+    seconds = time.monotonic() - started
+    reported = IMPORTED.search(output.decode(errors="replace"))
+    if os.waitstatus_to_exitcode(status) != 0 or reported is None:
+        raise RuntimeError(f"import_examples failed: {output[-2000:].decode(errors='replace')}")
+    return float(reported.group(1)), seconds, usage.ru_maxrss / 1024  # Linux reports KB
+
+
+def _ids(cursor: Any, table: str, n: int) -> list[int]:
+    cursor.execute(f"SELECT nextval(pg_get_serial_sequence('{table}', 'id')) FROM generate_series(1, %s)", [n])
+    return [row[0] for row in cursor.fetchall()]
+
+
+def _bare_rows(cursor: Any, batch_id: int, domains: dict[str, int]) -> tuple[list, list, list]:
+    ids = iter(_ids(cursor, "routing_example", ITEMS))
+    examples, judgments, labels = [], [], []
+    with DATA.open("rb") as fh:
+        for number, line in enumerate(fh, start=1):
+            item = orjson.loads(line)
+            eid = next(ids)
+            examples.append((eid, batch_id, item["id"], number, domains[item["domain"]], item["task"], item["prompt"],
+                             orjson.dumps(item["responses"]).decode(), orjson.dumps(item["metadata"]).decode()))
+            judgments += [(eid, j["judge"], j["variant"], j["order"], (k // 2) % 2, j["choice"], j["probability"])
+                          for k, j in enumerate(item["judgments"])]
+            labels += [(eid, h["annotator"], h["choice"]) for h in item["human_labels"]]
+    return examples, judgments, labels
+
+
+_BARE_COPIES = (
+    "COPY routing_example (id, batch_id, external_id, line_number, domain_id, task, prompt, responses, metadata, "
+    "is_gold, flagged, created_at) FROM STDIN",
+    'COPY routing_judgment (example_id, judge, variant, "order", sample, choice, probability, rationale, error, '
+    "attempts, prompt_tokens, completion_tokens, created_at) FROM STDIN",
+    "COPY reviewers_humanlabel (example_id, annotator, choice, source, rationale, flags, criteria, created_at) "
+    "FROM STDIN",
+)
+_BARE_TAILS = ((False, False, "now"), ("", "", 1, 0, 0, "now"), ("import", "", "[]", "{}", "now"))
+
+
+def _bare_copy(batch: str) -> tuple[float, float]:
+    """(file to committed rows, COPY statements and commit only) in seconds, no validation."""
+    domains = {p: Domain.objects.get_or_create(path=p)[0].pk for p in DOMAINS}
+    batch_id = Batch.objects.create(name=batch).pk
+    started = time.monotonic()
+    with transaction.atomic(), connection.cursor() as wrapper:
+        cursor = wrapper.cursor
+        tables = _bare_rows(cursor, batch_id, domains)
+        copying = time.monotonic()
+        for sql, rows, tail in zip(_BARE_COPIES, tables, _BARE_TAILS, strict=True):
+            with cursor.copy(sql) as copy:
+                for row in rows:
+                    copy.write_row((*row, *tail))
+    done = time.monotonic()
+    return done - started, done - copying
+
+
+def _lead() -> None:
+    if not User.objects.filter(username=LEAD).exists():
+        factories.user(LEAD, "lead")
+    user = User.objects.get(username=LEAD)
+    user.set_password(PASSWORD)
+    user.save()
+
+
+def _gunicorn(port: int, queue: str, log: Path) -> subprocess.Popen[bytes]:
+    """`make serve`'s web server (sync workers, 30 s timeout), queueing tasks for the bench worker."""
+    env = {**os.environ, "CELERY_QUEUE": queue, "LOG_LEVEL": "WARNING", "DEBUG": "0",
+           "SECRET_KEY": os.environ.get("SECRET_KEY") or "bench-only-secret"}
+    proc = subprocess.Popen([sys.executable, "-m", "gunicorn", "hybridqc.wsgi", "-b", f"127.0.0.1:{port}",
+                             "--workers", "2", "--timeout", "30", "--log-level", "warning"],
+                            cwd=ROOT, env=env, stdout=log.open("ab"), stderr=subprocess.STDOUT)
+    for _ in range(300):
+        try:
+            httpx.get(f"http://127.0.0.1:{port}/accounts/login/", timeout=2)
+            return proc
+        except httpx.TransportError:
+            time.sleep(0.2)
+    proc.kill()
+    raise RuntimeError(f"gunicorn did not start; see {log}")
+
+
+def _api_import(base: str, batch: str) -> tuple[int, float, float]:
+    """(1 when done with every item, seconds until the 202, seconds until the job finished)."""
+    auth = (LEAD, PASSWORD)
+    started = time.monotonic()
+    with DATA.open("rb") as fh:
+        response = httpx.post(f"{base}/api/control/batches/", auth=auth, timeout=60,
+                              data={"name": batch}, files={"file": ("ingest-100k.jsonl", fh)})
+    accepted = time.monotonic() - started
+    if response.status_code != 202:
+        return 0, accepted, accepted
+    url = response.json()["url"]
+    while time.monotonic() - started < JOB_TIMEOUT_S:
+        body = httpx.get(url, auth=auth, timeout=10).json()
+        if body["finished"]:
+            return int(body["status"] == "done" and body["examples_written"] == ITEMS), accepted, \
+                time.monotonic() - started
+        time.sleep(1)
+    return 0, accepted, time.monotonic() - started
+
+
+def _api_phase(tag: str) -> tuple[int, float, float]:
+    queue = f"bench-ingest-{tag}"
+    app.conf.task_default_queue = queue
+    _lead()
+    worker = _worker(queue, ROOT / f"var/bench-ingest-worker-{tag}.log")
+    port = _free_port()
+    server = _gunicorn(port, queue, ROOT / f"var/bench-ingest-gunicorn-{tag}.log")
+    try:
+        return _api_import(f"http://127.0.0.1:{port}", f"{PREFIX}api-{tag}")
+    finally:
+        # Killed, not stopped: a warm shutdown would first route the 100k items it just imported.
+        worker.send_signal(signal.SIGKILL)
+        server.terminate()
+        worker.wait(30)
+        server.wait(30)
+        with app.connection_for_write() as conn:
+            conn.default_channel.queue_purge(queue)
+
+
+def run() -> dict[str, float]:
+    items_file(DATA)
+    _cleanup()
+    tag = uuid.uuid4().hex[:8]
+    import_s, command_s, rss_mb = _import_subprocess(f"{PREFIX}cmd-{tag}")
+    copy_s, copy_statements_s = _bare_copy(f"{PREFIX}copy-{tag}")
+    api_ok, api_accept_s, api_total_s = _api_phase(tag)
+    _cleanup()
+    return {
+        "ingest_rows_per_s_100k": round(ITEMS / import_s, 1),
+        "ingest_import_100k_s": round(import_s, 2),
+        "ingest_command_wall_100k_s": round(command_s, 2),
+        "ingest_copy_100k_s": round(copy_s, 2),
+        "ingest_copy_statements_s": round(copy_statements_s, 2),
+        "ingest_fraction_of_copy": round(copy_s / import_s, 3),
+        "ingest_peak_rss_mb_100k": round(rss_mb, 1),
+        "api_import_100k_ok": api_ok,
+        "api_import_100k_accept_s": round(api_accept_s, 2),
+        "api_import_100k_total_s": round(api_total_s, 2),
+    }
