@@ -12,6 +12,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from hybridqc.queueing import BROKER_DOWN, enqueue_failed_message
 from hybridqc.roles import is_lead
 from routing.models import Batch
 from routing.services.import_v1 import ImportValidationError, batch_import
@@ -24,6 +25,14 @@ from .selectors import batch_report, release_gate
 class IsLead(BasePermission):
     def has_permission(self, request: Request, view: Any) -> bool:
         return is_lead(request.user)
+
+
+class BatchPermission(BasePermission):
+    """Reading a batch needs routing.view_batch; importing one routing.import_batch."""
+
+    def has_permission(self, request: Request, view: Any) -> bool:
+        needed = "routing.view_batch" if request.method in ("GET", "HEAD", "OPTIONS") else "routing.import_batch"
+        return bool(request.user.has_perm(needed))
 
 
 class BatchImportSerializer(serializers.Serializer):
@@ -48,7 +57,7 @@ def _report_with_gate(batch: Batch) -> dict[str, Any]:
 class BatchListApi(APIView):
     """Release leads: every batch's report (GET), or import a format-v1 file (POST, multipart)."""
 
-    permission_classes = [IsAuthenticated, IsLead]
+    permission_classes = [IsAuthenticated, IsLead, BatchPermission]
 
     def get(self, request: Request) -> Response:
         return Response([_report_with_gate(b) for b in Batch.objects.all()])
@@ -70,16 +79,21 @@ class BatchListApi(APIView):
         except ImportValidationError as exc:
             errors = [{"line": e.line, "field": e.field, "message": e.message} for e in exc.errors[:500]]
             return Response({"detail": str(exc), "errors": errors}, status=status.HTTP_400_BAD_REQUEST)
-        batch_pipeline_run.delay_on_commit(result.batch.pk)
         body = {"batch": result.batch.name, "id": result.batch.pk, "created": result.created,
                 "skipped": result.skipped}
+        try:
+            batch_pipeline_run.delay_on_commit(result.batch.pk)
+        except BROKER_DOWN:
+            # Stored, not routed: the sweeper (or the batch page's Retry) starts the routing later.
+            body["detail"] = enqueue_failed_message(f"Batch {result.batch.name}")
+            return Response(body, status=status.HTTP_503_SERVICE_UNAVAILABLE)
         return Response(body, status=status.HTTP_201_CREATED)
 
 
 class BatchReportApi(APIView):
     """Release leads: one batch's report with its release gate."""
 
-    permission_classes = [IsAuthenticated, IsLead]
+    permission_classes = [IsAuthenticated, IsLead, BatchPermission]
 
     def get(self, request: Request, name: str) -> Response:
         return Response(_report_with_gate(get_object_or_404(Batch, name=name)))

@@ -8,4 +8,5 @@ urlpatterns = [
     path("upload/", views.batch_upload, name="upload"),
     path("batch/<int:batch_id>/", views.batch_detail, name="batch"),
     path("batch/<int:batch_id>/export.jsonl", views.batch_export, name="export"),
+    path("batch/<int:batch_id>/retry/", views.batch_retry_view, name="retry"),
 ]

@@ -270,9 +270,16 @@ CELERY_TASK_REJECT_ON_WORKER_LOST = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_TASK_DEFAULT_QUEUE = os.environ.get("CELERY_QUEUE", "hybridqc")
 CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": env_int("CELERY_VISIBILITY_TIMEOUT", 3600)}
+# The sweeper (dashboard/housekeeping.py): a judge run or batch stage with no progress for
+# SWEEP_STALE_SECONDS is re-enqueued, at most SWEEP_MAX_REQUEUES times, then failed with the reason.
+# Keep the stale interval above the longest a chunk may run (the task time limit).
+SWEEP_INTERVAL_SECONDS = env_int("SWEEP_INTERVAL_SECONDS", 60, min_value=1)
+SWEEP_STALE_SECONDS = env_int("SWEEP_STALE_SECONDS", 15 * 60, min_value=1)
+SWEEP_MAX_REQUEUES = env_int("SWEEP_MAX_REQUEUES", 3, min_value=0)
 CELERY_BEAT_SCHEDULE = {
     "router-retrain-check": {"task": "routing.tasks.router_retrain_check", "schedule": 600.0},
     "review-leases-expire": {"task": "reviewers.tasks.review_leases_expire", "schedule": 60.0},
+    "housekeeping-sweep": {"task": "housekeeping.sweep", "schedule": float(SWEEP_INTERVAL_SECONDS)},
 }
 
 # Reviewer workspace: lease length, double-review share, gold checks.
