@@ -30,7 +30,7 @@ class TaskSerializer(serializers.Serializer):
     def to_representation(self, task: ReviewTask) -> dict[str, Any]:
         e = task.example
         return {
-            "id": task.pk,
+            "id": task.public_id,
             "domain": e.domain.path,
             "task": e.task,
             "prompt": e.prompt,
@@ -38,7 +38,7 @@ class TaskSerializer(serializers.Serializer):
             "scale_min": e.scale_min,
             "scale_max": e.scale_max,
             "lease_expires_at": task.lease_expires_at,
-            "submit_url": f"/api/review/tasks/{task.pk}/submit/",
+            "submit_url": f"/api/review/tasks/{task.public_id}/submit/",
         }
 
 
@@ -86,10 +86,10 @@ class SubmitApi(APIView):
 
     permission_classes = [IsAuthenticated, IsReviewer]
 
-    def post(self, request: Request, task_id: int) -> Response:
+    def post(self, request: Request, item: str) -> Response:
         serializer = LabelSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
-        task = ReviewTask.objects.filter(pk=task_id).first()
+        task = ReviewTask.objects.filter(public_id=item).first()
         if task is None:
             return Response({"detail": "No such item."}, status=status.HTTP_404_NOT_FOUND)
         try:
@@ -101,7 +101,7 @@ class SubmitApi(APIView):
         except ReviewError as exc:
             return Response({"detail": exc.message}, status=exc.status)
         return Response(
-            {"label_id": label.pk, "task_id": task.pk, "choice": label.choice, "rating": label.rating},
+            {"label_id": label.pk, "task_id": task.public_id, "choice": label.choice, "rating": label.rating},
             status=status.HTTP_201_CREATED,
         )
 
@@ -112,8 +112,8 @@ class HeartbeatApi(APIView):
 
     permission_classes = [IsAuthenticated, IsReviewer]
 
-    def post(self, request: Request, task_id: int) -> Response:
-        task = ReviewTask.objects.filter(pk=task_id).first()
+    def post(self, request: Request, item: str) -> Response:
+        task = ReviewTask.objects.filter(public_id=item).first()
         reviewer = request.user.reviewer  # type: ignore[union-attr]
         if task is None or task.assignee_id != reviewer.pk:
             return Response({"detail": "No such item."}, status=status.HTTP_404_NOT_FOUND)
@@ -121,4 +121,4 @@ class HeartbeatApi(APIView):
             until = review_lease_renew(task=task, reviewer=reviewer)
         except ReviewError as exc:
             return Response({"detail": exc.message}, status=exc.status)
-        return Response({"id": task.pk, "lease_expires_at": until})
+        return Response({"id": task.public_id, "lease_expires_at": until})
