@@ -290,6 +290,8 @@ REVIEW_SECOND_SHARE = env_float("REVIEW_SECOND_SHARE", 0.10)
 REVIEW_GOLD_SHARE = env_float("REVIEW_GOLD_SHARE", 0.05)
 REVIEW_GOLD_THRESHOLD = env_float("REVIEW_GOLD_THRESHOLD", 0.80)
 REVIEW_GOLD_MIN_ITEMS = env_int("REVIEW_GOLD_MIN_ITEMS", 20)
+# The roster CSV refuses a capacity above this (items per reviewer per day).
+ROSTER_MAX_CAPACITY_PER_DAY = env_int("ROSTER_MAX_CAPACITY_PER_DAY", 1000, min_value=1, max_value=1_000_000)
 
 # Live judge (routing/judges/guards.py): which environment variables a judge configuration may send
 # as its API key, and where. Names outside the pattern, and the server's own secrets, are refused.
@@ -304,6 +306,9 @@ JUDGE_ALLOW_PRIVATE_HOSTS = env_bool("JUDGE_ALLOW_PRIVATE_HOSTS", DEMO)
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
-    "handlers": {"console": {"class": "logging.StreamHandler"}},
+    # One record, one line: a newline in a logged value (a batch name...) cannot forge a record.
+    "formatters": {"single_line": {"()": "hybridqc.logformat.SingleLineFormatter",
+                                   "format": "%(levelname)s %(name)s: %(message)s"}},
+    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "single_line"}},
     "root": {"handlers": ["console"], "level": os.environ.get("LOG_LEVEL", "INFO")},
 }

@@ -304,5 +304,5 @@ def judge_run_finish(*, run: JudgeRun) -> None:
         batch.save(update_fields=["primary_judge", "judge_backend"])
         batch_status_set(batch=batch, status=Batch.Status.ROUTING, detail=f"judged by {config.key}")
         batch_pipeline_run.delay_on_commit(batch.pk)
-    log.info("judge run %s finished; batch %s re-routed with %s (%d started examples kept)",
+    log.info("judge run %s finished; batch %r re-routed with %r (%d started examples kept)",
              run.pk, batch.name, config.key, len(kept))
