@@ -38,7 +38,7 @@ BATCH = "bench-review"
 # Sync workers close each connection after its response (no keep-alive), so each submit includes
 # a loopback TCP connect, as a client of `make serve` would see.
 GUNICORN_ARGS = ["--workers", "4", "--worker-class", "sync"]
-TASK_ID = re.compile(r'id="review-item"[^>]*data-task-id="(\d*)"')
+TASK_ID = re.compile(r'id="review-item"[^>]*data-task-id="([\w-]*)"')
 
 
 def _free_port() -> int:
@@ -141,10 +141,10 @@ class Reviewer(threading.Thread):
         self.base, self.session_key, self.barrier = base, session_key, barrier
         self.rng = random.Random(seed)
         self.latencies: dict[str, list[float]] = {"paced": [], "saturated": []}
-        self.seen: list[int] = []
-        self.accepted: list[int] = []
+        self.seen: list[str] = []
+        self.accepted: list[str] = []
         self.errors: list[str] = []
-        self.task_id: int | None = None
+        self.task_id: str | None = None
         self.saturated_span = (0.0, 0.0)
 
     def run(self) -> None:
@@ -195,11 +195,11 @@ class Reviewer(threading.Thread):
                 self.errors.append(f"{resp.status_code} on task {self.task_id}")
             self.task_id = self._task(resp)
 
-    def _task(self, resp: httpx.Response) -> int | None:
+    def _task(self, resp: httpx.Response) -> str | None:
         match = TASK_ID.search(resp.text)
         if not match or not match.group(1):
             return None
-        task_id = int(match.group(1))
+        task_id = match.group(1)
         if not self.seen or self.seen[-1] != task_id:
             self.seen.append(task_id)
         return task_id
@@ -228,13 +228,13 @@ def _check(reviewers: list[Reviewer], user_ids: dict[str, int]) -> tuple[int, in
     """(tasks handed to more than one reviewer, accepted labels missing from the database)."""
     from reviewers.models import HumanLabel
 
-    holders: dict[int, set[str]] = defaultdict(set)
+    holders: dict[str, set[str]] = defaultdict(set)
     for r in reviewers:
         for task_id in r.seen:
             holders[task_id].add(r.session_key)
     double = sum(1 for keys in holders.values() if len(keys) > 1)
     stored = set(
-        HumanLabel.objects.filter(task__example__batch__name=BATCH).values_list("task_id", "reviewer__user_id")
+        HumanLabel.objects.filter(task__example__batch__name=BATCH).values_list("task__public_id", "reviewer__user_id")
     )
     lost = sum(1 for r in reviewers for t in r.accepted if (t, user_ids[r.session_key]) not in stored)
     return double, lost

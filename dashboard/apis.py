@@ -17,6 +17,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from hybridqc.api_schema import DetailSerializer
+from hybridqc.queueing import BROKER_DOWN, enqueue_failed_message
 from hybridqc.roles import is_lead
 from routing.models import Batch
 from routing.services.import_v1 import ImportValidationError, batch_import
@@ -41,6 +42,14 @@ class IsLead(BasePermission):
         return is_lead(request.user)
 
 
+class BatchPermission(BasePermission):
+    """Reading a batch needs routing.view_batch; importing one routing.import_batch."""
+
+    def has_permission(self, request: Request, view: Any) -> bool:
+        needed = "routing.view_batch" if request.method in ("GET", "HEAD", "OPTIONS") else "routing.import_batch"
+        return bool(request.user.has_perm(needed))
+
+
 def _report_with_gate(batch: Batch) -> dict[str, Any]:
     report = batch_report(batch)
     report["release_gate"] = release_gate(report, 1 - batch.alpha)
@@ -54,7 +63,7 @@ class BatchPagination(PageNumberPagination):
 class BatchListApi(APIView):
     """Release leads: a page of batches' reports (GET), or import a format-v1 file (POST, multipart)."""
 
-    permission_classes = [IsAuthenticated, IsLead]
+    permission_classes = [IsAuthenticated, IsLead, BatchPermission]
     filterset_class = BatchFilter
 
     @extend_schema(responses=BatchReportSerializer(many=True))
@@ -95,16 +104,21 @@ class BatchListApi(APIView):
         except ImportValidationError as exc:
             errors = [{"line": e.line, "field": e.field, "message": e.message} for e in exc.errors[:500]]
             return Response({"detail": str(exc), "errors": errors}, status=status.HTTP_400_BAD_REQUEST)
-        batch_pipeline_run.delay_on_commit(result.batch.pk)
         body = {"batch": result.batch.name, "id": result.batch.pk, "created": result.created,
                 "skipped": result.skipped}
+        try:
+            batch_pipeline_run.delay_on_commit(result.batch.pk)
+        except BROKER_DOWN:
+            # Stored, not routed: the sweeper (or the batch page's Retry) starts the routing later.
+            body["detail"] = enqueue_failed_message(f"Batch {result.batch.name}")
+            return Response(body, status=status.HTTP_503_SERVICE_UNAVAILABLE)
         return Response(BatchImportResultSerializer(body).data, status=status.HTTP_201_CREATED)
 
 
 class BatchReportApi(APIView):
     """Release leads: one batch's report with its release gate."""
 
-    permission_classes = [IsAuthenticated, IsLead]
+    permission_classes = [IsAuthenticated, IsLead, BatchPermission]
 
     @extend_schema(responses={200: BatchReportSerializer, 404: DetailSerializer})
     def get(self, request: Request, name: str) -> Response:
@@ -114,7 +128,7 @@ class BatchReportApi(APIView):
 class BatchGateApi(APIView):
     """Release leads and training pipelines: may this batch go to training?"""
 
-    permission_classes = [IsAuthenticated, IsLead]
+    permission_classes = [IsAuthenticated, IsLead, BatchPermission]
 
     @extend_schema(
         responses={200: GateSerializer, 409: GateSerializer, 404: DetailSerializer},

@@ -9,6 +9,7 @@ from celery import Task, shared_task
 from routing.models import Batch
 
 from .gate import batch_gate_state_refresh
+from .housekeeping import stalled_work_sweep
 from .webhooks import webhook_delivery_attempt
 
 log = logging.getLogger(__name__)
@@ -33,3 +34,11 @@ def webhook_deliver(self: Task, delivery_id: int) -> None:
     delay = webhook_delivery_attempt(delivery_id=delivery_id, may_retry=not self.request.is_eager)
     if delay is not None:
         raise self.retry(countdown=delay)
+
+
+# Named as housekeeping work: the task routes put it on the housekeeping queue by this name.
+@shared_task(name="housekeeping.sweep", acks_late=True, reject_on_worker_lost=True)
+def housekeeping_sweep() -> dict[str, int]:
+    """Beat: re-enqueue or fail whatever stopped making progress. Idempotent: every step is a
+    conditional UPDATE on the state it found."""
+    return stalled_work_sweep()

@@ -10,4 +10,5 @@ urlpatterns = [
     path("batch/<int:batch_id>/export.jsonl", views.batch_export, name="export"),
     path("imports/<int:job_id>/", views_imports.import_job_detail, name="import-job"),
     path("imports/<int:job_id>/retry/", views_imports.import_job_retry_view, name="import-job-retry"),
+    path("batch/<int:batch_id>/retry/", views.batch_retry_view, name="retry"),
 ]

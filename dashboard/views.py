@@ -1,21 +1,26 @@
 import json
+import logging
 from typing import Any
 
 from django.conf import settings
 from django.contrib import messages
+from django.contrib.auth.decorators import permission_required
 from django.core.exceptions import RequestDataTooBig
 from django.core.paginator import Paginator
 from django.db.models import QuerySet
 from django.http import HttpRequest, HttpResponse, HttpResponseBase, StreamingHttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
-from django.views.decorators.http import require_http_methods
+from django.utils.http import content_disposition_header
+from django.views.decorators.http import require_http_methods, require_POST
 from django_htmx.http import HttpResponseClientRedirect, reswap, retarget
 
 from hybridqc.http import HtmxHttpRequest
+from hybridqc.queueing import BROKER_DOWN, enqueue_failed_message
 from hybridqc.roles import is_admin, is_lead, is_reviewer, lead_required
 from routing.models import Batch, RoutingDecision
 from routing.services.import_v1 import ImportValidationError, batch_import
 from routing.services.import_validation import FIELDS_TOO_LARGE, request_size_problem
+from routing.services.pipeline import RETRYABLE, BatchRetryError, batch_retry
 from routing.tasks import batch_pipeline_run
 
 from .charts import drift_series
@@ -31,6 +36,8 @@ from .selectors import (
     release_gate,
 )
 from .views_imports import import_job_started
+
+log = logging.getLogger(__name__)
 
 
 def home(request: HttpRequest) -> HttpResponse:
@@ -71,6 +78,7 @@ def _upload_refused(request: HttpRequest, problem: str) -> HttpResponse:
 
 
 @lead_required
+@permission_required("routing.import_batch", raise_exception=True)
 @require_http_methods(["POST"])
 def batch_upload(request: HtmxHttpRequest) -> HttpResponse:
     """Release leads: upload a format-v1 file; every bad line is listed and nothing is written.
@@ -96,9 +104,14 @@ def batch_upload(request: HtmxHttpRequest) -> HttpResponse:
     except ImportValidationError as exc:
         context = {"form": form, "import_errors": exc.errors[:200], "error_count": len(exc.errors)}
         return render(request, "dashboard/control.html#upload", context, status=400)
-    batch_pipeline_run.delay_on_commit(result.batch.pk)
-    messages.success(request, f"Imported {result.created} examples into {result.batch.name} "
-                              f"({result.skipped} already present); routing started.")
+    try:
+        batch_pipeline_run.delay_on_commit(result.batch.pk)
+    except BROKER_DOWN:
+        log.warning("batch %r imported; its routing could not be queued (broker down)", result.batch.name)
+        messages.error(request, enqueue_failed_message(f"Batch {result.batch.name}"))
+    else:
+        messages.success(request, f"Imported {result.created} examples into {result.batch.name} "
+                                  f"({result.skipped} already present); routing started.")
     if not request.htmx:
         return redirect("dashboard:batch", batch_id=result.batch.pk)
     return HttpResponseClientRedirect(f"/control/batch/{result.batch.pk}/")
@@ -158,6 +171,7 @@ def _decisions_context(request: HtmxHttpRequest, batch: Batch, report: dict[str,
 
 
 @lead_required
+@permission_required("routing.view_batch", raise_exception=True)
 def batch_detail(request: HtmxHttpRequest, batch_id: int) -> HttpResponse:
     """Release leads: one batch — figures, gate, per-domain breakdown, one page of its decisions
     (filtered and sorted by the query string), judge and router panels."""
@@ -167,7 +181,7 @@ def batch_detail(request: HtmxHttpRequest, batch_id: int) -> HttpResponse:
         return _progress(request, batch)
     if request.htmx and part == "status":
         return render(request, "dashboard/batch.html#status", _status_context(batch))
-    status_context = _status_context(batch)
+    status_context = {**_status_context(batch), "retryable": batch.status in RETRYABLE}
     decisions, valid = _decisions_context(request, batch, status_context["r"])
     status = 200 if valid else 400
     if request.htmx and part == "decisions":
@@ -177,10 +191,30 @@ def batch_detail(request: HtmxHttpRequest, batch_id: int) -> HttpResponse:
 
 
 @lead_required
+@permission_required("routing.view_batch", raise_exception=True)
 def batch_export(request: HttpRequest, batch_id: int) -> HttpResponseBase:
     """Release leads: the batch's labels with their source, as JSONL for training."""
     batch = get_object_or_404(Batch, pk=batch_id)
     lines = (json.dumps(row) + "\n" for row in batch_export_rows(batch))
     response = StreamingHttpResponse(lines, content_type="application/x-ndjson")
-    response["Content-Disposition"] = f'attachment; filename="{batch.name}-labels.jsonl"'
+    # Django's helper quotes (or RFC 5987-encodes) a name with quotes, newlines or non-ASCII.
+    response["Content-Disposition"] = content_disposition_header(True, f"{batch.name}-labels.jsonl")
     return response
+
+
+@lead_required
+@permission_required("routing.import_batch", raise_exception=True)
+@require_POST
+def batch_retry_view(request: HttpRequest, batch_id: int) -> HttpResponse:
+    """Release leads: route a failed batch again; the batch page shows what happened."""
+    batch = get_object_or_404(Batch, pk=batch_id)
+    try:
+        batch_retry(batch=batch)
+    except BatchRetryError as exc:
+        messages.error(request, str(exc))
+        return redirect("dashboard:batch", batch_id=batch.pk)
+    except BROKER_DOWN:
+        messages.error(request, enqueue_failed_message(f"The retry of batch {batch.name}"))
+        return redirect("dashboard:batch", batch_id=batch.pk)
+    messages.success(request, f"Routing batch {batch.name} again.")
+    return redirect("dashboard:batch", batch_id=batch.pk)

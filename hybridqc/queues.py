@@ -20,6 +20,9 @@ TASK_KINDS = {
     "routing.tasks.router_retrain_check": ROUTING,
     "routing.tasks.batch_backtest": ROUTING,
     "reviewers.tasks.review_leases_expire": HOUSEKEEPING,
+    "housekeeping.sweep": HOUSEKEEPING,
+    "dashboard.tasks.batch_gate_check": ROUTING,
+    "dashboard.tasks.webhook_deliver": HOUSEKEEPING,
 }
 
 

@@ -10,10 +10,12 @@ from __future__ import annotations
 import os
 import re
 import secrets
+from datetime import timedelta
 from pathlib import Path
 
 import dj_database_url
 from django.core.exceptions import ImproperlyConfigured
+from django.utils.csp import CSP
 
 from hybridqc import queues
 
@@ -93,6 +95,16 @@ def env_regex(name: str, default: str) -> str:
     return raw
 
 
+def env_pair(name: str) -> tuple[str, str] | None:
+    raw = os.environ.get(name)
+    if raw is None or raw == "":
+        return None
+    parts = [p.strip() for p in raw.split(",")]
+    if len(parts) != 2 or not all(parts):
+        raise ImproperlyConfigured(f"{name}={raw!r} must be two comma-separated values (header,value)")
+    return parts[0], parts[1]
+
+
 # The demo sets HYBRIDQC_DEMO=1; only then are DEBUG and a fixed key allowed by default.
 DEMO = env_bool("HYBRIDQC_DEMO", False)
 DEBUG = env_bool("DEBUG", DEMO)
@@ -117,6 +129,7 @@ INSTALLED_APPS = [
     "rest_framework",
     "drf_spectacular",
     "drf_spectacular_sidecar",
+    "axes",
     "routing",
     "reviewers",
     "dashboard",
@@ -133,6 +146,9 @@ MIDDLEWARE = [
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
+    "django.middleware.csp.ContentSecurityPolicyMiddleware",
+    # Last, as django-axes requires: it turns a locked-out login into the lockout response.
+    "axes.middleware.AxesMiddleware",
 ]
 
 ROOT_URLCONF = "hybridqc.urls"
@@ -166,8 +182,24 @@ if DATABASES["default"]["ENGINE"].endswith("sqlite3"):
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 AUTH_PASSWORD_VALIDATORS = [
+    {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
     {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},
+    {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
+    {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
 ]
+# The throttling backend first: it refuses a locked-out login before any password is checked.
+AUTHENTICATION_BACKENDS = [
+    "hybridqc.auth.LoginThrottleBackend",
+    "django.contrib.auth.backends.ModelBackend",
+]
+# Login throttling (django-axes): this many failures for one username from one address lock that
+# pair out for AXES_COOLOFF_MINUTES; the correct password is refused meanwhile (HTTP 429).
+AXES_FAILURE_LIMIT = env_int("AXES_FAILURE_LIMIT", 5, min_value=1)
+AXES_COOLOFF_TIME = timedelta(minutes=env_int("AXES_COOLOFF_MINUTES", 30, min_value=1))
+AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
+AXES_RESET_ON_SUCCESS = True
+AXES_LOCKOUT_TEMPLATE = "registration/locked_out.html"
+AXES_HTTP_RESPONSE_CODE = 429
 LOGIN_URL = "/accounts/login/"
 LOGIN_REDIRECT_URL = "/"
 LOGOUT_REDIRECT_URL = "/accounts/login/"
@@ -185,8 +217,32 @@ SESSION_COOKIE_HTTPONLY = True
 CSRF_COOKIE_HTTPONLY = False
 X_FRAME_OPTIONS = "DENY"
 SECURE_CONTENT_TYPE_NOSNIFF = True
-SESSION_COOKIE_SECURE = env_bool("SESSION_COOKIE_SECURE", False)
+SECURE_REFERRER_POLICY = "same-origin"
+SECURE_CROSS_ORIGIN_OPENER_POLICY = "same-origin"
+# Served over HTTPS unless DEBUG (the demo) or SECURE_HTTPS=0 says otherwise: secure cookies,
+# HSTS and a redirect of plain HTTP. Behind a TLS-terminating proxy, name the header it sets:
+# SECURE_PROXY_SSL_HEADER="HTTP_X_FORWARDED_PROTO,https" (only if the proxy always sets it).
+SECURE_HTTPS = env_bool("SECURE_HTTPS", not DEBUG)
+SESSION_COOKIE_SECURE = env_bool("SESSION_COOKIE_SECURE", SECURE_HTTPS)
 CSRF_COOKIE_SECURE = SESSION_COOKIE_SECURE
+SECURE_SSL_REDIRECT = SECURE_HTTPS
+SECURE_HSTS_SECONDS = env_int("SECURE_HSTS_SECONDS", 31_536_000 if SECURE_HTTPS else 0, min_value=0)
+SECURE_HSTS_INCLUDE_SUBDOMAINS = env_bool("SECURE_HSTS_INCLUDE_SUBDOMAINS", SECURE_HTTPS)
+SECURE_HSTS_PRELOAD = env_bool("SECURE_HSTS_PRELOAD", SECURE_HTTPS)
+SECURE_PROXY_SSL_HEADER = env_pair("SECURE_PROXY_SSL_HEADER")
+# No inline script anywhere (templates load static/js files; htmx eval is off in base.html).
+# Inline style attributes remain in a few templates, hence style-src-attr.
+SECURE_CSP = {
+    "default-src": [CSP.SELF],
+    "script-src": [CSP.SELF],
+    "style-src": [CSP.SELF],
+    "style-src-attr": [CSP.UNSAFE_INLINE],
+    "img-src": [CSP.SELF, "data:"],
+    "object-src": [CSP.NONE],
+    "base-uri": [CSP.NONE],
+    "frame-ancestors": [CSP.NONE],
+    "form-action": [CSP.SELF],
+}
 
 # Request bodies apart from uploaded files (form fields, JSON): none of ours is more than a few KB,
 # so anything past this is refused (400) before a view sees it.
@@ -252,9 +308,16 @@ queues.time_limits_check(
 # empty (no broker, the demo) keeps them in the process.
 JUDGE_LIMIT_STORE_URL = env_str(
     "JUDGE_LIMIT_STORE_URL", CELERY_BROKER_URL if CELERY_BROKER_URL.startswith(("redis://", "rediss://")) else "")
+# The sweeper (dashboard/housekeeping.py): a judge run or batch stage with no progress for
+# SWEEP_STALE_SECONDS is re-enqueued, at most SWEEP_MAX_REQUEUES times, then failed with the reason.
+# Keep the stale interval above the longest a chunk may run (the task time limit).
+SWEEP_INTERVAL_SECONDS = env_int("SWEEP_INTERVAL_SECONDS", 60, min_value=1)
+SWEEP_STALE_SECONDS = env_int("SWEEP_STALE_SECONDS", JUDGE_CHUNK_TIME_LIMIT + 300, min_value=1)
+SWEEP_MAX_REQUEUES = env_int("SWEEP_MAX_REQUEUES", 3, min_value=0)
 CELERY_BEAT_SCHEDULE = {
     "router-retrain-check": {"task": "routing.tasks.router_retrain_check", "schedule": 600.0},
     "review-leases-expire": {"task": "reviewers.tasks.review_leases_expire", "schedule": 60.0},
+    "housekeeping-sweep": {"task": "housekeeping.sweep", "schedule": float(SWEEP_INTERVAL_SECONDS)},
 }
 
 # Cache (API throttling counters): shared Redis whenever there is one, so every web worker counts
@@ -317,6 +380,8 @@ REVIEW_SECOND_SHARE = env_float("REVIEW_SECOND_SHARE", 0.10)
 REVIEW_GOLD_SHARE = env_float("REVIEW_GOLD_SHARE", 0.05)
 REVIEW_GOLD_THRESHOLD = env_float("REVIEW_GOLD_THRESHOLD", 0.80)
 REVIEW_GOLD_MIN_ITEMS = env_int("REVIEW_GOLD_MIN_ITEMS", 20)
+# The roster CSV refuses a capacity above this (items per reviewer per day).
+ROSTER_MAX_CAPACITY_PER_DAY = env_int("ROSTER_MAX_CAPACITY_PER_DAY", 1000, min_value=1, max_value=1_000_000)
 
 # Live judge (routing/judges/guards.py): which environment variables a judge configuration may send
 # as its API key, and where. Names outside the pattern, and the server's own secrets, are refused.
@@ -331,6 +396,9 @@ JUDGE_ALLOW_PRIVATE_HOSTS = env_bool("JUDGE_ALLOW_PRIVATE_HOSTS", DEMO)
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
-    "handlers": {"console": {"class": "logging.StreamHandler"}},
+    # One record, one line: a newline in a logged value (a batch name...) cannot forge a record.
+    "formatters": {"single_line": {"()": "hybridqc.logformat.SingleLineFormatter",
+                                   "format": "%(levelname)s %(name)s: %(message)s"}},
+    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "single_line"}},
     "root": {"handlers": ["console"], "level": os.environ.get("LOG_LEVEL", "INFO")},
 }

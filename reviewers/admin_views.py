@@ -10,7 +10,7 @@ from django.contrib.auth.models import User
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.utils import timezone
-from django.utils.http import url_has_allowed_host_and_scheme
+from django.utils.http import content_disposition_header, url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from hybridqc.roles import admin_required, lead_required
@@ -71,7 +71,7 @@ def roster_page(request: HttpRequest) -> HttpResponse:
 @require_GET
 def roster_export(request: HttpRequest) -> HttpResponse:
     response = HttpResponse(roster_csv_export(), content_type="text/csv; charset=utf-8")
-    response["Content-Disposition"] = 'attachment; filename="roster.csv"'
+    response["Content-Disposition"] = content_disposition_header(True, "roster.csv")
     return response
 
 

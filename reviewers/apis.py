@@ -29,7 +29,7 @@ class IsReviewer(BasePermission):
 class TaskSerializer(serializers.Serializer):
     """What a reviewer sees of a task: the item, never the judge's verdict or the task kind."""
 
-    id = serializers.IntegerField(source="pk")
+    id = serializers.CharField(source="public_id")
     domain = serializers.CharField(source="example.domain.path")
     task = serializers.CharField(source="example.task")
     prompt = serializers.CharField(source="example.prompt")
@@ -40,15 +40,15 @@ class TaskSerializer(serializers.Serializer):
     submit_url = serializers.SerializerMethodField()
 
     def get_submit_url(self, task: ReviewTask) -> str:
-        return f"/api/review/tasks/{task.pk}/submit/"
+        return f"/api/review/tasks/{task.public_id}/submit/"
 
 
 SubmittedSerializer = inline_serializer("SubmittedLabel", {
-    "label_id": serializers.IntegerField(), "task_id": serializers.IntegerField(),
+    "label_id": serializers.IntegerField(), "task_id": serializers.CharField(),
     "choice": serializers.IntegerField(allow_null=True), "rating": serializers.FloatField(allow_null=True),
 })
 LeaseSerializer = inline_serializer("LeaseRenewed", {
-    "id": serializers.IntegerField(), "lease_expires_at": serializers.DateTimeField(),
+    "id": serializers.CharField(), "lease_expires_at": serializers.DateTimeField(),
 })
 
 
@@ -99,10 +99,10 @@ class SubmitApi(APIView):
 
     @extend_schema(request=LabelSerializer, responses={201: SubmittedSerializer, 403: DetailSerializer,
                                                        404: DetailSerializer, 409: DetailSerializer})
-    def post(self, request: Request, task_id: int) -> Response:
+    def post(self, request: Request, item: str) -> Response:
         serializer = LabelSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
-        task = ReviewTask.objects.filter(pk=task_id).first()
+        task = ReviewTask.objects.filter(public_id=item).first()
         if task is None:
             return Response({"detail": "No such item."}, status=status.HTTP_404_NOT_FOUND)
         try:
@@ -114,7 +114,7 @@ class SubmitApi(APIView):
         except ReviewError as exc:
             return Response({"detail": exc.message}, status=exc.status)
         return Response(
-            {"label_id": label.pk, "task_id": task.pk, "choice": label.choice, "rating": label.rating},
+            {"label_id": label.pk, "task_id": task.public_id, "choice": label.choice, "rating": label.rating},
             status=status.HTTP_201_CREATED,
         )
 
@@ -127,8 +127,8 @@ class HeartbeatApi(APIView):
 
     @extend_schema(request=None, responses={200: LeaseSerializer, 403: DetailSerializer, 404: DetailSerializer,
                                             409: DetailSerializer})
-    def post(self, request: Request, task_id: int) -> Response:
-        task = ReviewTask.objects.filter(pk=task_id).first()
+    def post(self, request: Request, item: str) -> Response:
+        task = ReviewTask.objects.filter(public_id=item).first()
         reviewer = request.user.reviewer  # type: ignore[union-attr]
         if task is None or task.assignee_id != reviewer.pk:
             return Response({"detail": "No such item."}, status=status.HTTP_404_NOT_FOUND)
@@ -136,4 +136,4 @@ class HeartbeatApi(APIView):
             until = review_lease_renew(task=task, reviewer=reviewer)
         except ReviewError as exc:
             return Response({"detail": exc.message}, status=exc.status)
-        return Response({"id": task.pk, "lease_expires_at": until})
+        return Response({"id": task.public_id, "lease_expires_at": until})

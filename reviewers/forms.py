@@ -16,7 +16,7 @@ class LabelForm(forms.Form):
     """A label: 1 / 2 / t (tie) for pairwise items, a number for rating items, plus extras.
     ``task`` is the item the form was shown with: the view refuses it for any other item."""
 
-    task = forms.IntegerField(min_value=1)
+    task = forms.CharField(max_length=16)
     choice = forms.ChoiceField(choices=[(k, k) for k in CHOICE_KEYS], required=False)
     rating = forms.FloatField(required=False)
     rationale = forms.CharField(required=False, max_length=5000)
@@ -44,7 +44,7 @@ class LabelForm(forms.Form):
 
 
 class SkipForm(forms.Form):
-    task = forms.IntegerField(min_value=1)
+    task = forms.CharField(max_length=16)
     reason = forms.CharField(max_length=2000)
     escalate = forms.BooleanField(required=False)
 

@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+import secrets
+
 from django.conf import settings
 from django.db import models
 from django.utils import timezone
@@ -70,6 +72,12 @@ def level_rank(level: str) -> int:
     return LEVEL_ORDER.index(level) if level in LEVEL_ORDER else 0
 
 
+def public_id_new() -> str:
+    """A random item id for reviewers' URLs and forms: sequential ids would tell a gold check
+    (made at claim time, so always the newest) from the rest."""
+    return secrets.token_urlsafe(9)
+
+
 class ReviewTask(models.Model):
     class Kind(models.TextChoices):
         ROUTED = "routed", "Routed by the router"
@@ -86,6 +94,7 @@ class ReviewTask(models.Model):
         SKIPPED = "skipped"
 
     example = models.ForeignKey(Example, on_delete=models.CASCADE, related_name="review_tasks")
+    public_id = models.CharField(max_length=16, unique=True, default=public_id_new, editable=False)
     kind = models.CharField(max_length=20, choices=Kind)
     status = models.CharField(max_length=20, choices=Status, default=Status.OPEN)
     assignee = models.ForeignKey(

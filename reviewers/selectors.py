@@ -27,6 +27,11 @@ def task_held(*, reviewer: ReviewerProfile, task_id: int) -> ReviewTask | None:
     )
 
 
+def task_pk(*, public_id: str) -> int | None:
+    """The row behind a reviewer-facing item id, or None."""
+    return ReviewTask.objects.filter(public_id=public_id).values_list("pk", flat=True).first()
+
+
 def task_current(*, reviewer: ReviewerProfile) -> ReviewTask | None:
     """The item the reviewer holds a live lease on (what GET /review/ shows), else None. Reads
     only: claiming or renewing is for POSTs."""

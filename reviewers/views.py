@@ -23,12 +23,12 @@ from hybridqc.roles import reviewer_required
 
 from .forms import CRITERIA, LabelForm, SkipForm, form_errors
 from .models import ReviewerProfile, ReviewTask
-from .selectors import reviewer_stats, task_current, task_held
+from .selectors import reviewer_stats, task_current, task_held, task_pk
 from .services import FLAGS, ReviewError, review_label_submit, review_lease_renew, review_task_claim
 from .services import review_task_skip as skip_service
 
 PAGE = "reviewers/queue.html"
-WRONG_TASK = "This answer was given on item #{sent}, not on item #{url}: nothing was saved."
+WRONG_TASK = "This answer was given on item {sent}, not on item {url}: nothing was saved."
 
 
 def _item_context(task: ReviewTask | None, **extra: Any) -> dict[str, Any]:
@@ -48,7 +48,6 @@ def _item_context(task: ReviewTask | None, **extra: Any) -> dict[str, Any]:
         "scale": scale,
         "flags": FLAGS,
         "criteria": CRITERIA,
-        "is_adjudication": bool(task and task.kind == ReviewTask.Kind.ADJUDICATION),
         "kept": {},
         **extra,
     }
@@ -73,8 +72,14 @@ def _profile(request: HtmxHttpRequest) -> ReviewerProfile:
     return request.user.reviewer  # type: ignore[union-attr]
 
 
-def _held_or_404(request: HtmxHttpRequest, task_id: int) -> ReviewTask:
-    task = task_held(reviewer=_profile(request), task_id=task_id)
+def _task_of(item: str) -> ReviewTask:
+    """The task behind a reviewer-facing item id (an unsaved stand-in with no such row): the
+    services lock and load it, and refuse it unless the reviewer holds it."""
+    return ReviewTask(pk=task_pk(public_id=item) or 0, public_id=item)
+
+
+def _held_or_404(request: HtmxHttpRequest, item: str) -> ReviewTask:
+    task = task_held(reviewer=_profile(request), task_id=task_pk(public_id=item) or 0)
     if task is None:
         raise Http404("No such item in your queue.")
     return task
@@ -118,20 +123,20 @@ def task_next(request: HtmxHttpRequest) -> HttpResponse:
 
 @reviewer_required
 @require_GET
-def task_detail(request: HtmxHttpRequest, task_id: int) -> HttpResponse:
-    return _render_item(request, _held_or_404(request, task_id))
+def task_detail(request: HtmxHttpRequest, item: str) -> HttpResponse:
+    return _render_item(request, _held_or_404(request, item))
 
 
 @reviewer_required
 @require_POST
-def task_submit(request: HtmxHttpRequest, task_id: int) -> HttpResponse:
+def task_submit(request: HtmxHttpRequest, item: str) -> HttpResponse:
     """Store the label, then show the next item in place of this one."""
     form = LabelForm(request.POST)
-    task = ReviewTask(pk=task_id)  # the service locks and loads the row
+    task = _task_of(item)
     if not form.is_valid():
         return _retry(request, task, form_errors(form))
-    if form.cleaned_data["task"] != task_id:
-        notice = WRONG_TASK.format(sent=form.cleaned_data["task"], url=task_id)
+    if form.cleaned_data["task"] != item:
+        notice = WRONG_TASK.format(sent=form.cleaned_data["task"], url=item)
         return _next_item(request, status=409, notice=notice)
     try:
         review_label_submit(task=task, reviewer=_profile(request), **form.service_kwargs())
@@ -140,9 +145,9 @@ def task_submit(request: HtmxHttpRequest, task_id: int) -> HttpResponse:
             return _next_item(request, status=exc.status, notice=exc.message)
         return _retry(request, task, exc.message, 422 if exc.status == 400 else exc.status)
     if not request.htmx:
-        return _see_other(request, f"Saved your label for item #{task_id}.")
+        return _see_other(request, f"Saved your label for item {item}.")
     # The page counts what the server confirms it stored, item by item.
-    return trigger_client_event(_next_item(request, notice="Saved."), "reviewSaved", {"task": task_id})
+    return trigger_client_event(_next_item(request, notice="Saved."), "reviewSaved", {"task": item})
 
 
 def _retry(request: HtmxHttpRequest, task: ReviewTask, message: str, status: int = 422) -> HttpResponse:
@@ -156,15 +161,15 @@ def _retry(request: HtmxHttpRequest, task: ReviewTask, message: str, status: int
 
 @reviewer_required
 @require_POST
-def task_skip(request: HtmxHttpRequest, task_id: int) -> HttpResponse:
+def task_skip(request: HtmxHttpRequest, item: str) -> HttpResponse:
     """Pass on the item with a reason (optionally up to a higher credential level)."""
-    task = _held_or_404(request, task_id)
+    task = _held_or_404(request, item)
     form = SkipForm(request.POST)
     if not form.is_valid():
         error = "Give a reason to skip." if "reason" in form.errors else form_errors(form)
         return _render_item(request, task, status=422, error=error)
-    if form.cleaned_data["task"] != task_id:
-        return _next_item(request, status=409, notice=WRONG_TASK.format(sent=form.cleaned_data["task"], url=task_id))
+    if form.cleaned_data["task"] != item:
+        return _next_item(request, status=409, notice=WRONG_TASK.format(sent=form.cleaned_data["task"], url=item))
     escalate = form.cleaned_data["escalate"]
     try:
         skip_service(task=task, reviewer=_profile(request), reason=form.cleaned_data["reason"], escalate=escalate)
@@ -176,11 +181,11 @@ def task_skip(request: HtmxHttpRequest, task_id: int) -> HttpResponse:
 
 @reviewer_required
 @require_POST
-def task_heartbeat(request: HtmxHttpRequest, task_id: int) -> HttpResponse:
+def task_heartbeat(request: HtmxHttpRequest, item: str) -> HttpResponse:
     """Renew the lease while the page is open (polled by htmx); refused once the item is not
     theirs, its reservation reached its longest, or they may no longer review it."""
     try:
-        review_lease_renew(task=ReviewTask(pk=task_id), reviewer=_profile(request))
+        review_lease_renew(task=_task_of(item), reviewer=_profile(request))
     except ReviewError as exc:
         return HttpResponse(escape(exc.message), status=exc.status)
     return HttpResponse("Item reserved for you.")

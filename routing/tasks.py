@@ -4,7 +4,7 @@ from celery import shared_task
 
 from routing.models import Batch, ImportJob
 from routing.services.import_jobs import import_job_execute
-from routing.services.pipeline import batch_route
+from routing.services.pipeline import batch_route_or_fail
 
 log = logging.getLogger(__name__)
 
@@ -15,7 +15,7 @@ def batch_pipeline_run(batch_id: int) -> int:
     if batch is None:
         log.warning("batch %s vanished before its pipeline ran", batch_id)
         return 0
-    return batch_route(batch=batch)
+    return batch_route_or_fail(batch=batch)
 
 
 @shared_task(acks_late=True, reject_on_worker_lost=True)
@@ -54,17 +54,14 @@ def router_retrain(requested_by: int | None = None) -> int | None:
 def batch_backtest(token: str, batch_id: int, alpha: float, delta: float, splits: int) -> None:
     """A backtest on a stored batch's labeled history, too large to run inside the request;
     the result lands where the backtest page polls for it."""
-    from routing.services.router_training import backtest_result_save, batch_backtest_run
+    from routing.services.backtest_jobs import backtest_result_save, backtest_run_or_error
 
     batch = Batch.objects.filter(pk=batch_id).first()
     if batch is None:
         log.warning("batch %s vanished before its backtest ran", batch_id)
         return
-    try:
-        result = batch_backtest_run(batch=batch, alpha=alpha, delta=delta, splits=splits)
-    except ValueError as exc:
-        result = {"error": str(exc)}
-    backtest_result_save(token=token, result=result)
+    backtest_result_save(token=token, result=backtest_run_or_error(batch=batch, alpha=alpha, delta=delta,
+                                                                   splits=splits))
 
 
 @shared_task(acks_late=True, reject_on_worker_lost=True)

@@ -8,6 +8,7 @@ from django.shortcuts import get_object_or_404, render
 from django.views.decorators.http import require_http_methods
 from django_htmx.middleware import HtmxDetails
 
+from hybridqc.queueing import BROKER_DOWN, enqueue_failed_message
 from hybridqc.roles import lead_required
 from routing.judges.selectors import (
     batch_judge_coverage,
@@ -78,4 +79,6 @@ def judge_panel(request: HtmxHttpRequest, batch_id: int) -> HttpResponse:
         judge_run_start(batch=batch, config=form.cleaned_data["judge_config"], user=request.user)
     except JudgeSetupError as exc:
         return _panel(request, batch, form, error=str(exc), status=409)
+    except BROKER_DOWN:
+        return _panel(request, batch, form, error=enqueue_failed_message("The judge run"), status=503)
     return _panel(request, batch, JudgeRunStartForm(initial=request.POST))

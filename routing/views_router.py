@@ -12,6 +12,7 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_http_methods, require_POST
 
 from hybridqc.http import HtmxHttpRequest
+from hybridqc.queueing import BROKER_DOWN
 from hybridqc.roles import admin_required, is_admin, lead_required
 from routing.forms import BacktestForm, RouterSettingsForm
 from routing.models import Batch, RouterModel
@@ -28,6 +29,7 @@ from routing.selectors import (
     router_previous_active,
     routing_run_summary,
 )
+from routing.services.backtest_jobs import backtest_pending_mark
 from routing.services.route import COLD_START, batch_reroute, certifications_for
 from routing.services.router_promotion import PROMOTABLE, PromotionError, promotion_summary, router_model_promote
 from routing.services.router_training import backtest_result_path, batch_backtest_run
@@ -121,7 +123,11 @@ def router_retrain_view(request: HttpRequest) -> HttpResponse:
     """Queue a retrain. Without a broker it runs at once, and the message says what the
     champion/challenger comparison decided; otherwise the model page shows it when it is done."""
     before = router_latest()
-    router_retrain.delay_on_commit(request.user.pk)
+    try:
+        router_retrain.delay_on_commit(request.user.pk)
+    except BROKER_DOWN:
+        messages.error(request, "The task queue is unreachable, so the retrain was not queued; try again later.")
+        return redirect("routing:model")
     after = router_latest()
     if after is not None and (before is None or after.version > before.version):
         messages.info(request, promotion_summary(after))
@@ -194,7 +200,13 @@ def backtest_page(request: HtmxHttpRequest) -> HttpResponse:
     labeled = batch.examples.filter(human_labels__isnull=False).distinct().count()
     if labeled * splits > SYNC_BACKTEST_LIMIT:
         token = uuid.uuid4().hex
-        batch_backtest.delay_on_commit(token, batch.pk, alpha, delta, splits)
+        backtest_pending_mark(token=token, batch=batch)
+        try:
+            batch_backtest.delay_on_commit(token, batch.pk, alpha, delta, splits)
+        except BROKER_DOWN:
+            # The marker stays: the sweeper ends it, so no page polls for a result that never comes.
+            error = "The task queue is unreachable, so the backtest did not start; run it again later."
+            return _backtest_render(request, {"form": form, "error": error}, status=503)
         return _backtest_render(request, {"form": form, "token": token, "running": True})
     try:
         result = batch_backtest_run(batch=batch, alpha=alpha, delta=delta, splits=splits)

@@ -22,6 +22,16 @@ ROOT = Path(__file__).resolve().parent.parent
 CHROMIUM = os.environ.get("CHROMIUM", "/usr/bin/chromium")
 
 
+@pytest.fixture(scope="session", autouse=True)
+def plain_http_test_server() -> None:
+    """The test servers speak plain HTTP: no redirect to HTTPS, cookies the browser keeps over HTTP.
+    Set before any client or live server loads the middleware; the production defaults themselves
+    are checked in a subprocess (tests/hybridqc/test_doors.py)."""
+    settings.SECURE_SSL_REDIRECT = False
+    settings.SESSION_COOKIE_SECURE = settings.CSRF_COOKIE_SECURE = False
+    settings.SECURE_HSTS_SECONDS = 0
+
+
 @pytest.fixture(scope="session")
 def celery_queue() -> str:
     return f"test-{uuid.uuid4().hex[:8]}"

@@ -10,8 +10,10 @@ from datetime import datetime, time
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+from django.conf import settings
 from django.contrib.auth.models import Group, User
 from django.db import transaction
+from django.db.models import Q
 from django.utils import timezone
 from django.utils.dateparse import parse_date, parse_datetime
 
@@ -35,6 +37,21 @@ COLUMNS = [
     "expires_at",
 ]
 REQUIRED = {"username", "domain_prefix", "level"}
+# A spreadsheet runs a cell starting with one of these as a formula: exported cells get a quote.
+FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+NOT_A_REVIEWER = "{name!r} is the account of a lead or admin: the roster import only creates or updates reviewers"
+
+
+def csv_safe(value: object) -> object:
+    """A cell a spreadsheet shows as text: one starting like a formula gets a leading quote."""
+    if isinstance(value, str) and value.startswith(FORMULA_START):
+        return "'" + value
+    return value
+
+
+def _unquoted(raw: str) -> str:
+    # What csv_safe added on export comes off on import, so a roster round-trips unchanged.
+    return raw[1:] if raw.startswith("'") and raw[1:].startswith(FORMULA_START) else raw
 
 
 @dataclass
@@ -64,7 +81,7 @@ def _timezone(raw: str) -> str:
 
 def _cell(column: str, raw: str) -> Any:
     """Parse one cell; raises ValueError with the problem (the caller adds row and column)."""
-    raw = raw.strip()
+    raw = _unquoted(raw.strip())
     if column in REQUIRED and not raw:
         raise ValueError("is required")
     if column == "capacity_per_day":
@@ -72,6 +89,9 @@ def _cell(column: str, raw: str) -> Any:
             return 100
         if not raw.isdigit():
             raise ValueError(f"must be a whole number, got {raw!r}")
+        cap = int(getattr(settings, "ROSTER_MAX_CAPACITY_PER_DAY", 1000))
+        if len(raw) > 9 or int(raw) > cap:
+            raise ValueError(f"must be at most {cap} items per day, got {raw[:20]!r}")
         return int(raw)
     if column == "status":
         if raw and raw not in ReviewerProfile.Status.values:
@@ -103,11 +123,25 @@ def roster_csv_parse(text: str) -> list[RosterRow]:
             except ValueError as exc:
                 errors.append(f"row {line}, column {column}: {exc}")
         rows.append(RosterRow(line, values))
+    errors += _other_role_errors(rows)
     if errors:
         raise ReviewError("Nothing was imported. " + "; ".join(errors[:50]))
     if not rows:
         raise ReviewError("The CSV has no rows.")
     return rows
+
+
+def _other_role_errors(rows: list[RosterRow]) -> list[str]:
+    """Rows naming an existing account that is not a reviewer's (staff, superuser, or in any group
+    but reviewer): importing them would attach a profile to it and overwrite its email."""
+    names = {r.values.get("username") for r in rows} - {None, ""}
+    others = set(
+        User.objects.filter(username__in=names)
+        .filter(Q(is_staff=True) | Q(is_superuser=True) | Q(groups__in=Group.objects.exclude(name=REVIEWER)))
+        .values_list("username", flat=True)
+    )
+    return [f"row {r.line}, column username: " + NOT_A_REVIEWER.format(name=r.values["username"])
+            for r in rows if r.values.get("username") in others]
 
 
 def _reviewer_upsert(values: dict[str, Any]) -> ReviewerProfile:
@@ -163,7 +197,7 @@ def roster_csv_export() -> str:
     for c in Credential.objects.select_related("reviewer__user").order_by("reviewer__user__username", "domain_prefix"):
         p = c.reviewer
         writer.writerow(
-            [
+            csv_safe(cell) for cell in [
                 p.user.username,
                 p.display_name,
                 p.user.email,

@@ -261,7 +261,7 @@ class OpenAIJudge:
         """A fixed summary of an error status. The reply's body goes to the DEBUG log only: an
         endpoint can put anything there (an internal service's page, if the URL points at one)."""
         code = exc.status_code
-        log.debug("%s: HTTP %d from the judge endpoint: %.300s", self.name, code, exc.message)
+        log.debug("%r: HTTP %d from the judge endpoint: %.300r", self.name, code, exc.message)
         if 300 <= code < 400:
             return Permanent(REDIRECT_REFUSED)
         if code == 429:
@@ -274,7 +274,7 @@ class OpenAIJudge:
 
     def _refused(self, text: str) -> Permanent:
         # The refusal's wording is the reply's text: logged, not stored.
-        log.debug("%s: the judge refused: %.300s", self.name, text)
+        log.debug("%r: the judge refused: %.300r", self.name, text)
         return Permanent(REFUSED_TO_ANSWER)
 
     def _downgrade(self, exc: openai.BadRequestError, sent: dict[str, Any]) -> None:
@@ -284,12 +284,12 @@ class OpenAIJudge:
         text = f"{getattr(exc, 'param', '') or ''} {exc.message}".lower()
         if "response_format" in sent and "response_format" in text:
             if self.json_mode:
-                log.info("%s: server has no JSON mode; using the text verdict format", self.name)
+                log.info("%r: server has no JSON mode; using the text verdict format", self.name)
             self.json_mode = False
             raise _Downgrade
         if "logprobs" in sent and "logprobs" in text:
             if self.logprobs:
-                log.info("%s: server has no logprobs; verdict probabilities will be empty", self.name)
+                log.info("%r: server has no logprobs; verdict probabilities will be empty", self.name)
             self.logprobs = False
             raise _Downgrade
 

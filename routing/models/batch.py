@@ -49,6 +49,10 @@ class Batch(models.Model):
     )
     status = models.CharField(max_length=20, choices=Status, default=Status.IMPORTED)
     status_detail = models.TextField(blank=True)
+    # When the status last changed and how often the sweeper re-enqueued the stage since: a batch
+    # whose stage stopped making progress is re-enqueued a few times, then failed with the reason.
+    status_changed_at = models.DateTimeField(null=True, blank=True)
+    requeues = models.PositiveSmallIntegerField(default=0)
     source_name = models.CharField(max_length=300, blank=True)
     judge_backend = models.CharField(max_length=50, default="recorded")
     primary_judge = models.CharField(

@@ -4,6 +4,7 @@ from django.core.exceptions import ValidationError
 from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 from django.db.models import Q
+from django.utils import timezone
 
 from routing.judges.guards import config_refusals
 
@@ -114,6 +115,9 @@ class JudgeRun(models.Model):
     completion_tokens = models.PositiveBigIntegerField(default=0)
     last_error = models.TextField(blank=True)
     started_at = models.DateTimeField(auto_now_add=True)
+    # Moved on every stored verdict batch: the sweeper re-enqueues (then fails) a run that stops.
+    progressed_at = models.DateTimeField(default=timezone.now)
+    requeues = models.PositiveSmallIntegerField(default=0)
     finished_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:

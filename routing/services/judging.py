@@ -193,8 +193,6 @@ def chunk_examples(config: JudgeConfig) -> int:
 
 def judge_run_start(*, batch: Batch, config: JudgeConfig, user: Any = None) -> JudgeRun:
     """Queue a live run of ``config`` over every example of ``batch`` (one task per chunk)."""
-    from routing.tasks import judge_chunk
-
     if not config.is_active:
         raise JudgeSetupError(f"judge {config.key} is retired; choose an active version")
     ids = list(batch.examples.order_by("pk").values_list("pk", flat=True))
@@ -207,11 +205,34 @@ def judge_run_start(*, batch: Batch, config: JudgeConfig, user: Any = None) -> J
         run = JudgeRun.objects.create(batch=batch, judge_config=config, backend=LIVE_BACKEND,
                                       total=judge_run_total(config, batch))
         batch_status_set(batch=batch, status=Batch.Status.JUDGING, detail=f"judging with {config.key}")
-        size = chunk_examples(config)
-        for start in range(0, len(ids), size):
-            judge_chunk.delay_on_commit(run.pk, ids[start:start + size])
-    log.info("judge run %s: %s over batch %s, %d verdicts", run.pk, config.key, batch.name, run.total)
+        judge_chunks_enqueue(run=run, example_ids=ids)
+    log.info("judge run %s: %s over batch %r, %d verdicts", run.pk, config.key, batch.name, run.total)
     return run
+
+
+def judge_chunks_enqueue(*, run: JudgeRun, example_ids: Sequence[int]) -> int:
+    """Queue the run's chunks (after the caller's commit); returns how many. A broker that is down
+    raises kombu's OperationalError from the commit; the run stays queued for the sweeper."""
+    from routing.tasks import judge_chunk  # the tasks module imports this one
+
+    config = run.judge_config
+    size = chunk_examples(config) if config else 1
+    ids = list(example_ids)
+    for start in range(0, len(ids), size):
+        judge_chunk.delay_on_commit(run.pk, ids[start:start + size])
+    return (len(ids) + size - 1) // size
+
+
+def judge_run_fail(*, run: JudgeRun, reason: str) -> bool:
+    """End an active run as failed with a reason a lead can read, and the batch with it (a new
+    run, the Retry, judges only what is missing). False if the run had ended already."""
+    ended = JudgeRun.objects.filter(pk=run.pk, status__in=ACTIVE_RUN).update(
+        status=JudgeRun.Status.FAILED, last_error=reason[:1000], finished_at=timezone.now())
+    if ended:
+        Batch.objects.filter(pk=run.batch_id, status=Batch.Status.JUDGING).update(
+            status=Batch.Status.FAILED, status_detail=f"judge run failed: {reason}"[:1000],
+            status_changed_at=timezone.now())
+    return bool(ended)
 
 
 def _judge(run: JudgeRun, requests: Sequence[VerdictRequest]) -> int:
@@ -220,9 +241,7 @@ def _judge(run: JudgeRun, requests: Sequence[VerdictRequest]) -> int:
     try:
         settings = judge_settings_for(config)
     except JudgeSetupError as exc:
-        JudgeRun.objects.filter(pk=run.pk).update(status=JudgeRun.Status.FAILED, last_error=str(exc),
-                                                  finished_at=timezone.now())
-        batch_status_set(batch=run.batch, status=Batch.Status.FAILED, detail=str(exc))
+        judge_run_fail(run=run, reason=str(exc))
         return 0
     JudgeRun.objects.filter(pk=run.pk, status=JudgeRun.Status.QUEUED).update(status=JudgeRun.Status.RUNNING)
     written = 0
@@ -246,10 +265,8 @@ def judge_chunk_run(*, run: JudgeRun, example_ids: Sequence[int]) -> int:
     except Exception as exc:
         # Not a verdict's fault (those are stored as errors): free the batch for a new run, which
         # judges only what is missing.
-        JudgeRun.objects.filter(pk=run.pk, status__in=ACTIVE_RUN).update(
-            # The type only: an unexpected exception's text may quote the endpoint's reply.
-            status=JudgeRun.Status.FAILED, last_error=f"chunk failed: {type(exc).__name__}",
-            finished_at=timezone.now())
+        # The type only: an unexpected exception's text may quote the endpoint's reply.
+        judge_run_fail(run=run, reason=f"chunk failed: {type(exc).__name__}")
         raise
     judge_run_progress(run=run)
     return written
@@ -275,6 +292,7 @@ def judge_run_progress(*, run: JudgeRun, last_error: str = "") -> bool:
     )
     # Greatest: two chunks refreshing at once never move the counters backwards.
     updates: dict[str, Any] = {"done": Greatest(F("done"), agg["done"]), "failed": Greatest(F("failed"), agg["failed"]),
+                               "progressed_at": timezone.now(),
                                "prompt_tokens": Greatest(F("prompt_tokens"), agg["pt"]),
                                "completion_tokens": Greatest(F("completion_tokens"), agg["ct"])}
     if last_error:
@@ -303,5 +321,5 @@ def judge_run_finish(*, run: JudgeRun) -> None:
         batch.save(update_fields=["primary_judge", "judge_backend"])
         batch_status_set(batch=batch, status=Batch.Status.ROUTING, detail=f"judged by {config.key}")
         batch_pipeline_run.delay_on_commit(batch.pk)
-    log.info("judge run %s finished; batch %s re-routed with %s (%d started examples kept)",
+    log.info("judge run %s finished; batch %r re-routed with %r (%d started examples kept)",
              run.pk, batch.name, config.key, len(kept))

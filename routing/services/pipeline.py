@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 
 from django.db import transaction
+from django.utils import timezone
 
 from reviewers.models import ReviewTask
 from reviewers.services import review_tasks_create
@@ -22,9 +23,18 @@ RESET_KINDS = [ReviewTask.Kind.ROUTED, ReviewTask.Kind.AUDIT]
 RESET_STATUSES = [ReviewTask.Status.OPEN, ReviewTask.Status.UNSTAFFED]
 
 
+# Stages a worker is expected to move on from; the sweeper watches them.
+BUSY_STATUSES = (Batch.Status.IMPORTED, Batch.Status.JUDGING, Batch.Status.ROUTING)
+
+
 def batch_status_set(*, batch: Batch, status: str, detail: str = "") -> None:
-    """Record the batch's pipeline stage."""
-    Batch.objects.filter(pk=batch.pk).update(status=status, status_detail=detail)
+    """Record the batch's pipeline stage and when it was entered. The sweeper's re-enqueue count
+    starts again only when the batch reaches a resting stage, so a stage that keeps dying is
+    re-enqueued a bounded number of times."""
+    updates: dict[str, object] = {"status": status, "status_detail": detail, "status_changed_at": timezone.now()}
+    if status not in BUSY_STATUSES:
+        updates["requeues"] = 0
+    Batch.objects.filter(pk=batch.pk).update(**updates)
     batch.status, batch.status_detail = status, detail
 
 
@@ -65,6 +75,18 @@ def batch_routing_reset(*, batch: Batch) -> set[int]:
     return started
 
 
+def batch_route_or_fail(*, batch: Batch) -> int:
+    """``batch_route``, but a pipeline that raises leaves the batch ``failed`` with the reason a
+    lead can read (and a Retry), never ``routing`` with its page polling forever."""
+    try:
+        return batch_route(batch=batch)
+    except Exception as exc:
+        log.exception("batch %r: routing failed", batch.name)
+        reason = f"routing failed: {type(exc).__name__}: {exc}"[:500]
+        batch_status_set(batch=batch, status=Batch.Status.FAILED, detail=reason)
+        return 0
+
+
 def batch_route(*, batch: Batch) -> int:
     """Compute signals, route every example not yet routed and create its review tasks.
 
@@ -86,5 +108,28 @@ def batch_route(*, batch: Batch) -> int:
         review_tasks_create(examples=audits, kind=ReviewTask.Kind.AUDIT)
         batch_status_set(batch=batch, status=Batch.Status.READY)
         batch_gate_inputs_changed.send(sender=Batch, batch_id=batch.pk)
-    log.info("batch %s: routed %d examples (%d human, %d audit)", batch.name, len(decisions), len(human), len(audits))
+    log.info("batch %r: routed %d examples (%d human, %d audit)", batch.name, len(decisions), len(human), len(audits))
     return len(decisions)
+
+
+class BatchRetryError(Exception):
+    """Only a failed batch, or one whose routing never started, can be retried."""
+
+
+RETRYABLE = (Batch.Status.FAILED, Batch.Status.IMPORTED)
+
+
+def batch_retry(*, batch: Batch) -> None:
+    """Route a failed batch again (its examples not yet routed; judgments as stored). A broker
+    that is down raises kombu's OperationalError after the commit: the batch is then ``routing``
+    with a fresh re-enqueue count, which the sweeper picks up."""
+    from routing.tasks import batch_pipeline_run  # the tasks module imports this one
+
+    with transaction.atomic():
+        claimed = Batch.objects.filter(pk=batch.pk, status__in=RETRYABLE).update(
+            status=Batch.Status.ROUTING, status_detail="retry requested", status_changed_at=timezone.now(),
+            requeues=0)
+        if not claimed:
+            raise BatchRetryError(f"batch {batch.name} is {batch.status}: nothing to retry")
+        batch.status = Batch.Status.ROUTING
+        batch_pipeline_run.delay_on_commit(batch.pk)

@@ -212,7 +212,7 @@ def router_model_promote(*, model: RouterModel, user: User, action: str = "promo
     if stale is not None:
         raise PromotionError(stale)
     event = {"action": action, "by": user.get_username(), "user_id": user.pk, "at": _now()}
-    log.info("router v%s %s by %s", model.version, action, event["by"])
+    log.info("router v%s %s by %r", model.version, action, event["by"])
     return router_model_activate(model=model, event=event)
 
 

@@ -89,7 +89,7 @@
     var choice = submitted[task] === undefined ? "" : submitted[task];
     li.dataset.task = task;
     li.dataset.choice = choice;
-    li.textContent = "item #" + task + ": " + (choice || "?");
+    li.textContent = "item " + task + ": " + (choice || "?");
     list.appendChild(li);
     var count = list.children.length;
     document.getElementById("review-saved").dataset.count = String(count);

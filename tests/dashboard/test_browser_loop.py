@@ -49,8 +49,8 @@ def test_reviewer_labels_two_items_by_keyboard_and_control_center_shows_them(
     page.wait_for_function(NEXT_READY, arg=[second])
     assert page.url == f"{live_server.url}/review/"  # no full page navigation
     assert documents == [f"{live_server.url}/review/"]  # the one goto: no native form submit
-    labels = HumanLabel.objects.filter(source="review").order_by("task_id").values_list("task_id", "choice")
-    assert list(labels) == sorted([(int(first), 1), (int(second), 2)])
+    labels = HumanLabel.objects.filter(source="review").values_list("task__public_id", "choice")
+    assert sorted(labels) == sorted([(first, 1), (second, 2)])
 
     lead = browser.new_context().new_page()
     _login(lead, live_server.url, "kb-lead")

@@ -60,15 +60,15 @@ def _keys(page) -> tuple[int, int]:
     return int(layout.get_attribute("data-keys-applied")), int(layout.get_attribute("data-keys-ignored"))
 
 
-def _saved_in_ui(page) -> list[tuple[int, int]]:
+def _saved_in_ui(page) -> list[tuple[str, int]]:
     """(task, choice) of every label the page says the server saved, choice as the form sent it."""
     rows = page.eval_on_selector_all("#review-saved-list li", "els => els.map(e => [e.dataset.task, e.dataset.choice])")
     assert page.inner_text("#review-saved-count") == str(len(rows))
-    return sorted((int(task), CHOICES[choice]) for task, choice in rows)
+    return sorted((task, CHOICES[choice]) for task, choice in rows)
 
 
-def _stored() -> list[tuple[int, int]]:
-    return list(HumanLabel.objects.filter(source="review").order_by("task_id").values_list("task_id", "choice"))
+def _stored() -> list[tuple[str, int]]:
+    return sorted(HumanLabel.objects.filter(source="review").values_list("task__public_id", "choice"))
 
 
 def _no_native_submits(seen: list[tuple[str, str, str]]) -> None:
@@ -80,7 +80,7 @@ def test_keyboard_only_labels_pairwise_then_rating(transactional_db, live_server
     pairwise = make_tasks(1, name="pw")[0]
     rating = make_tasks(1, name="rt", rating=True)[0]
     _login(page, live_server, "rev")
-    assert _task_id(page) == str(pairwise.pk)
+    assert _task_id(page) == pairwise.public_id
     assert page.is_visible("text=Submit")
     page.keyboard.press("2")
     assert page.is_checked('#label-form input[name=choice][value="2"]')
@@ -89,7 +89,7 @@ def test_keyboard_only_labels_pairwise_then_rating(transactional_db, live_server
     page.keyboard.press("Escape")
     page.keyboard.press("u")
     page.keyboard.press("Enter")
-    _wait_task(page, rating.pk)
+    _wait_task(page, rating.public_id)
     assert page.url == f"{live_server.url}/review/"  # swapped in place, no navigation
     page.keyboard.press("1")
     page.keyboard.press("0")
@@ -100,7 +100,7 @@ def test_keyboard_only_labels_pairwise_then_rating(transactional_db, live_server
     assert page.is_visible("text=No items are waiting for you")
     later = make_tasks(1, name="later")[0]
     page.keyboard.press("n")  # check again: a POST, swapped in place
-    _wait_task(page, later.pk)
+    _wait_task(page, later.public_id)
     first = HumanLabel.objects.get(task_id=pairwise.pk)
     assert (first.choice, first.rationale, first.flags) == (2, "B is more accurate", ["unsafe"])
     second = HumanLabel.objects.get(task_id=rating.pk)
@@ -115,7 +115,7 @@ def test_enter_without_choice_shows_error_and_keeps_item(transactional_db, live_
     page.keyboard.press("Enter")
     page.wait_for_selector("#review-item .error")
     assert "Choose response 1, response 2 or tie." in page.inner_text("#review-item .error")
-    assert _task_id(page) == str(task.pk)
+    assert _task_id(page) == task.public_id
     page.keyboard.press("t")
     page.keyboard.press("Enter")
     _wait_task(page, "")
@@ -127,12 +127,12 @@ def test_expired_lease_hands_item_to_another_reviewer(transactional_db, live_ser
     profile("bob")
     task = make_tasks(1)[0]
     _login(page, live_server, "ann")
-    assert _task_id(page) == str(task.pk)
+    assert _task_id(page) == task.public_id
     ReviewTask.objects.filter(pk=task.pk).update(lease_expires_at=timezone.now() - timedelta(seconds=1))
     other = browser.new_context().new_page()
     try:
         _login(other, live_server, "bob")
-        assert _task_id(other) == str(task.pk)
+        assert _task_id(other) == task.public_id
         page.keyboard.press("1")
         page.keyboard.press("Enter")
         page.wait_for_selector("#review-item .notice")
@@ -155,7 +155,7 @@ def test_reviewer_without_credential_never_sees_item(transactional_db, live_serv
     _login(page, live_server, "outsider")
     assert _task_id(page) == ""
     assert "Question 0?" not in page.content()
-    response = page.goto(f"{live_server.url}/review/task/{task.pk}/")
+    response = page.goto(f"{live_server.url}/review/task/{task.public_id}/")
     assert response.status == 404
     assert "Question 0?" not in page.content()
     api = page.request.post(f"{live_server.url}/api/review/next/", headers={"X-CSRFToken": _csrf(page)})
@@ -182,7 +182,7 @@ def test_model_output_executes_nothing(transactional_db, live_server, page):
     dialogs: list[str] = []
     page.on("dialog", lambda d: (dialogs.append(d.message), d.dismiss()))
     _login(page, live_server, "rev")
-    _wait_task(page, tasks[0].pk)
+    _wait_task(page, tasks[0].public_id)
     page.wait_for_timeout(300)
     assert page.evaluate("window.__pwned") is None
     assert page.locator("#review-item script, #review-item img, #review-item iframe, #review-item svg").count() == 0
@@ -191,7 +191,7 @@ def test_model_output_executes_nothing(transactional_db, live_server, page):
     assert "<script>window.__pwned = 1</script>" in page.inner_text("#review-item .prompt-box")
     page.keyboard.press("1")
     page.keyboard.press("Enter")  # the second item arrives through an htmx swap
-    _wait_task(page, tasks[1].pk)
+    _wait_task(page, tasks[1].public_id)
     page.wait_for_timeout(300)
     assert page.evaluate("window.__pwned") is None
     assert page.locator("#review-item script, #review-item img").count() == 0
@@ -212,20 +212,20 @@ def test_burst_while_next_item_loads_saves_one_label_and_says_the_rest_were_igno
     profile("rev")
     tasks = make_tasks(5)
     _login(page, live_server, "rev")
-    _wait_task(page, tasks[0].pk)
+    _wait_task(page, tasks[0].public_id)
     monkeypatch.setattr(views, "review_label_submit", _slowed(views.review_label_submit, 1.0))
     seen = _requests(page)
     page.keyboard.type("1\n2\n1\n2\n1\n", delay=0)
     assert page.get_attribute(".review-layout", "data-review-state") == "busy"
     assert page.inner_text("#review-wait") == "Wait: the next item is loading. Keys pressed now are ignored (8 so far)."
-    _wait_task(page, tasks[1].pk)
+    _wait_task(page, tasks[1].public_id)
     assert _keys(page) == (2, 8)
     assert page.inner_text("#review-wait") == (
         "8 keys were ignored while the item was loading: check this item before you label it."
     )
-    assert _stored() == _saved_in_ui(page) == [(tasks[0].pk, 1)]
+    assert _stored() == _saved_in_ui(page) == [(tasks[0].public_id, 1)]
     submits = [(method, url) for method, url, _ in seen if "/submit/" in url]
-    assert submits == [("POST", f"{live_server.url}/review/task/{tasks[0].pk}/submit/")]
+    assert submits == [("POST", f"{live_server.url}/review/task/{tasks[0].public_id}/submit/")]
     _no_native_submits(seen)
     assert page.url == f"{live_server.url}/review/"
 
@@ -234,21 +234,21 @@ def test_keys_with_no_delay_across_five_items_lose_no_label(transactional_db, li
     profile("rev")
     tasks = make_tasks(5)
     _login(page, live_server, "rev")
-    _wait_task(page, tasks[0].pk)
+    _wait_task(page, tasks[0].public_id)
     seen = _requests(page)
     page.keyboard.type("1\n2\n1\n2\n1\n", delay=0)
     _wait_task(page, None)
     applied, ignored = _keys(page)
     assert applied + ignored == 10  # each key acted on a ready item or was dropped with a notice
     saved = _saved_in_ui(page)
-    assert saved[0] == (tasks[0].pk, 1)
+    assert (tasks[0].public_id, 1) in saved
     assert _stored() == saved
     for _ in range(5 - len(saved)):  # the rest, one burst per item once it is on screen
         page.keyboard.type("2\n", delay=0)
         _wait_task(page, None)
     _wait_task(page, "")
     assert _stored() == _saved_in_ui(page)
-    assert [task for task, _ in _stored()] == [t.pk for t in tasks]
+    assert [task for task, _ in _stored()] == sorted(t.public_id for t in tasks)
     _no_native_submits(seen)
     assert page.url == f"{live_server.url}/review/"
 
@@ -257,24 +257,24 @@ def test_keys_between_swap_and_htmx_processing_never_submit_natively(transaction
     profile("rev")
     tasks = make_tasks(2)
     _login(page, live_server, "rev")
-    _wait_task(page, tasks[0].pk)
+    _wait_task(page, tasks[0].public_id)
     # Widen the gap between htmx swapping the next item in and processing it (a slow machine):
     # the new form has no htmx handler yet, so a submit now would be a native, full-page one.
     page.evaluate("htmx.config.defaultSettleDelay = 1500")
     seen = _requests(page)
     page.keyboard.press("1")
     page.keyboard.press("Enter")
-    page.wait_for_selector(f'#review-item[data-task-id="{tasks[1].pk}"]')
+    page.wait_for_selector(f'#review-item[data-task-id="{tasks[1].public_id}"]')
     assert page.get_attribute(".review-layout", "data-review-state") == "busy"
     page.keyboard.press("2")
     page.keyboard.press("Enter")
     page.click("#label-form button[type=submit]")
-    _wait_task(page, tasks[1].pk)
+    _wait_task(page, tasks[1].public_id)
     assert _keys(page) == (2, 3)  # the click counts as an ignored submit
-    assert _stored() == _saved_in_ui(page) == [(tasks[0].pk, 1)]
+    assert _stored() == _saved_in_ui(page) == [(tasks[0].public_id, 1)]
     page.keyboard.press("2")
     page.keyboard.press("Enter")
     _wait_task(page, "")
-    assert _stored() == _saved_in_ui(page) == [(tasks[0].pk, 1), (tasks[1].pk, 2)]
+    assert _stored() == _saved_in_ui(page) == sorted([(tasks[0].public_id, 1), (tasks[1].public_id, 2)])
     _no_native_submits(seen)
     assert page.url == f"{live_server.url}/review/"

@@ -14,9 +14,10 @@ from tests.factories import make_examples, make_tasks, profile
 
 pytestmark = pytest.mark.django_db
 
-# session, user, reviewer profile; savepoint, lock task, credentials (still valid?), insert label,
-# mark done, release; credentials, labels count + held lease, claim, load the next item with its example.
-SUBMIT_NEXT_QUERIES = 13
+# session, user, reviewer profile; the task behind the opaque item id; savepoint, lock task, credentials
+# (still valid?), insert label, mark done, release; credentials, labels count + held lease, claim, load the
+# next item with its example.
+SUBMIT_NEXT_QUERIES = 14
 
 
 def test_submit_next_query_count_is_pinned(django_assert_max_num_queries):
@@ -26,13 +27,14 @@ def test_submit_next_query_count_is_pinned(django_assert_max_num_queries):
     assert c.login(username="r1", password=factories.PASSWORD)
     task = review_task_claim(reviewer=p)
     with django_assert_max_num_queries(SUBMIT_NEXT_QUERIES):
-        resp = c.post(f"/review/task/{task.pk}/submit/", {"task": task.pk, "choice": "1"}, HTTP_HX_REQUEST="true")
+        resp = c.post(f"/review/task/{task.public_id}/submit/", {"task": task.public_id, "choice": "1"},
+                      HTTP_HX_REQUEST="true")
     body = resp.content.decode()
     assert resp.status_code == 200
     assert "Saved." in body
     following = review_task_claim(reviewer=p)  # the lease the response handed out, renewed
     assert following.pk != task.pk
-    assert f'data-task-id="{following.pk}"' in body
+    assert f'data-task-id="{following.public_id}"' in body
     assert f"<p>{following.example.prompt}</p>" in body
     assert HumanLabel.objects.get(task=task).choice == 1
 

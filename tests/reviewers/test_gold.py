@@ -129,6 +129,6 @@ def test_gold_tasks_look_like_real_tasks_to_reviewer(settings):
     c.login(username="r1", password=factories.PASSWORD)
     page = c.post("/review/next/", HTTP_HX_REQUEST="true").content.decode()
     task = ReviewTask.objects.get(kind="gold")
-    assert f'data-task-id="{task.pk}"' in page
+    assert f'data-task-id="{task.public_id}"' in page
     assert "gold" not in page.lower()
     assert HumanLabel.objects.filter(source="review").count() == 0

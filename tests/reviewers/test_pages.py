@@ -85,9 +85,9 @@ def test_double_click_over_http_stores_one_label():
     make_tasks(2)
     c = _client("r1")
     task = review_task_claim(reviewer=p)
-    url = f"/review/task/{task.pk}/submit/"
-    first = c.post(url, {"task": task.pk, "choice": "1"}, HTTP_HX_REQUEST="true")
-    second = c.post(url, {"task": task.pk, "choice": "2"}, HTTP_HX_REQUEST="true")
+    url = f"/review/task/{task.public_id}/submit/"
+    first = c.post(url, {"task": task.public_id, "choice": "1"}, HTTP_HX_REQUEST="true")
+    second = c.post(url, {"task": task.public_id, "choice": "2"}, HTTP_HX_REQUEST="true")
     assert (first.status_code, second.status_code) == (200, 200)
     assert HumanLabel.objects.filter(task=task).count() == 1
     assert HumanLabel.objects.get(task=task).choice == 1

@@ -256,13 +256,14 @@ def test_reviewer_without_credential_never_sees_item():
     assert page.status_code == 200
     assert "Question 0?" not in page.content.decode()
     assert 'data-task-id=""' in page.content.decode()
-    assert outsider.get(f"/review/task/{task.pk}/").status_code == 404
-    resp = outsider.post(f"/review/task/{task.pk}/submit/", {"task": task.pk, "choice": "1"})
+    assert outsider.get(f"/review/task/{task.public_id}/").status_code == 404
+    resp = outsider.post(f"/review/task/{task.public_id}/submit/", {"task": task.public_id, "choice": "1"})
     assert resp.status_code == 409
     assert "Question 0?" not in resp.content.decode()
     assert HumanLabel.objects.filter(task=task).count() == 0
-    assert outsider.post(f"/review/task/{task.pk}/skip/", {"task": task.pk, "reason": "x"}).status_code == 404
-    assert _client("holder").get(f"/review/task/{task.pk}/").status_code == 200
+    skip = {"task": task.public_id, "reason": "x"}
+    assert outsider.post(f"/review/task/{task.public_id}/skip/", skip).status_code == 404
+    assert _client("holder").get(f"/review/task/{task.public_id}/").status_code == 200
 
 
 def test_review_pages_need_reviewer_role(lead_user):
@@ -280,16 +281,16 @@ def test_htmx_submit_swaps_in_next_item_and_hides_judge():
     c = _client("r1")
     page = c.post("/review/next/", HTTP_HX_REQUEST="true").content.decode()
     first = review_task_claim(reviewer=p)
-    assert f'data-task-id="{first.pk}"' in page
+    assert f'data-task-id="{first.public_id}"' in page
     assert "judge-x" not in page
-    label = {"task": first.pk, "choice": "t", "rationale": "same"}
-    resp = c.post(f"/review/task/{first.pk}/submit/", label, HTTP_HX_REQUEST="true")
+    label = {"task": first.public_id, "choice": "t", "rationale": "same"}
+    resp = c.post(f"/review/task/{first.public_id}/submit/", label, HTTP_HX_REQUEST="true")
     body = resp.content.decode()
     assert resp.status_code == 200
     assert body.lstrip().startswith('<section id="review-item"')
     assert "<html" not in body
     second = review_task_claim(reviewer=p)
-    assert f'data-task-id="{second.pk}"' in body
+    assert f'data-task-id="{second.public_id}"' in body
     assert HumanLabel.objects.get(task=first).choice == 0
 
 
@@ -298,11 +299,12 @@ def test_htmx_submit_without_choice_is_422_and_keeps_item():
     make_tasks(1)
     c = _client("r1")
     task = review_task_claim(reviewer=p)
-    resp = c.post(f"/review/task/{task.pk}/submit/", {"task": task.pk, "rationale": "?"}, HTTP_HX_REQUEST="true")
+    resp = c.post(f"/review/task/{task.public_id}/submit/", {"task": task.public_id, "rationale": "?"},
+                  HTTP_HX_REQUEST="true")
     assert resp.status_code == 422
     body = resp.content.decode()
     assert "Choose response 1, response 2 or tie." in body
-    assert f'data-task-id="{task.pk}"' in body
+    assert f'data-task-id="{task.public_id}"' in body
     assert '<textarea name="rationale" rows="2" maxlength="5000">?</textarea>' in body  # kept, not lost
 
 
@@ -317,10 +319,10 @@ def test_heartbeat_renews_lease_only_for_holder(url, other_status):
     make_tasks(1)
     task = review_task_claim(reviewer=a)
     ReviewTask.objects.filter(pk=task.pk).update(lease_expires_at=timezone.now() + timedelta(seconds=5))
-    assert _client("a").post(url.format(task.pk)).status_code == 200
+    assert _client("a").post(url.format(task.public_id)).status_code == 200
     task.refresh_from_db()
     assert task.lease_expires_at > timezone.now() + timedelta(minutes=14)
-    assert _client("b").post(url.format(task.pk)).status_code == other_status
+    assert _client("b").post(url.format(task.public_id)).status_code == other_status
 
 
 def test_api_next_and_submit_use_same_services():

@@ -84,7 +84,7 @@ def test_get_queue_shows_held_item_without_renewing_it():
     before = _tasks_snapshot()
     body = _client("r1").get("/review/").content.decode()
     assert _tasks_snapshot() == before
-    assert f'data-task-id="{task.pk}"' in body
+    assert f'data-task-id="{task.public_id}"' in body
     assert 'hx-trigger="load, every 60s"' in body  # the page renews it by POST once loaded
 
 
@@ -98,14 +98,14 @@ def test_native_post_claims_then_stores_label_and_redirects_to_queue():
     task = ReviewTask.objects.get(assignee=p, status="leased")
     page = c.get("/review/").content.decode()
     form = _form(page, "label-form")
-    assert (form.method, form.action) == ("post", f"/review/task/{task.pk}/submit/")
+    assert (form.method, form.action) == ("post", f"/review/task/{task.public_id}/submit/")
     assert set(form.fields) == {"csrfmiddlewaretoken", "task"}
     resp = c.post(form.action, {**form.fields, "choice": "2", "rationale": "no JS"})
     assert (resp.status_code, resp["Location"]) == (303, "/review/")
     label = HumanLabel.objects.get(task=task)
     assert (label.reviewer_id, label.choice, label.rationale) == (p.pk, 2, "no JS")
     after = c.get("/review/").content.decode()
-    assert f"Saved your label for item #{task.pk}." in after
+    assert f"Saved your label for item {task.public_id}." in after
     assert ReviewTask.objects.filter(assignee=p, status="leased").count() == 0  # the GET claimed nothing
 
 
@@ -115,7 +115,7 @@ def test_native_skip_posts_and_redirects_to_queue():
     c = _client("r1", enforce_csrf_checks=True)
     task = review_task_claim(reviewer=p)
     form = _form(c.get("/review/").content.decode(), "skip-form")
-    assert (form.method, form.action) == ("post", f"/review/task/{task.pk}/skip/")
+    assert (form.method, form.action) == ("post", f"/review/task/{task.public_id}/skip/")
     resp = c.post(form.action, {**form.fields, "reason": "not my field"})
     assert (resp.status_code, resp["Location"]) == (303, "/review/")
     assert task.skips.get().reason == "not my field"
@@ -126,12 +126,12 @@ def test_submit_for_item_held_by_someone_else_is_409_and_stores_nothing():
     make_tasks(2)
     mine, theirs = review_task_claim(reviewer=a), review_task_claim(reviewer=b)
     resp = _client("a").post(
-        f"/review/task/{theirs.pk}/submit/", {"task": theirs.pk, "choice": "1"}, HTTP_HX_REQUEST="true"
+        f"/review/task/{theirs.public_id}/submit/", {"task": theirs.public_id, "choice": "1"}, HTTP_HX_REQUEST="true"
     )
     body = resp.content.decode()
     assert resp.status_code == 409
     assert '<p class="notice" role="status">This item is no longer yours' in body
-    assert f'data-task-id="{mine.pk}"' in body  # the item they do hold
+    assert f'data-task-id="{mine.public_id}"' in body  # the item they do hold
     assert HumanLabel.objects.filter(source="review").count() == 0
 
 
@@ -141,10 +141,10 @@ def test_submit_whose_form_names_another_item_is_409_and_stores_nothing():
     held = review_task_claim(reviewer=p)
     assert held.pk == first.pk
     resp = _client("r1").post(
-        f"/review/task/{held.pk}/submit/", {"task": other.pk, "choice": "1"}, HTTP_HX_REQUEST="true"
+        f"/review/task/{held.public_id}/submit/", {"task": other.public_id, "choice": "1"}, HTTP_HX_REQUEST="true"
     )
     assert resp.status_code == 409
-    assert f"This answer was given on item #{other.pk}, not on item #{held.pk}: nothing was saved." in (
+    assert f"This answer was given on item {other.public_id}, not on item {held.public_id}: nothing was saved." in (
         resp.content.decode()
     )
     assert HumanLabel.objects.filter(source="review").count() == 0
@@ -156,8 +156,8 @@ def test_submit_refused_once_credential_paused():
     make_tasks(1)
     task = review_task_claim(reviewer=p)
     credential_pause(credential=p.credentials.get(), reason="gold accuracy 50%")
-    label = {"task": task.pk, "choice": "1"}
-    resp = _client("r1").post(f"/review/task/{task.pk}/submit/", label, HTTP_HX_REQUEST="true")
+    label = {"task": task.public_id, "choice": "1"}
+    resp = _client("r1").post(f"/review/task/{task.public_id}/submit/", label, HTTP_HX_REQUEST="true")
     assert resp.status_code == 403
     assert "You may no longer review this item" in resp.content.decode()
     assert HumanLabel.objects.filter(source="review").count() == 0
@@ -175,7 +175,7 @@ def test_heartbeat_refused_once_reviewer_may_no_longer_review(url, change):
         credential_pause(credential=p.credentials.get(), reason="gold accuracy 50%")
     else:
         Credential.objects.filter(reviewer=p).update(expires_at=timezone.now() - timedelta(seconds=1))
-    resp = _client("r1").post(url.format(task.pk))
+    resp = _client("r1").post(url.format(task.public_id))
     assert resp.status_code == 403
     assert "You may no longer review this item" in resp.content.decode()
     assert ReviewTask.objects.get(pk=task.pk).lease_expires_at == task.lease_expires_at
@@ -191,10 +191,10 @@ def test_heartbeat_never_renews_past_lease_max_life(url, settings):
     soon = timezone.now() + timedelta(minutes=1)
     ReviewTask.objects.filter(pk=task.pk).update(claimed_at=claimed, lease_expires_at=soon)
     c = _client("r1")
-    assert c.post(url.format(task.pk)).status_code == 200
+    assert c.post(url.format(task.public_id)).status_code == 200
     assert ReviewTask.objects.get(pk=task.pk).lease_expires_at == claimed + timedelta(minutes=120)  # not now + 15 min
     ReviewTask.objects.filter(pk=task.pk).update(claimed_at=claimed - timedelta(minutes=11))
-    resp = c.post(url.format(task.pk))
+    resp = c.post(url.format(task.public_id))
     assert resp.status_code == 409
     assert "reserved for you for 120 minutes, the longest allowed" in resp.content.decode()
     assert ReviewTask.objects.get(pk=task.pk).lease_expires_at == claimed + timedelta(minutes=120)

@@ -67,7 +67,7 @@ def test_router_promotion_worse_challenger_is_stored_rejected(db, client, admin_
     body = client.get(reverse("routing:model")).content.decode()
     assert p["summary"] in body and f'data-n-recent="{RECENT}"' in body and 'data-fallback="no"' in body
     assert 'data-status="rejected"' in body and 'data-status="active"' in body
-    assert 'data-promote="2"' in body and "return confirm(" in body
+    assert 'data-promote="2"' in body and "data-confirm=" in body
     client.force_login(lead_user)
     body = client.get(reverse("routing:model")).content.decode()
     assert p["summary"] in body and "data-promote" not in body and "data-rollback" not in body

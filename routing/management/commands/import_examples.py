@@ -4,6 +4,7 @@ from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
+from hybridqc.queueing import BROKER_DOWN, enqueue_failed_message
 from routing.models import Batch
 from routing.services.import_v1 import ImportValidationError, batch_import
 from routing.services.import_validation import upload_size_problem
@@ -45,5 +46,8 @@ class Command(BaseCommand):
             f"in {time.monotonic() - started:.2f} s"
         )
         if not opts["no_pipeline"]:
-            batch_pipeline_run.delay_on_commit(result.batch.pk)
+            try:
+                batch_pipeline_run.delay_on_commit(result.batch.pk)
+            except BROKER_DOWN as exc:
+                raise CommandError(enqueue_failed_message(f"Batch {result.batch.name}")) from exc
             self.stdout.write("pipeline queued")
