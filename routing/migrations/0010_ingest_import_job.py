@@ -8,7 +8,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('routing', '0008_judge_config_permission'),
+        ('routing', '0009_judge_rate_limits'),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 

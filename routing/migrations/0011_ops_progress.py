@@ -7,7 +7,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('routing', '0008_judge_config_permission'),
+        ('routing', '0010_ingest_import_job'),
     ]
 
     operations = [
