@@ -12,6 +12,8 @@ from routing.metrics import Rate, WeightedRate, labels_agree, majority_label, ra
 from routing.models import Batch, RoutingDecision
 from routing.selectors import batch_decision_counts
 
+from .label_accuracy import label_accuracy_keys, label_gate_reasons
+
 
 def _value(label: HumanLabel, task: str) -> float | None:
     return label.rating if task == "rating" else label.choice
@@ -117,6 +119,8 @@ def batch_report(batch: Batch) -> dict[str, Any]:
         "override_rate": override.value,
         "override_rate_ci": [override.low, override.high] if override.n else None,
         "override_rate_n": override.n,
+        # Kept apart from the figures above: the label-accuracy estimate has its own module.
+        **label_accuracy_keys(batch),
     }
 
 
@@ -139,6 +143,7 @@ def release_gate(report: dict[str, Any], target: float) -> dict[str, Any]:
         reasons.append("no audited item reviewed yet: the judge's agreement is unmeasured")
     elif ci is not None and ci[0] < target:
         reasons.append(f"audit agreement lower bound {ci[0]:.1%} is below the target {target:.0%}")
+    reasons += label_gate_reasons(report)
     return {"passed": not reasons, "reasons": reasons, "target": target}
 
 

@@ -14,6 +14,7 @@ from routing.services.import_v1 import ImportValidationError, batch_import
 from routing.services.import_validation import FIELDS_TOO_LARGE, request_size_problem
 from routing.tasks import batch_pipeline_run
 
+from .alarms import open_alarms
 from .charts import drift_series
 from .forms import BatchUploadForm
 from .selectors import (
@@ -50,7 +51,8 @@ def control_center(request: HtmxHttpRequest) -> HttpResponse:
     """Release leads and admins: every batch's source ratio, agreement, override rate and gate."""
     batches = {b.name: b for b in Batch.objects.all()}
     reports = _with_gates(batches_report(), batches)
-    context = {"reports": reports, "drift": drift_series(reports), "form": BatchUploadForm()}
+    context = {"reports": reports, "drift": drift_series(reports), "form": BatchUploadForm(),
+               "open_alarms": open_alarms()}
     partial = request.htmx and request.GET.get("part") == "batches"
     return render(request, "dashboard/control.html#batches" if partial else "dashboard/control.html", context)
 
@@ -78,7 +80,7 @@ def batch_upload(request: HttpRequest) -> HttpResponse:
         result = batch_import(
             batch_name=data["name"], lines=data["file"], source_name=data["file"].name, user=request.user,
             confidence_threshold=data["confidence_threshold"], audit_rate=data["audit_rate"],
-            routing_mode=data["routing_mode"],
+            routing_mode=data["routing_mode"], date=data["date"],
         )
     except ImportValidationError as exc:
         context = {"form": form, "import_errors": exc.errors[:200], "error_count": len(exc.errors)}

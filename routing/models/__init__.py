@@ -1,9 +1,11 @@
+from .alarms import Alarm
 from .batch import Batch, Domain, Example
 from .judge import JudgeConfig, JudgeRun, JudgeSignals, Judgment
 from .router import RouterModel, RoutingDecision
 from .runs import RoutingRun
 
 __all__ = [
+    "Alarm",
     "Batch",
     "Domain",
     "Example",

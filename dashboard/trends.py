@@ -1,0 +1,182 @@
+"""The three numbers over time: per period (month or ISO week of the batch date), and per domain
+and judge version when asked, from stored rows. Counts are SQL aggregates; only the reviewed
+audits and routed items (the small human-labelled part) are read row by row, to apply the same
+metric functions as the per-batch report."""
+
+from __future__ import annotations
+
+import datetime
+from collections import defaultdict
+from dataclasses import dataclass, field
+from typing import Any
+
+from django.db.models import Count, Q, QuerySet
+from django.db.models.functions import TruncMonth, TruncWeek
+
+from reviewers.models import HumanLabel, ReviewTask
+from routing.metrics import labels_agree, majority_label, rate, weighted_rate
+from routing.models import Example, RoutingDecision
+
+PERIODS = ("month", "week")
+# A series key: (domain path, judge version); (None, None) when not split.
+Key = tuple[str | None, str | None]
+
+
+def period_label(day: datetime.date, by: str) -> str:
+    """``2026-11`` for a month, ``2026-W47`` for an ISO week (ISO year, so late December can
+    belong to week 1 of the next year)."""
+    if by == "month":
+        return f"{day.year:04d}-{day.month:02d}"
+    iso = day.isocalendar()
+    return f"{iso.year:04d}-W{iso.week:02d}"
+
+
+def _trunc(by: str, prefix: str) -> TruncMonth | TruncWeek:
+    if by not in PERIODS:
+        raise ValueError(f"by must be one of {', '.join(PERIODS)}, not {by!r}")
+    return (TruncMonth if by == "month" else TruncWeek)(f"{prefix}batch__date")
+
+
+def _domain_filter(prefix: str | None, path: str) -> Q:
+    if not prefix:
+        return Q()
+    prefix = prefix.strip("/")
+    return Q(**{path: prefix}) | Q(**{f"{path}__startswith": prefix + "/"})
+
+
+@dataclass
+class _Cell:
+    """What one period of one series accumulates."""
+
+    examples: int = 0
+    human: int = 0
+    judge_kept: int = 0
+    judge_only: int = 0
+    judges: set[str] = field(default_factory=set)
+    audits: list[tuple[bool, float]] = field(default_factory=list)
+    routed: list[bool] = field(default_factory=list)
+
+
+def _group_fields(split: bool) -> list[str]:
+    return ["example__domain__path", "example__batch__primary_judge"] if split else []
+
+
+def _key(row: dict[str, Any], split: bool) -> Key:
+    return (row["example__domain__path"], row["example__batch__primary_judge"]) if split else (None, None)
+
+
+def _count_cells(by: str, prefix: str | None, split: bool, cells: dict[Key, dict[str, _Cell]]) -> None:
+    examples = Example.objects.filter(_domain_filter(prefix, "domain__path"))
+    fields = ["domain__path"] if split else []
+    rows = (
+        examples.annotate(day=_trunc(by, "")).values("day", "batch__primary_judge", *fields)
+        .annotate(
+            examples=Count("id"),
+            human=Count("id", filter=Q(decision__route="human")),
+            judge_kept=Count("id", filter=Q(decision__route="judge")),
+            judge_only=Count("id", filter=Q(decision__route="judge", decision__audit=False)),
+        )
+    )
+    for row in rows:
+        key = (row["domain__path"], row["batch__primary_judge"]) if split else (None, None)
+        cell = cells[key][period_label(row["day"], by)]
+        cell.examples += row["examples"]
+        cell.human += row["human"]
+        cell.judge_kept += row["judge_kept"]
+        cell.judge_only += row["judge_only"]
+        if row["batch__primary_judge"]:
+            cell.judges.add(row["batch__primary_judge"])
+
+
+def reviewed_references(decisions: QuerySet[RoutingDecision]) -> dict[int, float]:
+    """Per example of the given decisions: the adjudicator's label if there is one, else the
+    majority of review labels (a tie gives none) — the reference the batch report uses."""
+    labels = (
+        HumanLabel.objects.filter(source=HumanLabel.Source.REVIEW, example__decision__in=decisions)
+        .values_list("example_id", "example__task", "choice", "rating", "task__kind")
+        .order_by("example_id", "created_at", "id")
+    )
+    grouped: dict[int, list[tuple[float | None, bool]]] = defaultdict(list)
+    for example_id, task, choice, rating_value, kind in labels:
+        value = rating_value if task == "rating" else choice
+        grouped[example_id].append((value, kind == ReviewTask.Kind.ADJUDICATION))
+    out: dict[int, float] = {}
+    for example_id, items in grouped.items():
+        adjudicated = [v for v, adj in items if adj][-1:]
+        chosen = adjudicated or [v for v, _ in items]
+        ref = majority_label([v for v in chosen if v is not None])
+        if ref is not None:
+            out[example_id] = ref
+    return out
+
+
+def _reviewed_decisions(prefix: str | None) -> QuerySet[RoutingDecision]:
+    human_seen = Q(audit=True) | Q(route=RoutingDecision.Route.HUMAN)
+    return RoutingDecision.objects.filter(human_seen, _domain_filter(prefix, "example__domain__path"))
+
+
+def _label_cells(by: str, prefix: str | None, split: bool, cells: dict[Key, dict[str, _Cell]]) -> None:
+    decisions = _reviewed_decisions(prefix)
+    reference = reviewed_references(decisions)
+    rows = decisions.filter(example_id__in=list(reference)).annotate(day=_trunc(by, "example__")).values(
+        "example_id", "example__task", "example__batch_id", "day", "audit", "route", "audit_probability",
+        "judge_verdict", "judge_rating", *_group_fields(split),
+    )
+    # An audit routed before probabilities were stored has none; then its whole batch counts
+    # its audits equally, as the per-batch report does.
+    unweighted = {r["example__batch_id"] for r in rows if r["audit"] and r["audit_probability"] is None}
+    for row in rows:
+        task = row["example__task"]
+        judge = row["judge_rating"] if task == "rating" else row["judge_verdict"]
+        agree = labels_agree(task, reference[row["example_id"]], judge)
+        if agree is None:
+            continue
+        cell = cells[_key(row, split)][period_label(row["day"], by)]
+        if row["audit"]:
+            p = 1.0 if row["example__batch_id"] in unweighted else float(row["audit_probability"])
+            cell.audits.append((agree, p))
+        if row["route"] == RoutingDecision.Route.HUMAN:
+            cell.routed.append(agree)
+
+
+def _share(part: int, whole: int) -> float | None:
+    return part / whole if whole else None
+
+
+def _period_row(period: str, cell: _Cell) -> dict[str, Any]:
+    agreement = weighted_rate([a for a, _ in cell.audits], [p for _, p in cell.audits])
+    override = rate(sum(not a for a in cell.routed), len(cell.routed))
+    return {
+        "period": period,
+        "examples": cell.examples,
+        "routed_to_human": cell.human,
+        "judge_kept": cell.judge_kept,
+        "judge_only": cell.judge_only,
+        "human_share": _share(cell.human, cell.examples),
+        "judge_kept_share": _share(cell.judge_kept, cell.examples),
+        "judge_only_share": _share(cell.judge_only, cell.examples),
+        "audit_agreement": agreement.value,
+        "audit_agreement_ci": [agreement.low, agreement.high] if agreement.n else None,
+        "audit_agreement_n": agreement.n,
+        "audit_agreement_n_eff": agreement.n_eff,
+        "override_rate": override.value,
+        "override_rate_ci": [override.low, override.high] if override.n else None,
+        "override_rate_n": override.n,
+        "judge_versions": sorted(cell.judges),
+    }
+
+
+def trend_series(*, by: str = "month", domain_prefix: str | None = None, split: bool = False
+                 ) -> dict[Key, list[dict[str, Any]]]:
+    """Per series (all matching domains pooled, or per domain and judge version with ``split``):
+    one row per period that has examples, oldest first."""
+    cells: dict[Key, dict[str, _Cell]] = defaultdict(lambda: defaultdict(_Cell))
+    _count_cells(by, domain_prefix, split, cells)
+    _label_cells(by, domain_prefix, split, cells)
+    return {key: [_period_row(p, periods[p]) for p in sorted(periods)] for key, periods in cells.items()}
+
+
+def trend_periods(*, by: str = "month", domain_prefix: str | None = None) -> list[dict[str, Any]]:
+    """The pooled series of ``trends --json`` and ``/api/control/trends/``."""
+    return trend_series(by=by, domain_prefix=domain_prefix).get((None, None), [])
+
