@@ -37,7 +37,7 @@ def _trunc(by: str, prefix: str) -> TruncMonth | TruncWeek:
     return (TruncMonth if by == "month" else TruncWeek)(f"{prefix}batch__date")
 
 
-def _domain_filter(prefix: str | None, path: str) -> Q:
+def domain_filter(prefix: str | None, path: str) -> Q:
     if not prefix:
         return Q()
     prefix = prefix.strip("/")
@@ -66,7 +66,7 @@ def _key(row: dict[str, Any], split: bool) -> Key:
 
 
 def _count_cells(by: str, prefix: str | None, split: bool, cells: dict[Key, dict[str, _Cell]]) -> None:
-    examples = Example.objects.filter(_domain_filter(prefix, "domain__path"))
+    examples = Example.objects.filter(domain_filter(prefix, "domain__path"))
     fields = ["domain__path"] if split else []
     rows = (
         examples.annotate(day=_trunc(by, "")).values("day", "batch__primary_judge", *fields)
@@ -112,7 +112,7 @@ def reviewed_references(decisions: QuerySet[RoutingDecision]) -> dict[int, float
 
 def _reviewed_decisions(prefix: str | None) -> QuerySet[RoutingDecision]:
     human_seen = Q(audit=True) | Q(route=RoutingDecision.Route.HUMAN)
-    return RoutingDecision.objects.filter(human_seen, _domain_filter(prefix, "example__domain__path"))
+    return RoutingDecision.objects.filter(human_seen, domain_filter(prefix, "example__domain__path"))
 
 
 def _label_cells(by: str, prefix: str | None, split: bool, cells: dict[Key, dict[str, _Cell]]) -> None:

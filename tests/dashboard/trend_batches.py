@@ -23,11 +23,16 @@ def label(example, choice: int, kind: str) -> None:
 def dated_batch(
     name: str, day: str, *, kept: int, unsure: int, audit_labels: Sequence[int], routed_labels: Sequence[int],
     audit_probabilities: Sequence[float | None] | None = None, domain: str = "test/general",
+    extra: Sequence[dict] = (), fields: dict[int, dict] | None = None,
 ) -> Batch:
     """``kept`` items the judge keeps (verdict 1), ``unsure`` it routes to humans (verdict 1);
-    the first len(audit_labels) kept items are audited and labelled, then the routed ones."""
+    the first len(audit_labels) kept items are audited and labelled, then the routed ones.
+    ``extra`` items follow (with their own judgments); ``fields`` overrides fields of item i."""
     items = [factories.pairwise_item(i, judgments=KEPT, domain=domain) for i in range(kept)]
     items += [factories.pairwise_item(i, judgments=UNSURE, domain=domain) for i in range(kept, kept + unsure)]
+    items += [factories.pairwise_item(kept + unsure + i, domain=domain, **it) for i, it in enumerate(extra)]
+    for i, over in (fields or {}).items():
+        items[i].update(over)
     batch = factories.batch(name, items=items, audit_rate=0.0, audit_min_per_domain=0,
                             date=datetime.date.fromisoformat(day)).batch
     batch_route(batch=batch)
