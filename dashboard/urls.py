@@ -1,6 +1,6 @@
 from django.urls import path
 
-from . import views, views_trends
+from . import views, views_export, views_trends
 
 app_name = "dashboard"
 urlpatterns = [
@@ -8,6 +8,7 @@ urlpatterns = [
     path("upload/", views.batch_upload, name="upload"),
     path("batch/<int:batch_id>/", views.batch_detail, name="batch"),
     path("batch/<int:batch_id>/export.jsonl", views.batch_export, name="export"),
+    path("batch/<int:batch_id>/export/", views_export.batch_export_lineage, name="export-lineage"),
     path("trends/", views_trends.trends_page, name="trends"),
     path("trends/check/", views_trends.alarms_check, name="alarms-check"),
     path("alarms/<int:alarm_id>/always-human/", views_trends.alarm_always_human, name="alarm-always-human"),

@@ -42,7 +42,7 @@ def dated_batch(
     for d, choice, p in zip(audited, audit_labels, probabilities, strict=True):
         RoutingDecision.objects.filter(pk=d.pk).update(audit=True, audit_probability=p)
         label(d.example, choice, "audit")
-    routed = [d for d in decisions if d.route == "human"]
+    routed = [d for d in decisions if d.route == "human"][: len(routed_labels)]
     for d, choice in zip(routed, routed_labels, strict=True):
         label(d.example, choice, "routed")
     return batch
