@@ -59,10 +59,10 @@ def top_domains() -> list[str]:
 def trend_charts(by: str) -> list[dict[str, Any]]:
     """One chart set for all domains pooled, then one per top-level domain."""
     charts = []
-    for prefix in ["", *top_domains()]:
+    for i, prefix in enumerate(["", *top_domains()]):
         periods = trend_periods(by=by, domain_prefix=prefix or None)
         data = chart_data(periods, by)
         rows = {p["period"]: p for p in periods}
-        charts.append({"domain": prefix, "title": prefix or "All domains", "data": data,
+        charts.append({"domain": prefix, "title": prefix or "All domains", "data": data, "data_id": f"trend-data-{i}",
                        "rows": [rows.get(label, {"period": label}) for label in data["labels"]]})
     return charts

@@ -4,6 +4,7 @@ import json
 import pytest
 from django.core.management import call_command
 
+from dashboard.trend_charts import chart_data, period_range
 from dashboard.trends import period_label, trend_periods, trend_series
 from routing.models import Batch
 from tests import factories
@@ -92,3 +93,19 @@ def test_import_examples_date_sets_the_batch_date(db, tmp_path):
     assert Batch.objects.get(name="dated").date.isoformat() == "2026-03-04"
     with pytest.raises(Exception, match="not a date"):
         call_command("import_examples", str(path), "--batch", "bad", "--date", "2026-13-01", "--no-pipeline")
+
+
+def test_chart_data_leaves_periods_without_batches_as_gaps():
+    periods = [{"period": "2026-W52", "examples": 4, "human_share": 0.5, "judge_only_share": 0.25,
+                "audit_agreement": 0.8, "audit_agreement_ci": [0.4, 0.9], "override_rate": None,
+                "override_rate_ci": None},
+               {"period": "2027-W02", "examples": 2, "human_share": 0.0, "judge_only_share": 1.0,
+                "audit_agreement": None, "audit_agreement_ci": None, "override_rate": 0.5,
+                "override_rate_ci": [0.1, 0.9]}]
+    data = chart_data(periods, "week")
+    assert data["labels"] == ["2026-W52", "2026-W53", "2027-W01", "2027-W02"]
+    assert data["audit_agreement"] == [0.8, None, None, None]
+    assert data["audit_agreement_ci_low"] == [0.4, None, None, None]
+    assert data["override_rate_ci_high"] == [None, None, None, 0.9]
+    assert data["examples"] == [4, 0, 0, 2]
+    assert period_range("2026-11", "2027-02", "month") == ["2026-11", "2026-12", "2027-01", "2027-02"]
