@@ -18,7 +18,7 @@ from scipy.stats import norm
 
 from routing.models import Alarm, Batch, Domain
 
-from .trends import trend_periods, trend_series
+from .trends import Key, Split, domain_filter, source_prefixes, trend_periods, trend_series
 
 # Sent once per newly stored alarm (kwarg ``alarm``): the place a notifier (e.g. a signed
 # webhook) connects to, so this module never needs to know about delivery.
@@ -91,18 +91,28 @@ def _message(kind: str, domain: str, judge: str, test: DropTest) -> str:
             f"in the trailing window (p = {test.p_value:.2g})")
 
 
+def _series(by: str) -> dict[Key, list[dict[str, Any]]]:
+    """Every domain path per judge version, and every source prefix (e.g. ``pandalm``) that pools
+    several domains: a drift spread thinly over many small domains shows in their pool."""
+    series = trend_series(by=by, split=Split(domain=True, judge=True))
+    for prefix, n_domains in source_prefixes().items():
+        if n_domains > 1:
+            pooled = trend_series(by=by, domain_prefix=prefix, split=Split(judge=True))
+            series.update({(prefix, judge): rows for (_, judge), rows in pooled.items()})
+    return series
+
+
 def alarms_record(*, by: str = "month") -> list[Alarm]:
-    """Test every domain and judge version's latest period; store each new alarm once and
-    announce it. Returns the alarms created now (a re-check of the same data creates none)."""
+    """Test every series' latest period; store each new alarm once and announce it. Returns the
+    alarms created now (a re-check of the same data creates none)."""
     alpha, window = settings.ALARM_SIGNIFICANCE, settings.ALARM_WINDOW
     created = []
-    for (path, judge), rows in sorted(trend_series(by=by, split=True).items(), key=lambda kv: str(kv[0])):
+    for (domain, judge), rows in sorted(_series(by).items(), key=lambda kv: str(kv[0])):
         for kind, test in series_alarms(rows, alpha=alpha, window=window):
-            domain = Domain.objects.get(path=path)
             alarm, is_new = Alarm.objects.get_or_create(
-                kind=kind, domain=domain, judge_version=judge or "", by=by, period=rows[-1]["period"],
+                kind=kind, domain=domain or "", judge_version=judge or "", by=by, period=rows[-1]["period"],
                 defaults={"p_value": test.p_value, "effect": test.effect,
-                          "message": _message(kind, domain.path, judge or "", test),
+                          "message": _message(kind, domain or "", judge or "", test),
                           "details": {**test._asdict(), "alpha": alpha, "window": window}},
             )
             if is_new:
@@ -124,25 +134,27 @@ def alarm_dismiss(*, alarm: Alarm, user: Any) -> bool:
 
 @transaction.atomic
 def alarm_domain_always_human(*, alarm: Alarm, user: Any) -> bool:
-    """Send every future example of the alarm's domain to humans, and close the alarm."""
+    """Send every future example of the alarm's domain (all domains under it, for a prefix) to
+    humans, and close the alarm."""
     if not _close(alarm, user, Alarm.Status.ALWAYS_HUMAN):
         return False
-    Domain.objects.filter(pk=alarm.domain_id).update(always_human=True)
+    Domain.objects.filter(domain_filter(alarm.domain, "path")).update(always_human=True)
     return True
 
 
 def open_alarms() -> list[Alarm]:
-    return list(Alarm.objects.filter(status=Alarm.Status.OPEN).select_related("domain"))
+    return list(Alarm.objects.filter(status=Alarm.Status.OPEN))
 
 
 def batch_open_alarms(batch: Batch) -> list[Alarm]:
-    """Open alarms on any domain the batch has examples in (they hold its release gate)."""
-    domains = Domain.objects.filter(examples__batch=batch).values("pk")
-    return list(Alarm.objects.filter(status=Alarm.Status.OPEN, domain__in=domains).select_related("domain"))
+    """Open alarms on, or on a prefix of, any domain the batch has examples in (they hold its
+    release gate)."""
+    paths = set(Domain.objects.filter(examples__batch=batch).values_list("path", flat=True))
+    return [a for a in open_alarms() if any(a.covers(p) for p in paths)]
 
 
 def alarm_json(alarm: Alarm) -> dict[str, Any]:
-    return {"id": alarm.pk, "kind": alarm.kind, "domain": alarm.domain.path, "judge_version": alarm.judge_version,
+    return {"id": alarm.pk, "kind": alarm.kind, "domain": alarm.domain, "judge_version": alarm.judge_version,
             "by": alarm.by, "period": alarm.period, "p_value": alarm.p_value, "effect": alarm.effect,
             "message": alarm.message, "status": alarm.status, "created_at": alarm.created_at.isoformat()}
 
@@ -150,5 +162,7 @@ def alarm_json(alarm: Alarm) -> dict[str, Any]:
 def trends_payload(*, by: str = "month", domain_prefix: str | None = None) -> dict[str, Any]:
     """``{"periods": [...], "alarms": [...]}``: the pooled series and the open alarms of the
     matching domains for this period length (as stored; ``alarms_record`` raises them)."""
-    alarms = [a for a in open_alarms() if a.by == by and (not domain_prefix or a.domain.covered_by(domain_prefix))]
+    prefix = (domain_prefix or "").strip("/")
+    alarms = [a for a in open_alarms() if a.by == by and (not prefix or a.covers(prefix)
+                                                          or prefix == a.domain or a.domain.startswith(prefix + "/"))]
     return {"periods": trend_periods(by=by, domain_prefix=domain_prefix), "alarms": [alarm_json(a) for a in alarms]}

@@ -119,5 +119,5 @@ def label_gate_reasons(report: dict[str, Any]) -> list[str]:
         reasons.append(f"estimated label accuracy lower bound {shown} is below the minimum {minimum:.0%}")
     batch = Batch.objects.filter(name=report.get("batch")).first()
     for alarm in batch_open_alarms(batch) if batch else []:
-        reasons.append(f"open alarm on {alarm.domain.path}: {alarm.get_kind_display()} ({alarm.period})")
+        reasons.append(f"open alarm on {alarm.domain}: {alarm.get_kind_display()} ({alarm.period})")
     return reasons

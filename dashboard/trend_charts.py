@@ -6,9 +6,7 @@ from __future__ import annotations
 import datetime
 from typing import Any
 
-from routing.models import Domain
-
-from .trends import period_label, trend_periods
+from .trends import period_label, source_prefixes, trend_periods
 
 SERIES = ("human_share", "judge_only_share", "audit_agreement", "override_rate")
 INTERVALS = ("audit_agreement_ci", "override_rate_ci")
@@ -50,16 +48,10 @@ def chart_data(periods: list[dict[str, Any]], by: str) -> dict[str, Any]:
     return out
 
 
-def top_domains() -> list[str]:
-    """The first segment of every domain with examples (the data sources, e.g. ``mtbench``)."""
-    paths = Domain.objects.filter(examples__isnull=False).values_list("path", flat=True).distinct()
-    return sorted({p.split("/")[0] for p in paths})
-
-
 def trend_charts(by: str) -> list[dict[str, Any]]:
     """One chart set for all domains pooled, then one per top-level domain."""
     charts = []
-    for i, prefix in enumerate(["", *top_domains()]):
+    for i, prefix in enumerate(["", *source_prefixes()]):
         periods = trend_periods(by=by, domain_prefix=prefix or None)
         data = chart_data(periods, by)
         rows = {p["period"]: p for p in periods}

@@ -15,10 +15,10 @@ from django.db.models.functions import TruncMonth, TruncWeek
 
 from reviewers.models import HumanLabel, ReviewTask
 from routing.metrics import labels_agree, majority_label, rate, weighted_rate
-from routing.models import Example, RoutingDecision
+from routing.models import Domain, Example, RoutingDecision
 
 PERIODS = ("month", "week")
-# A series key: (domain path, judge version); (None, None) when not split.
+# A series key: (domain path, judge version), None where the series pools them.
 Key = tuple[str | None, str | None]
 
 
@@ -57,19 +57,21 @@ class _Cell:
     routed: list[bool] = field(default_factory=list)
 
 
-def _group_fields(split: bool) -> list[str]:
-    return ["example__domain__path", "example__batch__primary_judge"] if split else []
+@dataclass(frozen=True)
+class Split:
+    """Which series to keep apart: per domain path, per judge version, both or neither."""
+
+    domain: bool = False
+    judge: bool = False
+
+    def key(self, path: str, judge: str) -> Key:
+        return (path if self.domain else None, judge if self.judge else None)
 
 
-def _key(row: dict[str, Any], split: bool) -> Key:
-    return (row["example__domain__path"], row["example__batch__primary_judge"]) if split else (None, None)
-
-
-def _count_cells(by: str, prefix: str | None, split: bool, cells: dict[Key, dict[str, _Cell]]) -> None:
+def _count_cells(by: str, prefix: str | None, split: Split, cells: dict[Key, dict[str, _Cell]]) -> None:
     examples = Example.objects.filter(domain_filter(prefix, "domain__path"))
-    fields = ["domain__path"] if split else []
     rows = (
-        examples.annotate(day=_trunc(by, "")).values("day", "batch__primary_judge", *fields)
+        examples.annotate(day=_trunc(by, "")).values("day", "domain__path", "batch__primary_judge")
         .annotate(
             examples=Count("id"),
             human=Count("id", filter=Q(decision__route="human")),
@@ -78,8 +80,7 @@ def _count_cells(by: str, prefix: str | None, split: bool, cells: dict[Key, dict
         )
     )
     for row in rows:
-        key = (row["domain__path"], row["batch__primary_judge"]) if split else (None, None)
-        cell = cells[key][period_label(row["day"], by)]
+        cell = cells[split.key(row["domain__path"], row["batch__primary_judge"])][period_label(row["day"], by)]
         cell.examples += row["examples"]
         cell.human += row["human"]
         cell.judge_kept += row["judge_kept"]
@@ -115,12 +116,12 @@ def _reviewed_decisions(prefix: str | None) -> QuerySet[RoutingDecision]:
     return RoutingDecision.objects.filter(human_seen, domain_filter(prefix, "example__domain__path"))
 
 
-def _label_cells(by: str, prefix: str | None, split: bool, cells: dict[Key, dict[str, _Cell]]) -> None:
+def _label_cells(by: str, prefix: str | None, split: Split, cells: dict[Key, dict[str, _Cell]]) -> None:
     decisions = _reviewed_decisions(prefix)
     reference = reviewed_references(decisions)
     rows = decisions.filter(example_id__in=list(reference)).annotate(day=_trunc(by, "example__")).values(
         "example_id", "example__task", "example__batch_id", "day", "audit", "route", "audit_probability",
-        "judge_verdict", "judge_rating", *_group_fields(split),
+        "judge_verdict", "judge_rating", "example__domain__path", "example__batch__primary_judge",
     )
     # An audit routed before probabilities were stored has none; then its whole batch counts
     # its audits equally, as the per-batch report does.
@@ -131,10 +132,11 @@ def _label_cells(by: str, prefix: str | None, split: bool, cells: dict[Key, dict
         agree = labels_agree(task, reference[row["example_id"]], judge)
         if agree is None:
             continue
-        cell = cells[_key(row, split)][period_label(row["day"], by)]
+        key = split.key(row["example__domain__path"], row["example__batch__primary_judge"])
+        cell = cells[key][period_label(row["day"], by)]
         if row["audit"]:
-            p = 1.0 if row["example__batch_id"] in unweighted else float(row["audit_probability"])
-            cell.audits.append((agree, p))
+            p = row["audit_probability"]
+            cell.audits.append((agree, 1.0 if row["example__batch_id"] in unweighted or p is None else float(p)))
         if row["route"] == RoutingDecision.Route.HUMAN:
             cell.routed.append(agree)
 
@@ -166,9 +168,9 @@ def _period_row(period: str, cell: _Cell) -> dict[str, Any]:
     }
 
 
-def trend_series(*, by: str = "month", domain_prefix: str | None = None, split: bool = False
+def trend_series(*, by: str = "month", domain_prefix: str | None = None, split: Split = Split()
                  ) -> dict[Key, list[dict[str, Any]]]:
-    """Per series (all matching domains pooled, or per domain and judge version with ``split``):
+    """Per series (all matching domains pooled, or kept apart by domain and/or judge version):
     one row per period that has examples, oldest first."""
     cells: dict[Key, dict[str, _Cell]] = defaultdict(lambda: defaultdict(_Cell))
     _count_cells(by, domain_prefix, split, cells)
@@ -180,3 +182,13 @@ def trend_periods(*, by: str = "month", domain_prefix: str | None = None) -> lis
     """The pooled series of ``trends --json`` and ``/api/control/trends/``."""
     return trend_series(by=by, domain_prefix=domain_prefix).get((None, None), [])
 
+
+
+def source_prefixes() -> dict[str, int]:
+    """The first segment of every domain with examples (the data sources, e.g. ``mtbench``) and
+    how many such domains it covers."""
+    paths = Domain.objects.filter(examples__isnull=False).values_list("path", flat=True).distinct()
+    counts: dict[str, int] = defaultdict(int)
+    for path in paths:
+        counts[path.split("/")[0]] += 1
+    return dict(sorted(counts.items()))

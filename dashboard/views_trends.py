@@ -44,7 +44,7 @@ def alarm_always_human(request: HtmxHttpRequest, alarm_id: int) -> HttpResponse:
     """Switch the alarm's domain to always-human (future routing sends all its examples to people)."""
     alarm = get_object_or_404(Alarm, pk=alarm_id)
     done = alarm_domain_always_human(alarm=alarm, user=request.user)
-    return _alarm_done(request, alarm, done, f"{alarm.domain.path} now goes to humans always.")
+    return _alarm_done(request, alarm, done, f"{alarm.domain} now goes to humans always.")
 
 
 @lead_required

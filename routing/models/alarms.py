@@ -3,12 +3,11 @@ from __future__ import annotations
 from django.conf import settings
 from django.db import models
 
-from .batch import Domain
-
 
 class Alarm(models.Model):
-    """A trend test that failed for one domain and judge version in one period. Stored so leads
-    see it until someone acts on it, and so a re-check never raises the same alarm twice."""
+    """A trend test that failed for one domain (a path, or a prefix pooling its domains) and judge
+    version in one period. Stored so leads see it until someone acts on it, and so a re-check
+    never raises the same alarm twice."""
 
     class Kind(models.TextChoices):
         AGREEMENT_DRIFT = "agreement_drift", "Agreement drift"
@@ -21,7 +20,7 @@ class Alarm(models.Model):
         ALWAYS_HUMAN = "always_human", "Domain switched to always-human"
 
     kind = models.CharField(max_length=30, choices=Kind)
-    domain = models.ForeignKey(Domain, on_delete=models.CASCADE, related_name="alarms")
+    domain = models.CharField(max_length=200, help_text="A domain path or a prefix covering several.")
     judge_version = models.CharField(max_length=200, blank=True)
     by = models.CharField(max_length=10, default="month", help_text="Period length: month or week.")
     period = models.CharField(max_length=10, help_text="e.g. 2026-11 or 2026-W47")
@@ -45,4 +44,7 @@ class Alarm(models.Model):
         ]
 
     def __str__(self) -> str:
-        return f"{self.get_kind_display()}: {self.domain.path} {self.period}"
+        return f"{self.get_kind_display()}: {self.domain} {self.period}"
+
+    def covers(self, path: str) -> bool:
+        return path == self.domain or path.startswith(self.domain + "/")

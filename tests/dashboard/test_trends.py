@@ -5,7 +5,7 @@ import pytest
 from django.core.management import call_command
 
 from dashboard.trend_charts import chart_data, period_range
-from dashboard.trends import period_label, trend_periods, trend_series
+from dashboard.trends import Split, period_label, trend_periods, trend_series
 from routing.models import Batch
 from tests import factories
 from tests.dashboard.trend_batches import dated_batch
@@ -61,7 +61,7 @@ def test_period_label_uses_the_iso_year():
 
 def test_trend_series_split_by_domain_and_domain_prefix(three_months):
     dated_batch("other", "2026-10-05", kept=3, unsure=1, audit_labels=[2], routed_labels=[1], domain="mtbench/coding")
-    series = trend_series(by="month", split=True)
+    series = trend_series(by="month", split=Split(domain=True, judge=True))
     assert sorted(series) == [("mtbench/coding", "judge-x"), ("test/general", "judge-x")]
     assert [(p["period"], p["examples"], p["audit_agreement"]) for p in series[("mtbench/coding", "judge-x")]] == [
         ("2026-10", 4, 0.0)]

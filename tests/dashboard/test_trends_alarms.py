@@ -3,7 +3,7 @@ import random
 import pytest
 from django.core.management import call_command
 
-from dashboard.alarms import alarms_record, proportion_drop, series_alarms
+from dashboard.alarms import alarm_domain_always_human, alarms_record, proportion_drop, series_alarms
 from dashboard.selectors import batch_report, release_gate
 from routing.models import Alarm, Domain
 from tests import factories
@@ -74,7 +74,7 @@ def _four_months(last_labels):
 def test_alarms_record_injected_drop_stores_one_alarm_once():
     _four_months([1] * 10 + [2] * 10)
     created = alarms_record(by="month")
-    assert [(a.kind, a.domain.path, a.judge_version, a.period) for a in created] == [
+    assert [(a.kind, a.domain, a.judge_version, a.period) for a in created] == [
         ("agreement_drift", "test/general", "judge-x", "2026-10")]
     # trailing 60/60 agree, latest 10/20: pooled 70/80, se = sqrt(0.875 * 0.125 * (1/20 + 1/60)) = 0.085391
     assert round(created[0].effect, 4) == -0.5 and round(created[0].details["z"], 4) == -5.8554
@@ -114,3 +114,20 @@ def test_alarm_switch_domain_to_always_human_from_the_alarm(client, reviewer_use
     assert client.post(f"/control/alarms/{alarm.pk}/dismiss/", HTTP_HX_REQUEST="true").status_code == 200
     alarm.refresh_from_db()
     assert alarm.status == "always_human"
+
+
+@pytest.mark.django_db
+def test_alarms_record_pools_a_source_whose_domains_drift_each_too_little():
+    # Per domain: 30/30 agree, then 9/10 (z = -1.75, p = 0.04: no alarm). Pooled under "test":
+    # 60/60 then 18/20: pooled 78/80, se = sqrt(0.975 * 0.025 * (1/20 + 1/60)) = 0.040311, z = -2.4807.
+    for domain in ("test/a", "test/b"):
+        for month in ("2026-07-10", "2026-08-10", "2026-09-10"):
+            dated_batch(f"{domain}-{month}", month, kept=10, unsure=0, audit_labels=[1] * 10, routed_labels=[],
+                        domain=domain)
+        dated_batch(f"{domain}-last", "2026-10-10", kept=10, unsure=0, audit_labels=[1] * 9 + [2],
+                    routed_labels=[], domain=domain)
+    created = alarms_record(by="month")
+    assert [(a.kind, a.domain, round(a.details["z"], 4)) for a in created] == [
+        ("agreement_drift", "test", -2.4807)]
+    assert alarm_domain_always_human(alarm=created[0], user=None) is True
+    assert sorted(Domain.objects.filter(always_human=True).values_list("path", flat=True)) == ["test/a", "test/b"]
