@@ -1,6 +1,6 @@
 from django.urls import path
 
-from . import apis, apis_imports
+from . import apis, apis_imports, apis_trends, views_export
 
 urlpatterns = [
     path("batches/", apis.BatchListApi.as_view(), name="api-batches"),
@@ -8,4 +8,6 @@ urlpatterns = [
     path("batches/<str:name>/gate/", apis.BatchGateApi.as_view(), name="api-batch-gate"),
     path("imports/<int:job_id>/", apis_imports.ImportJobApi.as_view(), name="api-import-job"),
     path("imports/<int:job_id>/retry/", apis_imports.ImportJobRetryApi.as_view(), name="api-import-job-retry"),
+    path("batches/<str:name>/export/", views_export.BatchExportApi.as_view(), name="api-batch-export"),
+    path("trends/", apis_trends.TrendsApi.as_view(), name="api-trends"),
 ]

@@ -1,3 +1,5 @@
+import datetime
+
 from django import forms
 from django.core.files.uploadedfile import UploadedFile
 
@@ -11,6 +13,11 @@ class BatchUploadForm(forms.Form):
     confidence_threshold = forms.FloatField(min_value=0.0, max_value=1.0, initial=0.8)
     audit_rate = forms.FloatField(min_value=0.0, max_value=1.0, initial=Batch.DEFAULT_AUDIT_RATE, required=False)
     routing_mode = forms.ChoiceField(choices=Batch.Mode.choices, initial=Batch.Mode.THRESHOLD)
+    date = forms.DateField(required=False, help_text="The day the batch stands for (YYYY-MM-DD); default today.",
+                           widget=forms.DateInput(attrs={"type": "date"}))
+
+    def clean_date(self) -> datetime.date:
+        return self.cleaned_data["date"] or datetime.date.today()
 
     def clean_audit_rate(self) -> float:
         value = self.cleaned_data["audit_rate"]

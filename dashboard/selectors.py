@@ -13,6 +13,7 @@ from routing.metrics import Rate, WeightedRate, majority_label
 from routing.models import Batch, Domain, Example, RoutingDecision
 
 from .aggregates import counts_by_batch, rates_by_batch
+from .label_accuracy import label_accuracy_keys, label_gate_reasons
 from .stats import batches_figures
 
 
@@ -82,6 +83,8 @@ def _report(batch: Batch, counts: dict[str, int], rates: tuple[WeightedRate, Rat
         "override_rate": override.value,
         "override_rate_ci": [override.low, override.high] if override.n else None,
         "override_rate_n": override.n,
+        # Kept apart from the figures above: the label-accuracy estimate has its own module.
+        **label_accuracy_keys(batch),
     }
 
 
@@ -121,6 +124,7 @@ def release_gate(report: dict[str, Any], target: float) -> dict[str, Any]:
         reasons.append("no audited item reviewed yet: the judge's agreement is unmeasured")
     elif ci is not None and ci[0] < target:
         reasons.append(f"audit agreement lower bound {ci[0]:.1%} is below the target {target:.0%}")
+    reasons += label_gate_reasons(report)
     return {"passed": not reasons, "reasons": reasons, "target": target}
 
 

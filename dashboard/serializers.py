@@ -19,6 +19,7 @@ class BatchImportSerializer(serializers.Serializer):
     confidence_threshold = serializers.FloatField(min_value=0, max_value=1, default=0.8)
     audit_rate = serializers.FloatField(min_value=0, max_value=1, default=Batch.DEFAULT_AUDIT_RATE)
     routing_mode = serializers.ChoiceField(choices=Batch.Mode.choices, default=Batch.Mode.THRESHOLD)
+    date = serializers.DateField(required=False, help_text="YYYY-MM-DD; default today")
 
     def validate_file(self, upload: Any) -> Any:
         if problem := upload_size_problem(upload.size):

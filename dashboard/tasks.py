@@ -8,6 +8,7 @@ from celery import Task, shared_task
 
 from routing.models import Batch
 
+from .alarms import alarms_record
 from .gate import batch_gate_state_refresh
 from .housekeeping import stalled_work_sweep
 from .webhooks import webhook_delivery_attempt
@@ -42,3 +43,10 @@ def housekeeping_sweep() -> dict[str, int]:
     """Beat: re-enqueue or fail whatever stopped making progress. Idempotent: every step is a
     conditional UPDATE on the state it found."""
     return stalled_work_sweep()
+
+
+@shared_task(acks_late=True, reject_on_worker_lost=True)
+def alarms_check() -> int:
+    """Beat: test the latest month and week of every domain and judge version; storing an alarm
+    is once per period (a unique constraint), so a redelivery raises nothing twice."""
+    return len(alarms_record(by="month")) + len(alarms_record(by="week"))

@@ -1,6 +1,6 @@
 from django.urls import path
 
-from . import views, views_imports
+from . import views, views_export, views_imports, views_trends
 
 app_name = "dashboard"
 urlpatterns = [
@@ -11,4 +11,9 @@ urlpatterns = [
     path("imports/<int:job_id>/", views_imports.import_job_detail, name="import-job"),
     path("imports/<int:job_id>/retry/", views_imports.import_job_retry_view, name="import-job-retry"),
     path("batch/<int:batch_id>/retry/", views.batch_retry_view, name="retry"),
+    path("batch/<int:batch_id>/export/", views_export.batch_export_lineage, name="export-lineage"),
+    path("trends/", views_trends.trends_page, name="trends"),
+    path("trends/check/", views_trends.alarms_check, name="alarms-check"),
+    path("alarms/<int:alarm_id>/always-human/", views_trends.alarm_always_human, name="alarm-always-human"),
+    path("alarms/<int:alarm_id>/dismiss/", views_trends.alarm_dismiss_view, name="alarm-dismiss"),
 ]

@@ -23,6 +23,7 @@ from routing.services.import_validation import FIELDS_TOO_LARGE, request_size_pr
 from routing.services.pipeline import RETRYABLE, BatchRetryError, batch_retry
 from routing.tasks import batch_pipeline_run
 
+from .alarms import open_alarms
 from .charts import drift_series
 from .filters import BatchFilter, DecisionFilter
 from .forms import BatchUploadForm
@@ -66,7 +67,7 @@ def control_center(request: HtmxHttpRequest) -> HttpResponse:
     page = Paginator(filters.qs if valid else Batch.objects.none(), BATCHES_PER_PAGE).get_page(request.GET.get("page"))
     reports = batches_reports(list(page.object_list))
     context = {"reports": reports, "page": page, "filters": filters, "drift": drift_series(reports),
-               "form": BatchUploadForm()}
+               "form": BatchUploadForm(), "open_alarms": open_alarms()}
     partial = request.htmx and (request.GET.get("part") == "batches" or request.htmx.target == "batches")
     template = "dashboard/control.html#batches" if partial else "dashboard/control.html"
     return render(request, template, context, status=200 if valid else 400)
@@ -99,7 +100,7 @@ def batch_upload(request: HtmxHttpRequest) -> HttpResponse:
         result = batch_import(
             batch_name=data["name"], lines=data["file"], source_name=data["file"].name, user=request.user,
             confidence_threshold=data["confidence_threshold"], audit_rate=data["audit_rate"],
-            routing_mode=data["routing_mode"],
+            routing_mode=data["routing_mode"], date=data["date"],
         )
     except ImportValidationError as exc:
         context = {"form": form, "import_errors": exc.errors[:200], "error_count": len(exc.errors)}

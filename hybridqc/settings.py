@@ -318,6 +318,7 @@ CELERY_BEAT_SCHEDULE = {
     "router-retrain-check": {"task": "routing.tasks.router_retrain_check", "schedule": 600.0},
     "review-leases-expire": {"task": "reviewers.tasks.review_leases_expire", "schedule": 60.0},
     "housekeeping-sweep": {"task": "housekeeping.sweep", "schedule": float(SWEEP_INTERVAL_SECONDS)},
+    "trend-alarms-check": {"task": "dashboard.tasks.alarms_check", "schedule": 3600.0},
 }
 
 # Cache (API throttling counters): shared Redis whenever there is one, so every web worker counts
@@ -402,3 +403,13 @@ LOGGING = {
     "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "single_line"}},
     "root": {"handlers": ["console"], "level": os.environ.get("LOG_LEVEL", "INFO")},
 }
+
+# Trend alarms: one-sided significance level of each test of the latest period against the
+# trailing window of that many earlier periods; the release gate's minimum estimated label accuracy.
+ALARM_SIGNIFICANCE = env_float("ALARM_SIGNIFICANCE", 0.01)
+if not 0 < ALARM_SIGNIFICANCE < 1:
+    raise ImproperlyConfigured(f"ALARM_SIGNIFICANCE={ALARM_SIGNIFICANCE} must be between 0 and 1")
+ALARM_WINDOW = env_int("ALARM_WINDOW", 3, min_value=1, max_value=24)
+RELEASE_MIN_LABEL_ACCURACY = env_float("RELEASE_MIN_LABEL_ACCURACY", 0.0)
+if not 0 <= RELEASE_MIN_LABEL_ACCURACY <= 1:
+    raise ImproperlyConfigured(f"RELEASE_MIN_LABEL_ACCURACY={RELEASE_MIN_LABEL_ACCURACY} must be within 0..1")

@@ -1,3 +1,4 @@
+from .alarms import Alarm
 from .batch import Batch, Domain, Example
 from .imports import ImportJob
 from .judge import JudgeConfig, JudgeRun, JudgeSignals, Judgment
@@ -5,6 +6,7 @@ from .router import RouterModel, RoutingDecision
 from .runs import RoutingRun
 
 __all__ = [
+    "Alarm",
     "Batch",
     "Domain",
     "Example",

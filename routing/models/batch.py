@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+import datetime
+
 from django.conf import settings
 from django.db import models
 
@@ -65,6 +67,8 @@ class Batch(models.Model):
     alpha = models.FloatField(default=0.10)
     delta = models.FloatField(default=0.10)
     seed = models.IntegerField(default=0)
+    # The day the batch's data stands for (set at import), so trends run in time, not batch order.
+    date = models.DateField(default=datetime.date.today, db_index=True)
 
     class Meta:
         ordering = ["-created_at", "-id"]

@@ -3,7 +3,7 @@ work played back from the recorded human labels by demo reviewers."""
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import date, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -31,12 +31,22 @@ BATCHES = [
     ("pandalm-part1", "pandalm.jsonl", 1, 500),
     ("pandalm-part2", "pandalm.jsonl", 501, 999),
 ]
+# How many months before this one each batch is dated, so the trends page has a history
+# (two batches of the same source months apart show its domain's trend).
+MONTHS_AGO = {"llmbar-natural": 5, "llmbar-adversarial": 3, "mtbench-experts": 2, "pandalm-part1": 4,
+              "pandalm-part2": 1}
 # (username, credential prefixes, level): the playback crew; `reviewer` is left for the visitor.
 CREW = [
     ("alice", ["llmbar", "mtbench"], "expert"),
     ("bob", ["pandalm", "mtbench/coding", "mtbench/math"], "practitioner"),
     ("carol", ["llmbar", "mtbench", "pandalm"], "adjudicator"),
 ]
+
+
+def demo_date(today: date, months_ago: int) -> date:
+    """The 15th of the month ``months_ago`` before ``today``'s."""
+    index = today.year * 12 + today.month - 1 - months_ago
+    return date(index // 12, index % 12 + 1, 15)
 
 
 class Command(BaseCommand):
@@ -54,7 +64,8 @@ class Command(BaseCommand):
                 self.stdout.write(f"batch {name} already loaded")
                 continue
             lines = (DATA / file).read_text().splitlines()[first - 1 : last][: opts["limit"]]
-            result = batch_import(batch_name=name, lines=lines, source_name=file)
+            result = batch_import(batch_name=name, lines=lines, source_name=file,
+                                  date=demo_date(timezone.localdate(), MONTHS_AGO.get(name, 0)))
             batch_route(batch=result.batch)
             self.stdout.write(f"batch {name}: {result.created} examples routed")
         self._judge_config()

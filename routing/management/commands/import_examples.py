@@ -1,3 +1,5 @@
+import argparse
+import datetime
 import time
 from pathlib import Path
 from typing import Any
@@ -11,6 +13,13 @@ from routing.services.import_validation import upload_size_problem
 from routing.tasks import batch_pipeline_run
 
 
+def _iso_date(raw: str) -> datetime.date:
+    try:
+        return datetime.date.fromisoformat(raw)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(f"--date: {raw!r} is not a date (YYYY-MM-DD)") from exc
+
+
 class Command(BaseCommand):
     help = "Import a format-v1 JSONL file into a batch and start its pipeline (judge, route, assign)."
 
@@ -20,6 +29,8 @@ class Command(BaseCommand):
         parser.add_argument("--threshold", type=float, default=None, help="confidence threshold (new batch)")
         parser.add_argument("--audit-rate", type=float, default=None,
                             help=f"audit share of judge-kept items (new batch; default {Batch.DEFAULT_AUDIT_RATE})")
+        parser.add_argument("--date", type=_iso_date, default=None,
+                            help="the day the batch stands for, YYYY-MM-DD (new batch; default today)")
         parser.add_argument("--no-pipeline", action="store_true", help="import only; do not route")
 
     def handle(self, *args: Any, **opts: Any) -> None:
@@ -29,7 +40,7 @@ class Command(BaseCommand):
         if problem := upload_size_problem(path.stat().st_size):
             raise CommandError(f"{path.name}: {problem} (IMPORT_MAX_UPLOAD_BYTES)")
         fields = {k: v for k, v in (("confidence_threshold", opts["threshold"]),
-                                    ("audit_rate", opts["audit_rate"])) if v is not None}
+                                    ("audit_rate", opts["audit_rate"]), ("date", opts["date"])) if v is not None}
         started = time.monotonic()
         try:
             with path.open("rb") as fh:

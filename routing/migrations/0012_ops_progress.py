@@ -7,7 +7,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('routing', '0010_ingest_import_job'),
+        ("routing", "0011_ingest_import_job"),
     ]
 
     operations = [

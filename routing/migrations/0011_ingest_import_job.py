@@ -8,7 +8,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('routing', '0009_judge_rate_limits'),
+        ("routing", "0010_trends_batch_date_alarms"),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 

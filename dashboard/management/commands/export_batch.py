@@ -1,0 +1,39 @@
+import sys
+from pathlib import Path
+from typing import Any
+
+from django.core.management.base import BaseCommand, CommandError, CommandParser
+
+from dashboard.export import lineage_export
+from dashboard.export_formats import FORMATS, export_write
+from routing.models import Batch
+
+
+class Command(BaseCommand):
+    help = ("Export a batch with each label's lineage (source, judge, router version and certification, "
+            "reviewer credential ids, timestamps) as jsonl, csv, parquet or preference pairs.")
+
+    def add_arguments(self, parser: CommandParser) -> None:
+        parser.add_argument("name", help="batch name")
+        parser.add_argument("--format", choices=FORMATS, default="jsonl")
+        parser.add_argument("-o", "--output", type=Path, default=None, help="file to write (default: stdout)")
+        parser.add_argument("--confirm-unreleased", action="store_true",
+                            help="export although the release gate holds (the file says released: false)")
+
+    def handle(self, *args: Any, **opts: Any) -> None:
+        batch = Batch.objects.filter(name=opts["name"]).first()
+        if batch is None:
+            raise CommandError(f"no batch named {opts['name']!r}")
+        export = lineage_export(batch)
+        if not export.released and not opts["confirm_unreleased"]:
+            raise CommandError("the release gate holds (" + "; ".join(export.gate_reasons) + "): pass "
+                               "--confirm-unreleased to export anyway, marked released: false")
+        written = export_write(export, opts["format"])
+        if opts["output"] is None:
+            sys.stdout.buffer.write(written.data)
+            sys.stdout.flush()
+        else:
+            opts["output"].write_bytes(written.data)
+        left = ", ".join(f"{k}: {v}" for k, v in sorted(written.left_out.items()))
+        self.stderr.write(f"{written.rows} rows{' (left out ' + left + ')' if left else ''}"
+                          f"{'' if export.released else ', NOT released'}")

@@ -1,0 +1,67 @@
+"""Release leads: the lineage export from the batch page (with a confirmation step when the
+release gate holds) and the API."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import get_object_or_404, render
+from rest_framework import serializers
+from rest_framework.permissions import IsAuthenticated
+from rest_framework.request import Request
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from hybridqc.roles import lead_required
+from routing.models import Batch
+
+from .apis import IsLead
+from .export import lineage_export
+from .export_formats import CONTENT_TYPES, EXTENSIONS, FORMATS, Written, export_write
+
+
+def _file_response(batch: Batch, fmt: str, written: Written, released: bool) -> HttpResponse:
+    response = HttpResponse(written.data, content_type=CONTENT_TYPES[fmt])
+    response["Content-Disposition"] = f'attachment; filename="{batch.name}-lineage.{EXTENSIONS[fmt]}"'
+    response["X-HybridQC-Released"] = "true" if released else "false"
+    response["X-HybridQC-Left-Out"] = ", ".join(f"{k}={v}" for k, v in sorted(written.left_out.items()))
+    return response
+
+
+@lead_required
+def batch_export_lineage(request: HttpRequest, batch_id: int) -> HttpResponse:
+    """The file, or (gate holding, not yet confirmed) a page listing why with a confirm button."""
+    batch = get_object_or_404(Batch, pk=batch_id)
+    fmt = request.GET.get("fmt", "jsonl")
+    if fmt not in FORMATS:
+        return HttpResponse(f"format must be one of {', '.join(FORMATS)}", status=400, content_type="text/plain")
+    export = lineage_export(batch)
+    if not export.released and request.GET.get("confirm") != "1":
+        context = {"batch": batch, "format": fmt, "reasons": export.gate_reasons}
+        return render(request, "dashboard/export_confirm.html", context, status=409)
+    return _file_response(batch, fmt, export_write(export, fmt), export.released)
+
+
+class ExportQuerySerializer(serializers.Serializer):
+    # Not ``format``: DRF reads that query parameter to pick a renderer.
+    fmt = serializers.ChoiceField(choices=FORMATS, default="jsonl")
+    confirm = serializers.BooleanField(default=False)
+
+
+class BatchExportApi(APIView):
+    """Release leads: the lineage export; 409 with the gate's reasons unless ``confirm=1``."""
+
+    permission_classes = [IsAuthenticated, IsLead]
+
+    def get(self, request: Request, name: str) -> Any:
+        query = ExportQuerySerializer(data=request.query_params)
+        query.is_valid(raise_exception=True)
+        batch = get_object_or_404(Batch, name=name)
+        export = lineage_export(batch)
+        if not export.released and not query.validated_data["confirm"]:
+            body = {"detail": "the release gate holds; pass confirm=1 to export marked released: false",
+                    "reasons": export.gate_reasons}
+            return Response(body, status=409)
+        fmt = query.validated_data["fmt"]
+        return _file_response(batch, fmt, export_write(export, fmt), export.released)

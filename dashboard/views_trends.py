@@ -1,0 +1,65 @@
+"""Release leads: the trends page (charts per domain) and acting on alarms."""
+
+from __future__ import annotations
+
+from django.contrib import messages
+from django.http import HttpResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.views.decorators.http import require_http_methods
+
+from hybridqc.http import HtmxHttpRequest
+from hybridqc.roles import lead_required
+from routing.models import Alarm
+
+from .alarms import alarm_dismiss, alarm_domain_always_human, alarms_record, open_alarms
+from .trend_charts import trend_charts
+from .trends import PERIODS
+
+
+@lead_required
+def trends_page(request: HtmxHttpRequest) -> HttpResponse:
+    """Per month or week and domain: share routed to humans, judge-only share, audit agreement and
+    override rate with their 95% bands; the open alarms with what can be done about them."""
+    by = request.GET.get("by", "month")
+    if by not in PERIODS:
+        by = "month"
+    context = {"by": by, "periods": PERIODS, "charts": trend_charts(by), "alarms": open_alarms()}
+    return render(request, "dashboard/trends.html", context)
+
+
+def _alarm_done(request: HtmxHttpRequest, alarm: Alarm, done: bool, what: str) -> HttpResponse:
+    alarm.refresh_from_db()
+    if request.htmx:
+        return render(request, "dashboard/trends.html#alarm", {"alarm": alarm})
+    if done:
+        messages.success(request, what)
+    else:
+        messages.info(request, "That alarm was already closed.")
+    return redirect("dashboard:trends")
+
+
+@lead_required
+@require_http_methods(["POST"])
+def alarm_always_human(request: HtmxHttpRequest, alarm_id: int) -> HttpResponse:
+    """Switch the alarm's domain to always-human (future routing sends all its examples to people)."""
+    alarm = get_object_or_404(Alarm, pk=alarm_id)
+    done = alarm_domain_always_human(alarm=alarm, user=request.user)
+    return _alarm_done(request, alarm, done, f"{alarm.domain} now goes to humans always.")
+
+
+@lead_required
+@require_http_methods(["POST"])
+def alarm_dismiss_view(request: HtmxHttpRequest, alarm_id: int) -> HttpResponse:
+    alarm = get_object_or_404(Alarm, pk=alarm_id)
+    done = alarm_dismiss(alarm=alarm, user=request.user)
+    return _alarm_done(request, alarm, done, "Alarm dismissed.")
+
+
+@lead_required
+@require_http_methods(["POST"])
+def alarms_check(request: HtmxHttpRequest) -> HttpResponse:
+    """Run the alarm tests on the stored rows now (the beat task does it every hour)."""
+    by = request.POST.get("by", "month")
+    created = alarms_record(by=by if by in PERIODS else "month")
+    messages.info(request, f"{len(created)} new alarm{'s' if len(created) != 1 else ''}.")
+    return redirect(f"/control/trends/?by={by if by in PERIODS else 'month'}")

@@ -1,0 +1,133 @@
+import random
+
+import pytest
+from django.core.management import call_command
+
+from dashboard.alarms import alarm_domain_always_human, alarms_record, proportion_drop, series_alarms
+from dashboard.selectors import batch_report, release_gate
+from routing.models import Alarm, Domain
+from tests import factories
+from tests.dashboard.trend_batches import dated_batch
+
+ALPHA, WINDOW = 0.01, 3
+
+
+def _row(agreement, n_eff, human, examples, override=None, override_n=0, kept_share=0.7):
+    return {"audit_agreement": agreement, "audit_agreement_n_eff": n_eff, "human_share": human / examples,
+            "examples": examples, "override_rate": override, "override_rate_n": override_n,
+            "judge_kept_share": kept_share, "period": "p"}
+
+
+def test_proportion_drop_hand_computed():
+    # latest 0.6 on 60, trailing 0.9 on 180: pooled (36 + 162) / 240 = 0.825,
+    # se = sqrt(0.825 * 0.175 * (1/60 + 1/180)) = 0.056642, z = -0.3 / se = -5.2964
+    test = proportion_drop(0.6, 60, 0.9, 180)
+    assert (round(test.z, 4), round(test.effect, 4), test.p_value < 1e-6) == (-5.2964, -0.3, True)
+    assert proportion_drop(1.0, 10, 1.0, 30) is None
+    assert proportion_drop(0.5, 0, 0.9, 30) is None
+
+
+def test_series_alarms_injected_agreement_drop_raises_one_alarm():
+    rows = [_row(0.9, 60, 60, 200) for _ in range(3)] + [_row(0.6, 60, 60, 200)]
+    found = series_alarms(rows, alpha=ALPHA, window=WINDOW)
+    assert [kind for kind, _ in found] == [Alarm.Kind.AGREEMENT_DRIFT]
+    assert round(found[0][1].z, 4) == -5.2964
+
+
+def test_series_alarms_override_collapse_needs_the_judge_keeping_more():
+    before = [_row(None, 0, 60, 200, override=0.4, override_n=60, kept_share=0.7) for _ in range(3)]
+    keeps_more = before + [_row(None, 0, 60, 200, override=0.1, override_n=60, kept_share=0.9)]
+    keeps_same = before + [_row(None, 0, 60, 200, override=0.1, override_n=60, kept_share=0.7)]
+    assert [k for k, _ in series_alarms(keeps_more, alpha=ALPHA, window=WINDOW)] == [Alarm.Kind.OVERRIDE_COLLAPSE]
+    assert series_alarms(keeps_same, alpha=ALPHA, window=WINDOW) == []
+
+
+def test_series_alarms_ceiling_drop():
+    rows = [_row(None, 0, 60, 200) for _ in range(3)] + [_row(None, 0, 20, 200)]
+    assert [k for k, _ in series_alarms(rows, alpha=ALPHA, window=WINDOW)] == [Alarm.Kind.CEILING_DROP]
+
+
+def _stable_series(rng: random.Random) -> list[dict]:
+    rows = []
+    for _ in range(WINDOW + 1):
+        agree = sum(rng.random() < 0.85 for _ in range(60))
+        human = sum(rng.random() < 0.3 for _ in range(200))
+        override = sum(rng.random() < 0.4 for _ in range(human))
+        kept = (200 - human) / 200
+        rows.append(_row(agree / 60, 60, human, 200, override=override / human, override_n=human, kept_share=kept))
+    return rows
+
+
+def test_series_alarms_stable_series_false_alarm_rate_at_most_five_percent():
+    rng = random.Random(20261201)
+    raised = sum(bool(series_alarms(_stable_series(rng), alpha=ALPHA, window=WINDOW)) for _ in range(200))
+    assert raised <= 10, f"{raised} of 200 stable periods raised an alarm"
+
+
+def _four_months(last_labels):
+    for month, labels in (("2026-07-10", [1] * 20), ("2026-08-10", [1] * 20), ("2026-09-10", [1] * 20),
+                          ("2026-10-10", last_labels)):
+        dated_batch(f"b-{month}", month, kept=20, unsure=0, audit_labels=labels, routed_labels=[])
+
+
+@pytest.mark.django_db
+def test_alarms_record_injected_drop_stores_one_alarm_once():
+    _four_months([1] * 10 + [2] * 10)
+    created = alarms_record(by="month")
+    assert [(a.kind, a.domain, a.judge_version, a.period) for a in created] == [
+        ("agreement_drift", "test/general", "judge-x", "2026-10")]
+    # trailing 60/60 agree, latest 10/20: pooled 70/80, se = sqrt(0.875 * 0.125 * (1/20 + 1/60)) = 0.085391
+    assert round(created[0].effect, 4) == -0.5 and round(created[0].details["z"], 4) == -5.8554
+    assert alarms_record(by="month") == []
+    assert Alarm.objects.count() == 1
+
+
+@pytest.mark.django_db
+def test_alarms_record_stable_series_stores_none():
+    _four_months([1] * 19 + [2])
+    assert alarms_record(by="month") == []
+
+
+@pytest.mark.django_db
+def test_open_alarm_holds_the_release_gate_and_shows_in_trends(capsys):
+    _four_months([1] * 10 + [2] * 10)
+    call_command("trends", "--json")
+    batch = Domain.objects.get(path="test/general").examples.first().batch
+    gate = release_gate(batch_report(batch), 0.0)
+    assert gate["passed"] is False
+    assert any("open alarm" in r and "test/general" in r for r in gate["reasons"])
+
+
+@pytest.mark.django_db
+def test_alarm_switch_domain_to_always_human_from_the_alarm(client, reviewer_user):
+    _four_months([1] * 10 + [2] * 10)
+    alarm = alarms_record(by="month")[0]
+    client.force_login(reviewer_user)
+    assert client.post(f"/control/alarms/{alarm.pk}/always-human/").status_code == 403
+    client.force_login(factories.lead())
+    page = client.get("/control/trends/")
+    assert page.status_code == 200 and f'id="alarm-{alarm.pk}"' in page.content.decode()
+    response = client.post(f"/control/alarms/{alarm.pk}/always-human/")
+    assert response.status_code == 302
+    alarm.refresh_from_db()
+    assert (alarm.status, Domain.objects.get(path="test/general").always_human) == ("always_human", True)
+    assert client.post(f"/control/alarms/{alarm.pk}/dismiss/", HTTP_HX_REQUEST="true").status_code == 200
+    alarm.refresh_from_db()
+    assert alarm.status == "always_human"
+
+
+@pytest.mark.django_db
+def test_alarms_record_pools_a_source_whose_domains_drift_each_too_little():
+    # Per domain: 30/30 agree, then 9/10 (z = -1.75, p = 0.04: no alarm). Pooled under "test":
+    # 60/60 then 18/20: pooled 78/80, se = sqrt(0.975 * 0.025 * (1/20 + 1/60)) = 0.040311, z = -2.4807.
+    for domain in ("test/a", "test/b"):
+        for month in ("2026-07-10", "2026-08-10", "2026-09-10"):
+            dated_batch(f"{domain}-{month}", month, kept=10, unsure=0, audit_labels=[1] * 10, routed_labels=[],
+                        domain=domain)
+        dated_batch(f"{domain}-last", "2026-10-10", kept=10, unsure=0, audit_labels=[1] * 9 + [2],
+                    routed_labels=[], domain=domain)
+    created = alarms_record(by="month")
+    assert [(a.kind, a.domain, round(a.details["z"], 4)) for a in created] == [
+        ("agreement_drift", "test", -2.4807)]
+    assert alarm_domain_always_human(alarm=created[0], user=None) is True
+    assert sorted(Domain.objects.filter(always_human=True).values_list("path", flat=True)) == ["test/a", "test/b"]
