@@ -23,6 +23,8 @@ TASK_KINDS = {
     "housekeeping.sweep": HOUSEKEEPING,
     "dashboard.tasks.batch_gate_check": ROUTING,
     "dashboard.tasks.webhook_deliver": HOUSEKEEPING,
+    "dashboard.tasks.alarms_check": HOUSEKEEPING,
+    "routing.tasks.import_job_run": ROUTING,
 }
 
 
