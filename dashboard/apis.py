@@ -7,23 +7,18 @@ from typing import Any
 from django.core.exceptions import RequestDataTooBig
 from django.shortcuts import get_object_or_404
 from rest_framework import serializers, status
-from rest_framework.permissions import BasePermission, IsAuthenticated
+from rest_framework.permissions import IsAuthenticated
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from hybridqc.roles import is_lead
+from hybridqc.flows.imports import batch_import
+from hybridqc.roles import IsLead
 from routing.models import Batch
-from routing.services.import_v1 import ImportValidationError, batch_import
+from routing.services.import_v1 import ImportValidationError
 from routing.services.import_validation import FIELDS_TOO_LARGE, request_size_problem, upload_size_problem
-from routing.tasks import batch_pipeline_run
 
 from .selectors import batch_report, release_gate
-
-
-class IsLead(BasePermission):
-    def has_permission(self, request: Request, view: Any) -> bool:
-        return is_lead(request.user)
 
 
 class BatchImportSerializer(serializers.Serializer):
@@ -66,11 +61,10 @@ class BatchListApi(APIView):
         upload = data.pop("file")
         try:
             result = batch_import(batch_name=data.pop("name"), lines=upload, source_name=upload.name,
-                                  user=request.user, **data)
+                                  user=request.user, route=True, **data)
         except ImportValidationError as exc:
             errors = [{"line": e.line, "field": e.field, "message": e.message} for e in exc.errors[:500]]
             return Response({"detail": str(exc), "errors": errors}, status=status.HTTP_400_BAD_REQUEST)
-        batch_pipeline_run.delay_on_commit(result.batch.pk)
         body = {"batch": result.batch.name, "id": result.batch.pk, "created": result.created,
                 "skipped": result.skipped}
         return Response(body, status=status.HTTP_201_CREATED)

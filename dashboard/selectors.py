@@ -2,37 +2,23 @@
 
 from __future__ import annotations
 
-from collections import defaultdict
 from typing import Any
 
 from django.db.models import Count, Q
 
 from reviewers.models import HumanLabel, ReviewTask
-from routing.metrics import Rate, WeightedRate, labels_agree, majority_label, rate, weighted_rate
+from reviewers.references import references_of
+from routing.metrics import Rate, WeightedRate, labels_agree, rate, weighted_rate
 from routing.models import Batch, RoutingDecision
 from routing.selectors import batch_decision_counts
 
 
-def _value(label: HumanLabel, task: str) -> float | None:
-    return label.rating if task == "rating" else label.choice
-
-
 def reviewed_reference(batch: Batch) -> dict[int, float]:
-    """Per example, the reference from HybridQC reviewers' labels: the adjudicator's label if
-    there is one, else the majority of review labels (a tie gives no reference)."""
-    labels: dict[int, list[HumanLabel]] = defaultdict(list)
-    qs = HumanLabel.objects.filter(example__batch=batch, source=HumanLabel.Source.REVIEW)
-    for label in qs.select_related("task", "example"):
-        labels[label.example_id].append(label)
-    out: dict[int, float] = {}
-    for example_id, items in labels.items():
-        task = items[0].example.task
-        adjudicated = [x for x in items if x.task and x.task.kind == ReviewTask.Kind.ADJUDICATION]
-        chosen = adjudicated[-1:] or items
-        ref = majority_label([v for x in chosen if (v := _value(x, task)) is not None])
-        if ref is not None:
-            out[example_id] = ref
-    return out
+    """Per example, the reference from HybridQC reviewers' labels only (``label_reference``: the
+    adjudicator's label if there is one, else the majority; a tie gives no reference)."""
+    labels = HumanLabel.objects.filter(example__batch=batch, source=HumanLabel.Source.REVIEW)
+    tasks = dict(labels.values_list("example_id", "example__task"))
+    return references_of(labels.select_related("task"), tasks)
 
 
 def _agreement(decisions: Any, reference: dict[int, float]) -> list[tuple[RoutingDecision, bool]]:

@@ -1,6 +1,6 @@
 from django.urls import path
 
-from . import views
+from . import views, views_router
 
 app_name = "dashboard"
 urlpatterns = [
@@ -8,4 +8,5 @@ urlpatterns = [
     path("upload/", views.batch_upload, name="upload"),
     path("batch/<int:batch_id>/", views.batch_detail, name="batch"),
     path("batch/<int:batch_id>/export.jsonl", views.batch_export, name="export"),
+    path("batch/<int:batch_id>/router/", views_router.router_panel, name="router_panel"),
 ]

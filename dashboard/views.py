@@ -7,12 +7,12 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_http_methods
 from django_htmx.http import HttpResponseClientRedirect
 
-from hybridqc.http import HtmxHttpRequest
+from hybridqc.flows.imports import batch_import
+from hybridqc.http import HtmxHttpRequest, render_htmx
 from hybridqc.roles import is_admin, is_lead, is_reviewer, lead_required
 from routing.models import Batch
-from routing.services.import_v1 import ImportValidationError, batch_import
+from routing.services.import_v1 import ImportValidationError
 from routing.services.import_validation import FIELDS_TOO_LARGE, request_size_problem
-from routing.tasks import batch_pipeline_run
 
 from .charts import drift_series
 from .forms import BatchUploadForm
@@ -51,8 +51,8 @@ def control_center(request: HtmxHttpRequest) -> HttpResponse:
     batches = {b.name: b for b in Batch.objects.all()}
     reports = _with_gates(batches_report(), batches)
     context = {"reports": reports, "drift": drift_series(reports), "form": BatchUploadForm()}
-    partial = request.htmx and request.GET.get("part") == "batches"
-    return render(request, "dashboard/control.html#batches" if partial else "dashboard/control.html", context)
+    part = "batches" if request.GET.get("part") == "batches" else None
+    return render_htmx(request, "dashboard/control.html", part, context)
 
 
 def _upload_refused(request: HttpRequest, problem: str) -> HttpResponse:
@@ -78,12 +78,11 @@ def batch_upload(request: HttpRequest) -> HttpResponse:
         result = batch_import(
             batch_name=data["name"], lines=data["file"], source_name=data["file"].name, user=request.user,
             confidence_threshold=data["confidence_threshold"], audit_rate=data["audit_rate"],
-            routing_mode=data["routing_mode"],
+            routing_mode=data["routing_mode"], route=True,
         )
     except ImportValidationError as exc:
         context = {"form": form, "import_errors": exc.errors[:200], "error_count": len(exc.errors)}
         return render(request, "dashboard/control.html#upload", context, status=400)
-    batch_pipeline_run.delay_on_commit(result.batch.pk)
     messages.success(request, f"Imported {result.created} examples into {result.batch.name} "
                               f"({result.skipped} already present); routing started.")
     return HttpResponseClientRedirect(f"/control/batch/{result.batch.pk}/")
@@ -101,9 +100,7 @@ def batch_detail(request: HtmxHttpRequest, batch_id: int) -> HttpResponse:
         "pending": batch.status not in (Batch.Status.READY, Batch.Status.FAILED),
     }
     part = request.GET.get("part")
-    if request.htmx and part in ("status", "decisions"):
-        return render(request, f"dashboard/batch.html#{part}", context)
-    return render(request, "dashboard/batch.html", context)
+    return render_htmx(request, "dashboard/batch.html", part if part in ("status", "decisions") else None, context)
 
 
 @lead_required

@@ -103,6 +103,8 @@ INSTALLED_APPS = [
     "routing",
     "reviewers",
     "dashboard",
+    # The cross-app flow (import -> judge -> route -> review tasks): its task, command and receivers.
+    "hybridqc.flows",
 ]
 
 MIDDLEWARE = [
@@ -116,6 +118,7 @@ MIDDLEWARE = [
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
+    "hybridqc.errors.ApplicationErrorMiddleware",
 ]
 
 ROOT_URLCONF = "hybridqc.urls"
@@ -199,6 +202,8 @@ REST_FRAMEWORK = {
         "rest_framework.authentication.BasicAuthentication",
     ],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
+    # ApplicationError -> its status and {"detail", "code"}, as the pages map it (hybridqc/errors.py).
+    "EXCEPTION_HANDLER": "hybridqc.errors.api_exception_handler",
 }
 
 # Celery: without a broker, tasks run in the calling process (the embedded demo).

@@ -5,23 +5,16 @@ from __future__ import annotations
 from typing import Any
 
 from rest_framework import serializers, status
-from rest_framework.permissions import BasePermission, IsAuthenticated
+from rest_framework.permissions import IsAuthenticated
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from hybridqc.roles import is_reviewer
+from hybridqc.roles import IsReviewer
 
-from .forms import CHOICE_KEYS, CRITERIA
+from .forms import CHOICE_KEYS, CRITERIA, label_input
 from .models import ReviewTask
 from .services import FLAGS, ReviewError, review_label_submit, review_lease_renew, review_task_claim
-
-
-class IsReviewer(BasePermission):
-    message = "Only reviewers may use the review API."
-
-    def has_permission(self, request: Request, view: Any) -> bool:
-        return is_reviewer(request.user)
 
 
 class TaskSerializer(serializers.Serializer):
@@ -58,14 +51,8 @@ class LabelSerializer(serializers.Serializer):
 
     def service_kwargs(self) -> dict[str, Any]:
         d = self.validated_data
-        return {
-            "choice": CHOICE_KEYS[d["choice"]] if d.get("choice") else None,
-            "rating": d.get("rating"),
-            "rationale": d.get("rationale", ""),
-            "flags": d.get("flags") or [],
-            "seconds_spent": d.get("seconds_spent"),
-            "criteria": {k: CHOICE_KEYS[v] for k, v in (d.get("criteria") or {}).items()} or None,
-        }
+        return label_input(choice=d.get("choice"), rating=d.get("rating"), rationale=d.get("rationale"),
+                           flags=d.get("flags"), seconds_spent=d.get("seconds_spent"), criteria=d.get("criteria"))
 
 
 class NextItemApi(APIView):
@@ -113,12 +100,10 @@ class HeartbeatApi(APIView):
     permission_classes = [IsAuthenticated, IsReviewer]
 
     def post(self, request: Request, task_id: int) -> Response:
-        task = ReviewTask.objects.filter(pk=task_id).first()
+        # The service decides every refusal, so this API and the htmx heartbeat answer alike.
         reviewer = request.user.reviewer  # type: ignore[union-attr]
-        if task is None or task.assignee_id != reviewer.pk:
-            return Response({"detail": "No such item."}, status=status.HTTP_404_NOT_FOUND)
         try:
-            until = review_lease_renew(task=task, reviewer=reviewer)
+            until = review_lease_renew(task=ReviewTask(pk=task_id), reviewer=reviewer)
         except ReviewError as exc:
             return Response({"detail": exc.message}, status=exc.status)
-        return Response({"id": task.pk, "lease_expires_at": until})
+        return Response({"id": task_id, "lease_expires_at": until})

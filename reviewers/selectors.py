@@ -15,6 +15,7 @@ from routing.metrics import Rate, labels_agree, rate
 from .agreement import cohen_kappa, krippendorff_alpha_nominal
 from .capacity import today_start
 from .models import Credential, HumanLabel, Notification, ReviewerProfile, ReviewTask
+from .references import label_value
 from .services.gold import gold_accuracy
 
 
@@ -39,7 +40,7 @@ def task_current(*, reviewer: ReviewerProfile) -> ReviewTask | None:
 
 
 def _value(label: HumanLabel) -> float | None:
-    return label.rating if label.example.task == "rating" else label.choice
+    return label_value(label, label.example.task)
 
 
 def adjudicated_agreement(reviewer: ReviewerProfile) -> Rate:

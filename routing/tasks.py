@@ -2,26 +2,22 @@ import logging
 
 from celery import shared_task
 
-from routing.models import Batch
-from routing.services.pipeline import batch_route
+from routing.models import Batch, JudgeRun
+from routing.services.judging import judge_chunk_run, judge_verdict_run
+from routing.services.router_training import (
+    RouterTrainingError,
+    backtest_result_save,
+    batch_backtest_run,
+    router_retrain_if_due,
+    router_train,
+)
 
 log = logging.getLogger(__name__)
 
 
 @shared_task(acks_late=True, reject_on_worker_lost=True)
-def batch_pipeline_run(batch_id: int) -> int:
-    batch = Batch.objects.filter(pk=batch_id).first()
-    if batch is None:
-        log.warning("batch %s vanished before its pipeline ran", batch_id)
-        return 0
-    return batch_route(batch=batch)
-
-
-@shared_task(acks_late=True, reject_on_worker_lost=True)
 def router_retrain_check() -> int | None:
     """Beat: retrain the router when enough new human labels arrived; returns the new version."""
-    from routing.services.router_training import router_retrain_if_due
-
     model = router_retrain_if_due()
     return model.version if model else None
 
@@ -29,8 +25,6 @@ def router_retrain_check() -> int | None:
 @shared_task(acks_late=True, reject_on_worker_lost=True)
 def router_retrain(requested_by: int | None = None) -> int | None:
     """A lead asked for a retrain from the model page; returns the new version."""
-    from routing.services.router_training import RouterTrainingError, router_train
-
     try:
         return router_train().version
     except RouterTrainingError as exc:
@@ -42,8 +36,6 @@ def router_retrain(requested_by: int | None = None) -> int | None:
 def batch_backtest(token: str, batch_id: int, alpha: float, delta: float, splits: int) -> None:
     """A backtest on a stored batch's labeled history, too large to run inside the request;
     the result lands where the backtest page polls for it."""
-    from routing.services.router_training import backtest_result_save, batch_backtest_run
-
     batch = Batch.objects.filter(pk=batch_id).first()
     if batch is None:
         log.warning("batch %s vanished before its backtest ran", batch_id)
@@ -58,9 +50,6 @@ def batch_backtest(token: str, batch_id: int, alpha: float, delta: float, splits
 @shared_task(acks_late=True, reject_on_worker_lost=True)
 def judge_chunk(run_id: int, example_ids: list[int]) -> int:
     """Judge one chunk of a live judge run (concurrently); safe to redeliver."""
-    from routing.models import JudgeRun
-    from routing.services.judging import judge_chunk_run
-
     run = JudgeRun.objects.select_related("judge_config", "batch").filter(pk=run_id).first()
     if run is None:
         log.warning("judge run %s vanished before its chunk ran", run_id)
@@ -71,9 +60,6 @@ def judge_chunk(run_id: int, example_ids: list[int]) -> int:
 @shared_task(acks_late=True, reject_on_worker_lost=True)
 def judge_verdict(run_id: int, example_id: int, order: str, sample: int) -> int:
     """One verdict per task: the naive baseline the benchmark compares chunks against."""
-    from routing.models import JudgeRun
-    from routing.services.judging import judge_verdict_run
-
     run = JudgeRun.objects.select_related("judge_config", "batch").filter(pk=run_id).first()
     if run is None:
         log.warning("judge run %s vanished before its verdict ran", run_id)

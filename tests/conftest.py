@@ -13,7 +13,9 @@ from pathlib import Path
 import pytest
 from django.conf import settings
 from django.db import connection
+from playwright.sync_api import sync_playwright
 
+from hybridqc.celery import app
 from tests import factories
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -33,7 +35,6 @@ def celery_worker(transactional_db: None, celery_queue: str, settings) -> Iterat
     process. A fresh queue name per session keeps stale messages of other runs away."""
     if not settings.CELERY_BROKER_URL:
         pytest.fail("the worker tests need CELERY_BROKER_URL (make test sets it)")
-    from hybridqc.celery import app
 
     app.conf.task_default_queue = celery_queue
     db = connection.settings_dict
@@ -85,8 +86,6 @@ def wait_until(predicate, timeout: float = 120, interval: float = 0.25, what: st
 
 @pytest.fixture(scope="session")
 def browser() -> Iterator[object]:
-    from playwright.sync_api import sync_playwright
-
     with sync_playwright() as pw:
         chromium = pw.chromium.launch(
             executable_path=CHROMIUM,

@@ -22,7 +22,6 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING
 
 import numpy as np
 from scipy import sparse
@@ -30,12 +29,10 @@ from scipy import sparse
 from .candidates import CANDIDATES, JUDGE_ONLY, LEARNED, Stage, agreement, judge_only_stages
 from .certify import Certification, cascade_apply
 from .features import ItemInput
+from .items import LabeledItem
 from .model import Router, router_fit_matrices
 from .power import expected_coverage
 from .vectorized import features_of
-
-if TYPE_CHECKING:  # the backtest imports this module; only its type is needed here
-    from .backtest import LabeledItem
 
 MIN_SELECTION_HISTORY = 50
 MIN_LEARNED_TRAIN = 50

@@ -13,7 +13,6 @@ from typing import Any, TypeGuard
 from django.conf import settings
 from django.db import models
 
-from reviewers.models import HumanLabel
 from routing.models import Domain, Example, Judgment
 
 from .import_json import field_label, json_nodes, path_label, shown, storable_problem
@@ -58,7 +57,8 @@ def current_limits() -> Limits:
     return Limits(
         id_chars=min(ids, _column_chars(Example, "external_id")),
         judge_chars=min(ids, _column_chars(Judgment, "judge")),
-        annotator_chars=min(ids, _column_chars(HumanLabel, "annotator")),
+        # Labels are stored through the reverse relation by the reviewers app, which routing may not import.
+        annotator_chars=min(ids, _column_chars(Example._meta.get_field("human_labels").related_model, "annotator")),
         variant_chars=min(ids, _column_chars(Judgment, "variant")),
         domain_chars=_column_chars(Domain, "path"),
         domain_segments=settings.IMPORT_MAX_DOMAIN_SEGMENTS,

@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
-from dataclasses import dataclass, field
-from typing import Any
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from typing import Any, Protocol
 
 from django.db import transaction
 
@@ -13,7 +13,9 @@ from routing.models import Batch, Domain, Example, Judgment
 from .import_rules import validate_item
 from .import_validation import ImportValidationError, LineError, parse_lines
 
-__all__ = ["ImportResult", "ImportValidationError", "LineError", "batch_import", "parse_lines", "validate_item"]
+__all__ = [
+    "ImportResult", "ImportValidationError", "LabelsStore", "LineError", "batch_import", "parse_lines", "validate_item",
+]
 
 
 @dataclass
@@ -23,7 +25,14 @@ class ImportResult:
     skipped: int = 0
     judgments: int = 0
     human_labels: int = 0
-    new_example_ids: list[int] = field(default_factory=list)
+
+
+class LabelsStore(Protocol):
+    """Stores the imported human labels of new examples; returns how many. Labels are the
+    reviewers app's rows, which routing may not import: the caller passes the writer in
+    (``hybridqc.flows.imports`` passes ``reviewers.services.import_labels_create``)."""
+
+    def __call__(self, *, labels: Sequence[tuple[Example, Sequence[dict[str, Any]]]]) -> int: ...
 
 
 def _domains_for(items: list[tuple[int, dict[str, Any]]]) -> dict[str, Domain]:
@@ -77,15 +86,15 @@ def _sample_numbers(judgments: list[dict[str, Any]]) -> list[int]:
 
 
 def batch_import(
-    *, batch_name: str, lines: Iterable[str | bytes], source_name: str = "", user: Any = None, **batch_fields: Any
+    *, batch_name: str, lines: Iterable[str | bytes], labels_store: LabelsStore, source_name: str = "",
+    user: Any = None, **batch_fields: Any
 ) -> ImportResult:
     """Validate a whole format-v1 file, then create the batch, examples, judgments and labels.
 
     A file with any bad line raises ImportValidationError and writes nothing. Ids already in
-    the batch are skipped, so re-importing a file creates no duplicates.
+    the batch are skipped, so re-importing a file creates no duplicates. The labels are written
+    by ``labels_store`` inside the same transaction.
     """
-    from reviewers.services import import_labels_create
-
     items = parse_lines(lines)
     with transaction.atomic():
         batch, _ = Batch.objects.get_or_create(
@@ -108,10 +117,9 @@ def batch_import(
                 judgments.append(judgment)
         Judgment.objects.bulk_create(judgments, batch_size=2000)
         labels = [(ex, it.get("human_labels", [])) for ex, (_, it) in zip(examples, fresh, strict=True)]
-        result.human_labels = import_labels_create(labels=labels)
+        result.human_labels = labels_store(labels=labels)
         if not batch.primary_judge and judgments:
             batch.primary_judge = judgments[0].judge
             batch.save(update_fields=["primary_judge"])
         result.created, result.judgments = len(examples), len(judgments)
-        result.new_example_ids = [e.pk for e in examples]
     return result

@@ -6,8 +6,10 @@ chunk skips what is stored and calls the endpoint only for the rest. A configura
 prompt variants asks every verdict K times, each variant with its own few-shot examples from the
 domain's human-labelled history (the "simulated annotators" of Trust or Escalate, Jung et al.).
 The chunk that completes the run (a conditional UPDATE on the run's counters) makes the live
-judge the batch's primary judge, resets the routing of the examples no reviewer has started on
-(pipeline.batch_routing_reset) and queues routing them again.
+judge the batch's primary judge and announces it (``routing.events.judge_run_finished``): the
+cross-app flow (``hybridqc.flows``) resets the routing of the examples no reviewer has started on
+and queues routing them again. Starting a run (which queues the chunk tasks) is in judge_runs.py,
+so that the tasks can import this module without a cycle.
 """
 
 from __future__ import annotations
@@ -22,6 +24,8 @@ from django.db.models import Count, F, Max, Q, Sum
 from django.db.models.functions import Coalesce, Greatest
 from django.utils import timezone
 
+from hybridqc.errors import ApplicationError
+from routing.events import judge_run_finished
 from routing.judges.base import ORDERS, FewShot, Verdict, VerdictRequest
 from routing.judges.fewshot import variant_names
 from routing.judges.guards import config_refusals, endpoint_policy
@@ -30,7 +34,7 @@ from routing.judges.runner import verdict_batches
 from routing.judges.selectors import fewshot_sets
 from routing.models import Batch, Example, JudgeConfig, JudgeRun, Judgment
 
-from .pipeline import batch_routing_reset, batch_status_set
+from .pipeline import batch_status_set
 
 log = logging.getLogger(__name__)
 
@@ -44,8 +48,11 @@ LIVE_BACKEND = "live"
 ACTIVE_RUN = (JudgeRun.Status.QUEUED, JudgeRun.Status.RUNNING)
 
 
-class JudgeSetupError(Exception):
+class JudgeSetupError(ApplicationError):
     """The run cannot start or continue (no examples, a run already going, no API key...)."""
+
+    default_status = 409
+    default_code = "judge_setup"
 
 
 def judge_config_create(*, name: str, base_url: str, model: str, **fields: Any) -> JudgeConfig:
@@ -174,29 +181,6 @@ def judge_run_total(config: JudgeConfig, batch: Batch) -> int:
     return sum(n * len(orders_for(config, task)) * per_order for task, n in by_task.items())
 
 
-def judge_run_start(*, batch: Batch, config: JudgeConfig, user: Any = None) -> JudgeRun:
-    """Queue a live run of ``config`` over every example of ``batch`` (one task per chunk)."""
-    from routing.tasks import judge_chunk
-
-    if not config.is_active:
-        raise JudgeSetupError(f"judge {config.key} is retired; choose an active version")
-    ids = list(batch.examples.order_by("pk").values_list("pk", flat=True))
-    if not ids:
-        raise JudgeSetupError(f"batch {batch.name} has no examples")
-    with transaction.atomic():
-        Batch.objects.select_for_update().get(pk=batch.pk)  # one start at a time per batch
-        if batch.judge_runs.filter(status__in=ACTIVE_RUN).exists():
-            raise JudgeSetupError(f"batch {batch.name} already has a judge run in progress")
-        run = JudgeRun.objects.create(batch=batch, judge_config=config, backend=LIVE_BACKEND,
-                                      total=judge_run_total(config, batch))
-        batch_status_set(batch=batch, status=Batch.Status.JUDGING, detail=f"judging with {config.key}")
-        size = max(1, config.chunk_size)
-        for start in range(0, len(ids), size):
-            judge_chunk.delay_on_commit(run.pk, ids[start:start + size])
-    log.info("judge run %s: %s over batch %s, %d verdicts", run.pk, config.key, batch.name, run.total)
-    return run
-
-
 def _judge(run: JudgeRun, requests: Sequence[VerdictRequest]) -> int:
     config = run.judge_config
     assert config is not None
@@ -273,18 +257,14 @@ def judge_run_progress(*, run: JudgeRun, last_error: str = "") -> bool:
 
 
 def judge_run_finish(*, run: JudgeRun) -> None:
-    """Make the live judge the batch's primary judge and re-route the examples nobody has
-    started on (those a reviewer holds or has labeled keep their routing)."""
-    from routing.tasks import batch_pipeline_run
-
+    """Make the live judge the batch's primary judge and announce it (``judge_run_finished``):
+    the cross-app flow re-routes the examples nobody has started on."""
     config = run.judge_config
     assert config is not None
     with transaction.atomic():
         batch = Batch.objects.select_for_update().get(pk=run.batch_id)
-        kept = batch_routing_reset(batch=batch)
         batch.primary_judge, batch.judge_backend = config.key, LIVE_BACKEND
         batch.save(update_fields=["primary_judge", "judge_backend"])
         batch_status_set(batch=batch, status=Batch.Status.ROUTING, detail=f"judged by {config.key}")
-        batch_pipeline_run.delay_on_commit(batch.pk)
-    log.info("judge run %s finished; batch %s re-routed with %s (%d started examples kept)",
-             run.pk, batch.name, config.key, len(kept))
+        judge_run_finished.send(sender=JudgeRun, run=run, batch=batch)
+    log.info("judge run %s finished; batch %s is judged by %s", run.pk, batch.name, config.key)

@@ -4,10 +4,10 @@ import pytest
 from django.core.management import call_command
 
 from dashboard.selectors import batch_report, release_gate
+from hybridqc.flows.batches import batch_route
 from reviewers.models import HumanLabel, ReviewTask
 from routing.metrics import rate, weighted_rate
 from routing.models import RoutingDecision
-from routing.services.pipeline import batch_route
 from tests import factories
 
 KEPT = [{"judge": "judge-x", "order": "ab", "choice": 1}, {"judge": "judge-x", "order": "ba", "choice": 1}]
@@ -81,7 +81,7 @@ def test_batch_report_judge_only_is_kept_and_not_audited(reviewed_batch, client,
     client.force_login(lead_user)
     assert 'data-judge-only="2"' in client.get("/control/").content.decode()
     assert 'data-judge-only="2"' in client.get(f"/control/batch/{reviewed_batch.pk}/").content.decode()
-    body = client.get(f"/routing/batch/{reviewed_batch.pk}/router/").content.decode()
+    body = client.get(f"/control/batch/{reviewed_batch.pk}/router/").content.decode()
     assert 'data-judge-only="2"' in body and 'data-coverage="0.2"' in body
 
 

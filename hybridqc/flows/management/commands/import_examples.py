@@ -3,10 +3,10 @@ from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
+from hybridqc.flows.imports import batch_import
 from routing.models import Batch
-from routing.services.import_v1 import ImportValidationError, batch_import
+from routing.services.import_v1 import ImportValidationError
 from routing.services.import_validation import upload_size_problem
-from routing.tasks import batch_pipeline_run
 
 
 class Command(BaseCommand):
@@ -30,7 +30,8 @@ class Command(BaseCommand):
                                     ("audit_rate", opts["audit_rate"])) if v is not None}
         try:
             with path.open("rb") as fh:
-                result = batch_import(batch_name=opts["batch"], lines=fh, source_name=path.name, **fields)
+                result = batch_import(batch_name=opts["batch"], lines=fh, source_name=path.name,
+                                      route=not opts["no_pipeline"], **fields)
         except ImportValidationError as exc:
             for error in exc.errors[:200]:
                 self.stderr.write(f"{path.name}: {error}")
@@ -42,5 +43,4 @@ class Command(BaseCommand):
             f"{result.judgments} judgments, {result.human_labels} human labels"
         )
         if not opts["no_pipeline"]:
-            batch_pipeline_run.delay_on_commit(result.batch.pk)
             self.stdout.write("pipeline queued")
