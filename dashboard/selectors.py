@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Mapping
 from typing import Any
 
 from django.db.models import Count, Q
@@ -10,7 +11,7 @@ from reviewers.models import HumanLabel, ReviewTask
 from reviewers.references import references_of
 from routing.metrics import Rate, WeightedRate, labels_agree, rate, weighted_rate
 from routing.models import Batch, RoutingDecision
-from routing.selectors import batch_decision_counts
+from routing.selectors import batch_decision_counts, decision_counts
 
 
 def reviewed_reference(batch: Batch) -> dict[int, float]:
@@ -130,19 +131,14 @@ def release_gate(report: dict[str, Any], target: float) -> dict[str, Any]:
 
 def batch_domain_rows(batch: Batch) -> list[dict[str, Any]]:
     """Per domain of a batch: examples, judge-kept, routed, audited."""
-    rows = (
+    rows: Iterable[Mapping[str, Any]] = (
         RoutingDecision.objects.filter(example__batch=batch)
         .values("example__domain__path")
-        .annotate(
-            n=Count("id"),
-            judge_kept=Count("id", filter=Q(route="judge")),
-            human=Count("id", filter=Q(route="human")),
-            audited=Count("id", filter=Q(audit=True)),
-        )
+        .annotate(**decision_counts())
         .order_by("example__domain__path")
     )
-    return [{"domain": r["example__domain__path"], "n": r["n"], "judge_kept": r["judge_kept"],
-             "human": r["human"], "audited": r["audited"]} for r in rows]
+    return [{"domain": r["example__domain__path"], "n": r["routed"], "judge_kept": r["judge_kept"],
+             "human": r["routed_to_human"], "audited": r["audited"]} for r in rows]
 
 
 def batch_decisions(batch: Batch, route: str | None = None, limit: int = 50) -> list[RoutingDecision]:

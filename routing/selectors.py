@@ -91,14 +91,20 @@ def batch_domains(batch: Batch) -> list[Domain]:
     return list(Domain.objects.filter(examples__batch=batch).distinct())
 
 
+def decision_counts() -> dict[str, Count]:
+    """The decision counts, as aggregates over RoutingDecision rows: the batch's figures and
+    each domain's row use these same expressions."""
+    return {
+        "routed": Count("id"), "judge_kept": Count("id", filter=Q(route=RoutingDecision.Route.JUDGE)),
+        "routed_to_human": Count("id", filter=Q(route=RoutingDecision.Route.HUMAN)),
+        "audited": Count("id", filter=Q(audit=True)),
+    }
+
+
 def batch_decision_counts(batch: Batch) -> dict[str, Any]:
     """The batch's stored decisions by source. ``judge_only`` (kept and not audited: no human
     sees them) is the coverage; audited items are judge-kept but also reviewed."""
-    c = RoutingDecision.objects.filter(example__batch=batch).aggregate(
-        routed=Count("id"), judge_kept=Count("id", filter=Q(route=RoutingDecision.Route.JUDGE)),
-        routed_to_human=Count("id", filter=Q(route=RoutingDecision.Route.HUMAN)),
-        audited=Count("id", filter=Q(audit=True)),
-    )
+    c = RoutingDecision.objects.filter(example__batch=batch).aggregate(**decision_counts())
     c["judge_only"] = c["judge_kept"] - c["audited"]
     c["coverage"] = c["judge_only"] / c["routed"] if c["routed"] else None
     return c

@@ -13,13 +13,13 @@ from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 
+from routing.domains import prefix_q
 from routing.metrics import Rate, labels_agree, rate
 from routing.models import Batch, Example
 
 from ..models import Credential, HumanLabel, Notification, ReviewerProfile, ReviewTask
 from ..references import label_reference
 from .errors import ReviewError
-from .matching import prefix_q
 from .pool import gold_candidates, task_load
 
 
