@@ -25,7 +25,7 @@ help:
 	@echo "make bench  - benchmarks into bench/results.json"
 	@echo "make backtests - the router's acceptance matrix (leave-one-source-out) into bench/backtests.json"
 	@echo "make serve  - gunicorn + celery workers (judge, routing, housekeeping queues) + beat on PostgreSQL and Redis"
-	@echo "make lint   - ruff and mypy"
+	@echo "make lint   - ruff, mypy and the import contracts (lint-imports)"
 
 python-check:
 	@if [ -z "$(PYTHON)" ]; then \
@@ -54,11 +54,13 @@ services:
 test: install chromium services
 	$(BIN)/ruff check .
 	$(BIN)/mypy .
+	$(BIN)/lint-imports
 	$(TEST_ENV) $(BIN)/python -m pytest $(PYTEST_ARGS)
 
 lint: install
 	$(BIN)/ruff check .
 	$(BIN)/mypy .
+	$(BIN)/lint-imports
 
 demo: install
 	$(DEMO_ENV) $(BIN)/python manage.py migrate --noinput

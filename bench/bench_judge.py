@@ -75,8 +75,9 @@ def _batch_ready(batch_id: int, timeout: float = 120) -> None:
 
 
 def _chunked(url: str, tag: str, chunk_size: int = N_EXAMPLES) -> tuple[float, int]:
-    from routing.services.import_v1 import batch_import
-    from routing.services.judging import chunk_examples, judge_config_create, judge_run_start
+    from hybridqc.flows.imports import batch_import
+    from routing.services.judge_runs import judge_run_start
+    from routing.services.judging import chunk_examples, judge_config_create
 
     batch = batch_import(batch_name=f"bench-judge-{tag}", lines=_items(tag, N_EXAMPLES)).batch
     # A 15 s timeout (75 x the latency): a chunk of 1500 examples fits half its 1800 s soft limit.
@@ -91,8 +92,8 @@ def _chunked(url: str, tag: str, chunk_size: int = N_EXAMPLES) -> tuple[float, i
 
 
 def _naive(url: str, tag: str) -> tuple[float, int]:
+    from hybridqc.flows.imports import batch_import
     from routing.models import JudgeRun
-    from routing.services.import_v1 import batch_import
     from routing.services.judging import judge_config_create, judge_run_total, verdict_requests
     from routing.tasks import judge_verdict
 

@@ -54,10 +54,10 @@ def _setup() -> list[str]:
     from django.contrib.auth.models import User
     from django.contrib.sessions.backends.db import SessionStore
 
+    from hybridqc.flows.imports import batch_import
     from reviewers.models import Credential, ReviewerProfile
     from reviewers.services import review_tasks_create
     from routing.models import Batch
-    from routing.services.import_v1 import batch_import
 
     Batch.objects.filter(name=BATCH).delete()
     User.objects.filter(username__startswith="bench-rev-").delete()

@@ -17,12 +17,13 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from hybridqc.api_schema import DetailSerializer
+from hybridqc.flows.imports import batch_import
+from hybridqc.flows.tasks import batch_pipeline_run
 from hybridqc.queueing import BROKER_DOWN, enqueue_failed_message
-from hybridqc.roles import is_lead
+from hybridqc.roles import IsLead
 from routing.models import Batch
-from routing.services.import_v1 import ImportValidationError, batch_import
+from routing.services.import_v1 import ImportValidationError
 from routing.services.import_validation import FIELDS_TOO_LARGE, request_size_problem
-from routing.tasks import batch_pipeline_run
 
 from .filters import BatchFilter
 from .gate import batch_gate
@@ -35,11 +36,6 @@ from .serializers import (
     GateSerializer,
     ImportRefusedSerializer,
 )
-
-
-class IsLead(BasePermission):
-    def has_permission(self, request: Request, view: Any) -> bool:
-        return is_lead(request.user)
 
 
 class BatchPermission(BasePermission):
@@ -100,7 +96,7 @@ class BatchListApi(APIView):
             return import_job_accepted(request, upload, data)
         try:
             result = batch_import(batch_name=data.pop("name"), lines=upload, source_name=upload.name,
-                                  user=request.user, **data)
+                                  user=request.user, route=True, **data)
         except ImportValidationError as exc:
             errors = [{"line": e.line, "field": e.field, "message": e.message} for e in exc.errors[:500]]
             return Response({"detail": str(exc), "errors": errors}, status=status.HTTP_400_BAD_REQUEST)

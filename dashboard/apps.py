@@ -7,8 +7,8 @@ class DashboardConfig(AppConfig):
 
     def ready(self) -> None:
         # Imported here: receivers need the app registry ready.
-        from routing.events import batch_gate_inputs_changed
+        from routing.events import batch_gate_inputs_changed  # noqa: PLC0415
 
-        from .receivers import batch_gate_check_queue
+        from .receivers import batch_gate_check_queue  # noqa: PLC0415
 
         batch_gate_inputs_changed.connect(batch_gate_check_queue, dispatch_uid="dashboard-gate-check")

@@ -2,14 +2,14 @@
 
 from __future__ import annotations
 
-from collections import defaultdict
 from collections.abc import Sequence
 from typing import Any
 
 from django.db.models import Count, QuerySet
 
-from reviewers.models import HumanLabel, ReviewTask
-from routing.metrics import Rate, WeightedRate, majority_label
+from reviewers.models import HumanLabel
+from reviewers.references import references_of
+from routing.metrics import Rate, WeightedRate
 from routing.models import Batch, Domain, Example, RoutingDecision
 
 from .aggregates import counts_by_batch, rates_by_batch
@@ -17,26 +17,12 @@ from .label_accuracy import label_accuracy_keys, label_gate_reasons
 from .stats import batches_figures
 
 
-def _value(label: HumanLabel, task: str) -> float | None:
-    return label.rating if task == "rating" else label.choice
-
-
 def reviewed_reference(batch: Batch) -> dict[int, float]:
-    """Per example, the reference from HybridQC reviewers' labels: the adjudicator's label if
-    there is one, else the majority of review labels (a tie gives no reference)."""
-    labels: dict[int, list[HumanLabel]] = defaultdict(list)
-    qs = HumanLabel.objects.filter(example__batch=batch, source=HumanLabel.Source.REVIEW)
-    for label in qs.select_related("task", "example"):
-        labels[label.example_id].append(label)
-    out: dict[int, float] = {}
-    for example_id, items in labels.items():
-        task = items[0].example.task
-        adjudicated = [x for x in items if x.task and x.task.kind == ReviewTask.Kind.ADJUDICATION]
-        chosen = adjudicated[-1:] or items
-        ref = majority_label([v for x in chosen if (v := _value(x, task)) is not None])
-        if ref is not None:
-            out[example_id] = ref
-    return out
+    """Per example, the reference from HybridQC reviewers' labels, by the one rule
+    (``reviewers.references``: the adjudicator's label if there is one, else the majority)."""
+    labels = list(HumanLabel.objects.filter(example__batch=batch, source=HumanLabel.Source.REVIEW)
+                  .select_related("task", "example").order_by("created_at", "id"))
+    return references_of(labels, {label.example_id: label.example.task for label in labels})
 
 
 def batch_rates(batch: Batch) -> tuple[WeightedRate, Rate]:

@@ -13,8 +13,9 @@ from typing import Any
 from django.db.models import Count, Q, QuerySet
 from django.db.models.functions import TruncMonth, TruncWeek
 
-from reviewers.models import HumanLabel, ReviewTask
-from routing.metrics import labels_agree, majority_label, rate, weighted_rate
+from reviewers.models import HumanLabel
+from reviewers.references import references_of
+from routing.metrics import labels_agree, rate, weighted_rate
 from routing.models import Domain, Example, RoutingDecision
 
 PERIODS = ("month", "week")
@@ -90,25 +91,14 @@ def _count_cells(by: str, prefix: str | None, split: Split, cells: dict[Key, dic
 
 
 def reviewed_references(decisions: QuerySet[RoutingDecision]) -> dict[int, float]:
-    """Per example of the given decisions: the adjudicator's label if there is one, else the
-    majority of review labels (a tie gives none) — the reference the batch report uses."""
+    """Per example of the given decisions: the reference of its review labels, by the one rule
+    (``reviewers.references``: the adjudicator's label, else the strict majority)."""
     labels = (
         HumanLabel.objects.filter(source=HumanLabel.Source.REVIEW, example__decision__in=decisions)
-        .values_list("example_id", "example__task", "choice", "rating", "task__kind")
-        .order_by("example_id", "created_at", "id")
+        .select_related("task", "example").order_by("example_id", "created_at", "id")
     )
-    grouped: dict[int, list[tuple[float | None, bool]]] = defaultdict(list)
-    for example_id, task, choice, rating_value, kind in labels:
-        value = rating_value if task == "rating" else choice
-        grouped[example_id].append((value, kind == ReviewTask.Kind.ADJUDICATION))
-    out: dict[int, float] = {}
-    for example_id, items in grouped.items():
-        adjudicated = [v for v, adj in items if adj][-1:]
-        chosen = adjudicated or [v for v, _ in items]
-        ref = majority_label([v for v in chosen if v is not None])
-        if ref is not None:
-            out[example_id] = ref
-    return out
+    rows = list(labels)
+    return references_of(rows, {label.example_id: label.example.task for label in rows})
 
 
 def _reviewed_decisions(prefix: str | None) -> QuerySet[RoutingDecision]:

@@ -14,14 +14,15 @@ from django.utils.http import content_disposition_header
 from django.views.decorators.http import require_http_methods, require_POST
 from django_htmx.http import HttpResponseClientRedirect, reswap, retarget
 
+from hybridqc.flows.imports import batch_import
+from hybridqc.flows.tasks import batch_pipeline_run
 from hybridqc.http import HtmxHttpRequest
 from hybridqc.queueing import BROKER_DOWN, enqueue_failed_message
 from hybridqc.roles import is_admin, is_lead, is_reviewer, lead_required
 from routing.models import Batch, RoutingDecision
-from routing.services.import_v1 import ImportValidationError, batch_import
+from routing.services.import_v1 import ImportValidationError
 from routing.services.import_validation import FIELDS_TOO_LARGE, request_size_problem
 from routing.services.pipeline import RETRYABLE, BatchRetryError, batch_retry
-from routing.tasks import batch_pipeline_run
 
 from .alarms import open_alarms
 from .charts import drift_series

@@ -49,7 +49,7 @@ def webhook_deliveries_create(*, batch: Batch, event: str, payload: dict[str, An
     """One pending delivery per active endpoint subscribed to ``event``; each is sent by a task
     once the caller's transaction commits."""
     # Imported here: the task module imports this one (tasks call services).
-    from .tasks import webhook_deliver
+    from .tasks import webhook_deliver  # noqa: PLC0415
 
     body = json.dumps(payload, sort_keys=True)
     endpoints = [e for e in WebhookEndpoint.objects.filter(active=True) if event in (e.events or [])]

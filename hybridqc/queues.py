@@ -15,7 +15,7 @@ KINDS = (JUDGE, ROUTING, HOUSEKEEPING)
 TASK_KINDS = {
     "routing.tasks.judge_chunk": JUDGE,
     "routing.tasks.judge_verdict": JUDGE,
-    "routing.tasks.batch_pipeline_run": ROUTING,
+    "hybridqc.flows.tasks.batch_pipeline_run": ROUTING,
     "routing.tasks.router_retrain": ROUTING,
     "routing.tasks.router_retrain_check": ROUTING,
     "routing.tasks.batch_backtest": ROUTING,
@@ -24,7 +24,7 @@ TASK_KINDS = {
     "dashboard.tasks.batch_gate_check": ROUTING,
     "dashboard.tasks.webhook_deliver": HOUSEKEEPING,
     "dashboard.tasks.alarms_check": HOUSEKEEPING,
-    "routing.tasks.import_job_run": ROUTING,
+    "hybridqc.flows.tasks.import_job_run": ROUTING,
 }
 
 

@@ -15,6 +15,8 @@ from django.contrib.auth.decorators import login_required
 from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
 from django.core.exceptions import PermissionDenied
 from django.http import HttpRequest, HttpResponse
+from rest_framework.permissions import BasePermission
+from rest_framework.request import Request
 
 REVIEWER, LEAD, ADMIN = "reviewer", "lead", "admin"
 ROLE_PERMISSIONS: dict[str, list[str]] = {
@@ -78,3 +80,21 @@ lead_required = role_required(is_lead)
 admin_required = role_required(is_admin)
 reviewer_required = role_required(is_reviewer)
 any_role_required = role_required(has_role)
+
+
+# DRF permission classes: the same role checks for the APIs (with IsAuthenticated first, so an
+# anonymous caller gets 401/403 from authentication, not from the role).
+
+
+class IsLead(BasePermission):
+    message = "Only release leads may use this API."
+
+    def has_permission(self, request: Request, view: Any) -> bool:
+        return is_lead(request.user)
+
+
+class IsReviewer(BasePermission):
+    message = "Only reviewers may use the review API."
+
+    def has_permission(self, request: Request, view: Any) -> bool:
+        return is_reviewer(request.user)

@@ -133,6 +133,8 @@ INSTALLED_APPS = [
     "routing",
     "reviewers",
     "dashboard",
+    # The cross-app flow (import -> judge -> route -> review tasks): its task, command and receivers.
+    "hybridqc.flows",
 ]
 
 MIDDLEWARE = [
@@ -147,6 +149,7 @@ MIDDLEWARE = [
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
     "django.middleware.csp.ContentSecurityPolicyMiddleware",
+    "hybridqc.errors.ApplicationErrorMiddleware",
     # Last, as django-axes requires: it turns a locked-out login into the lockout response.
     "axes.middleware.AxesMiddleware",
 ]
@@ -340,6 +343,8 @@ REST_FRAMEWORK = {
     ],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+    # ApplicationError -> its status and {"detail", "code"}, as the pages map it (hybridqc/errors.py).
+    "EXCEPTION_HANDLER": "hybridqc.errors.api_exception_handler",
     "DEFAULT_THROTTLE_CLASSES": [
         "hybridqc.throttling.AnonThrottle",
         "hybridqc.throttling.UserThrottle",

@@ -6,24 +6,18 @@ from typing import Any
 
 from drf_spectacular.utils import OpenApiResponse, extend_schema, inline_serializer
 from rest_framework import serializers, status
-from rest_framework.permissions import BasePermission, IsAuthenticated
+from rest_framework.permissions import IsAuthenticated
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from hybridqc.api_schema import DetailSerializer
-from hybridqc.roles import is_reviewer
+from hybridqc.roles import IsReviewer
 
-from .forms import CHOICE_KEYS, CRITERIA
+from .forms import CHOICE_KEYS, CRITERIA, label_input
 from .models import ReviewTask
+from .selectors import task_pk
 from .services import FLAGS, ReviewError, review_label_submit, review_lease_renew, review_task_claim
-
-
-class IsReviewer(BasePermission):
-    message = "Only reviewers may use the review API."
-
-    def has_permission(self, request: Request, view: Any) -> bool:
-        return is_reviewer(request.user)
 
 
 class TaskSerializer(serializers.Serializer):
@@ -68,14 +62,8 @@ class LabelSerializer(serializers.Serializer):
 
     def service_kwargs(self) -> dict[str, Any]:
         d = self.validated_data
-        return {
-            "choice": CHOICE_KEYS[d["choice"]] if d.get("choice") else None,
-            "rating": d.get("rating"),
-            "rationale": d.get("rationale", ""),
-            "flags": d.get("flags") or [],
-            "seconds_spent": d.get("seconds_spent"),
-            "criteria": {k: CHOICE_KEYS[v] for k, v in (d.get("criteria") or {}).items()} or None,
-        }
+        return label_input(choice=d.get("choice"), rating=d.get("rating"), rationale=d.get("rationale"),
+                           flags=d.get("flags"), seconds_spent=d.get("seconds_spent"), criteria=d.get("criteria"))
 
 
 class NextItemApi(APIView):
@@ -125,13 +113,11 @@ class HeartbeatApi(APIView):
 
     permission_classes = [IsAuthenticated, IsReviewer]
 
-    @extend_schema(request=None, responses={200: LeaseSerializer, 403: DetailSerializer, 404: DetailSerializer,
-                                            409: DetailSerializer})
+    @extend_schema(request=None, responses={200: LeaseSerializer, 403: DetailSerializer, 409: DetailSerializer})
     def post(self, request: Request, item: str) -> Response:
-        task = ReviewTask.objects.filter(public_id=item).first()
+        # An unknown item is refused like another reviewer's (409): the service decides both.
+        task = ReviewTask(pk=task_pk(public_id=item) or 0, public_id=item)
         reviewer = request.user.reviewer  # type: ignore[union-attr]
-        if task is None or task.assignee_id != reviewer.pk:
-            return Response({"detail": "No such item."}, status=status.HTTP_404_NOT_FOUND)
         try:
             until = review_lease_renew(task=task, reviewer=reviewer)
         except ReviewError as exc:

@@ -7,6 +7,11 @@ class ReviewersConfig(AppConfig):
     default_auto_field = "django.db.models.BigAutoField"
 
     def ready(self) -> None:
-        from .roles_setup import roles_ensure
+        # Both modules import models, which cannot load before the app registry is ready.
+        from routing.labels import label_source_set  # noqa: PLC0415
+
+        from .references import HumanLabelSource  # noqa: PLC0415
+        from .roles_setup import roles_ensure  # noqa: PLC0415
 
         post_migrate.connect(roles_ensure, sender=self)
+        label_source_set(HumanLabelSource())

@@ -1,24 +1,24 @@
 """Selectors for who is on the roster now and how much work each reviewer can still take today.
 
 ``remaining_capacity`` is the one capacity rule: assignment (services/matching.py) balances tasks
-by it and budget routing sizes the human share with it (``routing.selectors.roster_remaining_capacity``
-sums it), so the router never plans for more reviews than assignment will hand out.
+by it and budget routing sizes the human share with it (``roster_remaining_capacity`` sums it, and
+``hybridqc.flows`` passes the sum to routing as an argument), so the router never plans for more
+reviews than assignment will hand out.
 
-Why a module of its own: it imports only ``reviewers.models``, so both sides can import it
-without a cycle. ``reviewers/selectors.py`` imports ``reviewers.services`` (gold accuracy), so the
-services could not import a rule kept there; and keeping the rule in ``routing`` would make the
-reviewer side import routing's selectors. Routing reaches it only through ``routing/selectors.py``,
-the one routing module that already reads reviewer rows, so no routing service imports it.
+Why a module of its own: it imports only ``reviewers.models``, so the services and the selectors
+can both import it without a cycle (``reviewers/selectors.py`` imports ``reviewers.services``).
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from datetime import datetime, time
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from django.db.models import Count, Q, QuerySet
 from django.utils import timezone
+
+from routing.models import Domain
 
 from .models import Credential, HumanLabel, ReviewerProfile, ReviewTask
 
@@ -60,3 +60,10 @@ def remaining_capacity(reviewer_ids: Iterable[int]) -> dict[int, int]:
     )
     capacity = dict(ReviewerProfile.objects.filter(pk__in=ids).values_list("id", "capacity_per_day"))
     return {r: max(0, capacity.get(r, 0) - done.get(r, 0) - waiting.get(r, 0)) for r in ids}
+
+
+def roster_remaining_capacity(domains: Sequence[Domain]) -> int:
+    """What the roster can still review today for these domains: ``remaining_capacity`` summed
+    over active reviewers holding a valid credential that covers any of them."""
+    reviewer_ids = {c.reviewer_id for c in valid_credentials() if any(c.covers(d) for d in domains)}
+    return sum(remaining_capacity(reviewer_ids).values())

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any
 
 from django import forms
@@ -32,15 +33,23 @@ class LabelForm(forms.Form):
 
     def service_kwargs(self) -> dict[str, Any]:
         d = self.cleaned_data
-        criteria = {n: CHOICE_KEYS[d[f"crit_{n}"]] for n in CRITERIA if d.get(f"crit_{n}")}
-        return {
-            "choice": CHOICE_KEYS.get(d["choice"]) if d["choice"] else None,
-            "rating": d["rating"],
-            "rationale": d["rationale"],
-            "flags": d["flags"],
-            "seconds_spent": d["seconds_spent"],
-            "criteria": criteria or None,
-        }
+        return label_input(choice=d["choice"], rating=d["rating"], rationale=d["rationale"], flags=d["flags"],
+                           seconds_spent=d["seconds_spent"],
+                           criteria={n: d[f"crit_{n}"] for n in CRITERIA if d.get(f"crit_{n}")})
+
+
+def label_input(*, choice: str | None, rating: float | None, rationale: str | None, flags: list[str] | None,
+                seconds_spent: float | None, criteria: Mapping[str, str] | None) -> dict[str, Any]:
+    """A submitted label as ``review_label_submit`` takes it, from the keys a reviewer types
+    (1 / 2 / t): the one mapping the review form and the review API share."""
+    return {
+        "choice": CHOICE_KEYS[choice] if choice else None,
+        "rating": rating,
+        "rationale": rationale or "",
+        "flags": flags or [],
+        "seconds_spent": seconds_spent,
+        "criteria": {k: CHOICE_KEYS[v] for k, v in (criteria or {}).items() if v} or None,
+    }
 
 
 class SkipForm(forms.Form):

@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import secrets
+from datetime import datetime
 
 from django.conf import settings
 from django.db import models
@@ -60,8 +61,13 @@ class Credential(models.Model):
     def covers(self, domain: Domain) -> bool:
         return domain.covered_by(self.domain_prefix)
 
-    def is_valid(self) -> bool:
-        return not self.paused and (self.expires_at is None or self.expires_at > timezone.now())
+    def is_valid(self, now: datetime | None = None) -> bool:
+        """The credential validity rule: unexpired, not paused, of an active reviewer.
+        ``reviewers.capacity.valid_credentials`` is its query form and ``pool.credentials_valid``
+        its SQL; tests/reviewers/test_credential_validity.py holds all three to the same answer."""
+        now = now or timezone.now()
+        return (not self.paused and (self.expires_at is None or self.expires_at > now)
+                and self.reviewer.status == ReviewerProfile.Status.ACTIVE)
 
 
 LEVEL_ORDER: list[str] = [Credential.Level.PRACTITIONER, Credential.Level.EXPERT, Credential.Level.ADJUDICATOR]

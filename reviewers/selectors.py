@@ -10,11 +10,13 @@ from typing import Any
 from django.db.models import Count, Prefetch, Q, QuerySet
 from django.utils import timezone
 
+from routing.domains import path_covered
 from routing.metrics import Rate, labels_agree, rate
 
 from .agreement import cohen_kappa, krippendorff_alpha_nominal
 from .capacity import today_start
 from .models import Credential, HumanLabel, Notification, ReviewerProfile, ReviewTask
+from .references import label_value
 from .services.gold import gold_accuracy
 
 
@@ -44,7 +46,7 @@ def task_current(*, reviewer: ReviewerProfile) -> ReviewTask | None:
 
 
 def _value(label: HumanLabel) -> float | None:
-    return label.rating if label.example.task == "rating" else label.choice
+    return label_value(label, label.example.task)
 
 
 def adjudicated_agreement(reviewer: ReviewerProfile) -> Rate:
@@ -136,14 +138,9 @@ def roster() -> list[ReviewerProfile]:
         gold[label.reviewer_id or 0].append((e.domain.path, labels_agree(e.task, _value(label), truth)))
     for r in reviewers:
         for c in r.credentials.all():
-            marks = [ok for path, ok in gold[r.pk] if ok is not None and _covered(path, c.domain_prefix)]
+            marks = [ok for path, ok in gold[r.pk] if ok is not None and path_covered(path, c.domain_prefix)]
             c.gold = rate(sum(marks), len(marks))  # type: ignore[attr-defined]
     return reviewers
-
-
-def _covered(path: str, prefix: str) -> bool:
-    prefix = prefix.strip("/")
-    return path == prefix or path.startswith(prefix + "/")
 
 
 def credentials_expiring(days: int = 30) -> QuerySet[Credential]:

@@ -18,7 +18,7 @@ from django.utils.html import escape
 from django.views.decorators.http import require_GET, require_POST
 from django_htmx.http import trigger_client_event
 
-from hybridqc.http import HtmxHttpRequest
+from hybridqc.http import HtmxHttpRequest, render_htmx
 from hybridqc.roles import reviewer_required
 
 from .forms import CRITERIA, LabelForm, SkipForm, form_errors
@@ -55,8 +55,7 @@ def _item_context(task: ReviewTask | None, **extra: Any) -> dict[str, Any]:
 
 def _render_item(request: HtmxHttpRequest, task: ReviewTask | None, status: int = 200, **extra: Any) -> HttpResponse:
     """The item partial for htmx swaps, the whole page otherwise."""
-    template = f"{PAGE}#item" if request.htmx else PAGE
-    return render(request, template, _item_context(task, **extra), status=status)
+    return render_htmx(request, PAGE, "item", _item_context(task, **extra), status=status)
 
 
 def _see_other(request: HtmxHttpRequest, message: str | None = None) -> HttpResponseRedirect:

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 from django.shortcuts import get_object_or_404
 from drf_spectacular.utils import extend_schema
 from rest_framework import permissions, serializers, status
@@ -12,17 +10,11 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from hybridqc.api_schema import DetailSerializer
-from hybridqc.roles import is_lead
+from hybridqc.roles import IsLead
 from routing.judges.selectors import judge_configs_active
 from routing.models import Batch, JudgeRun
-from routing.services.judging import JudgeSetupError, judge_run_start
-
-
-class IsLead(permissions.BasePermission):
-    message = "Only release leads may start judge runs."
-
-    def has_permission(self, request: Request, view: Any) -> bool:
-        return is_lead(request.user)
+from routing.services.judge_runs import judge_run_start
+from routing.services.judging import JudgeSetupError
 
 
 class JudgeRunStartSerializer(serializers.Serializer):
@@ -58,7 +50,7 @@ class JudgeRunsApi(APIView):
         body = JudgeRunStartSerializer(data=request.data)
         body.is_valid(raise_exception=True)
         try:
-            run = judge_run_start(batch=batch, config=body.validated_data["judge_config"], user=request.user)
+            run = judge_run_start(batch=batch, config=body.validated_data["judge_config"])
         except JudgeSetupError as exc:
             return Response({"detail": str(exc)}, status=status.HTTP_409_CONFLICT)
         return Response(JudgeRunSerializer(run).data, status=status.HTTP_201_CREATED)

@@ -1,9 +1,8 @@
-"""Reads for routing: human reference labels, the router's view of examples, roster capacity,
-the batch's decision counts and the stored routing runs behind them.
+"""Reads for routing: human reference labels (through the ``routing.labels`` port), the router's
+view of examples, the batch's decision counts and the stored routing runs behind them.
 
-Roster capacity is summed from the reviewer side's rule (reviewers/capacity.py, a leaf module of
-reads): this module is routing's one door to reviewer rows, so routing services never import
-reviewers for it."""
+Routing never reads reviewer rows itself: labels come through the port, the roster's remaining
+capacity arrives as an argument (``hybridqc.flows`` computes it with ``reviewers.capacity``)."""
 
 from __future__ import annotations
 
@@ -12,40 +11,17 @@ from collections.abc import Iterable, Sequence
 from datetime import datetime
 from typing import Any
 
-from django.db.models import Count, Min, Q, QuerySet
+from django.db.models import Count, Q, QuerySet
 
-from reviewers.capacity import remaining_capacity, valid_credentials
-from reviewers.models import HumanLabel, ReviewTask
-from routing.metrics import majority_label
+from routing.labels import label_source
 from routing.models import Batch, Domain, Example, Judgment, RouterModel, RoutingDecision, RoutingRun
 from routing.router.vectorized import ItemInput
 
 
-def _label_value(label: HumanLabel, task: str) -> float | None:
-    return label.rating if task == "rating" else label.choice
-
-
 def example_references(examples: Iterable[Example]) -> dict[int, float]:
-    """The human reference label per example id (examples without one are absent).
-
-    The adjudicated label wins when there is one (ReviewTask.kind == "adjudication"); otherwise
-    the majority of every human label, imported history included; a tied majority is no reference.
-    """
-    tasks = {e.pk: e.task for e in examples}
-    labels: dict[int, list[HumanLabel]] = defaultdict(list)
-    for label in HumanLabel.objects.filter(example_id__in=list(tasks)).select_related("task"):
-        labels[label.example_id].append(label)
-    out: dict[int, float] = {}
-    for example_id, rows in labels.items():
-        task = tasks[example_id]
-        adjudicated = [r for r in rows if r.task is not None and r.task.kind == ReviewTask.Kind.ADJUDICATION]
-        if adjudicated:
-            value = _label_value(adjudicated[-1], task)
-        else:
-            value = majority_label([v for r in rows if (v := _label_value(r, task)) is not None])
-        if value is not None:
-            out[example_id] = float(value)
-    return out
+    """The human reference label per example id (examples without one are absent): the rule is
+    ``reviewers.references.label_reference``, reached through the ``routing.labels`` port."""
+    return label_source().references(examples)
 
 
 def labeled_examples() -> QuerySet[Example]:
@@ -59,7 +35,7 @@ def labeled_examples() -> QuerySet[Example]:
 
 
 def human_label_count() -> int:
-    return HumanLabel.objects.count()
+    return label_source().count()
 
 
 def example_inputs(examples: Sequence[Example], primary_judge: str | None = None) -> list[ItemInput]:
@@ -108,39 +84,27 @@ def router_previous_active(active: RouterModel) -> RouterModel | None:
 def examples_first_labeled_after(example_ids: Iterable[int], since: datetime) -> set[int]:
     """Of these examples, those whose first human label is later than ``since`` (no router
     trained before ``since`` can have seen them)."""
-    rows = (HumanLabel.objects.filter(example_id__in=list(example_ids)).values("example_id")
-            .annotate(first=Min("created_at")).filter(first__gt=since).values_list("example_id", flat=True))
-    return set(rows)
+    return label_source().first_labeled_after(example_ids, since)
 
 
 def batch_domains(batch: Batch) -> list[Domain]:
     return list(Domain.objects.filter(examples__batch=batch).distinct())
 
 
-def roster_remaining_capacity(domains: Sequence[Domain]) -> int:
-    """What the roster can still review today for these domains: the remaining capacity
-    (``reviewers.capacity.remaining_capacity``, the rule assignment uses) summed over active
-    reviewers holding a valid credential that covers any of them."""
-    reviewer_ids = {c.reviewer_id for c in valid_credentials() if any(c.covers(d) for d in domains)}
-    return sum(remaining_capacity(reviewer_ids).values())
-
-
-def batch_examples_started(batch: Batch) -> set[int]:
-    """Ids of the batch's examples a reviewer has started on: someone holds a lease on a task of
-    it, or has labeled it (imported labels do not count). Re-routing leaves these alone."""
-    leased = ReviewTask.objects.filter(example__batch=batch, status=ReviewTask.Status.LEASED)
-    labeled = HumanLabel.objects.filter(example__batch=batch, source=HumanLabel.Source.REVIEW)
-    return set(leased.values_list("example_id", flat=True)) | set(labeled.values_list("example_id", flat=True))
+def decision_counts() -> dict[str, Count]:
+    """The decision counts, as aggregates over RoutingDecision rows: the batch's figures and
+    each domain's row use these same expressions."""
+    return {
+        "routed": Count("id"), "judge_kept": Count("id", filter=Q(route=RoutingDecision.Route.JUDGE)),
+        "routed_to_human": Count("id", filter=Q(route=RoutingDecision.Route.HUMAN)),
+        "audited": Count("id", filter=Q(audit=True)),
+    }
 
 
 def batch_decision_counts(batch: Batch) -> dict[str, Any]:
     """The batch's stored decisions by source. ``judge_only`` (kept and not audited: no human
     sees them) is the coverage; audited items are judge-kept but also reviewed."""
-    c = RoutingDecision.objects.filter(example__batch=batch).aggregate(
-        routed=Count("id"), judge_kept=Count("id", filter=Q(route=RoutingDecision.Route.JUDGE)),
-        routed_to_human=Count("id", filter=Q(route=RoutingDecision.Route.HUMAN)),
-        audited=Count("id", filter=Q(audit=True)),
-    )
+    c = RoutingDecision.objects.filter(example__batch=batch).aggregate(**decision_counts())
     c["judge_only"] = c["judge_kept"] - c["audited"]
     c["coverage"] = c["judge_only"] / c["routed"] if c["routed"] else None
     return c

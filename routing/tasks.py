@@ -2,38 +2,22 @@ import logging
 
 from celery import shared_task
 
-from routing.models import Batch, ImportJob
-from routing.services.import_jobs import import_job_execute
-from routing.services.pipeline import batch_route_or_fail
+from routing.models import Batch, JudgeRun
+from routing.services.backtest_jobs import backtest_run_or_error
+from routing.services.judging import judge_chunk_run, judge_verdict_run
+from routing.services.router_training import (
+    RouterTrainingError,
+    backtest_result_save,
+    router_retrain_if_due,
+    router_train,
+)
 
 log = logging.getLogger(__name__)
 
 
 @shared_task(acks_late=True, reject_on_worker_lost=True)
-def batch_pipeline_run(batch_id: int) -> int:
-    batch = Batch.objects.filter(pk=batch_id).first()
-    if batch is None:
-        log.warning("batch %s vanished before its pipeline ran", batch_id)
-        return 0
-    return batch_route_or_fail(batch=batch)
-
-
-@shared_task(acks_late=True, reject_on_worker_lost=True)
-def import_job_run(job_id: int) -> str:
-    """Import a stored upload; on success the batch's pipeline starts, as after a direct import."""
-    job = import_job_execute(job_id=job_id)
-    if job is None:
-        return "skipped"
-    if job.status == ImportJob.Status.DONE and job.batch_id is not None:
-        batch_pipeline_run.delay_on_commit(job.batch_id)
-    return job.status
-
-
-@shared_task(acks_late=True, reject_on_worker_lost=True)
 def router_retrain_check() -> int | None:
     """Beat: retrain the router when enough new human labels arrived; returns the new version."""
-    from routing.services.router_training import router_retrain_if_due
-
     model = router_retrain_if_due()
     return model.version if model else None
 
@@ -41,8 +25,6 @@ def router_retrain_check() -> int | None:
 @shared_task(acks_late=True, reject_on_worker_lost=True)
 def router_retrain(requested_by: int | None = None) -> int | None:
     """A lead asked for a retrain from the model page; returns the new version."""
-    from routing.services.router_training import RouterTrainingError, router_train
-
     try:
         return router_train().version
     except RouterTrainingError as exc:
@@ -54,8 +36,6 @@ def router_retrain(requested_by: int | None = None) -> int | None:
 def batch_backtest(token: str, batch_id: int, alpha: float, delta: float, splits: int) -> None:
     """A backtest on a stored batch's labeled history, too large to run inside the request;
     the result lands where the backtest page polls for it."""
-    from routing.services.backtest_jobs import backtest_result_save, backtest_run_or_error
-
     batch = Batch.objects.filter(pk=batch_id).first()
     if batch is None:
         log.warning("batch %s vanished before its backtest ran", batch_id)
@@ -67,9 +47,6 @@ def batch_backtest(token: str, batch_id: int, alpha: float, delta: float, splits
 @shared_task(acks_late=True, reject_on_worker_lost=True)
 def judge_chunk(run_id: int, example_ids: list[int]) -> int:
     """Judge one chunk of a live judge run (concurrently); safe to redeliver."""
-    from routing.models import JudgeRun
-    from routing.services.judging import judge_chunk_run
-
     run = JudgeRun.objects.select_related("judge_config", "batch").filter(pk=run_id).first()
     if run is None:
         log.warning("judge run %s vanished before its chunk ran", run_id)
@@ -80,9 +57,6 @@ def judge_chunk(run_id: int, example_ids: list[int]) -> int:
 @shared_task(acks_late=True, reject_on_worker_lost=True)
 def judge_verdict(run_id: int, example_id: int, order: str, sample: int) -> int:
     """One verdict per task: the naive baseline the benchmark compares chunks against."""
-    from routing.models import JudgeRun
-    from routing.services.judging import judge_verdict_run
-
     run = JudgeRun.objects.select_related("judge_config", "batch").filter(pk=run_id).first()
     if run is None:
         log.warning("judge run %s vanished before its verdict ran", run_id)

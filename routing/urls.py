@@ -10,14 +10,12 @@ urlpatterns += [path("batch/<int:batch_id>/judge/", judge_panel, name="judge_pan
 from routing.views_router import (  # noqa: E402
     backtest_page,
     model_page,
-    router_panel,
     router_promote_view,
     router_retrain_view,
     router_rollback_view,
 )
 
 urlpatterns += [
-    path("batch/<int:batch_id>/router/", router_panel, name="router_panel"),
     path("model/", model_page, name="model"),
     path("model/retrain/", router_retrain_view, name="router_retrain"),
     path("model/<int:version>/promote/", router_promote_view, name="router_promote"),

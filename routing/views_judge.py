@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 from django import forms
-from django.http import HttpRequest, HttpResponse
-from django.shortcuts import get_object_or_404, render
+from django.http import HttpResponse
+from django.shortcuts import get_object_or_404
 from django.views.decorators.http import require_http_methods
-from django_htmx.middleware import HtmxDetails
 
+from hybridqc.http import HtmxHttpRequest, render_htmx
 from hybridqc.queueing import BROKER_DOWN, enqueue_failed_message
 from hybridqc.roles import lead_required
 from routing.judges.selectors import (
@@ -19,11 +19,8 @@ from routing.judges.selectors import (
     judge_run_latest,
 )
 from routing.models import Batch, JudgeConfig, JudgeRun
-from routing.services.judging import ACTIVE_RUN, JudgeSetupError, judge_run_start
-
-
-class HtmxHttpRequest(HttpRequest):
-    htmx: HtmxDetails
+from routing.services.judge_runs import judge_run_start
+from routing.services.judging import ACTIVE_RUN, JudgeSetupError
 
 
 class JudgeConfigChoice(forms.ModelChoiceField):
@@ -54,8 +51,7 @@ def _panel(request: HtmxHttpRequest, batch: Batch, form: JudgeRunStartForm, erro
         "tokens": batch_judge_tokens(batch), "unit_tokens": batch_judge_unit_tokens(batch),
         "coverage": batch_judge_coverage(batch),
     }
-    template = "routing/judge_panel.html#panel" if request.htmx else "routing/judge_panel.html"
-    return render(request, template, context, status=status)
+    return render_htmx(request, "routing/judge_panel.html", "panel", context, status=status)
 
 
 def _percent(run: JudgeRun | None) -> int:
@@ -76,7 +72,7 @@ def judge_panel(request: HtmxHttpRequest, batch_id: int) -> HttpResponse:
         error = " ".join(str(e) for e in form.errors.get("judge_config", []))
         return _panel(request, batch, form, error=error, status=400)
     try:
-        judge_run_start(batch=batch, config=form.cleaned_data["judge_config"], user=request.user)
+        judge_run_start(batch=batch, config=form.cleaned_data["judge_config"])
     except JudgeSetupError as exc:
         return _panel(request, batch, form, error=str(exc), status=409)
     except BROKER_DOWN:

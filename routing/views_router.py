@@ -1,4 +1,5 @@
-"""Router pages for leads: the batch's router panel, the model page, retraining, the backtest."""
+"""Router pages for leads: the model page, retraining, promotion, the backtest. (The batch's router
+panel re-routes, which needs the reviewer side: it is ``dashboard.views_router``.)"""
 
 from __future__ import annotations
 
@@ -11,26 +12,20 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_http_methods, require_POST
 
-from hybridqc.http import HtmxHttpRequest
+from hybridqc.http import HtmxHttpRequest, render_htmx
 from hybridqc.queueing import BROKER_DOWN
 from hybridqc.roles import admin_required, is_admin, lead_required
-from routing.forms import BacktestForm, RouterSettingsForm
-from routing.models import Batch, RouterModel
+from routing.forms import BacktestForm
+from routing.models import RouterModel
 from routing.selectors import (
-    batch_decision_counts,
-    batch_domains,
-    batch_routing_runs,
-    batch_unrecorded_decisions,
-    roster_remaining_capacity,
     router_active,
     router_latest,
     router_model_runs,
     router_models,
     router_previous_active,
-    routing_run_summary,
 )
 from routing.services.backtest_jobs import backtest_pending_mark
-from routing.services.route import COLD_START, batch_reroute, certifications_for
+from routing.services.route import certifications_for
 from routing.services.router_promotion import PROMOTABLE, PromotionError, promotion_summary, router_model_promote
 from routing.services.router_training import backtest_result_path, batch_backtest_run
 from routing.tasks import batch_backtest, router_retrain
@@ -38,44 +33,6 @@ from routing.tasks import batch_backtest, router_retrain
 # A backtest of at most this many item-splits runs inside the request; larger ones go to Celery.
 SYNC_BACKTEST_LIMIT = 5_000
 SVG_SIZE = 240
-
-
-def panel_context(batch: Batch) -> dict[str, Any]:
-    """What the router panel shows: mode, coverage, and the stored runs behind the batch's
-    current decisions (their certification or budget plan as recorded, never recomputed)."""
-    model = router_active()
-    runs = batch_routing_runs(batch)
-    ctx: dict[str, Any] = {"batch": batch, "model": model, "counts": batch_decision_counts(batch),
-                           "runs": [routing_run_summary(r, model) for r in runs],
-                           "unrecorded": batch_unrecorded_decisions(batch),
-                           "overrides": [d for d in batch_domains(batch) if d.alpha is not None or d.delta is not None]}
-    if batch.routing_mode == Batch.Mode.BUDGET:
-        ctx["capacity"] = roster_remaining_capacity(batch_domains(batch))
-    if batch.routing_mode != Batch.Mode.THRESHOLD and model is None and not runs:
-        ctx["cold_start"] = COLD_START
-    return ctx
-
-
-def _panel(request: HtmxHttpRequest, batch: Batch, form: RouterSettingsForm, status: int = 200,
-           error: str = "") -> HttpResponse:
-    ctx = {**panel_context(batch), "form": form, "error": error}
-    template = "routing/router_panel.html#panel" if request.htmx else "routing/router_panel.html"
-    return render(request, template, ctx, status=status)
-
-
-@lead_required
-@require_http_methods(["GET", "POST"])
-def router_panel(request: HtmxHttpRequest, batch_id: int) -> HttpResponse:
-    """GET: the router panel. POST: save mode/alpha/delta/audit rate and re-route unreviewed items."""
-    batch = get_object_or_404(Batch, pk=batch_id)
-    if request.method == "GET":
-        return _panel(request, batch, RouterSettingsForm(instance=batch))
-    form = RouterSettingsForm(request.POST, instance=batch)
-    if not form.is_valid():
-        return _panel(request, batch, form, status=400, error="Fix the settings below.")
-    form.save()
-    routed = batch_reroute(batch=batch)
-    return _panel(request, batch, RouterSettingsForm(instance=batch), error="" if routed else "Nothing to re-route.")
 
 
 def reliability_points(bins: list[dict[str, Any]]) -> list[dict[str, float]]:
@@ -170,8 +127,7 @@ def router_rollback_view(request: HttpRequest) -> HttpResponse:
 
 
 def _backtest_render(request: HtmxHttpRequest, ctx: dict[str, Any], status: int = 200) -> HttpResponse:
-    template = "routing/backtest.html#result" if request.htmx else "routing/backtest.html"
-    return render(request, template, ctx, status=status)
+    return render_htmx(request, "routing/backtest.html", "result", ctx, status=status)
 
 
 def _backtest_poll(request: HtmxHttpRequest, token: str) -> HttpResponse:

@@ -13,6 +13,7 @@ from pathlib import Path
 import pytest
 from django.conf import settings
 from django.db import connection
+from playwright.sync_api import sync_playwright
 
 from hybridqc.celery import app, queues_use
 from hybridqc.queues import queue_names
@@ -96,8 +97,6 @@ def wait_until(predicate, timeout: float = 120, interval: float = 0.25, what: st
 
 @pytest.fixture(scope="session")
 def browser() -> Iterator[object]:
-    from playwright.sync_api import sync_playwright
-
     with sync_playwright() as pw:
         chromium = pw.chromium.launch(
             executable_path=CHROMIUM,

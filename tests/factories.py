@@ -12,12 +12,14 @@ from typing import Any
 from django.contrib.auth.models import Group, User
 from django.utils import timezone
 
+from hybridqc.flows.imports import batch_import
 from reviewers.models import Credential, ReviewerProfile, ReviewTask
 from reviewers.roles_setup import roles_ensure
 from reviewers.services import review_tasks_create
 from routing.models import Batch, Example, RouterModel
 from routing.router.backtest import LabeledItem, labeled_item, labeled_items
-from routing.services.import_v1 import ImportResult, batch_import
+from routing.services.import_v1 import ImportResult
+from routing.services.judging import judge_config_create
 from routing.services.router_training import Trained, router_train, router_train_items
 
 DATA = Path(__file__).resolve().parent.parent / "data"
@@ -120,7 +122,6 @@ def router_trained_items(limit: int = 120, seed: int = 0) -> Trained:
 
 def judge_config(base_url: str, name: str = "fake-judge", **fields: Any):
     """A live judge configuration against (usually) the fake server, with test-speed retries."""
-    from routing.services.judging import judge_config_create
 
     defaults: dict[str, Any] = {"model": "fake-judge", "timeout_s": 2.0, "retry_budget": 3, "backoff_s": 0.01,
                                 "max_concurrency": 16}

@@ -14,6 +14,7 @@ from .queue import (
     review_task_claim,
     review_task_skip,
 )
+from .reset import review_tasks_untaken_delete
 from .roster import roster_csv_export, roster_csv_import
 
 __all__ = [
@@ -30,6 +31,7 @@ __all__ = [
     "review_task_claim",
     "review_task_skip",
     "review_tasks_create",
+    "review_tasks_untaken_delete",
     "roster_csv_export",
     "roster_csv_import",
     "tasks_restaff",

@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
+from hybridqc.errors import ApplicationError
 
-class ReviewError(Exception):
-    """A user-facing refusal: ``message`` is shown as is, ``status`` is the HTTP status to use."""
 
-    def __init__(self, message: str, status: int = 400) -> None:
-        super().__init__(message)
-        self.message = message
-        self.status = status
+class ReviewError(ApplicationError):
+    """A user-facing refusal of the review side: ``message`` is shown as is, ``status`` is the
+    HTTP status to use (the application error type; see ``hybridqc.errors``)."""
+
+    default_code = "review_refused"

@@ -13,12 +13,13 @@ from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 
-from routing.metrics import Rate, labels_agree, majority_label, rate
+from routing.domains import prefix_q
+from routing.metrics import Rate, labels_agree, rate
 from routing.models import Batch, Example
 
 from ..models import Credential, HumanLabel, Notification, ReviewerProfile, ReviewTask
+from ..references import label_reference
 from .errors import ReviewError
-from .matching import prefix_q
 from .pool import gold_candidates, task_load
 
 
@@ -126,14 +127,6 @@ def gold_mark(*, example: Example, choice: int | None = None, rating: float | No
     return example
 
 
-def _label_reference(labels: Sequence[HumanLabel], task: str) -> float | None:
-    """An adjudicator's label if any, else the strict majority of all human labels."""
-    adjudicated = [x for x in labels if x.task_id and x.task and x.task.kind == ReviewTask.Kind.ADJUDICATION]
-    chosen = adjudicated[-1:] or labels
-    values = [v for x in chosen if (v := (x.rating if task == "rating" else x.choice)) is not None]
-    return majority_label(values)
-
-
 def batch_gold_from_labels(*, batch: Batch) -> int:
     """Mark as gold every example of the batch whose human labels agree on an answer (majority,
     or the adjudicator's label). Returns how many examples are now gold."""
@@ -144,7 +137,7 @@ def batch_gold_from_labels(*, batch: Batch) -> int:
     marked = []
     for example_id, labels in by_example.items():
         example = examples[example_id]
-        ref = _label_reference(labels, example.task)
+        ref = label_reference(labels, example.task)
         if ref is None:
             continue
         example.is_gold = True

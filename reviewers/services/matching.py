@@ -9,6 +9,7 @@ from collections.abc import Iterable, Sequence
 from django.db import transaction
 from django.db.models import Count, Q
 
+from routing.domains import prefix_q
 from routing.models import Example
 
 from ..capacity import remaining_capacity, today_start, valid_credentials
@@ -22,12 +23,6 @@ from ..models import (
     TaskSkip,
     level_rank,
 )
-
-
-def prefix_q(prefix: str, field: str) -> Q:
-    """SQL form of Domain.covered_by: the path equals the prefix or lies below it."""
-    prefix = prefix.strip("/")
-    return Q(**{field: prefix}) | Q(**{f"{field}__startswith": prefix + "/"})
 
 
 def levels_up_to(level: str) -> list[str]:

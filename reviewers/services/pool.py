@@ -1,6 +1,6 @@
 """The statements behind "next item", written out in SQL: they run on every submit, and building
 the equivalent querysets (Q trees, exclusions, three tiers) took more server CPU than all the
-rest of the request (issue #5). They follow the ORM versions of the same rules
+rest of the request. They follow the ORM versions of the same rules
 (``valid_credentials`` in capacity.py, ``reviewer_task_q``, ``prefix_q``, ``reviewer_label_counts`` in matching.py);
 tests/reviewers/test_fast_path.py pins the rules and the query count. Only table names and fixed
 fragments are formatted into the SQL; every value is a parameter.

@@ -195,6 +195,45 @@ def _clean_flags(flags: list[str] | None) -> list[str]:
     return sorted(set(flags or []))
 
 
+def _submittable(locked: ReviewTask | None, reviewer: ReviewerProfile) -> HumanLabel | None:
+    """Refuse a submit the reviewer may not make; the label stored first on a repeat."""
+    if locked is None:
+        raise ReviewError("No such task.", 404)
+    if locked.status == ReviewTask.Status.DONE:
+        # The label and the DONE status are written in one transaction, so a done task
+        # has its label; a separate statement after the lock (not a join in it) sees a
+        # label committed by a concurrent submit that held the lock first.
+        existing = HumanLabel.objects.filter(task_id=locked.pk).first()
+        if existing is not None and existing.reviewer_id == reviewer.pk:
+            return existing
+        raise ReviewError("This item was already labeled by someone else.", 409)
+    if locked.assignee_id != reviewer.pk or locked.status != ReviewTask.Status.LEASED:
+        raise ReviewError(NOT_YOURS, 409)
+    # Checked again at submit: the reviewer or the credential may have been paused since the claim.
+    if not credentials_cover(credentials_valid(reviewer, timezone.now()), locked):
+        raise ReviewError(MAY_NOT_REVIEW, 403)
+    return None
+
+
+def _label_store(locked: ReviewTask, reviewer: ReviewerProfile, *, choice: int | None, rating: float | None,
+                 rationale: str, flags: list[str], seconds_spent: float | None,
+                 criteria: dict[str, float] | None) -> HumanLabel:
+    """Write the label and mark the task done (flagging the example on a safety flag)."""
+    now = timezone.now()
+    if seconds_spent is None and locked.claimed_at:
+        seconds_spent = (now - locked.claimed_at).total_seconds()
+    label = HumanLabel.objects.create(
+        example=locked.example, task=locked, reviewer=reviewer, source=HumanLabel.Source.REVIEW,
+        choice=choice, rating=rating, rationale=rationale.strip(), flags=flags,
+        criteria=criteria or {}, seconds_spent=seconds_spent,
+    )
+    locked.status, locked.completed_at, locked.lease_expires_at = ReviewTask.Status.DONE, now, None
+    locked.save(update_fields=["status", "completed_at", "lease_expires_at"])
+    if {"unsafe", "bias"} & set(flags):
+        Example.objects.filter(pk=locked.example_id).update(flagged=True)
+    return label
+
+
 def review_label_submit(
     *,
     task: ReviewTask,
@@ -214,42 +253,13 @@ def review_label_submit(
     with transaction.atomic():
         # The row lock serialises concurrent submits of one task: the second sees the label.
         locked = task_lock(task.pk)
-        if locked is None:
-            raise ReviewError("No such task.", 404)
-        if locked.status == ReviewTask.Status.DONE:
-            # The label and the DONE status are written in one transaction, so a done task
-            # has its label; a separate statement after the lock (not a join in it) sees a
-            # label committed by a concurrent submit that held the lock first.
-            existing = HumanLabel.objects.filter(task_id=locked.pk).first()
-            if existing is not None and existing.reviewer_id == reviewer.pk:
-                return existing
-            raise ReviewError("This item was already labeled by someone else.", 409)
-        if locked.assignee_id != reviewer.pk or locked.status != ReviewTask.Status.LEASED:
-            raise ReviewError(NOT_YOURS, 409)
-        now = timezone.now()
-        # Checked again at submit: the reviewer or the credential may have been paused since the claim.
-        if not credentials_cover(credentials_valid(reviewer, now), locked):
-            raise ReviewError(MAY_NOT_REVIEW, 403)
+        existing = _submittable(locked, reviewer)
+        if existing is not None:
+            return existing
+        assert locked is not None  # _submittable refused a missing task
         choice, rating = _label_values(locked.example, choice, rating)
-        clean_flags = _clean_flags(flags)
-        if seconds_spent is None and locked.claimed_at:
-            seconds_spent = (now - locked.claimed_at).total_seconds()
-        label = HumanLabel.objects.create(
-            example=locked.example,
-            task=locked,
-            reviewer=reviewer,
-            source=HumanLabel.Source.REVIEW,
-            choice=choice,
-            rating=rating,
-            rationale=rationale.strip(),
-            flags=clean_flags,
-            criteria=criteria or {},
-            seconds_spent=seconds_spent,
-        )
-        locked.status, locked.completed_at, locked.lease_expires_at = ReviewTask.Status.DONE, now, None
-        locked.save(update_fields=["status", "completed_at", "lease_expires_at"])
-        if {"unsafe", "bias"} & set(clean_flags):
-            Example.objects.filter(pk=locked.example_id).update(flagged=True)
+        label = _label_store(locked, reviewer, choice=choice, rating=rating, rationale=rationale,
+                             flags=_clean_flags(flags), seconds_spent=seconds_spent, criteria=criteria)
         label_followups(task=locked, label=label)
         batch_gate_inputs_changed.send(sender=HumanLabel, batch_id=locked.example.batch_id)
     return label

@@ -1,1 +1,1 @@
-"""Judge backends: the recorded verdicts of an imported file, or a live OpenAI-compatible endpoint."""
+"""Judge backends: a live OpenAI-compatible endpoint (the recorded verdicts of an imported file are Judgment rows)."""

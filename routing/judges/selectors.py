@@ -8,6 +8,7 @@ from typing import Any
 from django.db.models import Count, Q, QuerySet, Sum
 from django.db.models.functions import Coalesce
 
+from routing.domains import prefix_q
 from routing.judges.base import FewShot
 from routing.judges.fewshot import fewshot_pick, fewshot_ranking
 from routing.models import Batch, Domain, Example, JudgeConfig, JudgeRun, Judgment, RoutingDecision
@@ -81,7 +82,7 @@ def fewshot_history(*, task: str, domain_path: str, need: int) -> list[list[FewS
     """Stored examples of ``task`` with a HUMAN reference label, in levels nearest first: the
     domain, the subtree of each ancestor prefix, then any domain. Stops once ``need`` are found."""
     scopes = [Q(domain__path=domain_path)]
-    scopes += [Q(domain__path=a) | Q(domain__path__startswith=f"{a}/") for a in _ancestors(domain_path)]
+    scopes += [prefix_q(a, "domain__path") for a in _ancestors(domain_path)]
     scopes.append(Q())
     levels: list[list[FewShot]] = []
     seen: set[int] = set()

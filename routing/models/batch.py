@@ -5,6 +5,8 @@ import datetime
 from django.conf import settings
 from django.db import models
 
+from routing.domains import path_covered
+
 
 class Domain(models.Model):
     """A slash-separated subject area, e.g. ``mtbench/coding``; credentials cover prefixes."""
@@ -23,8 +25,7 @@ class Domain(models.Model):
         return self.path
 
     def covered_by(self, prefix: str) -> bool:
-        prefix = prefix.strip("/")
-        return self.path == prefix or self.path.startswith(prefix + "/")
+        return path_covered(self.path, prefix)
 
 
 class Batch(models.Model):

@@ -24,22 +24,12 @@ from routing.services.import_v1 import _judgment_from, parse_lines
 from routing.services.route import confidence_of
 
 from .candidates import CANDIDATES, Stage
+from .items import LabeledItem
 from .selection import Pool, candidate_evaluate, candidate_select, candidate_stages
 from .vectorized import ItemInput, verdicts_of
 
 TEST_FRACTION = 0.4
 CALIBRATION_FRACTION = 0.35
-
-
-@dataclass
-class LabeledItem:
-    """One backtest item: the router's view of it and the human reference label."""
-
-    item: ItemInput
-    reference: float
-    verdict: float | None
-    agree: int  # 1 where the judge's verdict equals the reference; 0 also when no verdict
-    confidence: float | None
 
 
 def _verdict(item: ItemInput) -> float | None:

@@ -22,19 +22,16 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING
 
 import numpy as np
 from scipy import sparse
 
 from .candidates import CANDIDATES, JUDGE_ONLY, LEARNED, Stage, agreement, judge_only_stages
 from .certify import Certification, cascade_apply
+from .items import LabeledItem
 from .model import Router, router_fit_matrices
 from .power import expected_coverage
 from .vectorized import ItemInput, features_of
-
-if TYPE_CHECKING:  # the backtest imports this module; only its type is needed here
-    from .backtest import LabeledItem
 
 MIN_SELECTION_HISTORY = 50
 MIN_LEARNED_TRAIN = 50

@@ -15,7 +15,9 @@ from .import_rules import validate_item
 from .import_validation import ImportValidationError, LineError, parse_lines, validated_items
 from .ingest_copy import CopyCounts, copy_import
 
-__all__ = ["ImportResult", "ImportValidationError", "LineError", "batch_import", "parse_lines", "validate_item"]
+__all__ = [
+    "ImportResult", "ImportValidationError", "LineError", "batch_import", "parse_lines", "validate_item",
+]
 
 
 @dataclass
@@ -115,13 +117,15 @@ def _orm_import(batch: Batch, items: list[tuple[int, dict[str, Any]]]) -> CopyCo
 
 
 def batch_import(
-    *, batch_name: str, lines: Iterable[str | bytes], source_name: str = "", user: Any = None, **batch_fields: Any
+    *, batch_name: str, lines: Iterable[str | bytes], source_name: str = "",
+    user: Any = None, **batch_fields: Any
 ) -> ImportResult:
     """Validate a format-v1 file line by line and write its batch, examples, judgments and labels
     in one transaction (PostgreSQL: by COPY, in bounded memory).
 
     A file with any bad line raises ImportValidationError and writes nothing. Ids already in
-    the batch are skipped, so re-importing a file creates no duplicates.
+    the batch are skipped, so re-importing a file creates no duplicates. The labels go into the
+    reviewers app's table, looked up by name (routing does not import that app), in the same transaction.
     """
     items = validated_items(lines)
     with transaction.atomic():

@@ -6,8 +6,10 @@ chunk skips what is stored and calls the endpoint only for the rest. A configura
 prompt variants asks every verdict K times, each variant with its own few-shot examples from the
 domain's human-labelled history (the "simulated annotators" of Trust or Escalate, Jung et al.).
 The chunk that completes the run (a conditional UPDATE on the run's counters) makes the live
-judge the batch's primary judge, resets the routing of the examples no reviewer has started on
-(pipeline.batch_routing_reset) and queues routing them again.
+judge the batch's primary judge and announces it (``routing.events.judge_run_finished``): the
+cross-app flow (``hybridqc.flows``) resets the routing of the examples no reviewer has started on
+and queues routing them again. Starting a run (which queues the chunk tasks) is in judge_runs.py,
+so that the tasks can import this module without a cycle.
 """
 
 from __future__ import annotations
@@ -23,6 +25,8 @@ from django.db.models import Count, F, Max, Q, Sum
 from django.db.models.functions import Coalesce, Greatest
 from django.utils import timezone
 
+from hybridqc.errors import ApplicationError
+from routing.events import judge_run_finished
 from routing.judges.base import ORDERS, FewShot, Verdict, VerdictRequest
 from routing.judges.fewshot import variant_names
 from routing.judges.guards import config_refusals, endpoint_policy
@@ -32,7 +36,7 @@ from routing.judges.runner import chunk_examples_max, verdict_batches
 from routing.judges.selectors import fewshot_sets
 from routing.models import Batch, Example, JudgeConfig, JudgeRun, Judgment
 
-from .pipeline import batch_routing_reset, batch_status_set
+from .pipeline import batch_status_set
 
 log = logging.getLogger(__name__)
 
@@ -46,8 +50,11 @@ LIVE_BACKEND = "live"
 ACTIVE_RUN = (JudgeRun.Status.QUEUED, JudgeRun.Status.RUNNING)
 
 
-class JudgeSetupError(Exception):
+class JudgeSetupError(ApplicationError):
     """The run cannot start or continue (no examples, a run already going, no API key...)."""
+
+    default_status = 409
+    default_code = "judge_setup"
 
 
 def judge_config_create(*, name: str, base_url: str, model: str, **fields: Any) -> JudgeConfig:
@@ -191,38 +198,6 @@ def chunk_examples(config: JudgeConfig) -> int:
     return max(1, min(config.chunk_size, fits))
 
 
-def judge_run_start(*, batch: Batch, config: JudgeConfig, user: Any = None) -> JudgeRun:
-    """Queue a live run of ``config`` over every example of ``batch`` (one task per chunk)."""
-    if not config.is_active:
-        raise JudgeSetupError(f"judge {config.key} is retired; choose an active version")
-    ids = list(batch.examples.order_by("pk").values_list("pk", flat=True))
-    if not ids:
-        raise JudgeSetupError(f"batch {batch.name} has no examples")
-    with transaction.atomic():
-        Batch.objects.select_for_update().get(pk=batch.pk)  # one start at a time per batch
-        if batch.judge_runs.filter(status__in=ACTIVE_RUN).exists():
-            raise JudgeSetupError(f"batch {batch.name} already has a judge run in progress")
-        run = JudgeRun.objects.create(batch=batch, judge_config=config, backend=LIVE_BACKEND,
-                                      total=judge_run_total(config, batch))
-        batch_status_set(batch=batch, status=Batch.Status.JUDGING, detail=f"judging with {config.key}")
-        judge_chunks_enqueue(run=run, example_ids=ids)
-    log.info("judge run %s: %s over batch %r, %d verdicts", run.pk, config.key, batch.name, run.total)
-    return run
-
-
-def judge_chunks_enqueue(*, run: JudgeRun, example_ids: Sequence[int]) -> int:
-    """Queue the run's chunks (after the caller's commit); returns how many. A broker that is down
-    raises kombu's OperationalError from the commit; the run stays queued for the sweeper."""
-    from routing.tasks import judge_chunk  # the tasks module imports this one
-
-    config = run.judge_config
-    size = chunk_examples(config) if config else 1
-    ids = list(example_ids)
-    for start in range(0, len(ids), size):
-        judge_chunk.delay_on_commit(run.pk, ids[start:start + size])
-    return (len(ids) + size - 1) // size
-
-
 def judge_run_fail(*, run: JudgeRun, reason: str) -> bool:
     """End an active run as failed with a reason a lead can read, and the batch with it (a new
     run, the Retry, judges only what is missing). False if the run had ended already."""
@@ -308,18 +283,14 @@ def judge_run_progress(*, run: JudgeRun, last_error: str = "") -> bool:
 
 
 def judge_run_finish(*, run: JudgeRun) -> None:
-    """Make the live judge the batch's primary judge and re-route the examples nobody has
-    started on (those a reviewer holds or has labeled keep their routing)."""
-    from routing.tasks import batch_pipeline_run
-
+    """Make the live judge the batch's primary judge and announce it (``judge_run_finished``):
+    the cross-app flow re-routes the examples nobody has started on."""
     config = run.judge_config
     assert config is not None
     with transaction.atomic():
         batch = Batch.objects.select_for_update().get(pk=run.batch_id)
-        kept = batch_routing_reset(batch=batch)
         batch.primary_judge, batch.judge_backend = config.key, LIVE_BACKEND
         batch.save(update_fields=["primary_judge", "judge_backend"])
         batch_status_set(batch=batch, status=Batch.Status.ROUTING, detail=f"judged by {config.key}")
-        batch_pipeline_run.delay_on_commit(batch.pk)
-    log.info("judge run %s finished; batch %r re-routed with %r (%d started examples kept)",
-             run.pk, batch.name, config.key, len(kept))
+        judge_run_finished.send(sender=JudgeRun, run=run, batch=batch)
+    log.info("judge run %s finished; batch %r is judged by %r", run.pk, batch.name, config.key)

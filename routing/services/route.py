@@ -1,4 +1,4 @@
-"""Routing decisions. The threshold router of #2: rules first, then a confidence threshold,
+"""Routing decisions. The threshold router: rules first, then a confidence threshold,
 then a random audit sample of what the judge kept (services/audit.py); each routing is stored
 as a run (services/routing_runs.py)."""
 
@@ -6,28 +6,28 @@ from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Sequence
-from dataclasses import dataclass, field
 
 import numpy as np
 from django.db import transaction
 
 from routing.models import Batch, Example, JudgeSignals, RouterModel, RoutingDecision
-from routing.router.budget import BudgetPlan, budget_plan
+from routing.router.budget import budget_plan
 from routing.router.candidates import LEARNED, Stage
 from routing.router.certify import Certification, cascade_keep, certify_cascade
 from routing.router.model import Router, router_loads
 from routing.router.scoring import stages_of
 from routing.router.vectorized import feature_spec
+from routing.selectors import example_inputs, router_active
 
 from .audit import audits_mark
 from .risk_groups import domain_risk
-from .routing_runs import routing_run_record
+from .routing_runs import RoutingPlan, routing_run_record
 
 THRESHOLD_ROUTER = "threshold-v1"
 
 
 def confidence_of(signals: JudgeSignals) -> float | None:
-    """The #2 confidence: the vote share, capped by the judge's own mean probability if given."""
+    """The threshold router's confidence: the vote share, capped by the judge's own mean probability if given."""
     if signals.vote_share is None:
         return None
     if signals.mean_probability is not None:
@@ -82,25 +82,12 @@ def batch_route_threshold(*, batch: Batch, examples: Sequence[Example]) -> list[
     return decisions
 
 
-# --- The learned router (#4): certified (Learn-then-Test) and budget modes -------------------
+# --- The learned router: certified (Learn-then-Test) and budget modes -------------------
 
 COLD_START = (
     "cold start: no trained router yet, so nothing is kept on the judge alone "
     "(all to credentialed humans until enough labels arrive)"
 )
-
-
-@dataclass
-class RoutingPlan:
-    """What the learned router decided for a batch, for the router panel."""
-
-    mode: str
-    router_version: str
-    cold_start: str = ""
-    certifications: dict[str, Certification] = field(default_factory=dict)  # "alpha/delta" -> first stage
-    stage_certifications: dict[str, list[Certification]] = field(default_factory=dict)  # every stage
-    score_name: str = ""
-    budget: BudgetPlan | None = None
 
 
 def _calibration_arrays(model: RouterModel) -> tuple[np.ndarray, np.ndarray]:
@@ -164,8 +151,6 @@ def stale_reason(model: RouterModel) -> str | None:
 
 def router_stages(model: RouterModel, examples: Sequence[Example], primary_judge: str) -> list[Stage]:
     """The stages (verdict and score per example) of the model's chosen candidate score."""
-    from routing.selectors import example_inputs
-
     inputs = example_inputs(examples, primary_judge)
     order = (model.selection or {}).get("cascade_order", [])
     router = router_of(model) if model.score_name in LEARNED else None
@@ -229,11 +214,9 @@ def _certified_decision(d: RoutingDecision, row: int, stage: int, stages: list[S
     _keep(d, threshold, "certified", label)
 
 
-def _route_budget(batch: Batch, model: RouterModel, open_: list[RoutingDecision], n_rule: int,
+def _route_budget(batch: Batch, model: RouterModel, open_: list[RoutingDecision], capacity: int,
                   plan: RoutingPlan) -> None:
-    from routing.selectors import batch_domains, roster_remaining_capacity
-
-    capacity = roster_remaining_capacity(batch_domains(batch)) - n_rule
+    """Send the ``capacity`` least confident open decisions to humans, keep the rest."""
     scores, agree = _calibration_arrays(model)
     plan.budget = budget_plan([d.score or 0.0 for d in open_], capacity, cal_scores=scores, cal_agree=agree,
                               delta=batch.delta)
@@ -261,11 +244,14 @@ def _open_decisions(decisions: list[RoutingDecision], stages: list[Stage]) -> li
     return out
 
 
-def batch_route_learned(*, batch: Batch, examples: Sequence[Example]) -> tuple[list[RoutingDecision], RoutingPlan]:
+def batch_route_learned(*, batch: Batch, examples: Sequence[Example],
+                        roster_capacity: int | None = None) -> list[RoutingDecision]:
     """Route with the active learned router: rules first, then the certified threshold (mode
-    "certified") or the roster's capacity (mode "budget"), then a score-stratified audit sample."""
-    from routing.selectors import router_active
-
+    "certified") or the roster's remaining capacity (mode "budget": ``roster_capacity``, what the
+    roster can still review today, which the caller reads from the reviewer side), then a
+    score-stratified audit sample."""
+    if batch.routing_mode == Batch.Mode.BUDGET and roster_capacity is None:
+        raise ValueError("budget routing needs the roster's remaining capacity")
     model = router_active()
     stale = stale_reason(model) if model is not None else None
     signals = {s.example_id: s for s in JudgeSignals.objects.filter(example__in=examples,
@@ -282,19 +268,11 @@ def batch_route_learned(*, batch: Batch, examples: Sequence[Example]) -> tuple[l
         stages = router_stages(model, examples, batch.primary_judge)
         open_ = _open_decisions(decisions, stages)
         if batch.routing_mode == Batch.Mode.BUDGET:
-            _route_budget(batch, model, [d for d, _ in open_], len(decisions) - len(open_), plan)
+            n_rule = len(decisions) - len(open_)  # rule-routed items use up capacity first
+            _route_budget(batch, model, [d for d, _ in open_], (roster_capacity or 0) - n_rule, plan)
         else:
             _route_certified(batch, model, open_, stages, plan)
     audits_mark(batch=batch, kept=[d for d in decisions if d.route == RoutingDecision.Route.JUDGE])
     routing_run_record(batch=batch, plan=plan, decisions=decisions)
     decisions_save(decisions=decisions)
-    return decisions, plan
-
-
-def batch_reroute(*, batch: Batch) -> int:
-    """Re-route the batch's examples nobody has started on (``batch_routing_reset``: leased and
-    labeled work is left alone), with the batch's current settings."""
-    from .pipeline import batch_route, batch_routing_reset
-
-    batch_routing_reset(batch=batch)
-    return batch_route(batch=batch)
+    return decisions

@@ -6,14 +6,28 @@ from __future__ import annotations
 import json
 import re
 from collections.abc import Sequence
-from typing import TYPE_CHECKING, Any
+from dataclasses import dataclass, field
+from typing import Any
 
 from routing.models import Batch, RouterModel, RoutingDecision, RoutingRun
+from routing.router.budget import BudgetPlan
+from routing.router.certify import Certification
 
 from .risk_groups import decision_is_open, domain_risk
 
-if TYPE_CHECKING:
-    from .route import RoutingPlan
+
+@dataclass
+class RoutingPlan:
+    """What the learned router decided for a batch, for the router panel."""
+
+    mode: str
+    router_version: str
+    cold_start: str = ""
+    certifications: dict[str, Certification] = field(default_factory=dict)  # "alpha/delta" -> first stage
+    stage_certifications: dict[str, list[Certification]] = field(default_factory=dict)  # every stage
+    score_name: str = ""
+    budget: BudgetPlan | None = None
+
 
 _LEARNED_VERSION = re.compile(r"router-v(\d+)$")
 

@@ -74,9 +74,9 @@ def signals_from(judgments: Sequence[Judgment], task: str) -> Signals:
     return out
 
 
-def batch_signals_compute(*, examples: Sequence[Example], judge: str, judge_key: str | None = None) -> int:
+def batch_signals_compute(*, examples: Sequence[Example], judge: str) -> int:
     """Compute and store JudgeSignals of one judge for the given examples; returns rows written."""
-    key = judge_key or judge
+    key = judge
     by_example: dict[int, list[Judgment]] = defaultdict(list)
     for j in Judgment.objects.filter(example__in=examples, judge=judge):
         by_example[j.example_id].append(j)

@@ -16,9 +16,11 @@ from django.conf import settings
 from django.db import transaction
 from django.db.models import F
 
+from routing.events import batch_routing_requested
 from routing.models import Batch, Example, JudgeRun, Judgment
 
-from .judging import ACTIVE_RUN, judge_chunks_enqueue, judge_run_fail, judge_run_progress, verdict_requests
+from .judge_runs import judge_chunks_enqueue
+from .judging import ACTIVE_RUN, judge_run_fail, judge_run_progress, verdict_requests
 from .pipeline import BUSY_STATUSES, batch_status_set
 
 log = logging.getLogger(__name__)
@@ -73,7 +75,6 @@ def judge_runs_sweep(*, stale_before: datetime, now: datetime, tally: RoutingSwe
 
 def _batch_sweep(batch: Batch, now: datetime, tally: RoutingSweep) -> None:
     """Re-enqueue the stage a stalled batch was in, or fail it once the re-enqueues are spent."""
-    from routing.tasks import batch_pipeline_run  # the tasks module imports the services
 
     run = batch.judge_runs.order_by("-started_at", "-id").first()
     if batch.status == Batch.Status.JUDGING and run is not None and run.status in ACTIVE_RUN:
@@ -91,7 +92,7 @@ def _batch_sweep(batch: Batch, now: datetime, tally: RoutingSweep) -> None:
         taken = Batch.objects.filter(pk=batch.pk, status=batch.status, requeues=batch.requeues).update(
             requeues=F("requeues") + 1, status_changed_at=now)
         if taken:
-            batch_pipeline_run.delay_on_commit(batch.pk)
+            batch_routing_requested.send(sender=Batch, batch_id=batch.pk)
             tally.batches_requeued += 1
 
 

@@ -3,8 +3,8 @@ release lead's control center shows the work and the override rate it implies.""
 
 import pytest
 
+from hybridqc.flows.batches import batch_route
 from reviewers.models import HumanLabel
-from routing.services.pipeline import batch_route
 from tests import factories
 
 pytestmark = pytest.mark.browser

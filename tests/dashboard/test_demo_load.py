@@ -1,9 +1,14 @@
+import os
+import shutil
+import subprocess
+import sys
+
 from django.contrib.auth import authenticate
 from django.core.management import call_command
 
 from dashboard.selectors import batch_report
 from reviewers.models import ReviewTask
-from routing.models import Batch
+from routing.models import Batch, RouterModel
 from tests import factories
 
 
@@ -21,7 +26,6 @@ def test_demo_load_builds_batches_users_and_played_back_work(db, capsys):
     reports = [batch_report(b) for b in Batch.objects.all()]
     assert sum(r["examples"] for r in reports) == 200
     assert any(r["override_rate"] is not None for r in reports)
-    from routing.models import RouterModel
 
     assert RouterModel.objects.filter(is_active=True).count() == 1
 
@@ -29,10 +33,6 @@ def test_demo_load_builds_batches_users_and_played_back_work(db, capsys):
 def test_demo_runs_on_the_embedded_sqlite_default(tmp_path):
     """`make demo` has no services: the same commands with DATABASE_URL and CELERY_BROKER_URL
     cleared (as the Makefile does), on a fresh copy of the project so the SQLite file is new."""
-    import os
-    import shutil
-    import subprocess
-    import sys
 
     root = tmp_path / "project"
     shutil.copytree(factories.DATA.parent, root, ignore=shutil.ignore_patterns(

@@ -3,11 +3,11 @@ import json
 import pytest
 from django.core.management import call_command
 
-from dashboard.selectors import batch_report, release_gate
+from dashboard.selectors import batch_counts, batch_domain_rows, batch_report, release_gate
+from hybridqc.flows.batches import batch_route
 from reviewers.models import HumanLabel, ReviewTask
 from routing.metrics import rate, weighted_rate
 from routing.models import RoutingDecision
-from routing.services.pipeline import batch_route
 from tests import factories
 
 KEPT = [{"judge": "judge-x", "order": "ab", "choice": 1}, {"judge": "judge-x", "order": "ba", "choice": 1}]
@@ -81,7 +81,7 @@ def test_batch_report_judge_only_is_kept_and_not_audited(reviewed_batch, client,
     client.force_login(lead_user)
     assert 'data-judge-only="2"' in client.get("/control/").content.decode()
     assert 'data-judge-only="2"' in client.get(f"/control/batch/{reviewed_batch.pk}/").content.decode()
-    body = client.get(f"/routing/batch/{reviewed_batch.pk}/router/").content.decode()
+    body = client.get(f"/control/batch/{reviewed_batch.pk}/router/").content.decode()
     assert 'data-judge-only="2"' in body and 'data-coverage="0.2"' in body
 
 
@@ -104,3 +104,10 @@ def test_batch_report_nothing_measured_is_null(db, reviewer_user):
     batch_route(batch=batch)
     r = batch_report(batch)
     assert (r["audit_agreement"], r["override_rate"]) == (None, None)
+
+
+def test_batch_domain_rows_count_with_the_batch_decision_counts(reviewed_batch):
+    [row] = batch_domain_rows(reviewed_batch)
+    counts = batch_counts(reviewed_batch)
+    assert row == {"domain": "test/general", "n": 10, "judge_kept": 6, "human": 4, "audited": 4}
+    assert (counts["routed"], counts["judge_kept"], counts["routed_to_human"], counts["audited"]) == (10, 6, 4, 4)

@@ -3,6 +3,7 @@ import json
 
 from django.core.files.uploadedfile import SimpleUploadedFile
 
+from hybridqc.flows.batches import batch_route
 from routing.models import Batch, Example
 from tests import factories
 
@@ -57,7 +58,6 @@ def test_batch_page_escapes_model_output_ids(client, lead_user):
     factories.batch("esc", items=[factories.pairwise_item(1, id="<script>x</script>")])
     _login(client, lead_user)
     batch = Batch.objects.get(name="esc")
-    from routing.services.pipeline import batch_route
 
     batch_route(batch=batch)
     body = client.get(f"/control/batch/{batch.pk}/").content.decode()
@@ -67,7 +67,6 @@ def test_batch_page_escapes_model_output_ids(client, lead_user):
 
 def test_batch_export_is_jsonl_with_sources(client, lead_user):
     batch = factories.batch("exp", audit_rate=0.0, audit_min_per_domain=0).batch
-    from routing.services.pipeline import batch_route
 
     batch_route(batch=batch)
     _login(client, lead_user)

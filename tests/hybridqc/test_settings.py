@@ -1,3 +1,6 @@
+import subprocess
+import sys
+
 import pytest
 from django.core.exceptions import ImproperlyConfigured
 
@@ -27,9 +30,6 @@ def test_env_list_splits_and_strips(monkeypatch):
 
 
 def test_wsgi_refuses_to_serve_without_secret_key():
-    import subprocess
-    import sys
-
     env = {"PATH": "/usr/bin:/bin", "DJANGO_SETTINGS_MODULE": "hybridqc.settings"}
     proc = subprocess.run([sys.executable, "-c", "import hybridqc.wsgi"], env=env, capture_output=True, text=True)
     assert proc.returncode == 1

@@ -11,7 +11,7 @@ from reviewers.selectors import reviewer_stats
 from reviewers.services import batch_gold_from_labels, gold_mark, review_label_submit, review_task_claim
 from routing.models import Example
 from tests import factories
-from tests.factories import make_examples, profile
+from tests.factories import make_examples, make_tasks, profile
 
 pytestmark = pytest.mark.django_db
 
@@ -69,7 +69,6 @@ def test_gold_mixed_in_at_default_share(settings):
     settings.REVIEW_GOLD_SHARE = 0.05
     p = profile("r1", capacity_per_day=500)
     _gold_examples(5)
-    from tests.factories import make_tasks
 
     make_tasks(40, name="real")
     kinds = []

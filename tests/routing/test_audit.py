@@ -2,9 +2,9 @@ import random
 
 import pytest
 
+from hybridqc.flows.batches import batch_route
 from routing.models import RoutingDecision, RoutingRun
 from routing.services.audit import _domain_draw, audit_allocation, audit_reason, audit_total
-from routing.services.pipeline import batch_route
 from tests import factories
 
 

@@ -1,3 +1,6 @@
+from pathlib import Path
+
+from django.conf import settings
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.core.management import call_command
 
@@ -41,3 +44,8 @@ def test_audit_rate_import_examples_command_defaults_to_the_batch_default(db, tm
     path.write_text("\n".join(factories.jsonl([factories.pairwise_item(1)])) + "\n")
     call_command("import_examples", str(path), "--batch", "cli", "--no-pipeline")
     assert Batch.objects.get(name="cli").audit_rate == DEFAULT
+
+
+def test_audit_rate_readme_states_the_batch_default():
+    readme = (Path(settings.BASE_DIR) / "README.md").read_text()
+    assert f"(default {DEFAULT:.0%}, the same for the" in readme

@@ -1,11 +1,13 @@
 import json
+from io import StringIO
 
 import pytest
 from django.core.management import CommandError, call_command
 from django.urls import reverse
 
+from hybridqc.flows.imports import batch_import
 from routing.router.candidates import CANDIDATES
-from routing.services.import_v1 import batch_import
+from routing.services.router_training import backtest_result_path, backtest_result_save
 from tests import factories
 
 KEYS = {"items", "left_out_tied_reference", "no_judge_verdict", "alpha", "delta", "splits", "seed", "fractions",
@@ -21,8 +23,6 @@ def _slice(tmp_path, name: str, n: int):
 
 
 def _run(*args: str) -> dict:
-    from io import StringIO
-
     out = StringIO()
     call_command("backtest", *args, stdout=out)
     return json.loads(out.getvalue())
@@ -84,8 +84,6 @@ def test_backtest_page_runs_small_batch_inline(db, client, lead_user):
 
 
 def test_backtest_page_polls_an_asynchronous_result(db, client, lead_user):
-    from routing.services.router_training import backtest_result_path, backtest_result_save
-
     client.force_login(lead_user)
     url = reverse("routing:backtest")
     token = "0123456789abcdef0123456789abcdef"

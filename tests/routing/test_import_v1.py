@@ -3,9 +3,10 @@ import json
 import pytest
 from django.core.management import CommandError, call_command
 
+from hybridqc.flows.imports import batch_import
 from reviewers.models import HumanLabel
 from routing.models import Batch, Example, Judgment
-from routing.services.import_v1 import ImportValidationError, batch_import, parse_lines
+from routing.services.import_v1 import ImportValidationError, parse_lines
 from tests import factories
 
 

@@ -8,7 +8,8 @@ import math
 import pytest
 
 from routing.models import JudgeRun, JudgeSignals, Judgment
-from routing.services.judging import judge_chunk_run, judge_run_start
+from routing.services.judge_runs import judge_run_start
+from routing.services.judging import judge_chunk_run
 from routing.services.signals import batch_signals_compute
 from tests import factories
 from tests.support import fake_server

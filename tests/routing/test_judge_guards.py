@@ -9,7 +9,8 @@ import pytest
 from django.core.exceptions import ValidationError
 
 from routing.models import Batch, JudgeConfig, JudgeRun, Judgment
-from routing.services.judging import judge_chunk_run, judge_run_start
+from routing.services.judge_runs import judge_run_start
+from routing.services.judging import judge_chunk_run
 from tests import factories
 from tests.support import fake_server
 from tests.support.fake_server import stats

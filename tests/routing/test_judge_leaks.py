@@ -18,7 +18,8 @@ from routing.judges.base import VerdictRequest
 from routing.judges.guards import EndpointPolicy
 from routing.judges.openai_backend import JudgeSettings, OpenAIJudge
 from routing.models import JudgeRun, JudgeSignals, Judgment
-from routing.services.judging import judge_chunk_run, judge_run_start
+from routing.services.judge_runs import judge_run_start
+from routing.services.judging import judge_chunk_run
 from routing.services.signals import batch_signals_compute
 from tests import factories
 from tests.support import fake_server

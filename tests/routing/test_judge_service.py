@@ -5,28 +5,30 @@ from __future__ import annotations
 
 import asyncio
 import json
+from io import StringIO
 
 import pytest
+from django.core.management import CommandError, call_command
 from django.forms.models import model_to_dict
 
 from hybridqc.celery import app
+from hybridqc.flows.batches import batch_route
+from hybridqc.flows.imports import batch_import
 from reviewers.models import HumanLabel, ReviewTask
 from reviewers.services import review_task_claim
 from routing.fake_judge.replay import Replay
-from routing.judges.recorded import RecordedJudge
 from routing.models import Batch, JudgeConfig, JudgeRun, Judgment, RoutingDecision
-from routing.services.import_v1 import batch_import
+from routing.services.judge_runs import judge_run_start
 from routing.services.judging import (
     JudgeSetupError,
     judge_chunk_run,
     judge_config_revise,
-    judge_run_start,
     verdict_requests,
 )
-from routing.services.pipeline import batch_route
 from tests import factories
 from tests.support import fake_server
 from tests.support.fake_server import running_fake, stats
+from tests.support.recorded_judge import RecordedJudge
 
 pytestmark = pytest.mark.django_db
 fake_judge = fake_server.fake_judge  # the fixture
@@ -231,10 +233,6 @@ def test_judge_rerun_keeps_a_leased_item_and_replaces_an_untaken_one(fake_judge,
 
 
 def test_judge_batch_command_starts_run(fake_judge, eager, django_capture_on_commit_callbacks):
-    from io import StringIO
-
-    from django.core.management import CommandError, call_command
-
     batch = factories.batch("cli", items=[factories.pairwise_item(0)]).batch
     factories.judge_config(fake_judge.url, name="cli-judge")
     out = StringIO()

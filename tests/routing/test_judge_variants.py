@@ -13,7 +13,8 @@ from routing.judges.fewshot import ELLIPSIS, FEWSHOT_END, FEWSHOT_INTRO, FEWSHOT
 from routing.judges.openai_backend import JudgeSettings, OpenAIJudge
 from routing.judges.selectors import fewshot_sets
 from routing.models import Batch, Example, JudgeConfig, JudgeRun, Judgment
-from routing.services.judging import judge_chunk_run, judge_config_revise, judge_run_start
+from routing.services.judge_runs import judge_run_start
+from routing.services.judging import judge_chunk_run, judge_config_revise
 from routing.services.signals import signals_from
 from tests import factories
 from tests.support import fake_server

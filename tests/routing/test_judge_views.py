@@ -10,7 +10,7 @@ from hybridqc.celery import app
 from routing.judges.base import Verdict, VerdictRequest
 from routing.judges.selectors import batch_judge_coverage, batch_judge_unit_tokens
 from routing.models import Batch, JudgeRun, Judgment, RoutingDecision
-from routing.services.judging import judgments_store
+from routing.services.judging import judge_verdict_run, judgments_store
 from routing.services.route import decisions_save
 from tests import factories
 from tests.support import fake_server
@@ -93,7 +93,6 @@ def test_judge_panel_polls_while_running_and_lists_errors(lead_user, fake_judge)
     config = factories.judge_config(fake_judge.url, swap_orders=False)
     run = JudgeRun.objects.create(batch=batch, judge_config=config, backend="live", total=2,
                                   status=JudgeRun.Status.RUNNING)
-    from routing.services.judging import judge_verdict_run
 
     judge_verdict_run(run=run, example_id=batch.examples.get().pk, order="ab", sample=0)
     html = _client(lead_user).get(_url(batch), **HTMX).content.decode()

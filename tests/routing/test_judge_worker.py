@@ -19,7 +19,8 @@ from django.urls import reverse
 from hybridqc.celery import app, queues_use
 from hybridqc.queues import queue_names
 from routing.models import Batch, JudgeRun, Judgment, RoutingDecision
-from routing.services.judging import judge_run_start, verdict_requests
+from routing.services.judge_runs import judge_run_start
+from routing.services.judging import verdict_requests
 from tests import factories
 from tests.conftest import wait_until
 from tests.support.fake_server import running_fake, stats

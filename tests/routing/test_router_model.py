@@ -9,12 +9,12 @@ from scipy import sparse
 from sklearn.feature_extraction import FeatureHasher
 from sklearn.preprocessing import normalize
 
+from hybridqc.flows.imports import batch_import
 from routing.models import Example, Judgment
 from routing.router.backtest import labeled_items
 from routing.router.model import NoveltyIndex, UntrustedModelError, router_dumps, router_fit, router_loads
 from routing.router.vectorized import ItemInput, features_of, prompt_vectors
 from routing.selectors import example_inputs, example_references
-from routing.services.import_v1 import batch_import
 from tests import factories
 
 

@@ -2,8 +2,8 @@ import pytest
 from django.urls import reverse
 
 from hybridqc.celery import app
+from hybridqc.flows.imports import batch_import
 from routing.models import Example, RouterModel
-from routing.services.import_v1 import batch_import
 from routing.services.route import stale_reason
 from routing.services.router_promotion import PROMOTION_MIN_RECENT, router_promotion_decide
 from routing.services.router_training import (

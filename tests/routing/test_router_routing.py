@@ -4,16 +4,16 @@ import random
 import pytest
 from django.urls import reverse
 
-from reviewers.capacity import remaining_capacity
+from hybridqc.flows.batches import batch_reroute, batch_route
+from hybridqc.flows.imports import batch_import
+from reviewers.capacity import remaining_capacity, roster_remaining_capacity
 from reviewers.models import HumanLabel, ReviewerProfile, ReviewTask
 from routing.models import Batch, RouterModel, RoutingDecision, RoutingRun
 from routing.router.backtest import labeled_items
 from routing.router.candidates import CANDIDATES
-from routing.selectors import batch_domains, roster_remaining_capacity
+from routing.selectors import batch_domains
 from routing.services.audit import audit_sample
-from routing.services.import_v1 import batch_import
-from routing.services.pipeline import batch_route
-from routing.services.route import COLD_START, batch_reroute, certification_for, router_of
+from routing.services.route import COLD_START, certification_for, router_of
 from routing.services.router_training import router_retrain_due, router_train
 from routing.tasks import router_retrain_check
 from tests import factories
@@ -127,7 +127,7 @@ def test_router_panel_budget_reports_weaker_guarantee(db, lead_user, client):
     batch = _live("budget", alpha=0.02)
     batch_route(batch=batch)
     client.force_login(lead_user)
-    response = client.get(reverse("routing:router_panel", args=[batch.pk]), HTTP_HX_REQUEST="true")
+    response = client.get(reverse("dashboard:router_panel", args=[batch.pk]), HTTP_HX_REQUEST="true")
     assert response.status_code == 200
     body = response.content.decode()
     assert 'data-capacity="0"' in body  # capacity 10, all taken by the batch's tasks
@@ -170,7 +170,7 @@ def test_router_panel_post_reroutes_unreviewed_items(db, lead_user, reviewer_use
     assert set(RoutingDecision.objects.filter(example__batch=batch).values_list("router_version", flat=True)) == {
         "threshold-v1"}
     client.force_login(lead_user)
-    url = reverse("routing:router_panel", args=[batch.pk])
+    url = reverse("dashboard:router_panel", args=[batch.pk])
     bad = client.post(url, {"routing_mode": "certified", "alpha": "1.5", "delta": "0.1", "audit_rate": "0.05"},
                       HTTP_HX_REQUEST="true")
     assert bad.status_code == 400 and "must be between 0.0 and 1.0" in bad.content.decode()
@@ -240,7 +240,7 @@ def test_router_retrain_view_requires_lead_and_post(db, client, reviewer_user, l
 
 def test_router_panel_permissions_and_full_page(db, client, reviewer_user, lead_user):
     batch = _live("certified")
-    url = reverse("routing:router_panel", args=[batch.pk])
+    url = reverse("dashboard:router_panel", args=[batch.pk])
     client.force_login(reviewer_user)
     assert client.get(url).status_code == 403
     assert client.post(url, {"routing_mode": "budget"}).status_code == 403
@@ -249,7 +249,7 @@ def test_router_panel_permissions_and_full_page(db, client, reviewer_user, lead_
     assert page.status_code == 200
     body = page.content.decode()
     assert "<html" in body and "cold start" in body and 'data-mode="certified"' in body
-    assert client.get(reverse("routing:router_panel", args=[999999])).status_code == 404
+    assert client.get(reverse("dashboard:router_panel", args=[999999])).status_code == 404
 
 
 def test_router_with_other_feature_spec_is_refused_until_retrained(db, reviewer_user):

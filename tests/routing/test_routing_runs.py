@@ -2,18 +2,17 @@ import re
 
 from django.urls import reverse
 
+from hybridqc.flows.batches import batch_reroute, batch_route
 from reviewers.models import HumanLabel
 from routing.models import Domain, RoutingDecision, RoutingRun
 from routing.selectors import batch_routing_runs, router_model_runs, run_router_note
-from routing.services.pipeline import batch_route
-from routing.services.route import batch_reroute
 from routing.services.router_training import router_train
 from tests import factories
 
 
 def _panel(client, lead_user, batch) -> str:
     client.force_login(lead_user)
-    response = client.get(reverse("routing:router_panel", args=[batch.pk]), HTTP_HX_REQUEST="true")
+    response = client.get(reverse("dashboard:router_panel", args=[batch.pk]), HTTP_HX_REQUEST="true")
     assert response.status_code == 200
     return response.content.decode()
 

@@ -1,5 +1,10 @@
+import threading
+
+from django.db import connection
+
+from hybridqc.flows.batches import batch_route
+from reviewers.models import ReviewTask
 from routing.models import Judgment, RoutingDecision
-from routing.services.pipeline import batch_route
 from routing.services.signals import signals_from
 from tests import factories
 
@@ -56,18 +61,11 @@ def test_batch_route_is_idempotent_and_audits_a_share(db, reviewer_user):
     assert batch_route(batch=result.batch) == 40
     assert batch_route(batch=result.batch) == 0
     assert RoutingDecision.objects.filter(audit=True).count() == 4
-    from reviewers.models import ReviewTask
 
     assert ReviewTask.objects.filter(kind="audit", example__batch=result.batch).count() == 4
 
 
 def test_batch_route_concurrent_deliveries_route_each_example_once(transactional_db, reviewer_user):
-    import threading
-
-    from django.db import connection
-
-    from reviewers.models import ReviewTask
-
     batch = factories.batch("race", items=[factories.pairwise_item(i) for i in range(30)], audit_rate=0.5,
                             audit_min_per_domain=0).batch
     barrier = threading.Barrier(2)

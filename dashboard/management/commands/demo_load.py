@@ -12,13 +12,15 @@ from django.contrib.auth.models import Group, User
 from django.core.management.base import BaseCommand, CommandParser
 from django.utils import timezone
 
-from reviewers.models import Credential, HumanLabel, ReviewerProfile
+from hybridqc.flows.batches import batch_route
+from hybridqc.flows.imports import batch_import
+from reviewers.models import Credential, HumanLabel, ReviewerProfile, ReviewTask
+from reviewers.references import label_reference
 from reviewers.roles_setup import roles_ensure
 from reviewers.services import review_label_submit, review_task_claim
-from routing.metrics import majority_label
-from routing.models import Batch
-from routing.services.import_v1 import batch_import
-from routing.services.pipeline import batch_route
+from routing.models import Batch, JudgeConfig
+from routing.services.judging import judge_config_create
+from routing.services.router_training import RouterTrainingError, router_train
 
 PASSWORD = "hybridqc-demo"
 FAKE_JUDGE_URL = "http://127.0.0.1:8001/v1"
@@ -102,14 +104,11 @@ class Command(BaseCommand):
             self._reviewer(username, prefixes, level)
 
     def _recorded_label(self, task: Any) -> float | None:
-        labels = HumanLabel.objects.filter(example=task.example, source=HumanLabel.Source.IMPORT)
-        values = [x.rating if task.example.task == "rating" else x.choice for x in labels]
-        return majority_label([v for v in values if v is not None])
+        labels = list(HumanLabel.objects.filter(example=task.example, source=HumanLabel.Source.IMPORT))
+        return label_reference(labels, task.example.task)
 
     def _playback(self, share: float) -> int:
         """Crew members claim and label tasks with the recorded human label until `share` is done."""
-        from reviewers.models import ReviewTask
-
         target = int(ReviewTask.objects.count() * share)
         done = ReviewTask.objects.filter(status=ReviewTask.Status.DONE).count()
         crew = [ReviewerProfile.objects.get(user__username=u) for u, _, _ in CREW]
@@ -132,17 +131,12 @@ class Command(BaseCommand):
 
     def _judge_config(self) -> None:
         """A live judge against the fake OpenAI-compatible server that `make demo` starts."""
-        from routing.models import JudgeConfig
-        from routing.services.judging import judge_config_create
-
         if not JudgeConfig.objects.filter(name="demo-fake-judge").exists():
             judge_config_create(name="demo-fake-judge", base_url=FAKE_JUDGE_URL, model="fake-judge",
                                 max_concurrency=32, timeout_s=5.0, retry_budget=3)
 
     def _router(self) -> None:
         """Train the learned router on the imported and played-back history (certified mode)."""
-        from routing.services.router_training import RouterTrainingError, router_train
-
         try:
             model = router_train()
         except RouterTrainingError as exc:

@@ -8,7 +8,8 @@ from typing import Any
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from routing.models import Batch, JudgeConfig, JudgeRun
-from routing.services.judging import JudgeSetupError, judge_run_start
+from routing.services.judge_runs import judge_run_start
+from routing.services.judging import JudgeSetupError
 
 
 class Command(BaseCommand):

@@ -6,11 +6,12 @@ from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
+from hybridqc.flows.imports import batch_import
+from hybridqc.flows.tasks import batch_pipeline_run
 from hybridqc.queueing import BROKER_DOWN, enqueue_failed_message
 from routing.models import Batch
-from routing.services.import_v1 import ImportValidationError, batch_import
+from routing.services.import_v1 import ImportValidationError
 from routing.services.import_validation import upload_size_problem
-from routing.tasks import batch_pipeline_run
 
 
 def _iso_date(raw: str) -> datetime.date:

@@ -7,9 +7,8 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
+from routing.judges.base import Verdict, VerdictRequest
 from routing.models import Judgment
-
-from .base import Verdict, VerdictRequest
 
 
 class RecordedJudge:

@@ -1,0 +1,89 @@
+"""Routing a batch across both apps: routing decides, the reviewer side staffs the human share.
+
+The order is the flow's: signals, then decisions (budget mode sized by the roster's remaining
+capacity, read here from ``reviewers.capacity`` and handed to routing as a number), then one
+review task per human-routed or audited example. A reset before a re-route (a re-judge, new router
+settings) takes back only what nobody has started on, so no reviewer's open item vanishes.
+"""
+
+from __future__ import annotations
+
+import logging
+
+from django.db import transaction
+
+from reviewers.capacity import roster_remaining_capacity
+from reviewers.models import ReviewTask
+from reviewers.services import review_tasks_create, review_tasks_untaken_delete
+from routing.events import batch_gate_inputs_changed
+from routing.models import Batch, RoutingDecision
+from routing.selectors import batch_domains
+from routing.services.pipeline import (
+    batch_decide,
+    batch_decisions_reset,
+    batch_examples_unrouted,
+    batch_signals_prepare,
+    batch_status_set,
+)
+
+log = logging.getLogger(__name__)
+
+
+def batch_roster_capacity(batch: Batch) -> int | None:
+    """What the roster can still review today for the batch's domains, when its mode needs it."""
+    if batch.routing_mode != Batch.Mode.BUDGET:
+        return None
+    return roster_remaining_capacity(batch_domains(batch))
+
+
+def batch_route(*, batch: Batch) -> int:
+    """Compute signals, route every example not yet routed and create its review tasks.
+
+    Idempotent and safe under concurrent deliveries: routing holds the batch's row lock and
+    re-reads the unrouted examples under it, so two deliveries never route (or create review
+    tasks for) the same example twice. Returns the number of examples routed.
+    """
+    batch_signals_prepare(batch=batch)
+    with transaction.atomic():
+        Batch.objects.select_for_update().filter(pk=batch.pk).first()
+        examples = batch_examples_unrouted(batch)
+        decisions = []
+        if examples:
+            decisions = batch_decide(batch=batch, examples=examples, roster_capacity=batch_roster_capacity(batch))
+        human = [d.example for d in decisions if d.route == RoutingDecision.Route.HUMAN]
+        audits = [d.example for d in decisions if d.audit]
+        review_tasks_create(examples=human, kind=ReviewTask.Kind.ROUTED)
+        review_tasks_create(examples=audits, kind=ReviewTask.Kind.AUDIT)
+        batch_status_set(batch=batch, status=Batch.Status.READY)
+        batch_gate_inputs_changed.send(sender=Batch, batch_id=batch.pk)
+    log.info("batch %r: routed %d examples (%d human, %d audit)", batch.name, len(decisions), len(human), len(audits))
+    return len(decisions)
+
+
+def batch_route_or_fail(*, batch: Batch) -> int:
+    """``batch_route``, but a pipeline that raises leaves the batch ``failed`` with the reason a
+    lead can read (and a Retry), never ``routing`` with its page polling forever."""
+    try:
+        return batch_route(batch=batch)
+    except Exception as exc:
+        log.exception("batch %r: routing failed", batch.name)
+        reason = f"routing failed: {type(exc).__name__}: {exc}"[:500]
+        batch_status_set(batch=batch, status=Batch.Status.FAILED, detail=reason)
+        return 0
+
+
+def batch_routing_reset(*, batch: Batch) -> set[int]:
+    """Forget the routing of the batch's examples nobody has started on, so the next
+    ``batch_route`` routes them again: their untaken routed/audit tasks and their decisions go.
+    An example with a leased task or a reviewer's label keeps its decision and every task.
+    Returns the ids of the examples left alone."""
+    with transaction.atomic():
+        started = review_tasks_untaken_delete(batch=batch)
+        batch_decisions_reset(batch=batch, keep=started)
+    return started
+
+
+def batch_reroute(*, batch: Batch) -> int:
+    """Re-route the batch's examples nobody has started on with its current settings."""
+    batch_routing_reset(batch=batch)
+    return batch_route(batch=batch)

@@ -1,0 +1,25 @@
+"""Importing a format-v1 file across both apps: routing stores examples and judgments, the
+reviewer side stores the imported human labels, in one transaction; then routing is queued."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from typing import Any
+
+from django.db import transaction
+
+from routing.services.import_v1 import ImportResult
+from routing.services.import_v1 import batch_import as examples_import
+
+from .tasks import batch_pipeline_run
+
+
+def batch_import(*, batch_name: str, lines: Iterable[str | bytes], source_name: str = "", user: Any = None,
+                 route: bool = False, **batch_fields: Any) -> ImportResult:
+    """Validate and import a whole file (nothing written if any line is bad: ImportValidationError);
+    with ``route``, the batch's pipeline is queued once the import commits."""
+    with transaction.atomic():
+        result = examples_import(batch_name=batch_name, lines=lines, source_name=source_name, user=user, **batch_fields)
+        if route:
+            batch_pipeline_run.delay_on_commit(result.batch.pk)
+    return result

@@ -1,0 +1,32 @@
+"""The flow's Celery task: thin (load by id, call the flow), JSON arguments, safe to redeliver."""
+
+import logging
+
+from celery import shared_task
+
+from routing.models import Batch, ImportJob
+from routing.services.import_jobs import import_job_execute
+
+from .batches import batch_route_or_fail
+
+log = logging.getLogger(__name__)
+
+
+@shared_task(acks_late=True, reject_on_worker_lost=True)
+def batch_pipeline_run(batch_id: int) -> int:
+    batch = Batch.objects.filter(pk=batch_id).first()
+    if batch is None:
+        log.warning("batch %s vanished before its pipeline ran", batch_id)
+        return 0
+    return batch_route_or_fail(batch=batch)
+
+
+@shared_task(acks_late=True, reject_on_worker_lost=True)
+def import_job_run(job_id: int) -> str:
+    """Import a stored upload; on success the batch's pipeline starts, as after a direct import."""
+    job = import_job_execute(job_id=job_id)
+    if job is None:
+        return "skipped"
+    if job.status == ImportJob.Status.DONE and job.batch_id is not None:
+        batch_pipeline_run.delay_on_commit(job.batch_id)
+    return job.status

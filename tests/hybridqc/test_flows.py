@@ -1,0 +1,71 @@
+"""The cross-app flow (hybridqc.flows): import, route, re-route, and the label port routing reads."""
+
+from __future__ import annotations
+
+import pytest
+from django.core.exceptions import ImproperlyConfigured
+
+from hybridqc.flows.batches import batch_reroute, batch_route
+from hybridqc.flows.imports import batch_import
+from reviewers.models import HumanLabel, ReviewTask
+from reviewers.references import HumanLabelSource
+from reviewers.services import review_task_claim
+from routing import labels
+from routing.models import RoutingDecision
+from routing.selectors import example_references
+from tests import factories
+
+# Position-biased verdicts: every item goes to a human whatever the threshold.
+BIASED = [{"judge": "r", "variant": f"v{k}", "order": o, "choice": c}
+          for k, (o, c) in enumerate([("ab", 1), ("ab", 1), ("ab", 1), ("ba", 2), ("ba", 2), ("ba", 1)])]
+
+
+def test_batch_reroute_keeps_an_open_leased_task_and_replaces_an_untaken_one(db):
+    holder = factories.profile("holder", prefixes=("test",))
+    batch = factories.batch("held", items=[factories.pairwise_item(i, judgments=BIASED) for i in range(2)],
+                            audit_rate=0.0).batch
+    assert batch_route(batch=batch) == 2
+    leased = review_task_claim(reviewer=holder)
+    assert leased is not None
+    untaken = ReviewTask.objects.get(example__batch=batch, status=ReviewTask.Status.OPEN)
+    kept_decision = RoutingDecision.objects.get(example_id=leased.example_id).pk
+    old_decision = RoutingDecision.objects.get(example_id=untaken.example_id).pk
+    assert batch_reroute(batch=batch) == 1
+    held = ReviewTask.objects.get(pk=leased.pk)
+    assert (held.status, held.assignee_id, held.lease_expires_at) == (
+        ReviewTask.Status.LEASED, holder.pk, leased.lease_expires_at)
+    assert RoutingDecision.objects.get(example_id=leased.example_id).pk == kept_decision
+    assert not ReviewTask.objects.filter(pk=untaken.pk).exists()
+    assert RoutingDecision.objects.get(example_id=untaken.example_id).pk != old_decision
+    assert ReviewTask.objects.filter(example__batch=batch).count() == 2
+
+
+def test_batch_import_stores_labels_and_queues_routing_only_when_asked(db, django_capture_on_commit_callbacks):
+    items = factories.jsonl([factories.pairwise_item(i) for i in range(3)])
+    with django_capture_on_commit_callbacks() as queued:
+        result = batch_import(batch_name="quiet", lines=items)
+    assert (result.created, result.human_labels, len(queued)) == (3, 3, 0)
+    with django_capture_on_commit_callbacks() as queued:
+        batch_import(batch_name="routed", lines=items, route=True)
+    assert len(queued) == 1
+    assert HumanLabel.objects.filter(example__batch__name="routed", source=HumanLabel.Source.IMPORT).count() == 3
+
+
+def test_example_references_adjudicated_label_wins_else_majority_else_none(db):
+    # Each example already holds one imported label, choice 1 (factories.pairwise_item).
+    majority, adjudicated, tied = factories.make_examples(3, name="refs")
+    for example, choices in ((majority, [2, 2]), (adjudicated, [2, 2]), (tied, [2])):
+        for choice in choices:
+            HumanLabel.objects.create(example=example, source=HumanLabel.Source.REVIEW, choice=choice)
+    task = ReviewTask.objects.create(example=adjudicated, kind=ReviewTask.Kind.ADJUDICATION,
+                                     status=ReviewTask.Status.DONE)
+    HumanLabel.objects.create(example=adjudicated, task=task, source=HumanLabel.Source.REVIEW, choice=1)
+    # majority: [1, 2, 2] -> 2; adjudicated: the adjudicator's 1 over the majority 2; tied: [1, 2] -> none.
+    assert example_references([majority, adjudicated, tied]) == {majority.pk: 2.0, adjudicated.pk: 1.0}
+
+
+def test_label_source_is_registered_by_the_reviewers_app_and_loud_when_missing(monkeypatch):
+    assert isinstance(labels.label_source(), HumanLabelSource)
+    monkeypatch.setattr(labels, "_registered", [])
+    with pytest.raises(ImproperlyConfigured, match="no human-label source registered"):
+        labels.label_source()
