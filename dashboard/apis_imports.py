@@ -12,7 +12,7 @@ from rest_framework.views import APIView
 
 from routing.models import ImportJob
 from routing.services.import_jobs import import_job_retry
-from routing.tasks import import_job_run
+from hybridqc.flows.tasks import import_job_run
 
 from .apis import IsLead
 from .import_jobs import job_body

@@ -13,7 +13,7 @@ from rest_framework.response import Response
 from routing.models import ImportJob
 from routing.selectors_imports import import_job_progress
 from routing.services.import_jobs import import_job_create
-from routing.tasks import import_job_run
+from hybridqc.flows.tasks import import_job_run
 
 
 def job_body(request: Request, job: ImportJob) -> dict[str, Any]:

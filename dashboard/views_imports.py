@@ -11,7 +11,7 @@ from hybridqc.roles import lead_required
 from routing.models import ImportJob
 from routing.selectors_imports import import_job_progress
 from routing.services.import_jobs import import_job_create, import_job_retry
-from routing.tasks import import_job_run
+from hybridqc.flows.tasks import import_job_run
 
 from .forms import BatchUploadForm
 

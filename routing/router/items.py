@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from .features import ItemInput
+from .vectorized import ItemInput
 
 
 @dataclass

@@ -7,7 +7,7 @@ from dashboard.models import BatchStats
 from dashboard.selectors import batch_domain_rows, batch_report, batches_reports, release_gate, reviewed_reference
 from reviewers.models import HumanLabel, ReviewTask
 from routing.models import Domain, Example
-from routing.services.pipeline import batch_route
+from hybridqc.flows.batches import batch_route
 from tests import factories
 
 UNSURE = [{"judge": "judge-x", "choice": 1}, {"judge": "judge-x", "choice": 1}, {"judge": "judge-x", "choice": 2}]

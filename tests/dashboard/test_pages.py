@@ -4,7 +4,7 @@ import pytest
 
 from reviewers.models import ReviewTask
 from routing.models import Batch, RoutingDecision
-from routing.services.pipeline import batch_route
+from hybridqc.flows.batches import batch_route
 from tests import factories
 
 KEPT = [{"judge": "judge-x", "order": "ab", "choice": 1}, {"judge": "judge-x", "order": "ba", "choice": 1}]

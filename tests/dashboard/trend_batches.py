@@ -7,7 +7,7 @@ from collections.abc import Sequence
 
 from reviewers.models import HumanLabel, ReviewTask
 from routing.models import Batch, RoutingDecision
-from routing.services.pipeline import batch_route
+from hybridqc.flows.batches import batch_route
 from tests import factories
 
 KEPT = [{"judge": "judge-x", "order": "ab", "choice": 1}, {"judge": "judge-x", "order": "ba", "choice": 1}]

@@ -10,7 +10,7 @@ from django.test import Client
 from django.urls import reverse
 
 from hybridqc.logformat import SingleLineFormatter
-from routing.services.pipeline import batch_route
+from hybridqc.flows.batches import batch_route
 from tests import factories
 
 EVIL = 'evil"\r\nINFO routing: forged line; filename="x.sh'

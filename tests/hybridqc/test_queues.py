@@ -18,7 +18,7 @@ ROOT = Path(__file__).resolve().parent.parent.parent
 EXPECTED = {
     "routing.tasks.judge_chunk": "t-judge",
     "routing.tasks.judge_verdict": "t-judge",
-    "routing.tasks.batch_pipeline_run": "t-routing",
+    "hybridqc.flows.tasks.batch_pipeline_run": "t-routing",
     "routing.tasks.router_retrain": "t-routing",
     "routing.tasks.router_retrain_check": "t-routing",
     "routing.tasks.batch_backtest": "t-routing",
