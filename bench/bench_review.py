@@ -89,7 +89,8 @@ def _setup() -> list[str]:
     return keys
 
 
-def _server(port: int, log: Path) -> subprocess.Popen[bytes]:
+def _server_env() -> dict[str, str]:
+    """gunicorn's environment: this run's database, served as in production."""
     from django.db import connection
 
     db = connection.settings_dict
@@ -102,6 +103,10 @@ def _server(port: int, log: Path) -> subprocess.Popen[bytes]:
     }
     env.pop("HYBRIDQC_DEMO", None)
     env.pop("CELERY_BROKER_URL", None)  # follow-ups run in-process; no worker in this bench
+    return env
+
+
+def _server(port: int, log: Path) -> subprocess.Popen[bytes]:
     proc = subprocess.Popen(
         [
             sys.executable,
@@ -115,7 +120,7 @@ def _server(port: int, log: Path) -> subprocess.Popen[bytes]:
             "warning",
         ],
         cwd=ROOT,
-        env=env,
+        env=_server_env(),
         stdout=log.open("ab"),
         stderr=subprocess.STDOUT,
     )
@@ -245,11 +250,17 @@ def run() -> dict[str, float]:
 
     keys = _setup()
     user_ids = {k: int(Session.objects.get(pk=k).get_decoded()["_auth_user_id"]) for k in keys}
+    single, reviewers, cpu_used = _load(keys)
+    return _figures(single, reviewers, cpu_used, user_ids)
+
+
+def _load(keys: list[str]) -> tuple[Reviewer, list[Reviewer], float]:
+    """Run the reviewers against a fresh gunicorn: one alone first (the request's own latency),
+    then all of them; returns them and the server's CPU seconds under the crowd."""
     port = _free_port()
     (ROOT / "var").mkdir(exist_ok=True)
     server = _server(port, ROOT / "var" / "bench-review-gunicorn.log")
     try:
-        # Baseline: one reviewer alone, no pauses: the latency of the request itself.
         single = Reviewer(f"http://127.0.0.1:{port}", keys[0], threading.Barrier(1), seed=99)
         with httpx.Client(base_url=single.base, timeout=30, cookies={"sessionid": keys[0]}) as http:
             single._phase(http, single._open(http), "saturated", SINGLE_ITEMS)
@@ -260,13 +271,17 @@ def run() -> dict[str, float]:
             r.start()
         for r in reviewers:
             r.join(timeout=600)
-        cpu_used = _server_cpu_s(server) - cpu_before
+        return single, reviewers, _server_cpu_s(server) - cpu_before
     finally:
         server.terminate()
         try:
             server.wait(timeout=20)
         except subprocess.TimeoutExpired:
             server.kill()
+
+
+def _figures(single: Reviewer, reviewers: list[Reviewer], cpu_used: float,
+             user_ids: dict[str, int]) -> dict[str, float]:
     paced = [x for r in reviewers for x in r.latencies["paced"]]
     saturated = [x for r in reviewers for x in r.latencies["saturated"]]
     double, lost = _check([single, *reviewers], user_ids)

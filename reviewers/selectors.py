@@ -17,7 +17,7 @@ from .agreement import cohen_kappa, krippendorff_alpha_nominal
 from .capacity import today_start
 from .models import Credential, HumanLabel, Notification, ReviewerProfile, ReviewTask
 from .references import label_value
-from .services.gold import gold_accuracy
+from .services.gold import gold_accuracy, gold_value
 
 
 def task_held(*, reviewer: ReviewerProfile, task_id: int) -> ReviewTask | None:
@@ -134,8 +134,7 @@ def roster() -> list[ReviewerProfile]:
     )
     for label in labels:
         e = label.example
-        truth = e.gold_rating if e.task == "rating" else e.gold_choice
-        gold[label.reviewer_id or 0].append((e.domain.path, labels_agree(e.task, _value(label), truth)))
+        gold[label.reviewer_id or 0].append((e.domain.path, labels_agree(e.task, _value(label), gold_value(e))))
     for r in reviewers:
         for c in r.credentials.all():
             marks = [ok for path, ok in gold[r.pk] if ok is not None and path_covered(path, c.domain_prefix)]

@@ -10,6 +10,7 @@ from django.conf import settings
 from routing.metrics import labels_agree
 
 from ..models import LEVEL_ORDER, HumanLabel, ReviewTask, level_rank
+from ..references import label_value
 from .gold import gold_check
 from .matching import review_tasks_create
 
@@ -25,16 +26,12 @@ def second_review_drawn(example_id: int, share: float) -> bool:
     return random.Random(f"second-review:{example_id}").random() < share
 
 
-def _value(label: HumanLabel) -> float | None:
-    return label.rating if label.rating is not None else label.choice
-
-
 def reviewers_disagree(example_id: int, task_type: str) -> bool:
     """Whether any two review labels (besides gold checks and adjudications) differ."""
     labels = HumanLabel.objects.filter(
         example_id=example_id, source=HumanLabel.Source.REVIEW, task__kind__in=[*FIRST_KINDS, "second"]
     )
-    values = [_value(x) for x in labels]
+    values = [label_value(x, task_type) for x in labels]
     return any(labels_agree(task_type, a, b) is False for i, a in enumerate(values) for b in values[i + 1 :])
 
 

@@ -18,7 +18,7 @@ from routing.metrics import Rate, labels_agree, rate
 from routing.models import Batch, Example
 
 from ..models import Credential, HumanLabel, Notification, ReviewerProfile, ReviewTask
-from ..references import label_reference
+from ..references import label_reference, label_value
 from .errors import ReviewError
 from .pool import gold_candidates, task_load
 
@@ -73,8 +73,7 @@ def gold_accuracy(reviewer: ReviewerProfile, prefix: str | None = None) -> Rate:
         labels = labels.filter(prefix_q(prefix, "example__domain__path"))
     hits = n = 0
     for label in labels:
-        value = label.rating if label.example.task == Example.Task.RATING else label.choice
-        agree = labels_agree(label.example.task, value, gold_value(label.example))
+        agree = labels_agree(label.example.task, label_value(label, label.example.task), gold_value(label.example))
         if agree is not None:
             n, hits = n + 1, hits + int(agree)
     return rate(hits, n)
