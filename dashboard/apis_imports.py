@@ -10,9 +10,9 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from hybridqc.flows.tasks import import_job_run
 from routing.models import ImportJob
 from routing.services.import_jobs import import_job_retry
-from hybridqc.flows.tasks import import_job_run
 
 from .apis import IsLead
 from .import_jobs import job_body

@@ -6,12 +6,12 @@ from django.http import HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_http_methods
 
+from hybridqc.flows.tasks import import_job_run
 from hybridqc.http import HtmxHttpRequest
 from hybridqc.roles import lead_required
 from routing.models import ImportJob
 from routing.selectors_imports import import_job_progress
 from routing.services.import_jobs import import_job_create, import_job_retry
-from hybridqc.flows.tasks import import_job_run
 
 from .forms import BatchUploadForm
 

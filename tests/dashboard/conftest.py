@@ -1,7 +1,7 @@
 import pytest
 
-from reviewers.services import review_label_submit, review_task_claim
 from hybridqc.flows.batches import batch_route
+from reviewers.services import review_label_submit, review_task_claim
 from tests import factories
 from tests.support.webhook_receiver import webhook_receiver  # noqa: F401 - a fixture for these tests
 

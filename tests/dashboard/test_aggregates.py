@@ -5,9 +5,9 @@ from django.db import connection
 from dashboard.aggregates import counts_by_batch, reviewed_rows
 from dashboard.models import BatchStats
 from dashboard.selectors import batch_domain_rows, batch_report, batches_reports, release_gate, reviewed_reference
+from hybridqc.flows.batches import batch_route
 from reviewers.models import HumanLabel, ReviewTask
 from routing.models import Domain, Example
-from hybridqc.flows.batches import batch_route
 from tests import factories
 
 UNSURE = [{"judge": "judge-x", "choice": 1}, {"judge": "judge-x", "choice": 1}, {"judge": "judge-x", "choice": 2}]

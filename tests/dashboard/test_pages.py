@@ -2,9 +2,9 @@ import re
 
 import pytest
 
+from hybridqc.flows.batches import batch_route
 from reviewers.models import ReviewTask
 from routing.models import Batch, RoutingDecision
-from hybridqc.flows.batches import batch_route
 from tests import factories
 
 KEPT = [{"judge": "judge-x", "order": "ab", "choice": 1}, {"judge": "judge-x", "order": "ba", "choice": 1}]

@@ -5,9 +5,9 @@ from __future__ import annotations
 import datetime
 from collections.abc import Sequence
 
+from hybridqc.flows.batches import batch_route
 from reviewers.models import HumanLabel, ReviewTask
 from routing.models import Batch, RoutingDecision
-from hybridqc.flows.batches import batch_route
 from tests import factories
 
 KEPT = [{"judge": "judge-x", "order": "ab", "choice": 1}, {"judge": "judge-x", "order": "ba", "choice": 1}]

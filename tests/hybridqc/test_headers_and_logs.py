@@ -9,8 +9,8 @@ import pytest
 from django.test import Client
 from django.urls import reverse
 
-from hybridqc.logformat import SingleLineFormatter
 from hybridqc.flows.batches import batch_route
+from hybridqc.logformat import SingleLineFormatter
 from tests import factories
 
 EVIL = 'evil"\r\nINFO routing: forged line; filename="x.sh'
