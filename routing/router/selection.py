@@ -39,9 +39,7 @@ if TYPE_CHECKING:  # the backtest imports this module; only its type is needed h
 MIN_SELECTION_HISTORY = 50
 MIN_LEARNED_TRAIN = 50
 SELECTION_FOLDS = 5
-# Candidates whose cross-validated coverage is within ``tie_margin`` of the best are tied: the
-# fixed rule's candidate wins a tie it is in, else the earliest in CANDIDATES (simpler first), so
-# noise in a small history does not pick a learned model over a judge's own score.
+# The least coverage that counts as keeping something, and the least tie margin (``candidate_choose``).
 TIE = 0.01
 LEARNED_C = 0.3
 
@@ -216,8 +214,7 @@ def candidate_select(pool: Pool, history: np.ndarray, target: np.ndarray, *, alp
                      n_calibration: int, groups: np.ndarray | None = None, seed: int = 0) -> Selection:
     """The candidate with the largest cross-validated certified coverage on ``history`` (see the
     module docstring) for routing the ``target`` items (only their judgments are looked at);
-    ``groups`` (a source per item) makes the folds sources. Candidates within ``tie_margin`` of
-    the best are tied, and the fixed rule's candidate wins a tie it is part of."""
+    ``groups`` (a source per item) makes the folds sources; ``candidate_choose`` picks from the figures."""
     history = history[_has_verdict(pool, history)]
     fixed = default_candidate([pool.items[i] for i in target])
     if history.size < MIN_SELECTION_HISTORY:
@@ -230,11 +227,28 @@ def candidate_select(pool: Pool, history: np.ndarray, target: np.ndarray, *, alp
     figures = _cv_coverage(pool, folds, _out_of_fold(pool, folds, _eligible(folds), seed), parts, alpha=alpha,
                            delta=delta, n_calibration=n_calibration)
     n = sum(folds[k].size for part in parts for k in part)
-    best = max(figures.values())
-    tied = [c for c in figures if figures[c] >= best - tie_margin(best, figures[c], n)]
-    name = fixed if fixed in tied else tied[0]
     kind = "source" if grouped else "random"
-    return Selection(name, f"cross-validation ({len(folds)} {kind} folds)", figures)
+    return Selection(candidate_choose(figures, fixed=fixed, n=n), f"cross-validation ({len(folds)} {kind} folds)",
+                     figures)
 
 
-__all__ = ["JUDGE_ONLY", "Pool", "Selection", "candidate_evaluate", "candidate_select", "candidate_stages"]
+def candidate_choose(figures: dict[str, float], *, fixed: str, n: int) -> str:
+    """The candidate with the largest figure, with two exceptions. The fixed rule's candidate
+    wins when it is within ``tie_margin`` of the best and itself keeps something (at least TIE):
+    its figure carries no selection noise, but a score estimated to keep nothing has no claim.
+    When no candidate is estimated to keep TIE, the history cannot rank them, and the plain
+    learned score is used if it is eligible (else the fixed rule's): cross-validation understates
+    a learned score (fitted on part of a small history, used fitted on all of it), not a judge's
+    own score, and only a learned score can rank errors the judgments alone do not. ``n`` is the
+    number of items the figures were estimated on."""
+    best = max(figures.values())
+    if best < TIE:
+        return "learned" if "learned" in figures else fixed
+    own = figures.get(fixed, -1.0)
+    if own >= TIE and own >= best - tie_margin(best, own, n):
+        return fixed
+    return max(figures, key=figures.__getitem__)
+
+
+__all__ = ["JUDGE_ONLY", "Pool", "Selection", "candidate_choose", "candidate_evaluate", "candidate_select",
+           "candidate_stages"]
