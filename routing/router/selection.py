@@ -4,8 +4,8 @@
 ``candidate_evaluate`` certifies one candidate on a calibration part and applies it to a batch,
 as live routing does. ``candidate_select`` estimates each candidate's certified coverage at the
 batch's alpha and delta by cross-validation inside the history (learned candidates are fitted on
-the other folds; each fold's out-of-fold scores are certified on a random half and applied to the
-other half, the same halves for every candidate) and picks the largest. When the history comes
+the other folds; the out-of-fold scores give ``power.expected_coverage`` at the calibration part's
+size) and picks the largest (``candidate_choose`` says when not). When the history comes
 from other sources than the batch (transfer), the folds are those sources, so the estimate is of
 how a score carries over to a source it was not fitted on.
 
