@@ -3,13 +3,15 @@
 alpha 0.15, delta 0.1, 200 splits, calibration fraction 0.35 and 0.5: each file on its own, and both
 with every source held out in turn. Per case: the router's coverage and guarantee held, the best
 other candidate on the same splits (random routing excluded: it matches the router's coverage by
-construction), and whether the router is within 0.01 of it with held >= 0.90."""
+construction), and whether the router is within 0.01 of it with held >= 0.90. The runs are
+independent, so they go to BACKTEST_JOBS processes (default 2)."""
 
 from __future__ import annotations
 
 import json
 import os
 import sys
+from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -17,6 +19,7 @@ sys.path.insert(0, str(ROOT))
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "hybridqc.settings")
 SOURCES = ["llmbar/natural", "llmbar/adversarial", "mtbench", "pandalm"]
 OPTIONS = {"alpha": 0.15, "delta": 0.1, "splits": 200, "seed": 0}
+FILES = ("llmbar", "pandalm")
 
 
 def _case(name: str, r: dict) -> dict:
@@ -28,24 +31,33 @@ def _case(name: str, r: dict) -> dict:
             "best_other_held": rivals[best]["guarantee_held"], "meets_target": ok}
 
 
-def main() -> int:
+def _run(job: tuple[str, float]) -> list[dict]:
+    """One file within itself, or ("sources", fraction): every source held out in turn."""
+    # Django is set up in the worker process, after the fork/spawn, not at import.
     import django
 
     django.setup()
     from routing.router.backtest import backtest_items, backtest_sources, labeled_items
 
-    files = {name: labeled_items((ROOT / "data" / f"{name}.jsonl").read_text().splitlines()) for name in
-             ("llmbar", "pandalm")}
+    what, fraction = job
+    files = {name: labeled_items((ROOT / "data" / f"{name}.jsonl").read_text().splitlines()) for name in FILES}
+    if what in files:
+        items, tied = files[what]
+        return [_case(f"{what} cal {fraction}", backtest_items(items, tied=tied, calibration_fraction=fraction,
+                                                                **OPTIONS))]
+    both = files["llmbar"][0] + files["pandalm"][0]
+    return [_case(f"leave out {r['source']} cal {fraction}", r)
+            for r in backtest_sources(both, SOURCES, calibration_fraction=fraction, **OPTIONS)["sources"]]
+
+
+def main() -> int:
+    jobs = [(what, fraction) for fraction in (0.35, 0.5) for what in (*FILES, "sources")]
     cases = []
-    for fraction in (0.35, 0.5):
-        for name, (items, tied) in files.items():
-            r = backtest_items(items, tied=tied, calibration_fraction=fraction, **OPTIONS)
-            cases.append(_case(f"{name} cal {fraction}", r))
-            print(json.dumps(cases[-1]), flush=True)
-        both = files["llmbar"][0] + files["pandalm"][0]
-        for r in backtest_sources(both, SOURCES, calibration_fraction=fraction, **OPTIONS)["sources"]:
-            cases.append(_case(f"leave out {r['source']} cal {fraction}", r))
-            print(json.dumps(cases[-1]), flush=True)
+    with ProcessPoolExecutor(max_workers=int(os.environ.get("BACKTEST_JOBS", "2"))) as pool:
+        for found in pool.map(_run, jobs):
+            for case in found:
+                print(json.dumps(case), flush=True)
+            cases += found
     out = {"options": OPTIONS, "cases": cases, "met": sum(c["meets_target"] for c in cases), "of": len(cases)}
     (ROOT / "bench" / "backtests.json").write_text(json.dumps(out, indent=2) + "\n")
     return 0

@@ -2,7 +2,8 @@
 calibration items distributed like a given (out-of-fold) sample. The router ranks its candidate
 scores by this (``routing.router.selection``).
 
-At each threshold of the fixed sequence (``certify.threshold_grid``), the sample gives the kept
+At each threshold of the fixed sequence certification would try on n items
+(``calibration_grid``: ``certify.threshold_grid``'s kept shares), the sample gives the kept
 share q and the error rate e among kept items; with n calibration items, about q n are kept and
 their errors are Binomial(q n, e), so the threshold passes with probability
 P(Binomial(q n, e) <= k_max), k_max the most errors the Clopper-Pearson bound allows. The
@@ -21,7 +22,7 @@ from scipy.stats import beta as beta_dist
 from scipy.stats import binom
 
 from .candidates import Stage
-from .certify import threshold_grid
+from .certify import GRID_STEPS, start_kept
 
 
 @lru_cache(maxsize=8192)
@@ -35,11 +36,26 @@ def max_errors(n: int, alpha: float, delta: float) -> int:
     return int(ok[-1]) if ok.size else -1
 
 
+def calibration_grid(scores: np.ndarray, n_calibration: int) -> list[float]:
+    """The thresholds, strictest first, that ``certify.threshold_grid`` would try on
+    ``n_calibration`` items distributed like the sample ``scores``: the same kept shares, read off
+    the sample. A grid built on the sample itself would start where a sample of its size starts
+    (half of a small history) and misstate what a larger calibration part can certify."""
+    finite = np.sort(scores[np.isfinite(scores)])[::-1]
+    if finite.size == 0:
+        return []
+    n = max(1, round(n_calibration * finite.size / scores.size))
+    first = start_kept(n) - 1
+    kept = np.unique(np.linspace(first, n - 1, min(GRID_STEPS, n - first)).round().astype(int)) + 1
+    ranks = np.clip((kept * finite.size + n - 1) // n - 1, 0, finite.size - 1)  # ceil(share * size) - 1, exactly
+    return sorted({float(finite[r]) for r in ranks}, reverse=True)
+
+
 def _stage_coverage(scores: np.ndarray, ok: np.ndarray, n_calibration: int, alpha: float,
                     delta: float) -> tuple[float, float | None]:
     """(expected kept share, the most likely last threshold to pass) of one stage."""
     expected, reach, previous, likely = 0.0, 1.0, 0.0, None
-    for t in threshold_grid(np.where(np.isfinite(scores), scores, np.nan)):
+    for t in calibration_grid(scores, n_calibration):
         kept = scores >= t
         share = float(kept.mean())
         n = round(share * n_calibration)

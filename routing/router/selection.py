@@ -4,8 +4,8 @@
 ``candidate_evaluate`` certifies one candidate on a calibration part and applies it to a batch,
 as live routing does. ``candidate_select`` estimates each candidate's certified coverage at the
 batch's alpha and delta by cross-validation inside the history (learned candidates are fitted on
-the other folds; each fold's out-of-fold scores are certified on a random half and applied to the
-other half, the same halves for every candidate) and picks the largest. When the history comes
+the other folds; the out-of-fold scores give ``power.expected_coverage`` at the calibration part's
+size) and picks the largest (``candidate_choose`` says when not). When the history comes
 from other sources than the batch (transfer), the folds are those sources, so the estimate is of
 how a score carries over to a source it was not fitted on.
 
@@ -36,9 +36,7 @@ from .vectorized import ItemInput, features_of
 MIN_SELECTION_HISTORY = 50
 MIN_LEARNED_TRAIN = 50
 SELECTION_FOLDS = 5
-# Candidates whose cross-validated coverage is within ``tie_margin`` of the best are tied: the
-# fixed rule's candidate wins a tie it is in, else the earliest in CANDIDATES (simpler first), so
-# noise in a small history does not pick a learned model over a judge's own score.
+# The least coverage that counts as keeping something, and the least tie margin (``candidate_choose``).
 TIE = 0.01
 LEARNED_C = 0.3
 
@@ -213,8 +211,7 @@ def candidate_select(pool: Pool, history: np.ndarray, target: np.ndarray, *, alp
                      n_calibration: int, groups: np.ndarray | None = None, seed: int = 0) -> Selection:
     """The candidate with the largest cross-validated certified coverage on ``history`` (see the
     module docstring) for routing the ``target`` items (only their judgments are looked at);
-    ``groups`` (a source per item) makes the folds sources. Candidates within ``tie_margin`` of
-    the best are tied, and the fixed rule's candidate wins a tie it is part of."""
+    ``groups`` (a source per item) makes the folds sources; ``candidate_choose`` picks from the figures."""
     history = history[_has_verdict(pool, history)]
     fixed = default_candidate([pool.items[i] for i in target])
     if history.size < MIN_SELECTION_HISTORY:
@@ -227,11 +224,28 @@ def candidate_select(pool: Pool, history: np.ndarray, target: np.ndarray, *, alp
     figures = _cv_coverage(pool, folds, _out_of_fold(pool, folds, _eligible(folds), seed), parts, alpha=alpha,
                            delta=delta, n_calibration=n_calibration)
     n = sum(folds[k].size for part in parts for k in part)
-    best = max(figures.values())
-    tied = [c for c in figures if figures[c] >= best - tie_margin(best, figures[c], n)]
-    name = fixed if fixed in tied else tied[0]
     kind = "source" if grouped else "random"
-    return Selection(name, f"cross-validation ({len(folds)} {kind} folds)", figures)
+    return Selection(candidate_choose(figures, fixed=fixed, n=n), f"cross-validation ({len(folds)} {kind} folds)",
+                     figures)
 
 
-__all__ = ["JUDGE_ONLY", "Pool", "Selection", "candidate_evaluate", "candidate_select", "candidate_stages"]
+def candidate_choose(figures: dict[str, float], *, fixed: str, n: int) -> str:
+    """The candidate with the largest figure, with two exceptions. The fixed rule's candidate
+    wins when it is within ``tie_margin`` of the best and itself keeps something (at least TIE):
+    its figure carries no selection noise, but a score estimated to keep nothing has no claim.
+    When no candidate is estimated to keep TIE, the history cannot rank them, and the plain
+    learned score is used if it is eligible (else the fixed rule's): cross-validation understates
+    a learned score (fitted on part of a small history, used fitted on all of it), not a judge's
+    own score, and only a learned score can rank errors the judgments alone do not. ``n`` is the
+    number of items the figures were estimated on."""
+    best = max(figures.values())
+    if best < TIE:
+        return "learned" if "learned" in figures else fixed
+    own = figures.get(fixed, -1.0)
+    if own >= TIE and own >= best - tie_margin(best, own, n):
+        return fixed
+    return max(figures, key=figures.__getitem__)
+
+
+__all__ = ["JUDGE_ONLY", "Pool", "Selection", "candidate_choose", "candidate_evaluate", "candidate_select",
+           "candidate_stages"]

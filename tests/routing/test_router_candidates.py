@@ -15,9 +15,9 @@ from routing.router.candidates import (
     judge_only_stages,
     vote_distribution,
 )
-from routing.router.certify import cascade_keep, certify, certify_cascade
-from routing.router.power import expected_coverage, max_errors
-from routing.router.selection import Pool, candidate_select, default_candidate
+from routing.router.certify import cascade_keep, certify, certify_cascade, threshold_grid
+from routing.router.power import calibration_grid, expected_coverage, max_errors
+from routing.router.selection import Pool, candidate_choose, candidate_select, default_candidate
 from routing.router.vectorized import ItemInput
 
 
@@ -101,13 +101,49 @@ def test_expected_coverage_matches_hand_values():
     # 0.9 keeps half with no error: passes surely (0 <= 3 errors allowed in 50); 0.2 keeps all with
     # error rate 0.5: P(Binomial(100, 0.5) <= max_errors(100)) is ~0, so the expectation is 0.5
     assert expected_coverage([stage], [correct], n_calibration=100, alpha=0.15, delta=0.1) == pytest.approx(0.5)
-    # 10 calibration items: the first threshold keeps 5, and no error count passes there
+    # 10 calibration items: certification starts by keeping all 10 (fewer than MIN_START_KEPT), at
+    # the sample's error rate 0.5, which never passes
     assert expected_coverage([stage], [correct], n_calibration=10, alpha=0.15, delta=0.1) == 0.0
     # error rate 0.04 among the kept half: P(Binomial(50, 0.04) <= 3) = 0.861 of keeping it
     noisy = correct.copy()
     noisy[:2] = 0
     value = expected_coverage([stage], [noisy], n_calibration=100, alpha=0.15, delta=0.1)
     assert value == pytest.approx(0.5 * 0.8609, abs=1e-4)
+
+
+def test_calibration_grid_reads_the_calibration_parts_shares_off_the_sample():
+    scores = np.arange(100, 0, -1, dtype=float)
+    # 1000 calibration items: the first threshold keeps start_kept(1000) = 100 of them (10%), the
+    # next ones round(99 + 900 k / 19) + 1 = 147, 195, ...: the sample's 10th, 15th, 20th scores
+    grid = calibration_grid(scores, 1000)
+    assert grid[:3] == [91.0, 86.0, 81.0] and grid[-1] == 1.0 and len(grid) == 20
+    # the sample's own size gives certification's own grid (it starts at half of 100 items)
+    assert calibration_grid(scores, 100) == threshold_grid(scores) and threshold_grid(scores)[0] == 51.0
+    # items without a score count towards neither: 100 of 200 scored at 2000 is 1000 scored
+    assert calibration_grid(np.r_[scores, np.full(100, np.nan)], 2000) == grid
+
+
+def test_candidate_choose_prefers_the_fixed_rule_within_the_margin():
+    # margin 2 sqrt((0.52 0.48 + 0.49 0.51) / 300) = 0.082 > 0.03
+    assert candidate_choose({"order_weighted": 0.49, "learned_text": 0.52}, fixed="order_weighted", n=300) == (
+        "order_weighted")
+    # with 3000 items the margin is 0.026 < 0.03
+    assert candidate_choose({"order_weighted": 0.49, "learned_text": 0.52}, fixed="order_weighted", n=3000) == (
+        "learned_text")
+
+
+def test_candidate_choose_takes_the_larger_figure_over_a_fixed_rule_keeping_nothing():
+    figures = {"judge_ensemble": 0.005, "learned": 0.03, "learned_text": 0.04}
+    # within the margin (0.042), but the fixed rule's score keeps less than TIE; the larger figure
+    # wins, not the simpler candidate
+    assert candidate_choose(figures, fixed="judge_ensemble", n=100) == "learned_text"
+
+
+def test_candidate_choose_uses_the_plain_learned_score_when_nothing_keeps_anything():
+    figures = {"judge_ensemble": 0.0, "learned": 0.004, "learned_text": 0.006}
+    assert candidate_choose(figures, fixed="judge_ensemble", n=100) == "learned"
+    assert candidate_choose({"judge_ensemble": 0.0, "vote_share": 0.0}, fixed="judge_ensemble", n=100) == (
+        "judge_ensemble")
 
 
 def test_default_candidate_rule_follows_what_the_judgments_carry():
