@@ -4,7 +4,9 @@ tokens per minute, in Redis and in the process. Real Redis, real HTTP to the fak
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import threading
+import time
 import uuid
 
 import pytest
@@ -67,6 +69,24 @@ def test_judge_limit_two_concurrent_runners_hold_one_limit(shared):
         assert (seen["max_in_flight"], seen["over_limit"]) == (8, 0)
     else:
         assert seen["max_in_flight"] == 32 and seen["over_limit"] > 0
+
+
+def test_judge_limit_requests_per_minute_paces_the_runner():
+    """120 a minute: a full bucket lets the first 120 requests go at once; the other 4 follow at
+    2 a second, so the run takes about 2 s (against about 0.2 s unpaced)."""
+    limit = EndpointLimit(key=f"rpm-{uuid.uuid4().hex[:8]}", concurrency=16, requests_per_minute=120)
+    judge = JudgeSettings(key="rpm-test@v1", base_url="", model="fake", api_key="no-key", timeout_s=10,
+                          endpoint=EndpointPolicy(allow_private=True), limit=limit,
+                          limit_store_url=settings.JUDGE_LIMIT_STORE_URL)
+    with running_fake() as fake:
+        judge = dataclasses.replace(judge, base_url=fake.url)
+        started = time.monotonic()
+        verdicts = [v for b in verdict_batches(lambda: OpenAIJudge(judge), _requests("rpm", 124), concurrency=16)
+                    for v in b]
+        elapsed = time.monotonic() - started
+        seen = stats(fake.url)
+    assert (len(verdicts), seen["requests"]) == (124, 124)
+    assert 1.5 <= elapsed <= 4.0
 
 
 @pytest.mark.parametrize("kind", ["redis", "memory"])
