@@ -5,9 +5,9 @@ The chunked run is one chunk of 1500 examples x 2 orders (steady state, no chunk
 ``judge_fake_server_req_per_s`` is the fake server alone with a minimal client (its own ceiling).
 
 Two workers: a second worker process joins and both judge one batch of 1500 examples in two
-chunks at one shared limit of 64 requests in flight (the same bound, 320 verdicts/s). The fake
-server counts the requests that arrived while 64 were already in flight:
-``judge_limit_violations`` (0 when the limit held across the workers)."""
+chunks at one shared limit of 64 requests in flight (the same bound, 320 verdicts/s; best of two
+batches). The fake server counts the requests that arrived while 64 were already in flight, over
+both batches: ``judge_limit_violations`` (0 when the limit held across the workers)."""
 
 from __future__ import annotations
 
@@ -153,7 +153,8 @@ def run() -> dict[str, float]:
             naive_s, naive_n = _naive(url, tag)
             workers.append(_worker(prefix, f"{prefix}-2", ROOT / f"var/bench-worker-{tag}-2.log"))
             reset(url)
-            two_s, two_n = _chunked(url, f"{tag}two", chunk_size=N_EXAMPLES // 2)
+            # Best of two here too; the violations count over both runs.
+            two_s, two_n = min(_chunked(url, f"{tag}two{i}", chunk_size=N_EXAMPLES // 2) for i in range(2))
             seen = stats(url)
         finally:
             for worker in workers:

@@ -14,7 +14,7 @@ from django.http import HttpRequest
 
 from routing.judges.prompts import DEFAULT_PAIRWISE_PROMPT, DEFAULT_RATING_PROMPT
 from routing.models import JudgeConfig, JudgeRun
-from routing.services.judging import VERSIONED_FIELDS, judge_config_create, judge_config_revise
+from routing.services.judging import LIMIT_FIELDS, VERSIONED_FIELDS, judge_config_create, judge_config_revise
 
 MANAGE_JUDGE_CONFIGS = "routing.manage_judge_configs"
 
@@ -59,7 +59,8 @@ class JudgeConfigAdmin(admin.ModelAdmin):
         return initial
 
     def save_model(self, request: HttpRequest, obj: JudgeConfig, form: Any, change: bool) -> None:
-        data = {f: form.cleaned_data[f] for f in (*VERSIONED_FIELDS, "is_active") if f in form.cleaned_data}
+        data = {f: form.cleaned_data[f] for f in (*VERSIONED_FIELDS, *LIMIT_FIELDS, "is_active")
+                if f in form.cleaned_data}
         if not change:
             saved = judge_config_create(name=form.cleaned_data["name"], **data)
         else:

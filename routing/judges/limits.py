@@ -36,7 +36,7 @@ from .limit_stores import MemoryStore, RedisStore
 
 log = logging.getLogger(__name__)
 LEASE_S = 10.0
-REUSE = 16
+REUSE = 64
 IDLE_S = 0.5
 POLL_S = 0.02
 

@@ -108,6 +108,8 @@ class OpenAIJudge:
             base_url=settings.base_url, api_key=settings.api_key, max_retries=0, timeout=settings.timeout_s,
             http_client=http_client(settings.base_url, settings.timeout_s, settings.endpoint),
         )
+        # Absolute: the SDK then skips joining (and re-parsing) the base URL on every request.
+        self.url = settings.base_url.rstrip("/") + "/chat/completions"
         self.limiter: SharedLimiter | None = (
             limiter_for(settings.limit, settings.limit_store_url) if settings.limit else None)
 
@@ -236,7 +238,7 @@ class OpenAIJudge:
             # chat.completions.create, without its per-call transformation and deep copies of our
             # (already plain JSON) parameters and its typed-model construction of the reply: together
             # the largest CPU cost per call at hundreds of calls a second. We read the fields we need.
-            response = await self.client.post("/chat/completions", content=content,
+            response = await self.client.post(self.url, content=content,
                                               cast_to=httpx2.Response, options=JSON_BODY)
             data = json.loads(response.content)
             if not isinstance(data, dict):

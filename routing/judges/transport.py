@@ -2,10 +2,11 @@
 
 Why: at full concurrency the judge is CPU-bound in the client, and the general-purpose
 connection pool spends about half of each request's CPU time on bookkeeping. Measured side by
-side (`make bench BENCH=judge`, one worker, 64 in flight at 200 ms, no switch-interval tuning):
-``judge_fraction_of_bound`` 0.937 with this transport against 0.856 with the SDK's own httpx
-transport (8 points); client CPU per verdict 0.64-0.67 ms against 1.21-1.29 ms, and httpx's pool
-limits (64/64, 100/100, 1000/256, trust_env off) do not change the latter. Self-hosted
+side on a quiet machine (`make bench BENCH=judge`, one worker, 64 in flight at 200 ms, no
+switch-interval tuning): ``judge_fraction_of_bound`` 0.937 with this transport against 0.856 with
+the SDK's own httpx transport (8 points; 0.956 with this one after the shared limiter and absolute
+request URL). Client CPU per verdict, same process and run: 0.64-0.67 ms against 1.21-1.29 ms;
+httpx's pool limits (64/64, 100/100, 1000/256, trust_env off) do not change the latter. Self-hosted
 OpenAI-compatible servers (vLLM, llama.cpp, TGI, the fake judge) usually speak plain HTTP/1.1 on a
 private address; this transport serves exactly that case: one request per connection at a time,
 idle connections reused, Content-Length or chunked bodies. HTTPS endpoints keep httpx's standard

@@ -46,6 +46,8 @@ VERSIONED_FIELDS = (
     "swap_orders", "max_concurrency", "timeout_s", "retry_budget", "backoff_s", "chunk_size",
     "request_logprobs", "json_mode", "n_variants", "fewshot_per_variant", "fewshot_seed",
 )
+# The provider's limits: edited in place (they do not change what a verdict says), kept by new versions.
+LIMIT_FIELDS = ("requests_per_minute", "tokens_per_minute")
 LIVE_BACKEND = "live"
 ACTIVE_RUN = (JudgeRun.Status.QUEUED, JudgeRun.Status.RUNNING)
 
@@ -85,7 +87,7 @@ def judge_config_revise(*, config: JudgeConfig, changes: dict[str, Any]) -> Judg
         if changed:
             config.save(update_fields=list(changed))
         return config
-    values = {f: getattr(config, f) for f in VERSIONED_FIELDS} | {"is_active": True} | changed
+    values = {f: getattr(config, f) for f in (*VERSIONED_FIELDS, *LIMIT_FIELDS)} | {"is_active": True} | changed
     with transaction.atomic():
         fresh = judge_config_create(name=config.name, base_url=values.pop("base_url"),
                                     model=values.pop("model"), **values)

@@ -21,7 +21,8 @@ def _form(config: JudgeConfig, **over: object) -> dict[str, object]:
         "name": config.name, "base_url": config.base_url, "model": config.model,
         "api_key_env": config.api_key_env, "pairwise_prompt": config.pairwise_prompt,
         "rating_prompt": config.rating_prompt, "temperature": config.temperature, "samples": config.samples,
-        "max_concurrency": config.max_concurrency, "chunk_size": config.chunk_size, "timeout_s": config.timeout_s,
+        "max_concurrency": config.max_concurrency, "requests_per_minute": config.requests_per_minute,
+        "tokens_per_minute": config.tokens_per_minute, "chunk_size": config.chunk_size, "timeout_s": config.timeout_s,
         "retry_budget": config.retry_budget, "backoff_s": config.backoff_s, "n_variants": config.n_variants,
         "fewshot_per_variant": config.fewshot_per_variant, "fewshot_seed": config.fewshot_seed, "is_active": "on",
         "swap_orders": "on", "request_logprobs": "on", "json_mode": "on", "_save": "Save",
@@ -41,6 +42,24 @@ def test_judge_admin_edit_saves_new_version(admin_user):
     rows = list(JudgeConfig.objects.filter(name="admin-judge").order_by("version").values_list(
         "version", "model", "is_active"))
     assert rows == [(1, "fake-judge", False), (2, "gpt-4o-mini", True)]
+
+
+def test_judge_admin_edit_of_rate_limits_updates_in_place(admin_user):
+    """Provider limits are not part of what produces a verdict: no new version."""
+    config = factories.judge_config("http://127.0.0.1:9/v1", name="limit-judge")
+    client = Client()
+    client.force_login(admin_user)
+    form = _form(config, requests_per_minute=600, tokens_per_minute=90000)
+    assert client.post(f"/admin/routing/judgeconfig/{config.pk}/change/", form).status_code == 302
+    rows = list(JudgeConfig.objects.filter(name="limit-judge").values_list(
+        "version", "requests_per_minute", "tokens_per_minute", "is_active"))
+    assert rows == [(1, 600, 90000, True)]
+    # A new version (the model changed) keeps the limits.
+    config.refresh_from_db()
+    assert client.post(f"/admin/routing/judgeconfig/{config.pk}/change/", _form(config, model="m2")).status_code == 302
+    rows = list(JudgeConfig.objects.filter(name="limit-judge").order_by("version").values_list(
+        "version", "requests_per_minute", "tokens_per_minute", "is_active"))
+    assert rows == [(1, 600, 90000, False), (2, 600, 90000, True)]
 
 
 def test_judge_admin_edit_of_variants_saves_new_version(admin_user):

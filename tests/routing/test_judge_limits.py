@@ -4,7 +4,9 @@ tokens per minute, in Redis and in the process. Real Redis, real HTTP to the fak
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import threading
+import time
 import uuid
 
 import pytest
@@ -36,11 +38,10 @@ def _requests(tag: str, n: int) -> list[VerdictRequest]:
                            responses=(f"A {i}", f"B {i}")) for i in range(n)]
 
 
-def _runner(url: str, limit: EndpointLimit | None, tag: str, out: list[int]) -> threading.Thread:
+def _runner(url: str, limit: EndpointLimit | None, tag: str, out: list[int], store_url: str) -> threading.Thread:
     """One runner (as one worker's chunk would be): 16 coroutines, its own event loop thread."""
     judge = JudgeSettings(key="limit-test@v1", base_url=url, model="fake", api_key="no-key", timeout_s=10,
-                          endpoint=EndpointPolicy(allow_private=True), limit=limit,
-                          limit_store_url=settings.JUDGE_LIMIT_STORE_URL)
+                          endpoint=EndpointPolicy(allow_private=True), limit=limit, limit_store_url=store_url)
 
     def run() -> None:
         for batch in verdict_batches(lambda: OpenAIJudge(judge), _requests(tag, 60), concurrency=16):
@@ -49,14 +50,16 @@ def _runner(url: str, limit: EndpointLimit | None, tag: str, out: list[int]) -> 
     return threading.Thread(target=run)
 
 
-@pytest.mark.parametrize("shared", [True, False])
-def test_judge_limit_two_concurrent_runners_hold_one_limit(shared):
-    """Two runners of 16 coroutines each at a shared limit of 8: the server never sees a 9th
-    request in flight. Without the limiter the same runners put 32 in flight (the test can fail)."""
+@pytest.mark.parametrize(("shared", "store"), [(True, "redis"), (True, "memory"), (False, "redis")])
+def test_judge_limit_two_concurrent_runners_hold_one_limit(shared, store):
+    """Two runners of 16 coroutines each at a shared limit of 8 (in Redis, or in the process as in
+    the demo): the server never sees a 9th request in flight. Without the limiter the same runners
+    put 32 in flight (the test can fail)."""
     limit = EndpointLimit(key=f"two-{uuid.uuid4().hex[:8]}", concurrency=8) if shared else None
+    store_url = settings.JUDGE_LIMIT_STORE_URL if store == "redis" else ""
     done: list[int] = []
     with running_fake(latency_ms=40, concurrency_limit=8) as fake:
-        runners = [_runner(fake.url, limit, f"{shared}-{i}", done) for i in range(2)]
+        runners = [_runner(fake.url, limit, f"{shared}-{store}-{i}", done, store_url) for i in range(2)]
         for runner in runners:
             runner.start()
         for runner in runners:
@@ -67,6 +70,24 @@ def test_judge_limit_two_concurrent_runners_hold_one_limit(shared):
         assert (seen["max_in_flight"], seen["over_limit"]) == (8, 0)
     else:
         assert seen["max_in_flight"] == 32 and seen["over_limit"] > 0
+
+
+def test_judge_limit_requests_per_minute_paces_the_runner():
+    """120 a minute: a full bucket lets the first 120 requests go at once; the other 4 follow at
+    2 a second, so the run takes about 2 s (against about 0.2 s unpaced)."""
+    limit = EndpointLimit(key=f"rpm-{uuid.uuid4().hex[:8]}", concurrency=16, requests_per_minute=120)
+    judge = JudgeSettings(key="rpm-test@v1", base_url="", model="fake", api_key="no-key", timeout_s=10,
+                          endpoint=EndpointPolicy(allow_private=True), limit=limit,
+                          limit_store_url=settings.JUDGE_LIMIT_STORE_URL)
+    with running_fake() as fake:
+        judge = dataclasses.replace(judge, base_url=fake.url)
+        started = time.monotonic()
+        verdicts = [v for b in verdict_batches(lambda: OpenAIJudge(judge), _requests("rpm", 124), concurrency=16)
+                    for v in b]
+        elapsed = time.monotonic() - started
+        seen = stats(fake.url)
+    assert (len(verdicts), seen["requests"]) == (124, 124)
+    assert 1.5 <= elapsed <= 4.0
 
 
 @pytest.mark.parametrize("kind", ["redis", "memory"])

@@ -16,6 +16,7 @@ from django.db import connection
 from django.test import Client
 from django.urls import reverse
 
+from hybridqc import queues
 from hybridqc.celery import app, queues_use
 from hybridqc.queues import queue_names
 from routing.models import Batch, JudgeRun, Judgment, RoutingDecision
@@ -114,8 +115,10 @@ def test_judge_sigkill_mid_chunk_redelivers_and_judges_each_once(worker_factory)
     assert (run.done, run.failed) == (60, 0)
 
 
-def _workers_ready(queue: str, n: int) -> None:
-    wait_until(lambda: len([r for r in app.control.ping(timeout=1.0) if next(iter(r)).startswith(queue)]) >= n,
+def _workers_ready(n: int) -> None:
+    """Wait for n workers of this test's queues (their names start with the queue prefix)."""
+    prefix = str(app.conf.task_default_queue).removesuffix(f"-{queues.ROUTING}")
+    wait_until(lambda: len([r for r in app.control.ping(timeout=1.0) if next(iter(r)).startswith(prefix)]) >= n,
                timeout=60, what=f"{n} workers to answer a ping")
 
 
@@ -127,7 +130,7 @@ def test_judge_two_worker_processes_hold_one_shared_limit(worker_factory):
         config = factories.judge_config(fake.url, max_concurrency=4, chunk_size=20)
         worker_factory()
         worker_factory()
-        _workers_ready(str(app.conf.task_default_queue).removesuffix("-routing"), 2)
+        _workers_ready(2)
         run = judge_run_start(batch=batch, config=config)
         wait_until(lambda: JudgeRun.objects.get(pk=run.pk).status == JudgeRun.Status.DONE, timeout=90,
                    what="both chunks to finish the run")
