@@ -30,11 +30,14 @@ def batch_gate_state_refresh(*, batch: Batch) -> str | None:
     for every subscribed webhook endpoint and return its name (else None).
 
     A batch starts closed (nothing routed yet), so a first look that finds it open is a change.
-    The conditional UPDATE lets exactly one of several concurrent refreshes see the change."""
-    gate = batch_gate(batch)
-    now = timezone.now()
+    The gate is worked out while holding the stored state's row lock: two checks of one batch run
+    one after the other, and the later one reads the later rows, so an older reading can never
+    overwrite a newer one (nor announce a change back)."""
     with transaction.atomic():
         BatchGateState.objects.get_or_create(batch=batch)
+        BatchGateState.objects.select_for_update().filter(batch=batch).first()
+        gate = batch_gate(batch)
+        now = timezone.now()
         changed = (
             BatchGateState.objects.filter(batch=batch)
             .exclude(release=gate["release"])

@@ -72,6 +72,8 @@ class Outcome:
 
 def _send(delivery: WebhookDelivery) -> Outcome:
     endpoint = delivery.endpoint
+    if not endpoint.active:
+        return Outcome(None, "endpoint deactivated", transient=False)
     try:
         # Again before each request: what the name resolves to may have changed since it was saved.
         base_url_check(endpoint.url, endpoint_policy(), URL_FIELD)

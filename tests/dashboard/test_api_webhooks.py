@@ -3,9 +3,12 @@
 import hashlib
 import hmac
 import json
+from collections import Counter
+from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 from django.core.exceptions import ValidationError
+from django.db import connection
 
 from dashboard.gate import batch_gate_state_refresh
 from dashboard.models import BatchGateState, WebhookAttempt, WebhookDelivery, WebhookEndpoint
@@ -57,6 +60,24 @@ def test_webhook_gate_change_is_announced_once(gated, label_all, webhook_receive
     payload = json.loads(delivery.body)
     assert (delivery.event, payload["release"], payload["reasons"], payload["batch"]) == (
         "gate.opened", True, [], "hooked")
+
+
+def _refresh_in_thread(batch):
+    try:
+        return batch_gate_state_refresh(batch=batch)
+    finally:
+        connection.close()
+
+
+def test_webhook_concurrent_gate_checks_announce_a_change_once(transactional_db, tied_batch, label_all,
+                                                               webhook_receiver):
+    batch = tied_batch("raced", 2)
+    _endpoint(webhook_receiver.url)
+    label_all()
+    with ThreadPoolExecutor(max_workers=4) as pool:
+        events = list(pool.map(_refresh_in_thread, [batch] * 4))
+    assert Counter(events) == {"gate.opened": 1, None: 3}
+    assert WebhookDelivery.objects.count() == 1
 
 
 def test_webhook_only_subscribed_active_endpoints_get_the_event(gated, label_all, webhook_receiver):
@@ -135,6 +156,15 @@ def test_webhook_without_retries_a_transient_failure_is_final(gated, label_all, 
     assert webhook_delivery_attempt(delivery_id=delivery.pk, may_retry=False) is None
     delivery.refresh_from_db()
     assert (delivery.status, delivery.attempts, len(webhook_receiver.requests)) == ("failed", 1, 1)
+
+
+def test_webhook_deactivated_endpoint_gets_no_more_attempts(gated, label_all, webhook_receiver):
+    delivery = _delivery(gated, label_all, webhook_receiver)
+    WebhookEndpoint.objects.update(active=False)
+    assert webhook_delivery_attempt(delivery_id=delivery.pk) is None
+    delivery.refresh_from_db()
+    assert (delivery.status, webhook_receiver.requests) == ("failed", [])
+    assert WebhookAttempt.objects.get().error == "endpoint deactivated"
 
 
 def test_webhook_retry_delay_doubles_up_to_an_hour(settings):
