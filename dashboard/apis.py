@@ -16,7 +16,7 @@ from hybridqc.roles import is_lead
 from routing.models import Batch
 from routing.services.import_v1 import ImportValidationError, batch_import
 from routing.services.import_validation import FIELDS_TOO_LARGE, request_size_problem, upload_size_problem
-from routing.tasks import batch_pipeline_run
+from routing.tasks import batch_input_drift_run, batch_pipeline_run
 
 from .selectors import batch_report, release_gate
 
@@ -72,6 +72,7 @@ class BatchListApi(APIView):
             errors = [{"line": e.line, "field": e.field, "message": e.message} for e in exc.errors[:500]]
             return Response({"detail": str(exc), "errors": errors}, status=status.HTTP_400_BAD_REQUEST)
         batch_pipeline_run.delay_on_commit(result.batch.pk)
+        batch_input_drift_run.delay_on_commit(result.batch.pk)
         body = {"batch": result.batch.name, "id": result.batch.pk, "created": result.created,
                 "skipped": result.skipped}
         return Response(body, status=status.HTTP_201_CREATED)

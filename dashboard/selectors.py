@@ -121,6 +121,7 @@ def batch_report(batch: Batch) -> dict[str, Any]:
         "override_rate_n": override.n,
         # Kept apart from the figures above: the label-accuracy estimate has its own module.
         **label_accuracy_keys(batch),
+        "input_drift": batch.input_drift,
     }
 
 

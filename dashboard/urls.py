@@ -9,6 +9,7 @@ urlpatterns = [
     path("batch/<int:batch_id>/", views.batch_detail, name="batch"),
     path("batch/<int:batch_id>/export.jsonl", views.batch_export, name="export"),
     path("batch/<int:batch_id>/export/", views_export.batch_export_lineage, name="export-lineage"),
+    path("batch/<int:batch_id>/drift-to-humans/", views_trends.batch_drift_to_humans, name="drift-to-humans"),
     path("trends/", views_trends.trends_page, name="trends"),
     path("trends/check/", views_trends.alarms_check, name="alarms-check"),
     path("alarms/<int:alarm_id>/always-human/", views_trends.alarm_always_human, name="alarm-always-human"),

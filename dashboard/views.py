@@ -12,7 +12,7 @@ from hybridqc.roles import is_admin, is_lead, is_reviewer, lead_required
 from routing.models import Batch
 from routing.services.import_v1 import ImportValidationError, batch_import
 from routing.services.import_validation import FIELDS_TOO_LARGE, request_size_problem
-from routing.tasks import batch_pipeline_run
+from routing.tasks import batch_input_drift_run, batch_pipeline_run
 
 from .alarms import open_alarms
 from .charts import drift_series
@@ -86,6 +86,7 @@ def batch_upload(request: HttpRequest) -> HttpResponse:
         context = {"form": form, "import_errors": exc.errors[:200], "error_count": len(exc.errors)}
         return render(request, "dashboard/control.html#upload", context, status=400)
     batch_pipeline_run.delay_on_commit(result.batch.pk)
+    batch_input_drift_run.delay_on_commit(result.batch.pk)
     messages.success(request, f"Imported {result.created} examples into {result.batch.name} "
                               f"({result.skipped} already present); routing started.")
     return HttpResponseClientRedirect(f"/control/batch/{result.batch.pk}/")

@@ -8,7 +8,7 @@ from django.core.management.base import BaseCommand, CommandError, CommandParser
 from routing.models import Batch
 from routing.services.import_v1 import ImportValidationError, batch_import
 from routing.services.import_validation import upload_size_problem
-from routing.tasks import batch_pipeline_run
+from routing.tasks import batch_input_drift_run, batch_pipeline_run
 
 
 def _iso_date(raw: str) -> datetime.date:
@@ -54,4 +54,5 @@ class Command(BaseCommand):
         )
         if not opts["no_pipeline"]:
             batch_pipeline_run.delay_on_commit(result.batch.pk)
+            batch_input_drift_run.delay_on_commit(result.batch.pk)
             self.stdout.write("pipeline queued")
