@@ -18,6 +18,7 @@ from reviewers.services import review_label_submit, review_task_claim
 from routing.metrics import majority_label
 from routing.models import Batch
 from routing.services.import_v1 import batch_import
+from routing.services.input_drift import batch_input_drift_compute
 from routing.services.pipeline import batch_route
 
 PASSWORD = "hybridqc-demo"
@@ -67,6 +68,7 @@ class Command(BaseCommand):
             result = batch_import(batch_name=name, lines=lines, source_name=file,
                                   date=demo_date(timezone.localdate(), MONTHS_AGO.get(name, 0)))
             batch_route(batch=result.batch)
+            batch_input_drift_compute(batch=result.batch)
             self.stdout.write(f"batch {name}: {result.created} examples routed")
         self._judge_config()
         done = self._playback(opts["playback"])
