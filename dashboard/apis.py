@@ -24,6 +24,7 @@ from hybridqc.roles import IsLead
 from routing.models import Batch
 from routing.services.import_v1 import ImportValidationError
 from routing.services.import_validation import FIELDS_TOO_LARGE, request_size_problem
+from routing.tasks import batch_input_drift_run
 
 from .filters import BatchFilter
 from .gate import batch_gate
@@ -100,6 +101,7 @@ class BatchListApi(APIView):
         except ImportValidationError as exc:
             errors = [{"line": e.line, "field": e.field, "message": e.message} for e in exc.errors[:500]]
             return Response({"detail": str(exc), "errors": errors}, status=status.HTTP_400_BAD_REQUEST)
+        batch_input_drift_run.delay_on_commit(result.batch.pk)
         body = {"batch": result.batch.name, "id": result.batch.pk, "created": result.created,
                 "skipped": result.skipped}
         try:

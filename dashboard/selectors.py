@@ -71,6 +71,7 @@ def _report(batch: Batch, counts: dict[str, int], rates: tuple[WeightedRate, Rat
         "override_rate_n": override.n,
         # Kept apart from the figures above: the label-accuracy estimate has its own module.
         **label_accuracy_keys(batch),
+        "input_drift": batch.input_drift,
     }
 
 

@@ -12,6 +12,7 @@ urlpatterns = [
     path("imports/<int:job_id>/retry/", views_imports.import_job_retry_view, name="import-job-retry"),
     path("batch/<int:batch_id>/retry/", views.batch_retry_view, name="retry"),
     path("batch/<int:batch_id>/export/", views_export.batch_export_lineage, name="export-lineage"),
+    path("batch/<int:batch_id>/drift-to-humans/", views_trends.batch_drift_to_humans, name="drift-to-humans"),
     path("trends/", views_trends.trends_page, name="trends"),
     path("trends/check/", views_trends.alarms_check, name="alarms-check"),
     path("alarms/<int:alarm_id>/always-human/", views_trends.alarm_always_human, name="alarm-always-human"),

@@ -9,7 +9,8 @@ from django.views.decorators.http import require_http_methods
 
 from hybridqc.http import HtmxHttpRequest
 from hybridqc.roles import lead_required
-from routing.models import Alarm
+from routing.models import Alarm, Batch
+from routing.services.input_drift import batch_drifted_slice_to_humans
 
 from .alarms import alarm_dismiss, alarm_domain_always_human, alarms_record, open_alarms
 from .trend_charts import trend_charts
@@ -63,3 +64,14 @@ def alarms_check(request: HtmxHttpRequest) -> HttpResponse:
     created = alarms_record(by=by if by in PERIODS else "month")
     messages.info(request, f"{len(created)} new alarm{'s' if len(created) != 1 else ''}.")
     return redirect(f"/control/trends/?by={by if by in PERIODS else 'month'}")
+
+
+@lead_required
+@require_http_methods(["POST"])
+def batch_drift_to_humans(request: HtmxHttpRequest, batch_id: int) -> HttpResponse:
+    """Flag a drifted batch's drifted slice and route it again: those examples go to humans."""
+    batch = get_object_or_404(Batch, pk=batch_id)
+    flagged = batch_drifted_slice_to_humans(batch=batch)
+    messages.info(request, f"{flagged} drifted examples flagged and routed to humans." if flagged
+                  else "The batch is not flagged as drifted: nothing changed.")
+    return redirect("dashboard:batch", batch_id=batch.pk)

@@ -19,6 +19,7 @@ TASK_KINDS = {
     "routing.tasks.router_retrain": ROUTING,
     "routing.tasks.router_retrain_check": ROUTING,
     "routing.tasks.batch_backtest": ROUTING,
+    "routing.tasks.batch_input_drift_run": ROUTING,
     "reviewers.tasks.review_leases_expire": HOUSEKEEPING,
     "housekeeping.sweep": HOUSEKEEPING,
     "dashboard.tasks.batch_gate_check": ROUTING,

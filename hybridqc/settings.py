@@ -418,3 +418,8 @@ ALARM_WINDOW = env_int("ALARM_WINDOW", 3, min_value=1, max_value=24)
 RELEASE_MIN_LABEL_ACCURACY = env_float("RELEASE_MIN_LABEL_ACCURACY", 0.0)
 if not 0 <= RELEASE_MIN_LABEL_ACCURACY <= 1:
     raise ImproperlyConfigured(f"RELEASE_MIN_LABEL_ACCURACY={RELEASE_MIN_LABEL_ACCURACY} must be within 0..1")
+# Input drift: a batch is flagged below this p-value when its effect is large enough.
+INPUT_DRIFT_ALPHA = env_float("INPUT_DRIFT_ALPHA", 0.01)
+INPUT_DRIFT_MIN_AUC = env_float("INPUT_DRIFT_MIN_AUC", 0.65)
+if not 0 < INPUT_DRIFT_ALPHA < 1 or not 0.5 <= INPUT_DRIFT_MIN_AUC <= 1:
+    raise ImproperlyConfigured("INPUT_DRIFT_ALPHA must be in (0, 1) and INPUT_DRIFT_MIN_AUC in [0.5, 1]")

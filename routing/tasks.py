@@ -4,6 +4,7 @@ from celery import shared_task
 
 from routing.models import Batch, JudgeRun
 from routing.services.backtest_jobs import backtest_run_or_error
+from routing.services.input_drift import batch_input_drift_compute
 from routing.services.judging import judge_chunk_run, judge_verdict_run
 from routing.services.router_training import (
     RouterTrainingError,
@@ -62,3 +63,13 @@ def judge_verdict(run_id: int, example_id: int, order: str, sample: int) -> int:
         log.warning("judge run %s vanished before its verdict ran", run_id)
         return 0
     return judge_verdict_run(run=run, example_id=example_id, order=order, sample=sample)
+
+
+@shared_task(acks_late=True, reject_on_worker_lost=True)
+def batch_input_drift_run(batch_id: int) -> bool | None:
+    """After an import: compare the batch with the router's data (stored on the batch; a
+    redelivery computes the same figures again). Returns whether it was flagged."""
+    batch = Batch.objects.filter(pk=batch_id).first()
+    if batch is None:
+        return None
+    return bool(batch_input_drift_compute(batch=batch)["flagged"])

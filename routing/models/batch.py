@@ -70,6 +70,7 @@ class Batch(models.Model):
     seed = models.IntegerField(default=0)
     # The day the batch's data stands for (set at import), so trends run in time, not batch order.
     date = models.DateField(default=datetime.date.today, db_index=True)
+    input_drift = models.JSONField(null=True, blank=True, help_text="The batch against the router's data.")
 
     class Meta:
         ordering = ["-created_at", "-id"]

@@ -2,6 +2,7 @@ import datetime
 import json
 
 import pytest
+from django.core.files.uploadedfile import SimpleUploadedFile
 from django.core.management import call_command
 
 from dashboard.trend_charts import chart_data, period_range
@@ -109,3 +110,21 @@ def test_chart_data_leaves_periods_without_batches_as_gaps():
     assert data["override_rate_ci_high"] == [None, None, None, 0.9]
     assert data["examples"] == [4, 0, 0, 2]
     assert period_range("2026-11", "2027-02", "month") == ["2026-11", "2026-12", "2027-01", "2027-02"]
+
+
+def test_import_api_and_upload_form_take_the_batch_date(db, client):
+    client.force_login(factories.lead())
+    content = "\n".join(factories.jsonl([factories.pairwise_item(0)])).encode()
+    response = client.post("/api/control/batches/", {"name": "api-dated", "date": "2026-05-06",
+                                                     "file": SimpleUploadedFile("a.jsonl", content)})
+    assert response.status_code == 201
+    assert Batch.objects.get(name="api-dated").date == datetime.date(2026, 5, 6)
+    bad = client.post("/api/control/batches/", {"name": "api-bad", "date": "06/05/2026",
+                                                "file": SimpleUploadedFile("a.jsonl", content)})
+    assert bad.status_code == 400 and "date" in bad.json()
+    form = {"name": "form-dated", "date": "2026-04-01", "confidence_threshold": "0.8", "routing_mode": "threshold",
+            "file": SimpleUploadedFile("a.jsonl", content)}
+    page = client.post("/control/upload/", form)
+    assert page.status_code == 200
+    assert Batch.objects.get(name="form-dated").date == datetime.date(2026, 4, 1)
+    assert not Batch.objects.filter(name="api-bad").exists()

@@ -3,7 +3,13 @@ import random
 import pytest
 from django.core.management import call_command
 
-from dashboard.alarms import alarm_domain_always_human, alarms_record, proportion_drop, series_alarms
+from dashboard.alarms import (
+    alarm_domain_always_human,
+    alarm_raised,
+    alarms_record,
+    proportion_drop,
+    series_alarms,
+)
 from dashboard.selectors import batch_report, release_gate
 from routing.models import Alarm, Domain
 from tests import factories
@@ -107,10 +113,12 @@ def test_alarm_switch_domain_to_always_human_from_the_alarm(client, reviewer_use
     client.force_login(factories.lead())
     page = client.get("/control/trends/")
     assert page.status_code == 200 and f'id="alarm-{alarm.pk}"' in page.content.decode()
+    assert "1 open alarm:" in client.get("/control/").content.decode()
     response = client.post(f"/control/alarms/{alarm.pk}/always-human/")
     assert response.status_code == 302
     alarm.refresh_from_db()
     assert (alarm.status, Domain.objects.get(path="test/general").always_human) == ("always_human", True)
+    assert "open alarm" not in client.get("/control/").content.decode()
     assert client.post(f"/control/alarms/{alarm.pk}/dismiss/", HTTP_HX_REQUEST="true").status_code == 200
     alarm.refresh_from_db()
     assert alarm.status == "always_human"
@@ -131,3 +139,22 @@ def test_alarms_record_pools_a_source_whose_domains_drift_each_too_little():
         ("agreement_drift", "test", -2.4807)]
     assert alarm_domain_always_human(alarm=created[0], user=None) is True
     assert sorted(Domain.objects.filter(always_human=True).values_list("path", flat=True)) == ["test/a", "test/b"]
+
+
+@pytest.mark.django_db
+def test_alarm_raised_signal_is_sent_once_per_new_alarm_after_commit(django_capture_on_commit_callbacks):
+    _four_months([1] * 10 + [2] * 10)
+    received = []
+
+    def receiver(sender, alarm, **kwargs):
+        received.append(alarm.pk)
+
+    alarm_raised.connect(receiver)
+    try:
+        with django_capture_on_commit_callbacks(execute=True):
+            created = alarms_record(by="month")
+        with django_capture_on_commit_callbacks(execute=True):
+            alarms_record(by="month")
+    finally:
+        alarm_raised.disconnect(receiver)
+    assert received == [created[0].pk]

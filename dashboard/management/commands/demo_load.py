@@ -19,6 +19,7 @@ from reviewers.references import label_reference
 from reviewers.roles_setup import roles_ensure
 from reviewers.services import review_label_submit, review_task_claim
 from routing.models import Batch, JudgeConfig
+from routing.services.input_drift import batch_input_drift_compute
 from routing.services.judging import judge_config_create
 from routing.services.router_training import RouterTrainingError, router_train
 
@@ -69,6 +70,7 @@ class Command(BaseCommand):
             result = batch_import(batch_name=name, lines=lines, source_name=file,
                                   date=demo_date(timezone.localdate(), MONTHS_AGO.get(name, 0)))
             batch_route(batch=result.batch)
+            batch_input_drift_compute(batch=result.batch)
             self.stdout.write(f"batch {name}: {result.created} examples routed")
         self._judge_config()
         done = self._playback(opts["playback"])

@@ -12,6 +12,7 @@ from hybridqc.queueing import BROKER_DOWN, enqueue_failed_message
 from routing.models import Batch
 from routing.services.import_v1 import ImportValidationError
 from routing.services.import_validation import upload_size_problem
+from routing.tasks import batch_input_drift_run
 
 
 def _iso_date(raw: str) -> datetime.date:
@@ -60,6 +61,7 @@ class Command(BaseCommand):
         if not opts["no_pipeline"]:
             try:
                 batch_pipeline_run.delay_on_commit(result.batch.pk)
+                batch_input_drift_run.delay_on_commit(result.batch.pk)
             except BROKER_DOWN as exc:
                 raise CommandError(enqueue_failed_message(f"Batch {result.batch.name}")) from exc
             self.stdout.write("pipeline queued")

@@ -1,0 +1,63 @@
+import pytest
+
+from dashboard.selectors import batch_report
+from routing.models import Example, RoutingDecision
+from routing.services.import_v1 import batch_import
+from routing.services.input_drift import batch_drifted_slice_to_humans, batch_input_drift_compute
+from routing.services.pipeline import batch_route
+from tests import factories
+
+
+def _batch(name, lines):
+    batch = batch_import(batch_name=name, lines=lines, source_name=name).batch
+    batch_route(batch=batch)
+    return batch
+
+
+@pytest.fixture
+def llmbar_reference(db):
+    return _batch("llmbar-ref", factories.shuffled_lines("llmbar.jsonl", seed=1)[:150])
+
+
+def test_input_drift_same_source_is_not_flagged(llmbar_reference):
+    batch = _batch("llmbar-new", factories.shuffled_lines("llmbar.jsonl", seed=1)[150:300])
+    drift = batch_input_drift_compute(batch=batch)
+    assert (drift["flagged"], drift["n_reference"], drift["n_batch"], drift["reference"]) == (
+        False, 150, 150, "earlier batches")
+    assert drift["score"] < 0.65 and drift["p_value"] > 0.01
+    assert batch_report(batch)["input_drift"]["flagged"] is False
+
+
+def test_input_drift_other_source_is_flagged_and_its_slice_goes_to_humans(llmbar_reference):
+    batch = _batch("pandalm-new", factories.shuffled_lines("pandalm.jsonl", seed=1)[:150])
+    drift = batch_input_drift_compute(batch=batch)
+    assert drift["flagged"] is True and drift["score"] > 0.9 and drift["p_value"] < 1e-6
+    assert {"score", "p_value", "flagged", "method"} <= set(batch_report(batch)["input_drift"])
+    n = batch_drifted_slice_to_humans(batch=batch)
+    assert n == len(drift["drifted_example_ids"]) > 100
+    routes = set(RoutingDecision.objects.filter(example_id__in=drift["drifted_example_ids"])
+                 .values_list("route", flat=True))
+    assert routes == {"human"}
+    assert Example.objects.filter(batch=batch, flagged=True).count() == n
+
+
+def test_input_drift_needs_enough_reference(db):
+    batch = _batch("alone", factories.shuffled_lines("llmbar.jsonl", seed=1)[:30])
+    drift = batch_input_drift_compute(batch=batch)
+    assert (drift["score"], drift["flagged"]) == (None, False) and "needs 20" in drift["detail"]
+
+
+def test_batch_page_shows_input_drift_and_routes_the_slice_for_leads_only(db, client, reviewer_user):
+    factories.batch("ref", items=[factories.pairwise_item(i) for i in range(25)])
+    batch = factories.batch("new", items=[factories.pairwise_item(i, domain="other/x", prompt="x" * (i * 50 + 1))
+                                          for i in range(25)]).batch
+    batch_route(batch=batch)
+    drift = batch_input_drift_compute(batch=batch)
+    assert drift["flagged"] is True
+    client.force_login(reviewer_user)
+    assert client.post(f"/control/batch/{batch.pk}/drift-to-humans/").status_code == 403
+    client.force_login(factories.lead())
+    page = client.get(f"/control/batch/{batch.pk}/").content.decode()
+    assert "drifted" in page and "Route the drifted slice" in page
+    assert client.post(f"/control/batch/{batch.pk}/drift-to-humans/").status_code == 302
+    assert set(RoutingDecision.objects.filter(example__batch=batch).values_list("route", flat=True)) == {"human"}
