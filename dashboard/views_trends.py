@@ -7,10 +7,10 @@ from django.http import HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_http_methods
 
+from hybridqc.flows.batches import batch_drifted_slice_to_humans
 from hybridqc.http import HtmxHttpRequest
 from hybridqc.roles import lead_required
 from routing.models import Alarm, Batch
-from routing.services.input_drift import batch_drifted_slice_to_humans
 
 from .alarms import alarm_dismiss, alarm_domain_always_human, alarms_record, open_alarms
 from .trend_charts import trend_charts

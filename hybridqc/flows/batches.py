@@ -16,7 +16,7 @@ from reviewers.capacity import roster_remaining_capacity
 from reviewers.models import ReviewTask
 from reviewers.services import review_tasks_create, review_tasks_untaken_delete
 from routing.events import batch_gate_inputs_changed
-from routing.models import Batch, RoutingDecision
+from routing.models import Batch, Example, RoutingDecision
 from routing.selectors import batch_domains
 from routing.services.pipeline import (
     batch_decide,
@@ -87,3 +87,14 @@ def batch_reroute(*, batch: Batch) -> int:
     """Re-route the batch's examples nobody has started on with its current settings."""
     batch_routing_reset(batch=batch)
     return batch_route(batch=batch)
+
+
+def batch_drifted_slice_to_humans(*, batch: Batch) -> int:
+    """Flag the drifted slice of a flagged batch (flagged items always go to humans) and route
+    again what nobody has started on. Returns how many examples were flagged."""
+    drift = batch.input_drift or {}
+    if not drift.get("flagged"):
+        return 0
+    flagged = Example.objects.filter(batch=batch, pk__in=drift.get("drifted_example_ids", [])).update(flagged=True)
+    batch_reroute(batch=batch)
+    return flagged

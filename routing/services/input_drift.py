@@ -1,6 +1,6 @@
 """Input drift: does a new batch look like the data the active router learned from?
 
-Two tests on the router's own features (``item_features``, hashed as the router hashes them):
+Two tests on the router's own features (``hashed_features``, as the router hashes them):
 a domain classifier (logistic regression telling reference items from the batch's, scored out
 of fold) whose AUC is the drift score, its p-value from the Mann-Whitney U test on those scores;
 and a two-sample Kolmogorov-Smirnov test on the judge's confidence. The batch is flagged when the
@@ -22,9 +22,8 @@ from sklearn.metrics import roc_auc_score
 from sklearn.model_selection import StratifiedKFold, cross_val_predict
 
 from routing.models import Batch, Example
-from routing.router.features import ItemInput, features_matrix, item_features
+from routing.router.vectorized import ItemInput, hashed_column, hashed_features
 from routing.selectors import example_inputs, router_active
-from routing.services.route import batch_reroute
 
 METHOD = "domain classifier AUC (logistic, 5-fold, router features) + KS on judge confidence"
 MIN_ITEMS = 20
@@ -51,13 +50,10 @@ def reference_examples(batch: Batch) -> tuple[list[Example], str]:
 
 
 def _features(items: Sequence[ItemInput]) -> Any:
-    rows = []
-    for item in items:
-        row = item_features(item)
-        # Routing a drifted slice flags it: the drift test must not see its own action.
-        row.pop("flagged", None)
-        rows.append(row)
-    return features_matrix(rows)
+    matrix = hashed_features(items).tolil()
+    # Routing a drifted slice flags it: the drift test must not see its own action.
+    matrix[:, hashed_column("flagged", matrix.shape[1])] = 0
+    return matrix.tocsr()
 
 
 def _confidence(item: ItemInput) -> float:
@@ -100,14 +96,3 @@ def batch_input_drift_compute(*, batch: Batch) -> dict[str, Any]:
     Batch.objects.filter(pk=batch.pk).update(input_drift=result)
     batch.input_drift = result
     return result
-
-
-def batch_drifted_slice_to_humans(*, batch: Batch) -> int:
-    """Flag the drifted slice of a flagged batch (flagged items always go to humans) and route
-    again what nobody has started on. Returns how many examples were flagged."""
-    drift = batch.input_drift or {}
-    if not drift.get("flagged"):
-        return 0
-    flagged = Example.objects.filter(batch=batch, pk__in=drift.get("drifted_example_ids", [])).update(flagged=True)
-    batch_reroute(batch=batch)
-    return flagged

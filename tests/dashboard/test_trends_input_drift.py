@@ -1,10 +1,10 @@
 import pytest
 
 from dashboard.selectors import batch_report
+from hybridqc.flows.batches import batch_drifted_slice_to_humans, batch_route
 from routing.models import Example, RoutingDecision
 from routing.services.import_v1 import batch_import
-from routing.services.input_drift import batch_drifted_slice_to_humans, batch_input_drift_compute
-from routing.services.pipeline import batch_route
+from routing.services.input_drift import batch_input_drift_compute
 from tests import factories
 
 
