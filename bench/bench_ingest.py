@@ -37,6 +37,7 @@ from bench.ingest_data import DOMAINS, ITEMS, items_file
 from hybridqc.celery import app
 from routing.models import Batch, Domain
 from tests import factories
+from tests.conftest import wait_until
 
 ROOT = Path(__file__).resolve().parent.parent
 DATA = ROOT / "var" / "ingest-100k.jsonl"
@@ -129,14 +130,15 @@ def _gunicorn(port: int, queue: str, log: Path) -> subprocess.Popen[bytes]:
     proc = subprocess.Popen([sys.executable, "-m", "gunicorn", "hybridqc.wsgi", "-b", f"127.0.0.1:{port}",
                              "--workers", "2", "--timeout", "30", "--log-level", "warning"],
                             cwd=ROOT, env=env, stdout=log.open("ab"), stderr=subprocess.STDOUT)
-    for _ in range(300):
-        try:
-            httpx.get(f"http://127.0.0.1:{port}/accounts/login/", timeout=2)
-            return proc
-        except httpx.TransportError:
-            time.sleep(0.2)
-    proc.kill()
-    raise RuntimeError(f"gunicorn did not start; see {log}")
+    wait_until(lambda: _answers(f"http://127.0.0.1:{port}/accounts/login/"), timeout=60, what=f"gunicorn ({log})")
+    return proc
+
+
+def _answers(url: str) -> bool:
+    try:
+        return httpx.get(url, timeout=2).status_code == 200
+    except httpx.TransportError:
+        return False
 
 
 def _api_import(base: str, batch: str) -> tuple[int, float, float]:
