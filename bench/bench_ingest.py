@@ -4,7 +4,7 @@ and 1 human label each, made once into var/):
 - ``ingest_rows_per_s_100k``: items per second of ``manage.py import_examples`` run as a subprocess,
   by the import's time as the command reports it (``ingest_command_wall_100k_s`` adds interpreter
   and Django start, several seconds on a loaded machine), and ``ingest_peak_rss_mb_100k`` its
-  peak RSS (os.wait4 on that one child; a bare ``manage.py check`` takes about 208 MB here);
+  peak RSS (/usr/bin/time; a bare ``manage.py check`` takes about 208 MB here);
 - ``ingest_fraction_of_copy``: a bare load of the same rows into the same tables (examples,
   judgments, labels: read the file, orjson, COPY each table, commit; no validation, no staging)
   divided by the import's time. ``ingest_copy_statements_s`` is the COPY statements alone;
@@ -37,6 +37,7 @@ from bench.ingest_data import DOMAINS, ITEMS, items_file
 from hybridqc.celery import app
 from routing.models import Batch, Domain
 from tests import factories
+from tests.conftest import wait_until
 
 ROOT = Path(__file__).resolve().parent.parent
 DATA = ROOT / "var" / "ingest-100k.jsonl"
@@ -44,6 +45,7 @@ PREFIX = "bench-ingest-"
 LEAD = "bench-ingest-lead"
 PASSWORD = "bench-ingest-pass"  # loopback only, on the bench database
 JOB_TIMEOUT_S = 900
+ROUNDS = 2
 IMPORTED = re.compile(rf"{ITEMS} examples imported, 0 already present, .* in ([0-9.]+) s")
 
 
@@ -53,17 +55,23 @@ def _cleanup() -> None:
 
 def _import_subprocess(batch: str) -> tuple[float, float, float]:
     """(the import's own seconds as the command reports them, the command's wall seconds with
-    interpreter and Django start, peak RSS in MB) of import_examples on the benchmark file."""
+    interpreter and Django start, peak RSS in MB) of import_examples on the benchmark file.
+
+    The RSS comes from /usr/bin/time around the command: the rusage of a child forked from this
+    process would count, before its exec, this process's own pages (the bare COPY's rows)."""
+    rss_file = ROOT / "var" / f"{batch}.rss"
     started = time.monotonic()
-    proc = subprocess.Popen([sys.executable, "manage.py", "import_examples", str(DATA), "--batch", batch,
-                             "--no-pipeline"], cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
-    output = proc.stdout.read() if proc.stdout else b""
-    _, status, usage = os.wait4(proc.pid, 0)
+    proc = subprocess.run(["/usr/bin/time", "-f", "%M", "-o", str(rss_file), sys.executable, "manage.py",
+                           "import_examples", str(DATA), "--batch", batch, "--no-pipeline"],
+                          cwd=ROOT, capture_output=True, check=False)
     seconds = time.monotonic() - started
-    reported = IMPORTED.search(output.decode(errors="replace"))
-    if os.waitstatus_to_exitcode(status) != 0 or reported is None:
-        raise RuntimeError(f"import_examples failed: {output[-2000:].decode(errors='replace')}")
-    return float(reported.group(1)), seconds, usage.ru_maxrss / 1024  # Linux reports KB
+    output = (proc.stdout + proc.stderr).decode(errors="replace")
+    reported = IMPORTED.search(output)
+    if proc.returncode != 0 or reported is None:
+        raise RuntimeError(f"import_examples failed: {output[-2000:]}")
+    rss_kb = int(rss_file.read_text().split()[-1])
+    rss_file.unlink()
+    return float(reported.group(1)), seconds, rss_kb / 1024
 
 
 def _ids(cursor: Any, table: str, n: int) -> list[int]:
@@ -129,14 +137,15 @@ def _gunicorn(port: int, queue: str, log: Path) -> subprocess.Popen[bytes]:
     proc = subprocess.Popen([sys.executable, "-m", "gunicorn", "hybridqc.wsgi", "-b", f"127.0.0.1:{port}",
                              "--workers", "2", "--timeout", "30", "--log-level", "warning"],
                             cwd=ROOT, env=env, stdout=log.open("ab"), stderr=subprocess.STDOUT)
-    for _ in range(300):
-        try:
-            httpx.get(f"http://127.0.0.1:{port}/accounts/login/", timeout=2)
-            return proc
-        except httpx.TransportError:
-            time.sleep(0.2)
-    proc.kill()
-    raise RuntimeError(f"gunicorn did not start; see {log}")
+    wait_until(lambda: _answers(f"http://127.0.0.1:{port}/accounts/login/"), timeout=60, what=f"gunicorn ({log})")
+    return proc
+
+
+def _answers(url: str) -> bool:
+    try:
+        return httpx.get(url, timeout=2).status_code == 200
+    except httpx.TransportError:
+        return False
 
 
 def _api_import(base: str, batch: str) -> tuple[int, float, float]:
@@ -182,8 +191,15 @@ def run() -> dict[str, float]:
     items_file(DATA)
     _cleanup()
     tag = uuid.uuid4().hex[:8]
-    import_s, command_s, rss_mb = _import_subprocess(f"{PREFIX}cmd-{tag}")
-    copy_s, copy_statements_s = _bare_copy(f"{PREFIX}copy-{tag}")
+    # Best of two rounds, interleaved: the machine is shared, and the better round of each is the
+    # one less disturbed by other processes (as timeit takes the minimum).
+    imports, copies = [], []
+    for round_ in range(ROUNDS):
+        imports.append(_import_subprocess(f"{PREFIX}cmd-{tag}-{round_}"))
+        copies.append(_bare_copy(f"{PREFIX}copy-{tag}-{round_}"))
+    import_s, command_s, _ = min(imports)
+    rss_mb = max(rss for _, _, rss in imports)
+    copy_s, copy_statements_s = min(copies)
     api_ok, api_accept_s, api_total_s = _api_phase(tag)
     _cleanup()
     return {

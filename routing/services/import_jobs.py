@@ -10,12 +10,13 @@ from __future__ import annotations
 import logging
 import uuid
 from collections.abc import Callable, Iterable, Iterator
+from datetime import timedelta
 from typing import Any
 
 from django.conf import settings
 from django.core.files.uploadedfile import UploadedFile
 from django.db import connection
-from django.db.models import F
+from django.db.models import F, Q
 from django.utils import timezone
 
 from routing.models import ImportJob
@@ -26,6 +27,8 @@ from .import_validation import ImportValidationError, LineError
 log = logging.getLogger(__name__)
 # Lines between two progress writes: often enough for a 1 s poll, rare enough to cost nothing.
 PROGRESS_EVERY = 5000
+# A running job younger than this is a live run elsewhere, not one whose worker died.
+STALE_AFTER = timedelta(minutes=30)
 INTERNAL_ERROR = "the import stopped on an internal error (see the worker log); nothing was written"
 
 ProgressWriter = Callable[[int, int], None]
@@ -94,10 +97,13 @@ def _job_done(job: ImportJob, result: ImportResult) -> None:
 
 
 def _job_claim(job_id: int) -> ImportJob | None:
-    # Running too: a redelivered task (its worker died) starts over; the import is idempotent.
-    claimed = ImportJob.objects.filter(
-        pk=job_id, status__in=[ImportJob.Status.QUEUED, ImportJob.Status.RUNNING]
-    ).update(status=ImportJob.Status.RUNNING, attempts=F("attempts") + 1, started_at=timezone.now())
+    # A long-running job too: a task redelivered after its worker died (once the broker's
+    # visibility timeout has passed) starts over, which the idempotent import allows.
+    now = timezone.now()
+    stale = Q(status=ImportJob.Status.RUNNING, started_at__lt=now - STALE_AFTER)
+    claimed = ImportJob.objects.filter(Q(status=ImportJob.Status.QUEUED) | stale, pk=job_id).update(
+        status=ImportJob.Status.RUNNING, attempts=F("attempts") + 1, started_at=now
+    )
     return ImportJob.objects.get(pk=job_id) if claimed else None
 
 
