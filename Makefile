@@ -17,13 +17,14 @@ TEST_ENV := DATABASE_URL=$(PG_URL) CELERY_BROKER_URL=$(TEST_BROKER) SECRET_KEY=t
 	DJANGO_ALLOW_ASYNC_UNSAFE=true JUDGE_ALLOW_PRIVATE_HOSTS=1
 DEMO_ENV := HYBRIDQC_DEMO=1 DATABASE_URL= CELERY_BROKER_URL=
 
-.PHONY: help install demo test lint bench backtests serve chromium services python-check
+.PHONY: help install demo test lint bench backtests reliability serve chromium services python-check
 
 help:
 	@echo "make demo   - install, load the real demo data, serve http://127.0.0.1:8000 (SQLite, no services)"
 	@echo "make test   - install and run the whole suite (PostgreSQL, Redis, Celery worker, Chromium)"
 	@echo "make bench  - benchmarks into bench/results.json"
 	@echo "make backtests - the router's acceptance matrix (leave-one-source-out) into bench/backtests.json"
+	@echo "make reliability - authz matrix, fuzz, XSS and fault suites; figures into bench/reliability.json"
 	@echo "make serve  - gunicorn + celery workers (judge, routing, housekeeping queues) + beat on PostgreSQL and Redis"
 	@echo "make lint   - ruff, mypy and the import contracts (lint-imports)"
 
@@ -74,6 +75,10 @@ demo: install
 
 bench: install services
 	$(TEST_ENV) DATABASE_URL=$(PG_URL)_bench $(BIN)/python bench/run.py $(BENCH)
+
+# The reliability suites (also part of `make test`); their figures go to bench/reliability.json.
+reliability: install chromium services
+	$(TEST_ENV) $(BIN)/python bench/reliability.py $(SUITES)
 
 # No database: the backtest reads the data files only.
 backtests: install

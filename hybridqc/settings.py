@@ -343,6 +343,12 @@ REST_FRAMEWORK = {
     ],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+    # NUL, lone surrogates and too-deep nesting are a 400 naming the problem, not a 500 (hybridqc/parsers.py).
+    "DEFAULT_PARSER_CLASSES": [
+        "hybridqc.parsers.StrictJSONParser",
+        "rest_framework.parsers.FormParser",
+        "rest_framework.parsers.MultiPartParser",
+    ],
     # ApplicationError -> its status and {"detail", "code"}, as the pages map it (hybridqc/errors.py).
     "EXCEPTION_HANDLER": "hybridqc.errors.api_exception_handler",
     "DEFAULT_THROTTLE_CLASSES": [

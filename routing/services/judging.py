@@ -207,7 +207,7 @@ def judge_run_fail(*, run: JudgeRun, reason: str) -> bool:
         status=JudgeRun.Status.FAILED, last_error=reason[:1000], finished_at=timezone.now())
     if ended:
         Batch.objects.filter(pk=run.batch_id, status=Batch.Status.JUDGING).update(
-            status=Batch.Status.FAILED, status_detail=f"judge run failed: {reason}"[:1000],
+            status=Batch.Status.FAILED, status_detail=reason[:1000],
             status_changed_at=timezone.now())
     return bool(ended)
 

@@ -80,7 +80,7 @@ def _batch_sweep(batch: Batch, now: datetime, tally: RoutingSweep) -> None:
     if batch.status == Batch.Status.JUDGING and run is not None and run.status in ACTIVE_RUN:
         return  # the run is watched on its own
     if batch.status == Batch.Status.JUDGING and run is not None and run.status == JudgeRun.Status.FAILED:
-        batch_status_set(batch=batch, status=Batch.Status.FAILED, detail=f"judge run failed: {run.last_error}")
+        batch_status_set(batch=batch, status=Batch.Status.FAILED, detail=run.last_error)
         tally.batches_failed += 1
         return
     if batch.requeues >= max_requeues():

@@ -11,6 +11,8 @@ from django.urls import reverse
 
 from hybridqc.flows.batches import batch_route
 from hybridqc.logformat import SingleLineFormatter
+from hybridqc.parsers import NOT_STORABLE
+from reviewers.services import review_task_claim
 from tests import factories
 
 EVIL = 'evil"\r\nINFO routing: forged line; filename="x.sh'
@@ -51,3 +53,19 @@ def test_single_line_formatter_keeps_traceback_lines():
     text = formatter.format(record)
     assert text.startswith("a\\nb c\\nd\nTraceback (most recent call last):")
     assert text.endswith("ValueError: boom")
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize(("body", "detail"), [
+    (b'{"choice": "\\ud800"}', NOT_STORABLE),
+    (b'{"rationale": "a\\u0000b"}', NOT_STORABLE),
+    (b"[" * 100_000 + b"]" * 100_000, "JSON parse error - nested too deeply"),
+])
+def test_api_json_that_cannot_be_carried_is_a_400(body, detail):
+    reviewer = factories.reviewer("json-rev").reviewer
+    factories.make_tasks(1)
+    task = review_task_claim(reviewer=reviewer)
+    client = Client()
+    client.force_login(reviewer.user)
+    response = client.post(f"/api/review/tasks/{task.public_id}/submit/", body, content_type="application/json")
+    assert (response.status_code, response.json()) == (400, {"detail": detail})
