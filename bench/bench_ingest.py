@@ -34,7 +34,7 @@ from django.db import connection, transaction
 from bench.bench_judge import _worker
 from bench.bench_review import _free_port
 from bench.ingest_data import DOMAINS, ITEMS, items_file
-from hybridqc.celery import app
+from hybridqc.celery import app, queues_use
 from routing.models import Batch, Domain
 from tests import factories
 from tests.conftest import wait_until
@@ -132,7 +132,7 @@ def _lead() -> None:
 
 def _gunicorn(port: int, queue: str, log: Path) -> subprocess.Popen[bytes]:
     """`make serve`'s web server (sync workers, 30 s timeout), queueing tasks for the bench worker."""
-    env = {**os.environ, "CELERY_QUEUE": queue, "LOG_LEVEL": "WARNING", "DEBUG": "0",
+    env = {**os.environ, "CELERY_QUEUE_PREFIX": queue, "LOG_LEVEL": "WARNING", "DEBUG": "0",
            "SECRET_KEY": os.environ.get("SECRET_KEY") or "bench-only-secret"}
     proc = subprocess.Popen([sys.executable, "-m", "gunicorn", "hybridqc.wsgi", "-b", f"127.0.0.1:{port}",
                              "--workers", "2", "--timeout", "30", "--log-level", "warning"],
@@ -170,9 +170,9 @@ def _api_import(base: str, batch: str) -> tuple[int, float, float]:
 
 def _api_phase(tag: str) -> tuple[int, float, float]:
     queue = f"bench-ingest-{tag}"
-    app.conf.task_default_queue = queue
+    queues_use(app, queue)
     _lead()
-    worker = _worker(queue, ROOT / f"var/bench-ingest-worker-{tag}.log")
+    worker = _worker(queue, f"bench-ingest-{tag}", ROOT / f"var/bench-ingest-worker-{tag}.log")
     port = _free_port()
     server = _gunicorn(port, queue, ROOT / f"var/bench-ingest-gunicorn-{tag}.log")
     try:

@@ -20,11 +20,11 @@ from django.db.models import Count
 from django.utils import timezone
 
 from dashboard.housekeeping import stale_interval, stalled_work_sweep
-from hybridqc.celery import app
+from hybridqc.celery import app, queues_use
+from hybridqc.flows.tasks import batch_pipeline_run
 from reviewers.models import HumanLabel, ReviewTask
 from routing.models import Batch, JudgeRun, Judgment, RoutingDecision
 from routing.services.judging import LIVE_BACKEND, judge_run_start, verdict_requests
-from routing.tasks import batch_pipeline_run
 from tests import factories
 from tests.conftest import wait_until
 from tests.factories import make_tasks
@@ -40,7 +40,7 @@ FAULTS: list[dict[str, object]] = []
 def spawned(transactional_db, settings):
     """A fresh queue for this test's workers; every process started is stopped at the end."""
     queue = f"test-fault-{uuid.uuid4().hex[:8]}"
-    app.conf.task_default_queue = queue
+    queues_use(app, queue)
     procs: list[subprocess.Popen[bytes]] = []
 
     def keep(proc: subprocess.Popen[bytes]) -> subprocess.Popen[bytes]:
@@ -50,7 +50,7 @@ def spawned(transactional_db, settings):
     yield queue, keep
     for proc in procs:
         processes.stop(proc)
-    app.conf.task_default_queue = settings.CELERY_TASK_DEFAULT_QUEUE
+    queues_use(app, settings.CELERY_QUEUE_PREFIX)
 
 
 def _sweep_after_one_interval() -> dict[str, int]:
@@ -110,7 +110,7 @@ def test_fault_worker_sigkill_mid_routing(spawned):
 
 
 def _manage_sweep(broker: str, queue: str) -> str:
-    env = processes.project_env(CELERY_BROKER_URL=broker, CELERY_QUEUE=queue, SWEEP_STALE_SECONDS="1")
+    env = processes.project_env(CELERY_BROKER_URL=broker, CELERY_QUEUE_PREFIX=queue, SWEEP_STALE_SECONDS="1")
     proc = subprocess.run([sys.executable, "manage.py", "sweep"], cwd=processes.ROOT, capture_output=True, text=True,
                           env=env, timeout=120)
     assert proc.returncode == 0, proc.stderr[-2000:]
@@ -218,7 +218,7 @@ def test_fault_broker_down_at_upload(spawned):
     redis_port, web_port = processes.free_port(), processes.free_port()
     broker = f"redis://127.0.0.1:{redis_port}/0"
     lead = factories.lead("f-lead")
-    web = keep(processes.gunicorn(web_port, CELERY_BROKER_URL=broker, CELERY_QUEUE=queue))
+    web = keep(processes.gunicorn(web_port, CELERY_BROKER_URL=broker, CELERY_QUEUE_PREFIX=queue))
     body = "\n".join(factories.jsonl([factories.pairwise_item(i) for i in range(5)])).encode()
     with httpx.Client(base_url=f"http://127.0.0.1:{web_port}", timeout=60) as http:
         http.get("/accounts/login/")

@@ -8,11 +8,11 @@ import json
 
 import pytest
 
+from hybridqc.flows.batches import batch_route
 from reviewers.models import HumanLabel, ReviewTask
 from reviewers.services import review_label_submit, review_task_claim
 from routing.models import Batch, Domain
 from routing.services.import_v1 import batch_import
-from routing.services.pipeline import batch_route
 from tests import factories
 from tests.support.figures import figures_write
 

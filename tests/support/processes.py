@@ -13,6 +13,8 @@ from pathlib import Path
 
 from django.db import connection
 
+from hybridqc.queues import queue_names
+
 ROOT = Path(__file__).resolve().parents[2]
 
 
@@ -39,10 +41,11 @@ def spawn(args: list[str], log_name: str, env: dict[str, str]) -> subprocess.Pop
 
 
 def worker(queue: str, **extra: str) -> subprocess.Popen[bytes]:
-    return spawn([sys.executable, "-m", "celery", "-A", "hybridqc", "worker", "-Q", queue, "-P", "solo", "-l", "info",
-                  "--without-gossip", "--without-mingle", "--without-heartbeat",
+    """A worker on every queue of the prefix ``queue`` (judge, routing, housekeeping)."""
+    return spawn([sys.executable, "-m", "celery", "-A", "hybridqc", "worker", "-Q", ",".join(queue_names(queue)),
+                  "-P", "solo", "-l", "info", "--without-gossip", "--without-mingle", "--without-heartbeat",
                   "-n", f"{queue}-{uuid.uuid4().hex[:4]}@%h"], f"worker-{queue}.log",
-                 project_env(CELERY_QUEUE=queue, **extra))
+                 project_env(CELERY_QUEUE_PREFIX=queue, **extra))
 
 
 def redis_server(port: int) -> subprocess.Popen[bytes]:
