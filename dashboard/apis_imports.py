@@ -4,6 +4,8 @@ script polls until the job is done (or failed, with the line errors) and may ret
 from __future__ import annotations
 
 from django.shortcuts import get_object_or_404
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import extend_schema
 from rest_framework import status
 from rest_framework.permissions import IsAuthenticated
 from rest_framework.request import Request
@@ -23,6 +25,8 @@ class ImportJobApi(APIView):
 
     permission_classes = [IsAuthenticated, IsLead]
 
+    @extend_schema(responses={200: OpenApiTypes.OBJECT, 404: OpenApiTypes.OBJECT},
+                   description="An import job: status, phase, percent, lines read, counts written, errors.")
     def get(self, request: Request, job_id: int) -> Response:
         return Response(job_body(request, get_object_or_404(ImportJob, pk=job_id)))
 
@@ -32,6 +36,8 @@ class ImportJobRetryApi(APIView):
 
     permission_classes = [IsAuthenticated, IsLead]
 
+    @extend_schema(request=None,
+                   responses={202: OpenApiTypes.OBJECT, 404: OpenApiTypes.OBJECT, 409: OpenApiTypes.OBJECT})
     def post(self, request: Request, job_id: int) -> Response:
         job = get_object_or_404(ImportJob, pk=job_id)
         if not import_job_retry(job=job):

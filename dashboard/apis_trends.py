@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import extend_schema
 from rest_framework import serializers
 from rest_framework.permissions import IsAuthenticated
 from rest_framework.request import Request
@@ -23,6 +25,8 @@ class TrendsApi(APIView):
 
     permission_classes = [IsAuthenticated, IsLead]
 
+    @extend_schema(parameters=[TrendsQuerySerializer], responses={200: OpenApiTypes.OBJECT},
+                   description='{"periods": [...], "alarms": [...]} by month or ISO week.')
     def get(self, request: Request) -> Response:
         query = TrendsQuerySerializer(data=request.query_params)
         query.is_valid(raise_exception=True)

@@ -16,7 +16,7 @@ from django.conf import settings
 from scipy.stats import norm
 
 from routing.metrics import labels_agree
-from routing.models import Batch, RoutingDecision
+from routing.models import Alarm, Batch, RoutingDecision
 
 from .alarms import batch_open_alarms
 from .trends import reviewed_references
@@ -101,23 +101,18 @@ def batch_label_accuracy(batch: Batch) -> Estimate | None:
                           audit_correct=correct, audit_predicted=predicted, audit_weights=weights)
 
 
-def label_accuracy_keys(batch: Batch) -> dict[str, Any]:
-    """The keys ``batch_report`` adds: ``estimated_label_accuracy`` and its 95% interval."""
-    estimate = batch_label_accuracy(batch)
-    return {"estimated_label_accuracy": estimate.value if estimate else None,
-            "estimated_label_accuracy_ci": [estimate.low, estimate.high] if estimate else None}
-
-
-def label_gate_reasons(report: dict[str, Any]) -> list[str]:
+def label_gate_reasons(report: dict[str, Any], alarms: list[Alarm] | None = None) -> list[str]:
     """The gate's extra reasons: estimated label accuracy's lower bound below the configured
-    minimum, and any open alarm on the batch's domains."""
+    minimum, and any open alarm on the batch's domains (``alarms`` when the caller has them)."""
     reasons = []
     minimum = settings.RELEASE_MIN_LABEL_ACCURACY
     ci = report.get("estimated_label_accuracy_ci")
     if minimum and (ci is None or ci[0] < minimum):
         shown = "unmeasured" if ci is None else f"{ci[0]:.1%}"
         reasons.append(f"estimated label accuracy lower bound {shown} is below the minimum {minimum:.0%}")
-    batch = Batch.objects.filter(name=report.get("batch")).first()
-    for alarm in batch_open_alarms(batch) if batch else []:
+    if alarms is None:
+        batch = Batch.objects.filter(name=report.get("batch")).first()
+        alarms = batch_open_alarms(batch) if batch else []
+    for alarm in alarms:
         reasons.append(f"open alarm on {alarm.domain}: {alarm.get_kind_display()} ({alarm.period})")
     return reasons

@@ -10,11 +10,12 @@ from django.db.models import Count, QuerySet
 from reviewers.models import HumanLabel
 from reviewers.references import references_of
 from routing.metrics import Rate, WeightedRate
-from routing.models import Batch, Domain, Example, RoutingDecision
+from routing.models import Alarm, Batch, Domain, Example, RoutingDecision
 
 from .aggregates import counts_by_batch, rates_by_batch
-from .label_accuracy import label_accuracy_keys, label_gate_reasons
-from .stats import batches_figures
+from .alarms import open_alarms
+from .label_accuracy import label_gate_reasons
+from .stats import Figures, batches_figures
 
 
 def reviewed_reference(batch: Batch) -> dict[int, float]:
@@ -50,7 +51,8 @@ def _share(part: int, whole: int) -> float | None:
     return part / whole if whole else None
 
 
-def _report(batch: Batch, counts: dict[str, int], rates: tuple[WeightedRate, Rate]) -> dict[str, Any]:
+def _report(batch: Batch, f: Figures) -> dict[str, Any]:
+    counts, rates, accuracy = f.counts, (f.agreement, f.override), f.label_accuracy
     agreement, override = rates
     n = counts["examples"]
     return {
@@ -69,8 +71,9 @@ def _report(batch: Batch, counts: dict[str, int], rates: tuple[WeightedRate, Rat
         "override_rate": override.value,
         "override_rate_ci": [override.low, override.high] if override.n else None,
         "override_rate_n": override.n,
-        # Kept apart from the figures above: the label-accuracy estimate has its own module.
-        **label_accuracy_keys(batch),
+        # Estimated in dashboard/label_accuracy.py, cached with the figures above.
+        "estimated_label_accuracy": accuracy[0] if accuracy else None,
+        "estimated_label_accuracy_ci": accuracy[1:] if accuracy else None,
         "input_drift": batch.input_drift,
     }
 
@@ -80,11 +83,14 @@ def batches_reports(batches: Sequence[Batch]) -> list[dict[str, Any]]:
     each with its release gate and id. Cost: bounded by the rows of these batches only
     and by the batches changed since they were last shown (dashboard/stats.py explains the cache)."""
     figures = batches_figures(batches)
+    alarms = open_alarms()  # one query per page; the batches' domain paths only when there are any
+    paths = _domain_paths([d["domain_id"] for f in figures.values() for d in f.domains]) if alarms else {}
     reports = []
     for b in batches:
         f = figures[b.pk]
-        report = _report(b, f.counts, (f.agreement, f.override))
-        report["gate"] = release_gate(report, 1 - b.alpha)
+        report = _report(b, f)
+        covering = [a for a in alarms if any(a.covers(paths[d["domain_id"]]) for d in f.domains)]
+        report["gate"] = release_gate(report, 1 - b.alpha, alarms=covering)
         report["id"] = b.pk
         reports.append(report)
     return reports
@@ -92,11 +98,14 @@ def batches_reports(batches: Sequence[Batch]) -> list[dict[str, Any]]:
 
 def batch_report(batch: Batch) -> dict[str, Any]:
     """Everything the control center and ``batch_report`` show for one batch."""
-    f = batches_figures([batch])[batch.pk]
-    return _report(batch, f.counts, (f.agreement, f.override))
+    return _report(batch, batches_figures([batch])[batch.pk])
 
 
-def release_gate(report: dict[str, Any], target: float) -> dict[str, Any]:
+def _domain_paths(domain_ids: list[int]) -> dict[int, str]:
+    return dict(Domain.objects.filter(pk__in=set(domain_ids)).values_list("pk", "path"))
+
+
+def release_gate(report: dict[str, Any], target: float, alarms: list[Alarm] | None = None) -> dict[str, Any]:
     """Whether a batch may go to training: all human work done, and the audit agreement's
     Wilson lower bound at or above the target agreement. Lists every reason it fails."""
     reasons = []
@@ -111,7 +120,7 @@ def release_gate(report: dict[str, Any], target: float) -> dict[str, Any]:
         reasons.append("no audited item reviewed yet: the judge's agreement is unmeasured")
     elif ci is not None and ci[0] < target:
         reasons.append(f"audit agreement lower bound {ci[0]:.1%} is below the target {target:.0%}")
-    reasons += label_gate_reasons(report)
+    reasons += label_gate_reasons(report, alarms)
     return {"passed": not reasons, "reasons": reasons, "target": target}
 
 

@@ -27,11 +27,12 @@ from routing.metrics import Rate, WeightedRate
 from routing.models import Batch
 
 from .aggregates import rates_by_batch, tallies_by_batch
+from .label_accuracy import batch_label_accuracy
 from .models import BatchStats
 
 # Bumped whenever what is stored changes shape: rows of another format count as missing, so a
 # deploy never reads figures an older version cached.
-FORMAT = 1
+FORMAT = 2
 # Must equal LOCK_NAMESPACE in dashboard/migrations/0002_scale_batch_stats.py (the triggers' side).
 LOCK_NAMESPACE = 74201
 
@@ -42,17 +43,24 @@ class Figures(NamedTuple):
     override: Rate
     # By domain id, not path: a renamed domain shows its new path on a cached batch too.
     domains: list[dict[str, int]]
+    # (value, low, high) of the estimated share of correct labels, or None (dashboard/label_accuracy.py).
+    label_accuracy: list[float] | None
+
+
+def _label_accuracy(batch_id: int) -> list[float] | None:
+    estimate = batch_label_accuracy(Batch(pk=batch_id))
+    return [estimate.value, estimate.low, estimate.high] if estimate else None
 
 
 def _compute(batch_id: int) -> Figures:
     counts, domains = tallies_by_batch([batch_id])[batch_id]
     agreement, override = rates_by_batch([batch_id])[batch_id]
-    return Figures(counts, agreement, override, domains)
+    return Figures(counts, agreement, override, domains, _label_accuracy(batch_id))
 
 
 def _encode(figures: Figures) -> dict[str, str]:
     main = {"format": FORMAT, "counts": figures.counts, "agreement": list(figures.agreement),
-            "override": list(figures.override)}
+            "override": list(figures.override), "label_accuracy": figures.label_accuracy}
     return {"figures": json.dumps(main), "domains": json.dumps(figures.domains)}
 
 
@@ -61,7 +69,7 @@ def _decode(stats: BatchStats) -> Figures | None:
     if main.get("format") != FORMAT:
         return None
     return Figures(main["counts"], WeightedRate(*main["agreement"]), Rate(*main["override"]),
-                   json.loads(stats.domains))
+                   json.loads(stats.domains), main["label_accuracy"])
 
 
 def _compute_and_cache(batch_id: int) -> Figures:
@@ -77,7 +85,7 @@ def _compute_and_cache(batch_id: int) -> Figures:
             counts, domains = tallies_by_batch([batch_id])[batch_id]
             cursor.execute("SET LOCAL enable_hashjoin TO DEFAULT")
         agreement, override = rates_by_batch([batch_id])[batch_id]
-        figures = Figures(counts, agreement, override, domains)
+        figures = Figures(counts, agreement, override, domains, _label_accuracy(batch_id))
         if locked:
             BatchStats.objects.update_or_create(batch_id=batch_id, defaults=_encode(figures))
     return figures

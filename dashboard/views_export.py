@@ -7,6 +7,8 @@ from typing import Any
 
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, render
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import extend_schema
 from rest_framework import serializers
 from rest_framework.permissions import IsAuthenticated
 from rest_framework.request import Request
@@ -54,6 +56,9 @@ class BatchExportApi(APIView):
 
     permission_classes = [IsAuthenticated, IsLead]
 
+    @extend_schema(parameters=[ExportQuerySerializer],
+                   responses={(200, "application/octet-stream"): OpenApiTypes.BINARY, 409: OpenApiTypes.OBJECT,
+                              404: OpenApiTypes.OBJECT})
     def get(self, request: Request, name: str) -> Any:
         query = ExportQuerySerializer(data=request.query_params)
         query.is_valid(raise_exception=True)

@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from typing import Any
 
 import httpx
+from celery import current_app
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import transaction
@@ -29,6 +30,9 @@ URL_FIELD = "The webhook URL (url)"
 EVENTS = {str(e) for e in WebhookEndpoint.Event}
 # Answers worth another try later: the receiver is busy or failing, not refusing this request.
 TRANSIENT_STATUS = frozenset({408, 425, 429, 500, 502, 503, 504})
+
+
+WEBHOOK_DELIVER_TASK = "dashboard.tasks.webhook_deliver"
 
 
 def webhook_endpoint_check(*, url: str, events: Any) -> None:
@@ -48,14 +52,14 @@ def webhook_endpoint_check(*, url: str, events: Any) -> None:
 def webhook_deliveries_create(*, batch: Batch, event: str, payload: dict[str, Any]) -> list[WebhookDelivery]:
     """One pending delivery per active endpoint subscribed to ``event``; each is sent by a task
     once the caller's transaction commits."""
-    # Imported here: the task module imports this one (tasks call services).
-    from .tasks import webhook_deliver  # noqa: PLC0415
-
     body = json.dumps(payload, sort_keys=True)
     endpoints = [e for e in WebhookEndpoint.objects.filter(active=True) if event in (e.events or [])]
     deliveries = [WebhookDelivery.objects.create(endpoint=e, batch=batch, event=event, body=body) for e in endpoints]
+    # The task by its registered name: the task module calls this module's services, so importing
+    # it here would make the two import each other.
+    deliver = current_app.tasks[WEBHOOK_DELIVER_TASK]
     for delivery in deliveries:
-        webhook_deliver.delay_on_commit(delivery.pk)
+        deliver.delay_on_commit(delivery.pk)
     return deliveries
 
 

@@ -11,12 +11,21 @@ from __future__ import annotations
 
 import threading
 import time
-from typing import TYPE_CHECKING, Any
+from dataclasses import dataclass
+from typing import Any
 
 import redis.asyncio as aioredis
 
-if TYPE_CHECKING:
-    from .limits import EndpointLimit
+
+@dataclass(frozen=True)
+class EndpointLimit:
+    """The limits of one provider endpoint (0 = none); ``key`` names the endpoint, not the chunk."""
+
+    key: str
+    concurrency: int
+    requests_per_minute: int = 0
+    tokens_per_minute: int = 0
+
 
 WAIT_S = 0.5
 _NOW = """

@@ -32,7 +32,7 @@ import uuid
 from dataclasses import dataclass, field
 from typing import Protocol
 
-from .limit_stores import MemoryStore, RedisStore
+from .limit_stores import EndpointLimit, MemoryStore, RedisStore
 
 log = logging.getLogger(__name__)
 LEASE_S = 10.0
@@ -41,14 +41,6 @@ IDLE_S = 0.5
 POLL_S = 0.02
 
 
-@dataclass(frozen=True)
-class EndpointLimit:
-    """The limits of one provider endpoint (0 = none); ``key`` names the endpoint, not the chunk."""
-
-    key: str
-    concurrency: int
-    requests_per_minute: int = 0
-    tokens_per_minute: int = 0
 
 
 def endpoint_key(*, base_url: str, model: str, api_key_env: str) -> str:

@@ -37,7 +37,9 @@ ProgressWriter = Callable[[int, int], None]
 def import_job_create(*, upload: UploadedFile, batch_name: str, user: Any, batch_fields: dict[str, Any]) -> ImportJob:
     """Store ``upload`` (moved, not copied, when Django spooled it to disk) on a queued job.
     The caller enqueues ``hybridqc.flows.tasks.import_job_run`` on commit."""
-    job = ImportJob(batch_name=batch_name, batch_fields=batch_fields, source_name=upload.name or "",
+    # Stored as JSON: a batch date travels as its ISO text (the import parses it back).
+    fields = {k: v.isoformat() if hasattr(v, "isoformat") else v for k, v in batch_fields.items()}
+    job = ImportJob(batch_name=batch_name, batch_fields=fields, source_name=upload.name or "",
                     size_bytes=upload.size or 0, created_by=user if user and user.is_authenticated else None)
     job.upload.save(f"{uuid.uuid4().hex}.jsonl", upload, save=False)
     job.save()

@@ -109,6 +109,9 @@ def _label_table() -> str:
     return apps.get_model("reviewers", "HumanLabel")._meta.db_table
 
 
+# Rows are stamped with clock_timestamp(), the wall clock, as the ORM path stamps them with
+# timezone.now(): now() is the transaction's start, which would date an import's labels before
+# anything that happened earlier in the same transaction (a router trained, say).
 def _examples_insert(cursor: Any, batch_id: int) -> tuple[int, int]:
     """Insert the staged examples not yet in the batch; (how many, the lowest new id)."""
     cursor.execute(
@@ -116,7 +119,7 @@ def _examples_insert(cursor: Any, batch_id: int) -> tuple[int, int]:
             INSERT INTO {Example._meta.db_table} (batch_id, external_id, line_number, domain_id, task, prompt,
                 responses, scale_min, scale_max, metadata, is_gold, flagged, created_at)
             SELECT %s, s.external_id, s.line_number, d.id, s.task, s.prompt, s.responses, s.scale_min,
-                s.scale_max, s.metadata, false, false, now()
+                s.scale_max, s.metadata, false, false, clock_timestamp()
             FROM {STAGE} s JOIN {Domain._meta.db_table} d ON d.path = s.domain
             WHERE s.kind = 'e' ORDER BY s.line_number
             ON CONFLICT (batch_id, external_id) DO NOTHING RETURNING id)
@@ -140,7 +143,7 @@ def _judgments_insert(cursor: Any, batch_id: int, first_id: int) -> int:
         f"""INSERT INTO {Judgment._meta.db_table} (example_id, judge, variant, "order", sample, choice, rating,
                 scores, probability, rationale, error, attempts, prompt_tokens, completion_tokens, created_at)
             SELECT e.id, s.judge, s.variant, s.ord, s.sample, s.choice, s.rating, s.scores, s.probability,
-                s.rationale, s.error, 1, 0, 0, now() {_NEW_ROWS}""",
+                s.rationale, s.error, 1, 0, 0, clock_timestamp() {_NEW_ROWS}""",
         [batch_id, first_id, "j"],
     )
     return int(cursor.rowcount)
@@ -150,7 +153,8 @@ def _labels_insert(cursor: Any, batch_id: int, first_id: int) -> int:
     cursor.execute(
         f"""INSERT INTO {_label_table()} (example_id, annotator, source, choice, rating, rationale, flags,
                 criteria, created_at)
-            SELECT e.id, s.annotator, 'import', s.choice, s.rating, s.rationale, '[]', '{{}}', now() {_NEW_ROWS}
+            SELECT e.id, s.annotator, 'import', s.choice, s.rating, s.rationale, '[]', '{{}}', clock_timestamp()
+            {_NEW_ROWS}
             ON CONFLICT DO NOTHING""",
         [batch_id, first_id, "l"],
     )

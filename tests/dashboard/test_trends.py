@@ -124,7 +124,7 @@ def test_import_api_and_upload_form_take_the_batch_date(db, client):
     assert bad.status_code == 400 and "date" in bad.json()
     form = {"name": "form-dated", "date": "2026-04-01", "confidence_threshold": "0.8", "routing_mode": "threshold",
             "file": SimpleUploadedFile("a.jsonl", content)}
-    page = client.post("/control/upload/", form)
+    page = client.post("/control/upload/", form, HTTP_HX_REQUEST="true")
     assert page.status_code == 200
     assert Batch.objects.get(name="form-dated").date == datetime.date(2026, 4, 1)
     assert not Batch.objects.filter(name="api-bad").exists()

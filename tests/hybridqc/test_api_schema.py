@@ -38,7 +38,7 @@ def test_api_schema_validates_as_openapi_3(schema):
 
 def test_api_schema_lists_every_api_url_pattern(schema):
     expected = set(_api_paths(get_resolver().url_patterns)) - NOT_API
-    assert len(expected) == 9
+    assert len(expected) == 13
     assert set(schema["paths"]) == expected
 
 

@@ -3,7 +3,7 @@
 import pytest
 from django.core.exceptions import ImproperlyConfigured
 
-from hybridqc.settings import env_rate
+from hybridqc.env import env_rate
 
 
 @pytest.mark.parametrize("raw", ["60/mni", "0/min", "-1/min", "60", "sixty/min", "60/minutes"])

@@ -36,12 +36,12 @@ def test_batch_export_filename_with_quotes_and_newlines_is_encoded(lead_user):
 @pytest.mark.django_db
 def test_batch_name_cannot_forge_a_log_line(caplog):
     batch = factories.batch(EVIL).batch
-    with caplog.at_level(logging.INFO, logger="routing.services.pipeline"):
+    with caplog.at_level(logging.INFO, logger="hybridqc.flows.batches"):
         batch_route(batch=batch)
     lines = _formatted(caplog)
     assert len(lines) == 1
     assert "\n" not in lines[0] and "\r" not in lines[0]
-    assert lines[0].startswith("INFO routing.services.pipeline: batch 'evil\"\\r\\nINFO routing: forged line;")
+    assert lines[0].startswith("INFO hybridqc.flows.batches: batch 'evil\"\\r\\nINFO routing: forged line;")
 
 
 def test_single_line_formatter_keeps_traceback_lines():

@@ -4,7 +4,7 @@ import sys
 import pytest
 from django.core.exceptions import ImproperlyConfigured
 
-from hybridqc.settings import env_bool, env_int, env_list
+from hybridqc.env import env_bool, env_int, env_list
 
 
 def test_env_bool_rejects_garbage(monkeypatch):

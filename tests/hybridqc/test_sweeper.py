@@ -159,7 +159,8 @@ def test_sweeper_ends_a_backtest_that_never_stored_a_result():
 
 
 @pytest.mark.django_db
-def test_sweep_command_reports_what_it_did(capsys):
+def test_sweep_command_reports_what_it_did(capsys, settings):
+    settings.SWEEP_STALE_SECONDS = 15 * 60
     task_batch = factories.batch("leases").batch
     reviewer = factories.reviewer("rv", prefixes=["test"]).reviewer
     task = ReviewTask.objects.create(example=task_batch.examples.first(), kind=ReviewTask.Kind.ROUTED,

@@ -23,6 +23,17 @@ from tests import factories
 from tests.support.fake_server import running_fake, stats
 
 
+def _run(coro):
+    """asyncio.run in a thread of its own: the browser tests' Playwright loop may be running in
+    this one (the session-scoped browser), and asyncio.run refuses to nest."""
+    out: list = []
+    thread = threading.Thread(target=lambda: out.append(asyncio.run(coro)))
+    thread.start()
+    thread.join()
+    assert out, "the scenario raised (see the thread's traceback above)"
+    return out[0]
+
+
 def _limit(**over: int) -> EndpointLimit:
     return EndpointLimit(key=f"test-{uuid.uuid4().hex[:8]}", **{"concurrency": 1, **over})
 
@@ -102,7 +113,7 @@ def test_judge_limit_slot_of_dead_worker_lapses_after_lease(kind):
         await store.aclose()
         return first, refused, later
 
-    assert asyncio.run(scenario()) == (True, False, True)
+    assert _run(scenario()) == (True, False, True)
 
 
 @pytest.mark.parametrize("kind", ["redis", "memory"])
@@ -117,7 +128,7 @@ def test_judge_limit_released_slot_goes_to_waiting_worker_first(kind):
         return steps
 
     # a holds, b waits; the slot a gives back goes to b, not to a again
-    assert asyncio.run(scenario()) == [True, False, False, True]
+    assert _run(scenario()) == [True, False, False, True]
 
 
 @pytest.mark.parametrize("kind", ["redis", "memory"])
@@ -130,7 +141,7 @@ def test_judge_limit_requests_per_minute_waits_for_refill(kind):
         await store.aclose()
         return taken, wait
 
-    taken, wait = asyncio.run(scenario())
+    taken, wait = _run(scenario())
     assert taken == [0.0] * 60
     # 60 a minute refill one a second: the 61st request waits about 1 s (less what refilled).
     assert 0.95 <= wait <= 1.0
@@ -147,7 +158,7 @@ def test_judge_limit_tokens_per_minute_counts_the_reply_correction(kind):
         await store.aclose()
         return first, second, await store.take(1, 0)
 
-    first, second, third = asyncio.run(scenario())
+    first, second, third = _run(scenario())
     assert first == 0.0
     # (100 - (-100)) tokens at 1000 a minute: 12 s
     assert 11.9 <= second <= 12.0
