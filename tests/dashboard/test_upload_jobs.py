@@ -2,6 +2,7 @@
 
 import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
+from django.utils import timezone
 
 from routing.models import Batch, Example, ImportJob
 from tests import factories
@@ -93,7 +94,8 @@ def test_upload_large_file_htmx_shows_a_polling_progress_block(client, lead_user
     assert f'hx-get="/control/imports/{job.pk}/?part=progress" hx-trigger="every 1s"' in html
     assert 'id="upload-form"' in html  # a fresh form to start the next import
     assert (job.batch_name, job.batch_fields) == ("up", {"confidence_threshold": 0.8, "audit_rate": 0.1,
-                                                         "routing_mode": "threshold"})
+                                                         "routing_mode": "threshold",
+                                                         "date": timezone.localdate().isoformat()})
 
 
 def test_upload_large_file_without_js_redirects_to_the_job_page(client, lead_user):
