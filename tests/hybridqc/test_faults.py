@@ -24,7 +24,8 @@ from hybridqc.celery import app, queues_use
 from hybridqc.flows.tasks import batch_pipeline_run
 from reviewers.models import HumanLabel, ReviewTask
 from routing.models import Batch, JudgeRun, Judgment, RoutingDecision
-from routing.services.judging import LIVE_BACKEND, judge_run_start, verdict_requests
+from routing.services.judge_runs import judge_run_start
+from routing.services.judging import LIVE_BACKEND, verdict_requests
 from tests import factories
 from tests.conftest import wait_until
 from tests.factories import make_tasks
