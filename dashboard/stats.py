@@ -18,10 +18,11 @@ SQLite (the embedded demo) has no triggers, hence no cache: its figures are comp
 from __future__ import annotations
 
 import json
+import logging
 from collections.abc import Sequence
 from typing import NamedTuple
 
-from django.db import connection, transaction
+from django.db import OperationalError, connection, transaction
 
 from routing.metrics import Rate, WeightedRate
 from routing.models import Batch
@@ -29,6 +30,8 @@ from routing.models import Batch
 from .aggregates import rates_by_batch, tallies_by_batch
 from .label_accuracy import batch_label_accuracy
 from .models import BatchStats
+
+log = logging.getLogger(__name__)
 
 # Bumped whenever what is stored changes shape: rows of another format count as missing, so a
 # deploy never reads figures an older version cached.
@@ -73,6 +76,16 @@ def _decode(stats: BatchStats) -> Figures | None:
 
 
 def _compute_and_cache(batch_id: int) -> Figures:
+    """Compute and cache; a deadlock with a writer of this batch (its trigger drops the cached row
+    while this transaction stores it) costs only the cache: the figures are shown fresh, uncached."""
+    try:
+        return _compute_locked(batch_id)
+    except OperationalError as exc:
+        log.warning("batch %s: figures not cached (%s)", batch_id, type(exc).__name__)
+        return _compute(batch_id)
+
+
+def _compute_locked(batch_id: int) -> Figures:
     with transaction.atomic():
         with connection.cursor() as cursor:
             cursor.execute("SELECT pg_try_advisory_xact_lock(%s, %s)", [LOCK_NAMESPACE, batch_id])

@@ -24,6 +24,7 @@ from django.db import IntegrityError, transaction
 from django.db.models import Count, F, Max, Q, Sum
 from django.db.models.functions import Coalesce, Greatest
 from django.utils import timezone
+from redis.exceptions import ConnectionError as RedisConnectionError
 
 from hybridqc.errors import ApplicationError
 from routing.events import judge_run_finished
@@ -239,6 +240,12 @@ def judge_chunk_run(*, run: JudgeRun, example_ids: Sequence[int]) -> int:
     requests = pending_requests(config, examples)
     try:
         written = _judge(run, requests) if requests else 0
+    except (RedisConnectionError, ConnectionError):
+        # The shared provider limit's store (Redis) is unreachable: transient. The run stays active
+        # and the sweeper re-enqueues the chunk once it made no progress (judging without the
+        # limit could exceed the provider's).
+        log.warning("judge run %s: chunk left for the sweeper (limit store unreachable)", run.pk)
+        raise
     except Exception as exc:
         # Not a verdict's fault (those are stored as errors): free the batch for a new run, which
         # judges only what is missing.

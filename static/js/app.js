@@ -13,7 +13,9 @@ document.addEventListener("submit", (event) => {
 // An element with data-swap-statuses="400 409" shows those error answers in place (they carry
 // the form's partial with its errors) instead of htmx dropping them.
 document.addEventListener("htmx:beforeSwap", (event) => {
-  const holder = event.target.closest("[data-swap-statuses]");
+  // htmx fires beforeSwap on the swap's target; the attribute may sit on the requesting form.
+  const origin = (event.detail.requestConfig && event.detail.requestConfig.elt) || event.target;
+  const holder = origin.closest("[data-swap-statuses]") || event.target.closest("[data-swap-statuses]");
   if (!holder) return;
   const statuses = holder.dataset.swapStatuses.split(/\s+/).map(Number);
   if (statuses.includes(event.detail.xhr.status)) {

@@ -168,7 +168,8 @@ def world(db):
     job = ImportJob.objects.create(batch_name="authz-job", upload="imports/none.jsonl", created_by=lead)
     values = {"item": task.public_id, "token_id": str(token.pk), "job_id": str(job.pk), "alarm_id": "1",
               "batch_id": str(batch.pk), "name": batch.name, "version": "1",
-              "notification_id": str(note.pk), "object_id": "1", "content_type_id": "1", "id": "1",
+              "notification_id": str(note.pk), "object_id": "1", "content_type_id": "1",
+              "id": str(factories.User.objects.get(username="admin").pk),  # an admin page of a user that exists
               "app_label": "routing", "url": "no-such-page/"}
     return clients, values
 
