@@ -9,7 +9,7 @@ from django.db.models import Count, QuerySet
 
 from reviewers.models import HumanLabel
 from reviewers.references import references_of
-from routing.metrics import Rate, WeightedRate
+from routing.metrics import Rate, WeightedRate, rates_keys
 from routing.models import Alarm, Batch, Domain, Example, RoutingDecision
 
 from .aggregates import counts_by_batch, rates_by_batch
@@ -64,13 +64,7 @@ def _report(batch: Batch, f: Figures) -> dict[str, Any]:
         "routed_to_human_share": _share(counts["routed_to_human"], n),
         "audited_share": _share(counts["audited"], n),
         "human_done_share": _share(counts["human_done"], counts["human_tasks"]),
-        "audit_agreement": agreement.value,
-        "audit_agreement_ci": [agreement.low, agreement.high] if agreement.n else None,
-        "audit_agreement_n": agreement.n,
-        "audit_agreement_n_eff": agreement.n_eff,
-        "override_rate": override.value,
-        "override_rate_ci": [override.low, override.high] if override.n else None,
-        "override_rate_n": override.n,
+        **rates_keys(agreement, override),
         # Estimated in dashboard/label_accuracy.py, cached with the figures above.
         "estimated_label_accuracy": accuracy[0] if accuracy else None,
         "estimated_label_accuracy_ci": accuracy[1:] if accuracy else None,

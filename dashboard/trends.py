@@ -15,7 +15,7 @@ from django.db.models.functions import TruncMonth, TruncWeek
 
 from reviewers.models import HumanLabel
 from reviewers.references import references_of
-from routing.metrics import labels_agree, rate, weighted_rate
+from routing.metrics import labels_agree, rate, rates_keys, weighted_rate
 from routing.models import Domain, Example, RoutingDecision
 
 PERIODS = ("month", "week")
@@ -147,13 +147,7 @@ def _period_row(period: str, cell: _Cell) -> dict[str, Any]:
         "human_share": _share(cell.human, cell.examples),
         "judge_kept_share": _share(cell.judge_kept, cell.examples),
         "judge_only_share": _share(cell.judge_only, cell.examples),
-        "audit_agreement": agreement.value,
-        "audit_agreement_ci": [agreement.low, agreement.high] if agreement.n else None,
-        "audit_agreement_n": agreement.n,
-        "audit_agreement_n_eff": agreement.n_eff,
-        "override_rate": override.value,
-        "override_rate_ci": [override.low, override.high] if override.n else None,
-        "override_rate_n": override.n,
+        **rates_keys(agreement, override),
         "judge_versions": sorted(cell.judges),
     }
 

@@ -6,7 +6,7 @@ import math
 from collections import Counter
 from collections.abc import Sequence
 from fractions import Fraction
-from typing import NamedTuple
+from typing import Any, NamedTuple
 
 
 class Rate(NamedTuple):
@@ -105,3 +105,17 @@ def expected_calibration_error(probs: Sequence[float], outcomes: Sequence[int], 
             acc = sum(outcomes[i] for i in idx) / len(idx)
             total += len(idx) / len(probs) * abs(acc - conf)
     return total
+
+
+def rates_keys(agreement: WeightedRate, override: Rate) -> dict[str, Any]:
+    """The agreement and override keys every report prints (batch report, trends): value,
+    95% interval (None with nothing measured) and sample size."""
+    return {
+        "audit_agreement": agreement.value,
+        "audit_agreement_ci": [agreement.low, agreement.high] if agreement.n else None,
+        "audit_agreement_n": agreement.n,
+        "audit_agreement_n_eff": agreement.n_eff,
+        "override_rate": override.value,
+        "override_rate_ci": [override.low, override.high] if override.n else None,
+        "override_rate_n": override.n,
+    }
