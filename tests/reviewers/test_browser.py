@@ -116,6 +116,9 @@ def test_enter_without_choice_shows_error_and_keeps_item(transactional_db, live_
     page.wait_for_selector("#review-item .error")
     assert "Choose response 1, response 2 or tie." in page.inner_text("#review-item .error")
     assert _task_id(page) == task.public_id
+    # The refused item is swapped in again: keys count once htmx has processed it (before that
+    # they are ignored with a notice, by design), so wait for it as a reviewer would see it.
+    _wait_task(page, task.public_id)
     page.keyboard.press("t")
     page.keyboard.press("Enter")
     _wait_task(page, "")
