@@ -4,7 +4,6 @@ and the roster. Callers import from here; the modules below hold the pieces."""
 from ..capacity import valid_credentials
 from .errors import ReviewError
 from .gold import batch_gold_from_labels, credential_pause, gold_check, gold_mark
-from .imports import import_labels_create
 from .matching import review_tasks_create, tasks_restaff, unstaffed_restaff
 from .queue import (
     FLAGS,
@@ -24,7 +23,6 @@ __all__ = [
     "credential_pause",
     "gold_check",
     "gold_mark",
-    "import_labels_create",
     "review_label_submit",
     "review_lease_renew",
     "review_leases_expire",
