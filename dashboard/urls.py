@@ -1,6 +1,6 @@
 from django.urls import path
 
-from . import views, views_export, views_imports, views_router, views_trends
+from . import views, views_export, views_imports, views_items, views_router, views_trends
 
 app_name = "dashboard"
 urlpatterns = [
@@ -17,5 +17,7 @@ urlpatterns = [
     path("trends/check/", views_trends.alarms_check, name="alarms-check"),
     path("alarms/<int:alarm_id>/always-human/", views_trends.alarm_always_human, name="alarm-always-human"),
     path("alarms/<int:alarm_id>/dismiss/", views_trends.alarm_dismiss_view, name="alarm-dismiss"),
+    path("items/", views_items.item_search, name="items"),
+    path("item/<int:example_id>/", views_items.item_page, name="item"),
     path("batch/<int:batch_id>/router/", views_router.router_panel, name="router_panel"),
 ]

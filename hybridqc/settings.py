@@ -52,6 +52,7 @@ INSTALLED_APPS = [
     "django.contrib.staticfiles",
     "django_htmx",
     "django_filters",
+    "django_tables2",
     "rest_framework",
     "drf_spectacular",
     "drf_spectacular_sidecar",

@@ -80,6 +80,8 @@ RULES: dict[str, Rule] = {
     "control/batch/<int:batch_id>/export/": Rule(LEADS, served=frozenset({409})),  # held: asks to confirm
     "control/batch/<int:batch_id>/drift-to-humans/": Rule(LEADS),
     "control/batch/<int:batch_id>/router/": Rule(LEADS),
+    "control/items/": Rule(LEADS),  # reviewers see only their own work
+    "control/item/<int:example_id>/": Rule(LEADS),
     "control/trends/": Rule(LEADS),
     "control/trends/check/": Rule(LEADS),
     "control/alarms/<int:alarm_id>/always-human/": Rule(LEADS),
@@ -167,7 +169,7 @@ def world(db):
     token = ApiToken.objects.create(user=lead, name="authz", prefix="authzprefix", token_hash="0" * 64)
     job = ImportJob.objects.create(batch_name="authz-job", upload="imports/none.jsonl", created_by=lead)
     values = {"item": task.public_id, "token_id": str(token.pk), "job_id": str(job.pk), "alarm_id": "1",
-              "batch_id": str(batch.pk), "name": batch.name, "version": "1",
+              "batch_id": str(batch.pk), "name": batch.name, "example_id": str(task.example_id), "version": "1",
               "notification_id": str(note.pk), "object_id": "1", "content_type_id": "1",
               "id": str(factories.User.objects.get(username="admin").pk),  # an admin page of a user that exists
               "app_label": "routing", "url": "no-such-page/"}

@@ -18,7 +18,7 @@ from reviewers.models import Credential, HumanLabel, ReviewerProfile, ReviewTask
 from reviewers.references import label_reference
 from reviewers.roles_setup import roles_ensure
 from reviewers.services import review_label_submit, review_task_claim
-from routing.models import Batch, JudgeConfig
+from routing.models import Batch, Domain, JudgeConfig
 from routing.services.input_drift import batch_input_drift_compute
 from routing.services.judging import judge_config_create
 from routing.services.router_training import RouterTrainingError, router_train
@@ -28,12 +28,17 @@ FAKE_JUDGE_URL = "http://127.0.0.1:8001/v1"
 DATA = Path(settings.BASE_DIR) / "data"
 # (batch name, file, first line, last line): several batches so the drift chart has a history.
 BATCHES = [
-    ("llmbar-adversarial", "llmbar.jsonl", 101, 419),
     ("llmbar-natural", "llmbar.jsonl", 1, 100),
+    ("llmbar-adversarial", "llmbar.jsonl", 101, 419),
     ("mtbench-experts", "llmbar.jsonl", 420, 619),
     ("pandalm-part1", "pandalm.jsonl", 1, 500),
     ("pandalm-part2", "pandalm.jsonl", 501, 999),
 ]
+# The batch whose gate passes in the demo: its one domain (llmbar/natural, only in this batch) is
+# sent to humans entirely, and its human work is played back in full as soon as it is routed, so
+# it has no judge-kept item to audit and nothing open. The other batches hold (open tasks, audits
+# below the target), so the control center shows both outcomes with their reasons.
+FULLY_REVIEWED = {"llmbar-natural": "llmbar/natural"}
 # How many months before this one each batch is dated, so the trends page has a history
 # (two batches of the same source months apart show its domain's trend).
 MONTHS_AGO = {"llmbar-natural": 5, "llmbar-adversarial": 3, "mtbench-experts": 2, "pandalm-part1": 4,
@@ -67,11 +72,16 @@ class Command(BaseCommand):
                 self.stdout.write(f"batch {name} already loaded")
                 continue
             lines = (DATA / file).read_text().splitlines()[first - 1 : last][: opts["limit"]]
+            if name in FULLY_REVIEWED:
+                Domain.objects.update_or_create(path=FULLY_REVIEWED[name], defaults={"always_human": True})
             result = batch_import(batch_name=name, lines=lines, source_name=file,
                                   date=demo_date(timezone.localdate(), MONTHS_AGO.get(name, 0)))
             batch_route(batch=result.batch)
             batch_input_drift_compute(batch=result.batch)
             self.stdout.write(f"batch {name}: {result.created} examples routed")
+            if name in FULLY_REVIEWED:
+                self._playback(1.0)
+                self.stdout.write(f"batch {name}: its human work played back in full")
         self._judge_config()
         done = self._playback(opts["playback"])
         self.stdout.write(f"played back {done} recorded human labels as demo reviewers' work")
@@ -115,7 +125,9 @@ class Command(BaseCommand):
         done = ReviewTask.objects.filter(status=ReviewTask.Status.DONE).count()
         crew = [ReviewerProfile.objects.get(user__username=u) for u, _, _ in CREW]
         idle = 0
-        while done < target and idle < len(crew):
+        # A full share runs until nobody can claim anything: the second reviews and adjudications
+        # that the first labels create are played back too.
+        while (share >= 1 or done < target) and idle < len(crew):
             idle = 0
             for profile in crew:
                 task = review_task_claim(reviewer=profile)

@@ -1,0 +1,93 @@
+"""The cross-batch item search: one FilterSet over routing decisions (state in the query string).
+
+Every filter is a WHERE on an indexed column or an EXISTS on an indexed foreign key, except the
+text search (a scan of the prompts) and the agreement, which compares the judge's verdict with the
+reviewed reference computed per row in SQL by the rule the batch figures use
+(``dashboard.aggregates._REFERENCE_SQL``: the latest adjudication's value, else the unique most
+common review label). Nothing is looped over in Python, so a page costs what its rows cost."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import django_filters
+from django.db.models import Exists, F, FloatField, OuterRef, Q, QuerySet
+from django.db.models.expressions import RawSQL
+
+from reviewers.models import Credential, HumanLabel, ReviewTask
+from routing.models import Batch, Example, RoutingDecision
+
+from .filters import DecisionFilter
+
+AGREEMENT = [("agree", "agree"), ("disagree", "disagree"), ("unreviewed", "no reviewed reference")]
+
+_VALUE = "CASE WHEN (SELECT e.task FROM {example} e WHERE e.id = {decision}.example_id) = 'rating' " \
+         "THEN {alias}.rating ELSE {alias}.choice END"
+_REFERENCE = """(SELECT CASE
+  WHEN EXISTS (SELECT 1 FROM {label} la JOIN {task} t ON t.id = la.task_id
+               WHERE la.example_id = {decision}.example_id AND la.source = 'review' AND t.kind = 'adjudication')
+  THEN (SELECT {value_la} FROM {label} la JOIN {task} t ON t.id = la.task_id
+        WHERE la.example_id = {decision}.example_id AND la.source = 'review' AND t.kind = 'adjudication'
+        ORDER BY la.created_at DESC, la.id DESC LIMIT 1)
+  ELSE (SELECT CASE WHEN count(*) = 1 THEN max(h.v) END FROM (
+          SELECT g.v, g.c, max(g.c) OVER () AS top FROM (
+            SELECT {value_l} AS v, count(*) AS c FROM {label} l LEFT JOIN {task} t ON t.id = l.task_id
+            WHERE l.example_id = {decision}.example_id AND l.source = 'review'
+              AND (t.kind IS NULL OR t.kind <> 'adjudication')
+            GROUP BY 1) g WHERE g.v IS NOT NULL) h WHERE h.c = h.top)
+  END)"""
+
+
+def reference_sql() -> RawSQL:
+    """The reviewed reference of the outer routing decision's example, as one SQL expression."""
+    names = {"decision": RoutingDecision._meta.db_table, "example": Example._meta.db_table,
+             "label": HumanLabel._meta.db_table, "task": ReviewTask._meta.db_table}
+    value = {f"value_{a}": _VALUE.format(alias=a, **names) for a in ("la", "l")}
+    return RawSQL(_REFERENCE.format(**names, **value), [], output_field=FloatField())
+
+
+def agree_q() -> Q:
+    """The judge agrees with the reference (``routing.metrics.labels_agree``: pairwise the same
+    choice, rating within half a point)."""
+    rating = Q(example__task=Example.Task.RATING, reference__gte=F("judge_rating") - 0.5,
+               reference__lte=F("judge_rating") + 0.5)
+    return rating | (~Q(example__task=Example.Task.RATING) & Q(reference=F("judge_verdict")))
+
+
+def judged_q() -> Q:
+    return Q(example__task=Example.Task.RATING, judge_rating__isnull=False) | (
+        ~Q(example__task=Example.Task.RATING) & Q(judge_verdict__isnull=False))
+
+
+class ItemFilter(DecisionFilter):
+    batch = django_filters.ModelChoiceFilter(field_name="example__batch", queryset=Batch.objects.order_by("name"),
+                                             empty_label="all")
+    reason = django_filters.CharFilter(field_name="reason", lookup_expr="icontains", label="Reason contains")
+    score = django_filters.RangeFilter(field_name="score", label="Router score (min, max)")
+    reviewer = django_filters.ModelChoiceFilter(queryset=Credential.objects.order_by("pk"), method="filter_reviewer",
+                                                label="Labelled under credential", empty_label="anyone")
+    agreement = django_filters.ChoiceFilter(choices=AGREEMENT, method="filter_agreement", empty_label="any")
+    text = django_filters.CharFilter(field_name="example__prompt", lookup_expr="icontains", label="Prompt contains")
+
+    class Meta(DecisionFilter.Meta):
+        fields: list[str] = []
+
+    def filter_reviewer(self, queryset: QuerySet[RoutingDecision], name: str,
+                        value: Credential) -> QuerySet[RoutingDecision]:
+        """Items the credential's holder labelled (reviews, not imports)."""
+        labels = HumanLabel.objects.filter(example_id=OuterRef("example_id"), reviewer_id=value.reviewer_id,
+                                           source=HumanLabel.Source.REVIEW)
+        return queryset.filter(Exists(labels))
+
+    def filter_agreement(self, queryset: QuerySet[RoutingDecision], name: str,
+                         value: str) -> QuerySet[RoutingDecision]:
+        queryset = queryset.annotate(reference=reference_sql())
+        if value == "unreviewed":
+            return queryset.filter(reference__isnull=True)
+        agreeing = queryset.filter(judged_q(), reference__isnull=False)
+        return agreeing.filter(agree_q()) if value == "agree" else agreeing.exclude(agree_q())
+
+    def filter_queryset(self, queryset: QuerySet[Any]) -> QuerySet[Any]:
+        # Example order unless the URL sorts: the decisions' unique example_id index serves it.
+        qs = super().filter_queryset(queryset)
+        return qs if self.form.cleaned_data.get("ordering") else qs.order_by("example_id")
