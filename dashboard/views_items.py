@@ -15,6 +15,7 @@ from routing.models import RoutingDecision
 from .filters_items import ItemFilter
 from .items import item_detail
 from .tables_items import DecisionTable
+
 ITEMS_PER_PAGE = 50
 
 

@@ -5,7 +5,9 @@ import sys
 
 from django.contrib.auth import authenticate
 from django.core.management import call_command
+from django.utils.html import escape
 
+from dashboard.gate import batch_gate
 from dashboard.selectors import batch_report
 from reviewers.models import ReviewTask
 from routing.models import Batch, RouterModel
@@ -28,6 +30,25 @@ def test_demo_load_builds_batches_users_and_played_back_work(db, capsys):
     assert any(r["override_rate"] is not None for r in reports)
 
     assert RouterModel.objects.filter(is_active=True).count() == 1
+
+
+def test_demo_load_shows_a_gate_that_passes_and_gates_that_hold_with_reasons(db, client, capsys):
+    call_command("demo_load", "--limit", "40")
+    gates = {b.name: batch_gate(b) for b in Batch.objects.all()}
+    assert [name for name, g in gates.items() if g["release"]] == ["llmbar-natural"]
+    assert gates["llmbar-natural"]["reasons"] == []
+    held = {name: g["reasons"] for name, g in gates.items() if not g["release"]}
+    assert sorted(held) == ["llmbar-adversarial", "mtbench-experts", "pandalm-part1", "pandalm-part2"]
+    assert all(held.values())  # every held batch says why
+    client.force_login(factories.User.objects.get(username="lead"))
+    control = client.get("/control/").content.decode()
+    assert control.count('data-gate="pass"') == 1 and control.count('data-gate="hold"') == 4
+    for reasons in held.values():
+        assert all(f"<li>{escape(reason)}</li>" in control for reason in reasons)
+    natural = Batch.objects.get(name="llmbar-natural")
+    assert '<span class="badge ok">pass</span>' in client.get(f"/control/batch/{natural.pk}/").content.decode()
+    adversarial = client.get(f"/control/batch/{Batch.objects.get(name='llmbar-adversarial').pk}/").content.decode()
+    assert all(f"<li>{escape(reason)}</li>" in adversarial for reason in held["llmbar-adversarial"])
 
 
 def test_demo_runs_on_the_embedded_sqlite_default(tmp_path):

@@ -1,0 +1,62 @@
+"""The item search and the item page in a real browser: the filters' state lives in the URL
+(reload and the next page keep it), a response keeps its line breaks, and the batch table's
+example ids open the item page."""
+
+import pytest
+
+from hybridqc.flows.batches import batch_route
+from tests import factories
+
+pytestmark = pytest.mark.browser
+
+UNSURE = [{"judge": "judge-x", "choice": 1}, {"judge": "judge-x", "choice": 1}, {"judge": "judge-x", "choice": 2}]
+HAIKU = "An old silent pond\nA frog jumps into the pond\nSplash! Silence again."
+
+
+def _login(page, live_server):
+    factories.lead("i-lead")
+    page.goto(f"{live_server.url}/accounts/login/")
+    page.fill("input[name=username]", "i-lead")
+    page.fill("input[name=password]", factories.PASSWORD)
+    page.click("button[type=submit]")
+
+
+def _batch(n):
+    items = [factories.pairwise_item(i, judgments=UNSURE, domain="test/a" if i % 3 else "test/b",
+                                     responses=[HAIKU, "Pond."]) for i in range(n)]
+    batch = factories.batch("items-b", items=items, audit_rate=0.0, audit_min_per_domain=0).batch
+    batch_route(batch=batch)
+    return batch
+
+
+def test_item_search_keeps_its_filters_in_the_url_across_reload_and_pages(live_server, transactional_db, page):
+    _batch(160)  # 106 of domain test/a: three pages of 50
+    _login(page, live_server)
+    page.goto(f"{live_server.url}/control/items/")
+    page.fill("#item-filters input[name=domain]", "test/a")
+    page.select_option("#item-filters select[name=route]", "human")
+    page.click("#item-filters button[type=submit]")
+    page.wait_for_url("**/control/items/?*domain=test%2Fa*")
+    assert "route=human" in page.url
+    page.wait_for_function("() => document.querySelectorAll('tr[data-example]').length === 50")
+    page.reload()
+    assert page.input_value("#item-filters input[name=domain]") == "test/a"
+    assert page.input_value("#item-filters select[name=route]") == "human"
+    assert page.locator("tr[data-example]").first.get_attribute("data-example") == "item-1"
+    page.click("#items li.next a")
+    page.wait_for_url("**page=2*")
+    assert "domain=test%2Fa" in page.url and "route=human" in page.url
+    assert page.input_value("#item-filters input[name=domain]") == "test/a"
+    ids = page.locator("tr[data-example]").evaluate_all("rows => rows.map(r => r.dataset.example)")
+    assert len(ids) == 50 and all(int(i.split("-")[1]) % 3 for i in ids)
+
+
+def test_batch_table_link_opens_the_item_page_with_line_breaks(live_server, transactional_db, page):
+    batch = _batch(3)
+    _login(page, live_server)
+    page.goto(f"{live_server.url}/control/batch/{batch.pk}/")
+    page.click("#decisions tr[data-example='item-1'] a")
+    page.wait_for_url("**/control/item/*/")
+    assert page.locator("h1 code").inner_text() == "item-1"
+    text = page.locator("[data-response='1'] .markdown").inner_text()
+    assert text.strip().split("\n") == HAIKU.split("\n")
