@@ -38,9 +38,9 @@ SOURCE = "bench-scale-v2.jsonl"
 
 _BATCHES_SQL = """
 INSERT INTO routing_batch (name, created_at, status, status_detail, source_name, judge_backend, primary_judge,
-    routing_mode, confidence_threshold, audit_rate, audit_min_per_domain, alpha, delta, seed)
+    routing_mode, confidence_threshold, audit_rate, audit_min_per_domain, alpha, delta, seed, requeues, date)
 SELECT 'scale-' || lpad(g::text, 4, '0'), now() - (%(n)s - g) * interval '1 hour', 'ready', '', %(source)s,
-    'recorded', 'bench-judge', 'threshold', 0.8, 0.05, 30, 0.10, 0.10, 0
+    'recorded', 'bench-judge', 'threshold', 0.8, 0.05, 30, 0.10, 0.10, 0, 0, current_date
 FROM generate_series(1, %(n)s) g
 """
 _EXAMPLES_SQL = """
@@ -67,10 +67,10 @@ FROM routing_example e ORDER BY e.id
 """
 _TASKS_SQL = """
 INSERT INTO reviewers_reviewtask (example_id, kind, status, assignee_id, min_level, created_at, completed_at,
-    skip_reason)
+    skip_reason, public_id)
 SELECT d.example_id, CASE WHEN d.audit THEN 'audit' ELSE 'routed' END,
     CASE WHEN d.example_id %% 10 = 0 THEN 'open' ELSE 'done' END, %(reviewer)s, '', d.created_at,
-    CASE WHEN d.example_id %% 10 = 0 THEN NULL ELSE d.created_at END, ''
+    CASE WHEN d.example_id %% 10 = 0 THEN NULL ELSE d.created_at END, '', 'b' || d.example_id
 FROM routing_routingdecision d WHERE d.route = 'human' OR d.audit ORDER BY d.example_id
 """
 _LABELS_SQL = """

@@ -38,11 +38,11 @@ def main() -> None:
         qs = ItemFilter(QueryDict(full), queryset=RoutingDecision.objects.select_related(
             "example__batch", "example__domain")).qs[:51]
         plan = qs.explain(analyze=True)
-        client.get(f"/control/items/?{full}")
+        client.get(f"/control/items/?{full}", secure=True)
         times = []
         for _ in range(5):
             started = time.perf_counter()
-            status = client.get(f"/control/items/?{full}").status_code
+            status = client.get(f"/control/items/?{full}", secure=True).status_code
             times.append((time.perf_counter() - started) * 1000)
         last = plan.strip().splitlines()[-1]
         print(f"{query or '(batch only)'}: HTTP {status}, median {statistics.median(times):.0f} ms; {last}")

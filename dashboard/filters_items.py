@@ -60,13 +60,24 @@ def judged_q() -> Q:
         ~Q(example__task=Example.Task.RATING) & Q(judge_verdict__isnull=False))
 
 
+class CredentialField(django_filters.fields.ModelChoiceField):
+    """Credentials by id, prefix and level: leads see no reviewer's name (admins have the roster)."""
+
+    def label_from_instance(self, obj: Credential) -> str:
+        return f"#{obj.pk} {obj.domain_prefix} ({obj.level})"
+
+
+class CredentialFilter(django_filters.ModelChoiceFilter):
+    field_class = CredentialField
+
+
 class ItemFilter(DecisionFilter):
     batch = django_filters.ModelChoiceFilter(field_name="example__batch", queryset=Batch.objects.order_by("name"),
                                              empty_label="all")
     reason = django_filters.CharFilter(field_name="reason", lookup_expr="icontains", label="Reason contains")
     score = django_filters.RangeFilter(field_name="score", label="Router score (min, max)")
-    reviewer = django_filters.ModelChoiceFilter(queryset=Credential.objects.order_by("pk"), method="filter_reviewer",
-                                                label="Labelled under credential", empty_label="anyone")
+    reviewer = CredentialFilter(queryset=Credential.objects.order_by("pk"), method="filter_reviewer",
+                                label="Labelled under credential", empty_label="anyone")
     agreement = django_filters.ChoiceFilter(choices=AGREEMENT, method="filter_agreement", empty_label="any")
     text = django_filters.CharFilter(field_name="example__prompt", lookup_expr="icontains", label="Prompt contains")
 

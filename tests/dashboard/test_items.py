@@ -126,7 +126,10 @@ def test_item_search_filters_by_batch_and_credential(client, lead_user, world):
     client.force_login(lead_user)
     assert _rows(_search(client, f"batch={world['s2'].pk}")) == ["item-0"]
     credential = Credential.objects.get(reviewer=world["ra"])
-    assert _rows(_search(client, f"reviewer={credential.pk}")) == ["item-1", "item-2"]
+    body = _search(client, f"reviewer={credential.pk}")
+    assert _rows(body) == ["item-1", "item-2"]
+    assert f'<option value="{credential.pk}" selected>#{credential.pk} test (practitioner)</option>' in body
+    assert "Ra ·" not in body  # no reviewer's name in the credential choices
 
 
 def test_item_search_agreement_is_the_rule_of_the_item_page(client, lead_user, world):
