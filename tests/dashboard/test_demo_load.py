@@ -65,3 +65,7 @@ def test_demo_runs_on_the_embedded_sqlite_default(tmp_path):
         assert proc.returncode == 0, proc.stderr[-2000:]
     assert "reviewer / hybridqc-demo" in proc.stdout
     assert (root / "db.sqlite3").is_file()
+    gates = {name: subprocess.run([sys.executable, "manage.py", "release_gate", name], env=env, capture_output=True,
+                                  text=True, cwd=root, timeout=120) for name in ("llmbar-natural", "pandalm-part1")}
+    assert gates["llmbar-natural"].returncode == 0, gates["llmbar-natural"].stdout
+    assert gates["pandalm-part1"].returncode == 1 and "- " in gates["pandalm-part1"].stdout  # held, with reasons

@@ -167,3 +167,11 @@ def test_batch_table_links_each_example_to_its_item_page(client, lead_user, worl
     body = client.get(f"/control/batch/{world['s1'].pk}/").content.decode()
     for i in range(4):
         assert f'href="/control/item/{world["ex"][f"item-{i}"].pk}/"' in body
+
+
+def test_unstaffed_list_links_each_example_to_its_item_page(client, admin_user, world):
+    example = world["ex"]["item-0"]
+    ReviewTask.objects.create(example=example, kind=ReviewTask.Kind.AUDIT, status=ReviewTask.Status.UNSTAFFED)
+    client.force_login(admin_user)
+    body = client.get("/review/unstaffed/").content.decode()
+    assert f'<a href="/control/item/{example.pk}/">item-0</a>' in body
