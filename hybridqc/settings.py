@@ -315,6 +315,8 @@ REVIEW_LEASE_SECONDS = env_int("REVIEW_LEASE_SECONDS", 15 * 60)
 # The longest one claim keeps an item, however often the open page renews its lease.
 REVIEW_LEASE_MAX_MINUTES = env_int("REVIEW_LEASE_MAX_MINUTES", 120)
 REVIEW_SECOND_SHARE = env_float("REVIEW_SECOND_SHARE", 0.10)
+# How long after a submit the reviewer may take the label back ("u"), item and lease included.
+REVIEW_UNDO_SECONDS = env_int("REVIEW_UNDO_SECONDS", 120)
 REVIEW_GOLD_SHARE = env_float("REVIEW_GOLD_SHARE", 0.05)
 REVIEW_GOLD_THRESHOLD = env_float("REVIEW_GOLD_THRESHOLD", 0.80)
 REVIEW_GOLD_MIN_ITEMS = env_int("REVIEW_GOLD_MIN_ITEMS", 20)

@@ -52,6 +52,12 @@ def label_input(*, choice: str | None, rating: float | None, rationale: str | No
     }
 
 
+class CorrectionForm(LabelForm):
+    """A new verdict for a label already given: the label form without the item it was shown with."""
+
+    task = None  # type: ignore[assignment]
+
+
 class SkipForm(forms.Form):
     task = forms.CharField(max_length=16)
     reason = forms.CharField(max_length=2000)

@@ -7,13 +7,15 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from datetime import timedelta
 
 import pytest
 from django.test import Client
 from django.urls import URLPattern, URLResolver, get_resolver
+from django.utils import timezone
 
 from dashboard.models import ApiToken
-from reviewers.models import Notification
+from reviewers.models import HumanLabel, Notification, ReviewTask
 from reviewers.services import review_task_claim
 from routing.models import ImportJob
 from tests import factories
@@ -50,6 +52,9 @@ RULES: dict[str, Rule] = {
     "review/task/<slug:item>/skip/": Rule(HOLDER, "post"),
     "review/task/<slug:item>/heartbeat/": Rule(HOLDER, "post"),
     "review/me/": Rule(REVIEWERS),
+    "review/history/": Rule(REVIEWERS),
+    "review/history/<int:label_id>/correct/": Rule(HOLDER),  # the first reviewer's label: theirs alone
+    "review/undo/": Rule(REVIEWERS, "post"),  # nothing inside the window: a redirect to the queue
     "review/roster/": Rule(ADMINS),
     "review/roster/export.csv": Rule(ADMINS),
     "review/notifications/<int:notification_id>/resolve/": Rule(ADMINS),
@@ -158,6 +163,11 @@ def world(db):
     make_tasks(2, name="authz-items")
     task = review_task_claim(reviewer=holder)
     note = Notification.objects.create(kind=Notification.Kind.UNSTAFFED, message="x")
+    # A label of the first reviewer's, given long ago (so "undo" leaves it and the held item alone).
+    labeled = factories.make_examples(1, name="authz-labeled")[0]
+    label = HumanLabel.objects.create(example=labeled, reviewer=holder, source=HumanLabel.Source.REVIEW, choice=1,
+                                      task=ReviewTask.objects.create(example=labeled, kind="routed", status="done"))
+    HumanLabel.objects.filter(pk=label.pk).update(created_at=timezone.now() - timedelta(days=1))
     clients = {ANON: Client()}
     for role, user in ((REVIEWER, holder.user), (OTHER, factories.User.objects.get(username="rev-b")),
                        (LEAD, factories.lead()), (ADMIN, factories.admin())):
@@ -168,7 +178,7 @@ def world(db):
     job = ImportJob.objects.create(batch_name="authz-job", upload="imports/none.jsonl", created_by=lead)
     values = {"item": task.public_id, "token_id": str(token.pk), "job_id": str(job.pk), "alarm_id": "1",
               "batch_id": str(batch.pk), "name": batch.name, "version": "1",
-              "notification_id": str(note.pk), "object_id": "1", "content_type_id": "1",
+              "notification_id": str(note.pk), "label_id": str(label.pk), "object_id": "1", "content_type_id": "1",
               "id": str(factories.User.objects.get(username="admin").pk),  # an admin page of a user that exists
               "app_label": "routing", "url": "no-such-page/"}
     return clients, values
