@@ -45,7 +45,7 @@ def label_change_refusal(label: HumanLabel) -> str | None:
     else the reason. Not once an adjudication of the item started or ended (the adjudicator saw
     the labels), nor once the labels were made the item's gold answer (a gold check, which the
     reviewer cannot tell from any other item, stays changeable: refusing would give it away)."""
-    if label.task_id is None or label.source != HumanLabel.Source.REVIEW:
+    if label.task is None or label.source != HumanLabel.Source.REVIEW:
         return NO_SUCH_LABEL
     adjudication = ReviewTask.objects.filter(example_id=label.example_id, kind=ReviewTask.Kind.ADJUDICATION)
     if adjudication.exclude(status__in=UNTAKEN).exists():
@@ -75,16 +75,16 @@ def _changeable(label: HumanLabel | None) -> HumanLabel:
     return label
 
 
-def _followups_withdraw(label: HumanLabel) -> int:
+def _followups_withdraw(label: HumanLabel, task: ReviewTask) -> int:
     """Delete the follow-up tasks this label may have set off (a second review; an adjudication
     when it was the second review) that were made after it and nobody has taken."""
     kinds = [ReviewTask.Kind.SECOND]
-    if label.task.kind not in FIRST_KINDS:
+    if task.kind not in FIRST_KINDS:
         kinds.append(ReviewTask.Kind.ADJUDICATION)
     deleted, _ = (
         ReviewTask.objects.filter(example_id=label.example_id, kind__in=kinds, status__in=UNTAKEN,
                                   created_at__gte=label.created_at, label__isnull=True)
-        .exclude(pk=label.task_id)
+        .exclude(pk=task.pk)
         .delete()
     )
     return deleted
@@ -115,7 +115,7 @@ def review_label_undo(*, reviewer: ReviewerProfile) -> ReviewTask:
         _changeable(label)
         task = task_lock(label.task_id or 0)
         assert task is not None  # the label's task exists: HumanLabel.task is set null on delete
-        _followups_withdraw(label)
+        _followups_withdraw(label, task)
         label.delete()
         _lease_restore(task, reviewer, now)
         batch_gate_inputs_changed.send(sender=HumanLabel, batch_id=task.example.batch_id)
@@ -142,7 +142,7 @@ def review_label_correct(
         label.rationale, label.flags = rationale.strip(), flags_check(flags)
         label.criteria = criteria or {}
         label.save(update_fields=["choice", "rating", "rationale", "flags", "criteria"])
-        _followups_withdraw(label)
+        _followups_withdraw(label, task)
         label_followups(task=task, label=label)
         example_flag(example_id=task.example_id, flags=label.flags)
         batch_gate_inputs_changed.send(sender=HumanLabel, batch_id=task.example.batch_id)
