@@ -10,8 +10,10 @@ from django.db.models import QuerySet
 from django.http import HttpRequest
 from django.utils import timezone
 
+from routing.admin_core import ViewOnlyAdmin
+
 from .models import Credential, HumanLabel, Notification, ReviewerProfile, ReviewTask, TaskSkip
-from .services import unstaffed_restaff
+from .services import credentials_unpause, unstaffed_restaff
 
 
 class CredentialInline(admin.TabularInline):
@@ -60,8 +62,7 @@ class CredentialAdmin(admin.ModelAdmin):
 
     @admin.action(description="Unpause the selected credentials")
     def unpause(self, request: HttpRequest, queryset: QuerySet[Credential]) -> None:
-        queryset.update(paused=False, paused_reason="")
-        unstaffed_restaff()
+        credentials_unpause(credentials=queryset)
 
 
 @admin.register(ReviewTask)
@@ -72,7 +73,7 @@ class ReviewTaskAdmin(admin.ModelAdmin):
 
 
 @admin.register(HumanLabel)
-class HumanLabelAdmin(admin.ModelAdmin):
+class HumanLabelAdmin(ViewOnlyAdmin):
     list_display = ["id", "example", "source", "reviewer", "annotator", "choice", "rating", "created_at"]
     list_filter = ["source"]
     raw_id_fields = ["example", "task", "reviewer"]

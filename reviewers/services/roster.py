@@ -20,7 +20,7 @@ from django.utils.dateparse import parse_date, parse_datetime
 from hybridqc.roles import REVIEWER
 
 from ..models import Credential, ReviewerProfile
-from .errors import ReviewError
+from .errors import ReviewError, RosterCsvError
 from .matching import unstaffed_restaff
 
 COLUMNS = [
@@ -113,25 +113,28 @@ def roster_csv_parse(text: str) -> list[RosterRow]:
     reader = csv.DictReader(io.StringIO(text))
     missing = REQUIRED - set(reader.fieldnames or [])
     if missing:
-        raise ReviewError(f"The header lacks the column(s): {', '.join(sorted(missing))}.")
-    rows, errors = [], []
+        problems = [(1, column, "is missing from the header") for column in sorted(missing)]
+        raise RosterCsvError(f"The header lacks the column(s): {', '.join(sorted(missing))}.", problems)
+    rows: list[RosterRow] = []
+    errors: list[tuple[int, str, str]] = []
     for line, raw in enumerate(reader, start=2):
         values = {}
         for column in COLUMNS:
             try:
                 values[column] = _cell(column, raw.get(column) or "")
             except ValueError as exc:
-                errors.append(f"row {line}, column {column}: {exc}")
+                errors.append((line, column, str(exc)))
         rows.append(RosterRow(line, values))
     errors += _other_role_errors(rows)
     if errors:
-        raise ReviewError("Nothing was imported. " + "; ".join(errors[:50]))
+        shown = "; ".join(f"row {r}, column {c}: {m}" for r, c, m in errors[:50])
+        raise RosterCsvError("Nothing was imported. " + shown, errors)
     if not rows:
         raise ReviewError("The CSV has no rows.")
     return rows
 
 
-def _other_role_errors(rows: list[RosterRow]) -> list[str]:
+def _other_role_errors(rows: list[RosterRow]) -> list[tuple[int, str, str]]:
     """Rows naming an existing account that is not a reviewer's (staff, superuser, or in any group
     but reviewer): importing them would attach a profile to it and overwrite its email."""
     names = {r.values.get("username") for r in rows} - {None, ""}
@@ -140,7 +143,7 @@ def _other_role_errors(rows: list[RosterRow]) -> list[str]:
         .filter(Q(is_staff=True) | Q(is_superuser=True) | Q(groups__in=Group.objects.exclude(name=REVIEWER)))
         .values_list("username", flat=True)
     )
-    return [f"row {r.line}, column username: " + NOT_A_REVIEWER.format(name=r.values["username"])
+    return [(r.line, "username", NOT_A_REVIEWER.format(name=r.values["username"]))
             for r in rows if r.values.get("username") in others]
 
 

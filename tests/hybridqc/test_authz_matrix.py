@@ -109,6 +109,12 @@ RULES: dict[str, Rule] = {
     "admin/axes/accessfailurelog/add/": Rule(NOBODY),
     "admin/routing/routingrun/add/": Rule(NOBODY),
     "admin/routing/judgerun/add/": Rule(NOBODY),
+    "admin/reviewers/humanlabel/add/": Rule(NOBODY),
+    "admin/reviewers/humanlabel/<path:object_id>/delete/": Rule(NOBODY),
+    "admin/routing/routingdecision/add/": Rule(NOBODY),
+    "admin/routing/routingdecision/<path:object_id>/delete/": Rule(NOBODY),
+    "admin/routing/judgment/add/": Rule(NOBODY),
+    "admin/routing/judgment/<path:object_id>/delete/": Rule(NOBODY),
     "admin/dashboard/apitoken/add/": Rule(NOBODY),  # tokens are minted by their owner, shown once
     "admin/dashboard/webhookdelivery/add/": Rule(NOBODY),  # deliveries are made by gate changes
     "admin/(?P<url>.*)$": Rule(NOBODY),  # the catch-all: 404 for staff, the login page for the rest
