@@ -310,6 +310,11 @@ WEBHOOK_TIMEOUT_SECONDS = env_float("WEBHOOK_TIMEOUT_SECONDS", 10.0)
 WEBHOOK_MAX_ATTEMPTS = env_int("WEBHOOK_MAX_ATTEMPTS", 6, min_value=1, max_value=20)
 WEBHOOK_RETRY_BASE_SECONDS = env_float("WEBHOOK_RETRY_BASE_SECONDS", 30.0)
 
+# E-mail (invitations, password resets): printed to the console unless a backend is configured;
+# the tests collect mail in memory (locmem).
+EMAIL_BACKEND = env_str("EMAIL_BACKEND", "django.core.mail.backends.console.EmailBackend")
+DEFAULT_FROM_EMAIL = env_str("DEFAULT_FROM_EMAIL", "HybridQC <hybridqc@localhost>")
+
 # Reviewer workspace: lease length, double-review share, gold checks.
 REVIEW_LEASE_SECONDS = env_int("REVIEW_LEASE_SECONDS", 15 * 60)
 # The longest one claim keeps an item, however often the open page renews its lease.

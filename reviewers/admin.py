@@ -14,6 +14,7 @@ from routing.admin_core import ViewOnlyAdmin
 
 from .models import Credential, HumanLabel, Notification, ReviewerProfile, ReviewTask, TaskSkip
 from .services import credentials_unpause, unstaffed_restaff
+from .services.invitations import SiteLink, reviewer_invitations_send
 
 
 class CredentialInline(admin.TabularInline):
@@ -39,6 +40,15 @@ class ReviewerProfileAdmin(admin.ModelAdmin):
     search_fields = ["user__username", "display_name"]
     inlines = [CredentialInline]
     autocomplete_fields = ["user"]
+    actions = ["invite"]
+
+    @admin.action(description="E-mail the selected reviewers a link to set their password")
+    def invite(self, request: HttpRequest, queryset: QuerySet[ReviewerProfile]) -> None:
+        site = SiteLink(domain=request.get_host(), https=request.is_secure())
+        n = reviewer_invitations_send(users=[p.user for p in queryset.select_related("user")], site=site)
+        skipped = queryset.count() - n
+        self.message_user(request, f"Sent {n} {'invitation' if n == 1 else 'invitations'}"
+                                   + (f"; {skipped} without an e-mail address skipped." if skipped else "."))
 
     def save_related(self, request: HttpRequest, form: Any, formsets: Any, change: bool) -> None:
         """Stamp new credentials as verified by this admin, then re-match unstaffed tasks."""

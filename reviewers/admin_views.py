@@ -36,6 +36,7 @@ from .services import (
     roster_csv_import,
     unstaffed_restaff,
 )
+from .services.invitations import SiteLink
 
 
 def _roster_page(request: HttpRequest, form: RosterImportForm, status: int = 200, error: str = "",
@@ -73,7 +74,8 @@ def roster_page(request: HttpRequest) -> HttpResponse:
         return _roster_page(request, form, 422, form_errors(form))
     try:
         text = form.cleaned_data["file"].read().decode("utf-8-sig")
-        n = roster_csv_import(text=text, verified_by=cast(User, request.user))
+        site = SiteLink(domain=request.get_host(), https=request.is_secure())
+        n = roster_csv_import(text=text, verified_by=cast(User, request.user), site=site)
     except UnicodeDecodeError:
         return _roster_page(request, form, 422, "The file is not UTF-8 text.")
     except RosterCsvError as exc:

@@ -21,6 +21,7 @@ from hybridqc.roles import REVIEWER
 
 from ..models import Credential, ReviewerProfile
 from .errors import ReviewError, RosterCsvError
+from .invitations import SiteLink, reviewer_invitations_send
 from .matching import unstaffed_restaff
 
 COLUMNS = [
@@ -147,10 +148,12 @@ def _other_role_errors(rows: list[RosterRow]) -> list[tuple[int, str, str]]:
             for r in rows if r.values.get("username") in others]
 
 
-def _reviewer_upsert(values: dict[str, Any]) -> ReviewerProfile:
+def _reviewer_upsert(values: dict[str, Any], invited: list[User]) -> ReviewerProfile:
+    """Create or update the reviewer; a new account (no password) is added to ``invited``."""
     user, created = User.objects.get_or_create(username=values["username"])
     if created:
         user.set_unusable_password()
+        invited.append(user)
     if values["email"]:
         user.email = values["email"]
     user.save()
@@ -168,15 +171,17 @@ def _reviewer_upsert(values: dict[str, Any]) -> ReviewerProfile:
     return profile
 
 
-def roster_csv_import(*, text: str, verified_by: User) -> int:
+def roster_csv_import(*, text: str, verified_by: User, site: SiteLink | None = None) -> int:
     """Create or update reviewers and their credentials from CSV; all or nothing.
-    Returns the number of credential rows written. Unstaffed tasks are matched again after."""
+    Returns the number of credential rows written. Unstaffed tasks are matched again after; with
+    ``site``, every new account with an e-mail address gets an invitation once the import commits."""
     rows = roster_csv_parse(text)
     now = timezone.now()
+    invited: list[User] = []
     with transaction.atomic():
         for row in rows:
             v = row.values
-            profile = _reviewer_upsert(v)
+            profile = _reviewer_upsert(v, invited)
             Credential.objects.update_or_create(
                 reviewer=profile,
                 domain_prefix=v["domain_prefix"],
@@ -188,6 +193,8 @@ def roster_csv_import(*, text: str, verified_by: User) -> int:
                     "verified_at": now,
                 },
             )
+        if site is not None:
+            transaction.on_commit(lambda: reviewer_invitations_send(users=invited, site=site))
     unstaffed_restaff()
     return len(rows)
 

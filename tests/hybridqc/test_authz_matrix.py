@@ -45,6 +45,10 @@ RULES: dict[str, Rule] = {
     "": Rule(SIGNED_IN),  # home: sends each role to its place; anonymous to the login page
     "accounts/login/": Rule(EVERYONE),
     "accounts/logout/": Rule(EVERYONE),  # GET is refused (405) for everyone; logging out is a POST
+    "accounts/password_reset/": Rule(EVERYONE),
+    "accounts/password_reset/done/": Rule(EVERYONE),
+    "accounts/reset/<uidb64>/<token>/": Rule(EVERYONE),  # a bad link says so (200), whoever opens it
+    "accounts/reset/done/": Rule(EVERYONE),
     "review/": Rule(REVIEWERS),
     "review/next/": Rule(REVIEWERS),
     "review/task/<slug:item>/": Rule(HOLDER),
@@ -184,7 +188,8 @@ def world(db):
     job = ImportJob.objects.create(batch_name="authz-job", upload="imports/none.jsonl", created_by=lead)
     values = {"item": task.public_id, "token_id": str(token.pk), "job_id": str(job.pk), "alarm_id": "1",
               "batch_id": str(batch.pk), "name": batch.name, "version": "1",
-              "notification_id": str(note.pk), "label_id": str(label.pk), "object_id": "1", "content_type_id": "1",
+              "notification_id": str(note.pk), "label_id": str(label.pk),
+              "uidb64": "MQ", "token": "bad-token", "object_id": "1", "content_type_id": "1",
               "id": str(factories.User.objects.get(username="admin").pk),  # an admin page of a user that exists
               "app_label": "routing", "url": "no-such-page/"}
     return clients, values

@@ -33,7 +33,8 @@ def test_admin_generated_rows_offer_no_add_and_no_edit(admin_user, path):
     label = HumanLabel.objects.create(example=example, source=HumanLabel.Source.REVIEW, choice=1)
     decision = RoutingDecision.objects.create(example=example, route="judge", confidence=0.9)
     judgment = Judgment.objects.create(example=example, judge="j", choice=1)
-    pk = {"reviewers/humanlabel": label.pk, "routing/routingdecision": decision.pk, "routing/judgment": judgment.pk}[path]
+    rows = {"reviewers/humanlabel": label, "routing/routingdecision": decision, "routing/judgment": judgment}
+    pk = rows[path].pk
     client = _admin(admin_user)
     listing = client.get(f"/admin/{path}/").content.decode()
     assert f"/admin/{path}/add/" not in listing
