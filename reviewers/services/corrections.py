@@ -20,8 +20,16 @@ from routing.events import batch_gate_inputs_changed
 from ..models import HumanLabel, ReviewerProfile, ReviewTask
 from .errors import ReviewError
 from .followups import FIRST_KINDS, label_followups
-from .pool import task_load, task_lock
-from .queue import example_flag, flags_check, lease_renewed_until, leases_end, verdict_check
+from .pool import credentials_valid, task_load, task_lock
+from .queue import (
+    MAY_NOT_REVIEW,
+    credentials_cover,
+    example_flag,
+    flags_check,
+    lease_renewed_until,
+    leases_end,
+    verdict_check,
+)
 
 NO_SUCH_LABEL = "No such label among yours."
 UNDO_GONE = "Nothing to undo: your last label is more than {seconds} seconds old, or there is none."
@@ -93,6 +101,8 @@ def _followups_withdraw(label: HumanLabel, task: ReviewTask) -> int:
 def _lease_restore(task: ReviewTask, reviewer: ReviewerProfile, now: datetime) -> None:
     """Give the task back to the reviewer under its claim; the item they hold meanwhile (the next
     one) goes back to the pool, as a reviewer holds one lease at a time."""
+    if not credentials_cover(credentials_valid(reviewer, now), task):
+        raise ReviewError(MAY_NOT_REVIEW, 403)
     until = lease_renewed_until(task, now)
     if until is None:
         raise ReviewError(LEASE_SPENT, 409)

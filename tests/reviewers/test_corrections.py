@@ -6,7 +6,6 @@ from __future__ import annotations
 from datetime import timedelta
 
 import pytest
-from django.test import Client
 from django.utils import timezone
 
 from reviewers.models import HumanLabel, ReviewTask
@@ -20,14 +19,9 @@ from reviewers.services import (
 )
 from tests import factories
 from tests.factories import make_tasks, profile
+from tests.reviewers.test_queue import _client
 
 pytestmark = pytest.mark.django_db
-
-
-def _client(username: str) -> Client:
-    c = Client()
-    assert c.login(username=username, password=factories.PASSWORD)
-    return c
 
 
 def _label_first(reviewer, choice: int = 1) -> tuple[ReviewTask, HumanLabel]:
@@ -220,3 +214,14 @@ def test_undo_view_shows_the_item_again_without_js_and_with_htmx():
     nothing = c.post("/review/undo/", HTTP_HX_REQUEST="true")
     assert nothing.status_code == 409
     assert "Nothing to undo" in nothing.content.decode()
+
+
+def test_undo_refused_once_the_credential_is_paused():
+    r = profile("r1")
+    make_tasks(2)
+    _, label = _label_first(r)
+    r.credentials.update(paused=True)
+    with pytest.raises(ReviewError) as exc:
+        review_label_undo(reviewer=r)
+    assert exc.value.status == 403
+    assert HumanLabel.objects.filter(pk=label.pk).exists()
