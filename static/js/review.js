@@ -278,6 +278,15 @@
     markReady();
   });
   body.addEventListener("reviewSaved", function (ev) { recordSaved(String(ev.detail.task)); });
+  // An undone label is no longer saved: it leaves the page's list of saved labels.
+  body.addEventListener("reviewUndone", function (ev) {
+    var list = document.getElementById("review-saved-list");
+    var li = list && list.querySelector('li[data-task="' + String(ev.detail.task) + '"]');
+    if (!li) return;
+    li.remove();
+    document.getElementById("review-saved").dataset.count = String(list.children.length);
+    document.getElementById("review-saved-count").textContent = String(list.children.length);
+  });
   body.addEventListener("htmx:afterSwap", function () {
     digitBuffer = "";
     if (document.activeElement && document.activeElement !== document.body && !document.contains(document.activeElement)) {

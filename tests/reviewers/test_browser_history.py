@@ -21,8 +21,10 @@ def test_undo_key_restores_the_previous_item(transactional_db, live_server, page
     page.keyboard.press("Enter")
     _wait_task(page, second.public_id)
     assert HumanLabel.objects.filter(task=first).count() == 1
+    assert page.text_content("#review-saved-count") == "1"
     page.keyboard.press("u")
     _wait_task(page, first.public_id)
+    assert page.text_content("#review-saved-count") == "0"
     assert page.url == f"{live_server.url}/review/"
     assert "was withdrawn" in page.text_content("#review-item")
     assert HumanLabel.objects.filter(task=first).count() == 0
