@@ -315,11 +315,18 @@ WEBHOOK_TIMEOUT_SECONDS = env_float("WEBHOOK_TIMEOUT_SECONDS", 10.0)
 WEBHOOK_MAX_ATTEMPTS = env_int("WEBHOOK_MAX_ATTEMPTS", 6, min_value=1, max_value=20)
 WEBHOOK_RETRY_BASE_SECONDS = env_float("WEBHOOK_RETRY_BASE_SECONDS", 30.0)
 
+# E-mail (invitations, password resets): printed to the console unless a backend is configured;
+# the tests collect mail in memory (locmem).
+EMAIL_BACKEND = env_str("EMAIL_BACKEND", "django.core.mail.backends.console.EmailBackend")
+DEFAULT_FROM_EMAIL = env_str("DEFAULT_FROM_EMAIL", "HybridQC <hybridqc@localhost>")
+
 # Reviewer workspace: lease length, double-review share, gold checks.
 REVIEW_LEASE_SECONDS = env_int("REVIEW_LEASE_SECONDS", 15 * 60)
 # The longest one claim keeps an item, however often the open page renews its lease.
 REVIEW_LEASE_MAX_MINUTES = env_int("REVIEW_LEASE_MAX_MINUTES", 120)
 REVIEW_SECOND_SHARE = env_float("REVIEW_SECOND_SHARE", 0.10)
+# How long after a submit the reviewer may take the label back ("u"), item and lease included.
+REVIEW_UNDO_SECONDS = env_int("REVIEW_UNDO_SECONDS", 120)
 REVIEW_GOLD_SHARE = env_float("REVIEW_GOLD_SHARE", 0.05)
 REVIEW_GOLD_THRESHOLD = env_float("REVIEW_GOLD_THRESHOLD", 0.80)
 REVIEW_GOLD_MIN_ITEMS = env_int("REVIEW_GOLD_MIN_ITEMS", 20)

@@ -5,11 +5,19 @@ from django.urls import include, path
 from django.views.generic import RedirectView
 
 from dashboard.views import home
+from reviewers.forms import ResetOrInviteForm
 
 urlpatterns = [
     path("", home, name="home"),
     path("accounts/login/", auth_views.LoginView.as_view(), name="login"),
     path("accounts/logout/", auth_views.LogoutView.as_view(), name="logout"),
+    # Password reset by e-mail, also how an invited reviewer sets a first password.
+    path("accounts/password_reset/", auth_views.PasswordResetView.as_view(form_class=ResetOrInviteForm),
+         name="password_reset"),
+    path("accounts/password_reset/done/", auth_views.PasswordResetDoneView.as_view(), name="password_reset_done"),
+    path("accounts/reset/<uidb64>/<token>/", auth_views.PasswordResetConfirmView.as_view(),
+         name="password_reset_confirm"),
+    path("accounts/reset/done/", auth_views.PasswordResetCompleteView.as_view(), name="password_reset_complete"),
     path("accounts/tokens/", include("dashboard.token_urls")),
     path("admin/", admin.site.urls),
     path("review/", include("reviewers.urls")),

@@ -10,8 +10,11 @@ from django.db.models import QuerySet
 from django.http import HttpRequest
 from django.utils import timezone
 
+from routing.admin_core import ViewOnlyAdmin
+
 from .models import Credential, HumanLabel, Notification, ReviewerProfile, ReviewTask, TaskSkip
-from .services import unstaffed_restaff
+from .services import credentials_unpause, unstaffed_restaff
+from .services.invitations import SiteLink, reviewer_invitations_send
 
 
 class CredentialInline(admin.TabularInline):
@@ -37,6 +40,15 @@ class ReviewerProfileAdmin(admin.ModelAdmin):
     search_fields = ["user__username", "display_name"]
     inlines = [CredentialInline]
     autocomplete_fields = ["user"]
+    actions = ["invite"]
+
+    @admin.action(description="E-mail the selected reviewers a link to set their password")
+    def invite(self, request: HttpRequest, queryset: QuerySet[ReviewerProfile]) -> None:
+        site = SiteLink(domain=request.get_host(), https=request.is_secure())
+        n = reviewer_invitations_send(users=[p.user for p in queryset.select_related("user")], site=site)
+        skipped = queryset.count() - n
+        self.message_user(request, f"Sent {n} {'invitation' if n == 1 else 'invitations'}"
+                                   + (f"; {skipped} without an e-mail address skipped." if skipped else "."))
 
     def save_related(self, request: HttpRequest, form: Any, formsets: Any, change: bool) -> None:
         """Stamp new credentials as verified by this admin, then re-match unstaffed tasks."""
@@ -60,8 +72,7 @@ class CredentialAdmin(admin.ModelAdmin):
 
     @admin.action(description="Unpause the selected credentials")
     def unpause(self, request: HttpRequest, queryset: QuerySet[Credential]) -> None:
-        queryset.update(paused=False, paused_reason="")
-        unstaffed_restaff()
+        credentials_unpause(credentials=queryset)
 
 
 @admin.register(ReviewTask)
@@ -72,7 +83,7 @@ class ReviewTaskAdmin(admin.ModelAdmin):
 
 
 @admin.register(HumanLabel)
-class HumanLabelAdmin(admin.ModelAdmin):
+class HumanLabelAdmin(ViewOnlyAdmin):
     list_display = ["id", "example", "source", "reviewer", "annotator", "choice", "rating", "created_at"]
     list_filter = ["source"]
     raw_id_fields = ["example", "task", "reviewer"]

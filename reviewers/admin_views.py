@@ -9,9 +9,11 @@ from django.contrib import messages
 from django.contrib.auth.models import User
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
+from django.urls import reverse
 from django.utils import timezone
 from django.utils.http import content_disposition_header, url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
+from django_htmx.http import HttpResponseClientRedirect
 
 from hybridqc.roles import admin_required, lead_required
 from routing.models import Batch
@@ -26,10 +28,23 @@ from .selectors import (
     unstaffed_by_domain,
     unstaffed_tasks,
 )
-from .services import ReviewError, batch_gold_from_labels, roster_csv_export, roster_csv_import, unstaffed_restaff
+from .services import (
+    ReviewError,
+    RosterCsvError,
+    batch_gold_from_labels,
+    roster_csv_export,
+    roster_csv_import,
+    unstaffed_restaff,
+)
+from .services.invitations import SiteLink
 
 
-def _roster_page(request: HttpRequest, form: RosterImportForm, status: int = 200, error: str = "") -> HttpResponse:
+def _roster_page(request: HttpRequest, form: RosterImportForm, status: int = 200, error: str = "",
+                 problems: list[tuple[int, str, str]] | None = None) -> HttpResponse:
+    """The roster page, or (htmx) only its import form with the refusal and its table of problems."""
+    if status != 200 and getattr(request, "htmx", False):
+        context = {"form": form, "error": error, "problems": problems or []}
+        return render(request, "reviewers/roster.html#import", context, status=status)
     unstaffed_rows = unstaffed_by_domain()
     return render(
         request,
@@ -37,6 +52,7 @@ def _roster_page(request: HttpRequest, form: RosterImportForm, status: int = 200
         {
             "form": form,
             "error": error,
+            "problems": problems or [],
             "reviewers": roster(),
             "expiring": credentials_expiring(30),
             "notifications": notifications_open(),
@@ -55,15 +71,21 @@ def roster_page(request: HttpRequest) -> HttpResponse:
         return _roster_page(request, RosterImportForm())
     form = RosterImportForm(request.POST, request.FILES)
     if not form.is_valid():
-        return _roster_page(request, form, 400, form_errors(form))
+        return _roster_page(request, form, 422, form_errors(form))
     try:
         text = form.cleaned_data["file"].read().decode("utf-8-sig")
-        n = roster_csv_import(text=text, verified_by=cast(User, request.user))
+        site = SiteLink(domain=request.get_host(), https=request.is_secure())
+        n = roster_csv_import(text=text, verified_by=cast(User, request.user), site=site)
     except UnicodeDecodeError:
-        return _roster_page(request, form, 400, "The file is not UTF-8 text.")
+        return _roster_page(request, form, 422, "The file is not UTF-8 text.")
+    except RosterCsvError as exc:
+        return _roster_page(request, form, 422, "Nothing was imported: fix these and import the file again.",
+                            exc.problems)
     except ReviewError as exc:
-        return _roster_page(request, form, 400, exc.message)
+        return _roster_page(request, form, 422, exc.message)
     messages.success(request, f"Imported {n} credential {'row' if n == 1 else 'rows'}.")
+    if getattr(request, "htmx", False):  # the whole page again: the roster and notices changed
+        return HttpResponseClientRedirect(reverse("reviewers:roster"))
     return redirect("reviewers:roster")
 
 

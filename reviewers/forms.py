@@ -6,6 +6,8 @@ from collections.abc import Mapping
 from typing import Any
 
 from django import forms
+from django.contrib.auth import get_user_model
+from django.contrib.auth.forms import PasswordResetForm
 
 from .services.queue import FLAGS
 
@@ -52,6 +54,12 @@ def label_input(*, choice: str | None, rating: float | None, rationale: str | No
     }
 
 
+class CorrectionForm(LabelForm):
+    """A new verdict for a label already given: the label form without the item it was shown with."""
+
+    task = None  # type: ignore[assignment]
+
+
 class SkipForm(forms.Form):
     task = forms.CharField(max_length=16)
     reason = forms.CharField(max_length=2000)
@@ -70,3 +78,12 @@ class GoldBatchForm(forms.Form):
 def form_errors(form: forms.Form) -> str:
     """One readable line with every field error."""
     return "; ".join(f"{field}: {' '.join(str(e) for e in errs)}" for field, errs in form.errors.items())
+
+
+class ResetOrInviteForm(PasswordResetForm):
+    """Password reset by e-mail that also reaches accounts without a password yet (reviewers made
+    by a roster import): for them the link is how they set their first one."""
+
+    def get_users(self, email: str) -> Any:
+        users = get_user_model()._default_manager.filter(email__iexact=email, is_active=True)
+        return (u for u in users if u.email.lower() == email.lower())

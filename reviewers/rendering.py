@@ -7,6 +7,7 @@ import functools
 
 import nh3
 from markdown_it import MarkdownIt
+from markdown_it.rules_inline import StateInline, newline
 
 SAFE_SCHEMES = ("http:", "https:", "mailto:")
 TAGS = {
@@ -50,6 +51,22 @@ def _link_ok(url: str) -> bool:
 # there is meant (a poem, an address, a list without markers); CommonMark would join the lines.
 _md = MarkdownIt("commonmark", {"html": False, "linkify": False, "typographer": False, "breaks": True}).enable("table")
 _md.validateLink = _link_ok  # type: ignore[method-assign] # markdown-it's hook: an invalid link renders as plain text
+
+
+def _newline_keeping_indent(state: StateInline, silent: bool) -> bool:
+    """markdown-it's line break, but the spaces that start the next line are kept (as no-break
+    spaces, which HTML does not collapse): an indented line of a poem or of an outline is meant
+    so, and CommonMark would drop the indent. Code blocks keep theirs already (in <pre>)."""
+    start = state.pos
+    if not newline(state, silent):
+        return False
+    indent = state.src[start + 1 : state.pos]
+    if indent and not silent:
+        state.pending += indent.replace("\t", "    ").replace(" ", "\u00a0")
+    return True
+
+
+_md.inline.ruler.at("newline", _newline_keeping_indent)
 
 
 # Rendered HTML is a pure function of the text, so a cache keyed by the text itself can never hand

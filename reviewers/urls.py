@@ -1,6 +1,6 @@
 from django.urls import path
 
-from . import admin_views, views
+from . import admin_views, views, views_history
 
 app_name = "reviewers"
 urlpatterns = [
@@ -11,6 +11,9 @@ urlpatterns = [
     path("task/<slug:item>/skip/", views.task_skip, name="skip"),
     path("task/<slug:item>/heartbeat/", views.task_heartbeat, name="heartbeat"),
     path("me/", views.me, name="me"),
+    path("history/", views_history.history, name="history"),
+    path("history/<int:label_id>/correct/", views_history.label_correct, name="correct"),
+    path("undo/", views_history.label_undo, name="undo"),
     path("roster/", admin_views.roster_page, name="roster"),
     path("roster/export.csv", admin_views.roster_export, name="roster_export"),
     path("notifications/<int:notification_id>/resolve/", admin_views.notification_resolve, name="notification_resolve"),

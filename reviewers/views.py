@@ -23,8 +23,8 @@ from hybridqc.roles import reviewer_required
 
 from .forms import CRITERIA, LabelForm, SkipForm, form_errors
 from .models import ReviewerProfile, ReviewTask
-from .selectors import reviewer_stats, task_current, task_held, task_pk
-from .services import FLAGS, ReviewError, review_label_submit, review_lease_renew, review_task_claim
+from .selectors import queue_left, reviewer_stats, task_current, task_held, task_pk, undo_offered
+from .services import FLAGS, ReviewError, review_label_submit, review_lease_renew, review_task_claim, undo_window
 from .services import review_task_skip as skip_service
 
 PAGE = "reviewers/queue.html"
@@ -49,12 +49,15 @@ def _item_context(task: ReviewTask | None, **extra: Any) -> dict[str, Any]:
         "flags": FLAGS,
         "criteria": CRITERIA,
         "kept": {},
+        "undo_seconds": int(undo_window().total_seconds()),
         **extra,
     }
 
 
 def _render_item(request: HtmxHttpRequest, task: ReviewTask | None, status: int = 200, **extra: Any) -> HttpResponse:
     """The item partial for htmx swaps, the whole page otherwise."""
+    holding = task is not None and task.status == ReviewTask.Status.LEASED
+    extra.setdefault("left", queue_left(reviewer=_profile(request), holding=holding))
     return render_htmx(request, PAGE, "item", _item_context(task, **extra), status=status)
 
 
@@ -107,7 +110,8 @@ def queue(request: HtmxHttpRequest) -> HttpResponse:
     review.js sends it as soon as the page has loaded."""
     task = task_current(reviewer=_profile(request))
     # A lease shown by a GET was not renewed by it: the page renews it by POST once it loads.
-    return _render_item(request, task, start=task is None, renew_on_load=task is not None)
+    undo = undo_offered(reviewer=_profile(request))
+    return _render_item(request, task, start=task is None, renew_on_load=task is not None, undo=undo)
 
 
 @reviewer_required
@@ -146,7 +150,7 @@ def task_submit(request: HtmxHttpRequest, item: str) -> HttpResponse:
     if not request.htmx:
         return _see_other(request, f"Saved your label for item {item}.")
     # The page counts what the server confirms it stored, item by item.
-    return trigger_client_event(_next_item(request, notice="Saved."), "reviewSaved", {"task": item})
+    return trigger_client_event(_next_item(request, notice="Saved.", undo=True), "reviewSaved", {"task": item})
 
 
 def _retry(request: HtmxHttpRequest, task: ReviewTask, message: str, status: int = 422) -> HttpResponse:

@@ -4,7 +4,14 @@ admin_judge: judge configurations (versioned) and judge runs. The lead may impor
 here (e.g. admin_core for batches, examples and domains).
 """
 
+from django.contrib import admin
+
 from routing import (
     admin_core,  # noqa: F401
     admin_judge,  # noqa: F401
 )
+
+# The site's branding lives with the first admin module loaded (autodiscover imports it).
+admin.site.site_header = "HybridQC administration"
+admin.site.site_title = "HybridQC admin"
+admin.site.index_title = "Reviewers, batches and judges"

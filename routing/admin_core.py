@@ -1,9 +1,25 @@
 """Admin for batches, examples, domains, decisions and routing runs (judge configurations: admin_judge)."""
 
+from typing import Any
+
 from django.contrib import admin
 from django.http import HttpRequest
 
-from routing.models import Batch, Domain, Example, RoutingDecision, RoutingRun
+from routing.models import Batch, Domain, Example, Judgment, RoutingDecision, RoutingRun
+
+
+class ViewOnlyAdmin(admin.ModelAdmin):
+    """Rows the system writes (verdicts, decisions, labels): the admin shows them and nothing
+    more. Adding, editing or deleting one by hand would make the figures built on them lie."""
+
+    def has_add_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
 
 
 @admin.register(Domain)
@@ -30,10 +46,17 @@ class ExampleAdmin(admin.ModelAdmin):
 
 
 @admin.register(RoutingDecision)
-class RoutingDecisionAdmin(admin.ModelAdmin):
+class RoutingDecisionAdmin(ViewOnlyAdmin):
     list_display = ["example", "route", "audit", "audit_probability", "confidence", "score", "router_version"]
     list_filter = ["route", "audit", "router_version"]
     raw_id_fields = ["example", "run"]
+
+
+@admin.register(Judgment)
+class JudgmentAdmin(ViewOnlyAdmin):
+    list_display = ["example", "judge", "variant", "order", "sample", "choice", "rating", "probability", "error"]
+    list_filter = ["judge", "order"]
+    raw_id_fields = ["example", "judge_config"]
 
 
 @admin.register(RoutingRun)

@@ -11,6 +11,7 @@ from typing import Any
 
 from django.contrib import admin
 from django.http import HttpRequest
+from django.utils.html import format_html
 
 from routing.judges.prompts import DEFAULT_PAIRWISE_PROMPT, DEFAULT_RATING_PROMPT
 from routing.models import JudgeConfig, JudgeRun
@@ -19,19 +20,26 @@ from routing.services.judging import LIMIT_FIELDS, VERSIONED_FIELDS, judge_confi
 MANAGE_JUDGE_CONFIGS = "routing.manage_judge_configs"
 
 
+def prompt_in_use(stored: str, default: str) -> str:
+    """The prompt a configuration sends (its own, or the default when blank), for display."""
+    source = "this configuration's own prompt" if stored.strip() else "the default prompt (the field is blank)"
+    return format_html('<p class="help">{}</p><pre class="prompt">{}</pre>', source, stored.strip() or default)
+
+
 @admin.register(JudgeConfig)
 class JudgeConfigAdmin(admin.ModelAdmin):
     list_display = ["name", "version", "model", "base_url", "samples", "swap_orders", "n_variants",
                     "max_concurrency", "is_active", "created_at"]
     list_filter = ["is_active", "name"]
     search_fields = ["name", "model"]
-    readonly_fields = ["version", "created_at"]
+    readonly_fields = ["version", "created_at", "pairwise_prompt_in_use", "rating_prompt_in_use"]
     fieldsets = [
         (None, {"fields": ["name", "version", "is_active", "created_at"]}),
         ("Endpoint", {"fields": ["base_url", "model", "api_key_env"],
                       "description": "Any OpenAI-compatible endpoint. Give the NAME of the environment "
                                      "variable holding the API key (e.g. OPENAI_API_KEY), never the key."}),
-        ("Prompts", {"fields": ["pairwise_prompt", "rating_prompt"]}),
+        ("Prompts", {"fields": ["pairwise_prompt", "pairwise_prompt_in_use", "rating_prompt", "rating_prompt_in_use"],
+                     "description": "Leave a prompt blank to use the default one, shown below it."}),
         ("Sampling", {"fields": ["temperature", "samples", "swap_orders", "request_logprobs", "json_mode"]}),
         ("Prompt variants", {"fields": ["n_variants", "fewshot_per_variant", "fewshot_seed"],
                              "description": "With more than one variant, every verdict is asked once per variant, "
@@ -42,6 +50,14 @@ class JudgeConfigAdmin(admin.ModelAdmin):
                                               "chunk_size", "timeout_s", "retry_budget",
                                               "backoff_s"]}),
     ]
+
+    @admin.display(description="Pairwise prompt in use")
+    def pairwise_prompt_in_use(self, obj: JudgeConfig | None) -> str:
+        return prompt_in_use(obj.pairwise_prompt if obj else "", DEFAULT_PAIRWISE_PROMPT)
+
+    @admin.display(description="Rating prompt in use")
+    def rating_prompt_in_use(self, obj: JudgeConfig | None) -> str:
+        return prompt_in_use(obj.rating_prompt if obj else "", DEFAULT_RATING_PROMPT)
 
     def has_add_permission(self, request: HttpRequest) -> bool:
         return request.user.has_perm(MANAGE_JUDGE_CONFIGS)

@@ -2,9 +2,10 @@
 and the roster. Callers import from here; the modules below hold the pieces."""
 
 from ..capacity import valid_credentials
-from .errors import ReviewError
-from .gold import batch_gold_from_labels, credential_pause, gold_check, gold_mark
-from .matching import review_tasks_create, tasks_restaff, unstaffed_restaff
+from .corrections import label_change_refusal, review_label_correct, review_label_undo, undo_window
+from .errors import ReviewError, RosterCsvError
+from .gold import batch_gold_from_labels, credential_pause, credentials_unpause, gold_check, gold_mark
+from .matching import review_tasks_create, tasks_restaff, unstaffed_notices_resolve, unstaffed_restaff
 from .queue import (
     FLAGS,
     review_label_submit,
@@ -19,11 +20,16 @@ from .roster import roster_csv_export, roster_csv_import
 __all__ = [
     "FLAGS",
     "ReviewError",
+    "RosterCsvError",
     "batch_gold_from_labels",
     "credential_pause",
+    "credentials_unpause",
     "gold_check",
     "gold_mark",
+    "label_change_refusal",
+    "review_label_correct",
     "review_label_submit",
+    "review_label_undo",
     "review_lease_renew",
     "review_leases_expire",
     "review_task_claim",
@@ -33,6 +39,8 @@ __all__ = [
     "roster_csv_export",
     "roster_csv_import",
     "tasks_restaff",
+    "undo_window",
+    "unstaffed_notices_resolve",
     "unstaffed_restaff",
     "valid_credentials",
 ]

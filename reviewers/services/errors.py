@@ -10,3 +10,12 @@ class ReviewError(ApplicationError):
     HTTP status to use (the application error type; see ``hybridqc.errors``)."""
 
     default_code = "review_refused"
+
+
+class RosterCsvError(ReviewError):
+    """A roster CSV refused as a whole: ``problems`` lists each (row, column, message), row 1
+    being the header."""
+
+    def __init__(self, message: str, problems: list[tuple[int, str, str]]) -> None:
+        super().__init__(message, 422)
+        self.problems = problems

@@ -11,6 +11,7 @@ from datetime import timedelta
 
 from django.conf import settings
 from django.db import transaction
+from django.db.models import QuerySet
 from django.utils import timezone
 
 from routing.domains import prefix_q
@@ -20,6 +21,7 @@ from routing.models import Batch, Example
 from ..models import Credential, HumanLabel, Notification, ReviewerProfile, ReviewTask
 from ..references import label_reference, label_value
 from .errors import ReviewError
+from .matching import unstaffed_restaff
 from .pool import gold_candidates, task_load
 
 
@@ -113,6 +115,19 @@ def credential_pause(*, credential: Credential, reason: str) -> None:
             credential=credential,
             message=f"{credential.reviewer}: credential {credential.domain_prefix} paused: {reason}",
         )
+
+
+def credentials_unpause(*, credentials: QuerySet[Credential]) -> int:
+    """Unpause credentials (an admin looked); their "credential paused" notices are resolved, as
+    their cause is gone, and unstaffed tasks are matched again. Returns how many were unpaused."""
+    with transaction.atomic():
+        ids = list(credentials.values_list("pk", flat=True))
+        n = Credential.objects.filter(pk__in=ids).update(paused=False, paused_reason="")
+        Notification.objects.filter(
+            kind=Notification.Kind.CREDENTIAL_PAUSED, credential_id__in=ids, resolved_at__isnull=True
+        ).update(resolved_at=timezone.now())
+    unstaffed_restaff()
+    return n
 
 
 def gold_mark(*, example: Example, choice: int | None = None, rating: float | None = None) -> Example:

@@ -8,6 +8,7 @@ from collections.abc import Iterable, Sequence
 
 from django.db import transaction
 from django.db.models import Count, Q
+from django.utils import timezone
 
 from routing.domains import prefix_q
 from routing.models import Example
@@ -122,6 +123,27 @@ def review_tasks_create(*, examples: Sequence[Example], kind: str, min_level: st
     return created
 
 
+def unstaffed_message(path: str) -> str:
+    """The text of a domain's unstaffed notice: also how the notice is found again to resolve it."""
+    return f"Tasks in domain {path} have no reviewer with a matching credential."
+
+
+def unstaffed_notices_resolve() -> int:
+    """Resolve the unstaffed notices whose domain has no unstaffed task left (a roster import or a
+    new credential staffed it); returns how many. A notice stays while its cause does."""
+    still = {
+        unstaffed_message(path)
+        for path in ReviewTask.objects.filter(status=ReviewTask.Status.UNSTAFFED)
+        .values_list("example__domain__path", flat=True)
+        .distinct()
+    }
+    return (
+        Notification.objects.filter(kind=Notification.Kind.UNSTAFFED, resolved_at__isnull=True)
+        .exclude(message__in=still)
+        .update(resolved_at=timezone.now())
+    )
+
+
 def unstaffed_notify(*, tasks: Sequence[ReviewTask]) -> None:
     """Tell admins which domains got work nobody on the roster may take (one open notice per
     domain: a later batch for the same domain does not pile up more notices)."""
@@ -131,7 +153,7 @@ def unstaffed_notify(*, tasks: Sequence[ReviewTask]) -> None:
         .values_list("message", flat=True)
     )
     for path in domains:
-        message = f"Tasks in domain {path} have no reviewer with a matching credential."
+        message = unstaffed_message(path)
         if message not in open_notices:
             Notification.objects.create(kind=Notification.Kind.UNSTAFFED, message=message)
 
@@ -159,4 +181,6 @@ def unstaffed_restaff() -> int:
             .filter(status=ReviewTask.Status.UNSTAFFED)
             .select_related("example__domain")
         )
-        return tasks_restaff(tasks=tasks) if tasks else 0
+        staffed = tasks_restaff(tasks=tasks) if tasks else 0
+        unstaffed_notices_resolve()
+        return staffed

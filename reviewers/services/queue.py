@@ -65,7 +65,7 @@ def _lease_extend(task: ReviewTask, reviewer: ReviewerProfile, until: datetime) 
     return bool(updated)
 
 
-def _leases_end(ids: list[int]) -> None:
+def leases_end(ids: list[int]) -> None:
     """Return leased tasks to the pool; unlabeled gold checks are dropped instead (they are made
     per reviewer)."""
     ReviewTask.objects.filter(pk__in=ids, kind=ReviewTask.Kind.GOLD, label__isnull=True).delete()
@@ -82,7 +82,7 @@ def _lease_drop(task_id: int, reviewer: ReviewerProfile) -> None:
             .filter(pk=task_id, assignee=reviewer, status=ReviewTask.Status.LEASED)
             .values_list("id", flat=True)
         )
-        _leases_end(ids)
+        leases_end(ids)
 
 
 def review_lease_renew(*, task: ReviewTask, reviewer: ReviewerProfile) -> datetime:
@@ -161,7 +161,7 @@ def review_leases_expire() -> int:
             .filter(status=ReviewTask.Status.LEASED, lease_expires_at__lt=now)
             .values_list("id", flat=True)
         )
-        _leases_end(ids)
+        leases_end(ids)
     return len(ids)
 
 
@@ -173,7 +173,7 @@ def _held_task(task: ReviewTask, reviewer: ReviewerProfile) -> ReviewTask:
     return locked
 
 
-def _label_values(example: Example, choice: int | None, rating: float | None) -> tuple[int | None, float | None]:
+def verdict_check(example: Example, choice: int | None, rating: float | None) -> tuple[int | None, float | None]:
     """Check the verdict against the task type: 1/2/0 (tie) for pairwise, the example's scale
     for rating."""
     if example.task == Example.Task.PAIRWISE:
@@ -188,7 +188,7 @@ def _label_values(example: Example, choice: int | None, rating: float | None) ->
     return None, float(rating)
 
 
-def _clean_flags(flags: list[str] | None) -> list[str]:
+def flags_check(flags: list[str] | None) -> list[str]:
     unknown = set(flags or []) - set(FLAGS)
     if unknown:
         raise ReviewError(f"Unknown flag(s): {', '.join(sorted(unknown))}.")
@@ -215,6 +215,12 @@ def _submittable(locked: ReviewTask | None, reviewer: ReviewerProfile) -> HumanL
     return None
 
 
+def example_flag(*, example_id: int, flags: list[str]) -> None:
+    """A safety flag on a label flags its example (never cleared here: the judge and drift flag too)."""
+    if {"unsafe", "bias"} & set(flags):
+        Example.objects.filter(pk=example_id).update(flagged=True)
+
+
 def _label_store(locked: ReviewTask, reviewer: ReviewerProfile, *, choice: int | None, rating: float | None,
                  rationale: str, flags: list[str], seconds_spent: float | None,
                  criteria: dict[str, float] | None) -> HumanLabel:
@@ -229,8 +235,7 @@ def _label_store(locked: ReviewTask, reviewer: ReviewerProfile, *, choice: int |
     )
     locked.status, locked.completed_at, locked.lease_expires_at = ReviewTask.Status.DONE, now, None
     locked.save(update_fields=["status", "completed_at", "lease_expires_at"])
-    if {"unsafe", "bias"} & set(flags):
-        Example.objects.filter(pk=locked.example_id).update(flagged=True)
+    example_flag(example_id=locked.example_id, flags=flags)
     return label
 
 
@@ -257,9 +262,9 @@ def review_label_submit(
         if existing is not None:
             return existing
         assert locked is not None  # _submittable refused a missing task
-        choice, rating = _label_values(locked.example, choice, rating)
+        choice, rating = verdict_check(locked.example, choice, rating)
         label = _label_store(locked, reviewer, choice=choice, rating=rating, rationale=rationale,
-                             flags=_clean_flags(flags), seconds_spent=seconds_spent, criteria=criteria)
+                             flags=flags_check(flags), seconds_spent=seconds_spent, criteria=criteria)
         label_followups(task=locked, label=label)
         batch_gate_inputs_changed.send(sender=HumanLabel, batch_id=locked.example.batch_id)
     return label

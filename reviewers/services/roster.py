@@ -20,7 +20,8 @@ from django.utils.dateparse import parse_date, parse_datetime
 from hybridqc.roles import REVIEWER
 
 from ..models import Credential, ReviewerProfile
-from .errors import ReviewError
+from .errors import ReviewError, RosterCsvError
+from .invitations import SiteLink, reviewer_invitations_send
 from .matching import unstaffed_restaff
 
 COLUMNS = [
@@ -113,25 +114,28 @@ def roster_csv_parse(text: str) -> list[RosterRow]:
     reader = csv.DictReader(io.StringIO(text))
     missing = REQUIRED - set(reader.fieldnames or [])
     if missing:
-        raise ReviewError(f"The header lacks the column(s): {', '.join(sorted(missing))}.")
-    rows, errors = [], []
+        problems = [(1, column, "is missing from the header") for column in sorted(missing)]
+        raise RosterCsvError(f"The header lacks the column(s): {', '.join(sorted(missing))}.", problems)
+    rows: list[RosterRow] = []
+    errors: list[tuple[int, str, str]] = []
     for line, raw in enumerate(reader, start=2):
         values = {}
         for column in COLUMNS:
             try:
                 values[column] = _cell(column, raw.get(column) or "")
             except ValueError as exc:
-                errors.append(f"row {line}, column {column}: {exc}")
+                errors.append((line, column, str(exc)))
         rows.append(RosterRow(line, values))
     errors += _other_role_errors(rows)
     if errors:
-        raise ReviewError("Nothing was imported. " + "; ".join(errors[:50]))
+        shown = "; ".join(f"row {r}, column {c}: {m}" for r, c, m in errors[:50])
+        raise RosterCsvError("Nothing was imported. " + shown, errors)
     if not rows:
         raise ReviewError("The CSV has no rows.")
     return rows
 
 
-def _other_role_errors(rows: list[RosterRow]) -> list[str]:
+def _other_role_errors(rows: list[RosterRow]) -> list[tuple[int, str, str]]:
     """Rows naming an existing account that is not a reviewer's (staff, superuser, or in any group
     but reviewer): importing them would attach a profile to it and overwrite its email."""
     names = {r.values.get("username") for r in rows} - {None, ""}
@@ -140,14 +144,16 @@ def _other_role_errors(rows: list[RosterRow]) -> list[str]:
         .filter(Q(is_staff=True) | Q(is_superuser=True) | Q(groups__in=Group.objects.exclude(name=REVIEWER)))
         .values_list("username", flat=True)
     )
-    return [f"row {r.line}, column username: " + NOT_A_REVIEWER.format(name=r.values["username"])
+    return [(r.line, "username", NOT_A_REVIEWER.format(name=r.values["username"]))
             for r in rows if r.values.get("username") in others]
 
 
-def _reviewer_upsert(values: dict[str, Any]) -> ReviewerProfile:
+def _reviewer_upsert(values: dict[str, Any], invited: list[User]) -> ReviewerProfile:
+    """Create or update the reviewer; a new account (no password) is added to ``invited``."""
     user, created = User.objects.get_or_create(username=values["username"])
     if created:
         user.set_unusable_password()
+        invited.append(user)
     if values["email"]:
         user.email = values["email"]
     user.save()
@@ -165,15 +171,17 @@ def _reviewer_upsert(values: dict[str, Any]) -> ReviewerProfile:
     return profile
 
 
-def roster_csv_import(*, text: str, verified_by: User) -> int:
+def roster_csv_import(*, text: str, verified_by: User, site: SiteLink | None = None) -> int:
     """Create or update reviewers and their credentials from CSV; all or nothing.
-    Returns the number of credential rows written. Unstaffed tasks are matched again after."""
+    Returns the number of credential rows written. Unstaffed tasks are matched again after; with
+    ``site``, every new account with an e-mail address gets an invitation once the import commits."""
     rows = roster_csv_parse(text)
     now = timezone.now()
+    invited: list[User] = []
     with transaction.atomic():
         for row in rows:
             v = row.values
-            profile = _reviewer_upsert(v)
+            profile = _reviewer_upsert(v, invited)
             Credential.objects.update_or_create(
                 reviewer=profile,
                 domain_prefix=v["domain_prefix"],
@@ -185,6 +193,8 @@ def roster_csv_import(*, text: str, verified_by: User) -> int:
                     "verified_at": now,
                 },
             )
+        if site is not None:
+            transaction.on_commit(lambda: reviewer_invitations_send(users=invited, site=site))
     unstaffed_restaff()
     return len(rows)
 

@@ -19,7 +19,7 @@
   var ignored = 0;        // shortcut keys dropped during the current (or last) load
   var totals = { applied: 0, ignored: 0 };  // on this page, shown as data attributes
   var submitted = {};     // task id -> the verdict sent for it, until the server confirms it
-  var SHORTCUT = /^([0-9tursbhcxn+-]|Enter)$/;
+  var SHORTCUT = /^([0-9turfsbhcxn+-]|Enter)$/;
 
   function item() { return document.getElementById("review-item"); }
   function layout() { return document.querySelector(".review-layout"); }
@@ -163,6 +163,11 @@
 
   // What a key does on the item on screen; null when it means nothing there.
   function actionFor(key) {
+    // u: undo the last label, offered (the undo form is there) right after a submit.
+    if (key === "u") {
+      var undo = document.getElementById("undo-form");
+      return undo ? function () { submitForm(undo); } : null;
+    }
     if (!item().dataset.taskId) {
       return key === "n" ? function () { submitForm(document.getElementById("next-form")); } : null;
     }
@@ -173,7 +178,7 @@
     var simple = {
       Enter: function () { submitForm(labelForm()); },
       r: function () { labelForm().querySelector("textarea").focus(); },
-      u: function () { toggleFlag("unsafe"); },
+      f: function () { toggleFlag("unsafe"); },
       b: function () { toggleFlag("bias"); },
       h: function () { toggleFlag("needs_higher_credential"); },
       c: toggleCriteria,
@@ -183,9 +188,23 @@
     return simple[key] || null;
   }
 
+  // "?" opens the key list as a modal <dialog>: the browser keeps focus inside it and closes it
+  // on Esc, and no shortcut acts on the item while it is open.
+  function helpDialog() { return document.getElementById("help-overlay"); }
+
+  function helpOpen() { var d = helpDialog(); return !!(d && d.open); }
+
+  function showHelp() {
+    var d = helpDialog();
+    if (!d || d.open) return;
+    d.showModal();
+    document.getElementById("help-close").focus();
+  }
+
   function onKey(ev) {
-    if (ev.altKey || ev.metaKey) return;
+    if (ev.altKey || ev.metaKey || helpOpen()) return;
     var target = ev.target;
+    if (ev.key === "?" && !typing(target)) { ev.preventDefault(); showHelp(); return; }
     if (typing(target)) {
       if (ev.key === "Escape") { target.blur(); ev.preventDefault(); }
       else if (ev.key === "Enter" && ev.ctrlKey && target.closest("#label-form")) {
@@ -259,6 +278,15 @@
     markReady();
   });
   body.addEventListener("reviewSaved", function (ev) { recordSaved(String(ev.detail.task)); });
+  // An undone label is no longer saved: it leaves the page's list of saved labels.
+  body.addEventListener("reviewUndone", function (ev) {
+    var list = document.getElementById("review-saved-list");
+    var li = list && list.querySelector('li[data-task="' + String(ev.detail.task) + '"]');
+    if (!li) return;
+    li.remove();
+    document.getElementById("review-saved").dataset.count = String(list.children.length);
+    document.getElementById("review-saved-count").textContent = String(list.children.length);
+  });
   body.addEventListener("htmx:afterSwap", function () {
     digitBuffer = "";
     if (document.activeElement && document.activeElement !== document.body && !document.contains(document.activeElement)) {

@@ -5,7 +5,9 @@ import re
 import pytest
 from django.urls import URLPattern, URLResolver, get_resolver
 
-PUBLIC = {"/accounts/login/", "/accounts/logout/", "/", "/favicon.ico"}
+# The password reset pages serve people who cannot log in (an invited reviewer, a lost password).
+PUBLIC = {"/accounts/login/", "/accounts/logout/", "/", "/favicon.ico", "/accounts/password_reset/",
+          "/accounts/password_reset/done/", "/accounts/reset/1/1/", "/accounts/reset/done/"}
 
 
 def _paths(patterns, prefix=""):

@@ -7,13 +7,15 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from datetime import timedelta
 
 import pytest
 from django.test import Client
 from django.urls import URLPattern, URLResolver, get_resolver
+from django.utils import timezone
 
 from dashboard.models import ApiToken
-from reviewers.models import Notification
+from reviewers.models import HumanLabel, Notification, ReviewTask
 from reviewers.services import review_task_claim
 from routing.models import ImportJob
 from tests import factories
@@ -43,6 +45,10 @@ RULES: dict[str, Rule] = {
     "": Rule(SIGNED_IN),  # home: sends each role to its place; anonymous to the login page
     "accounts/login/": Rule(EVERYONE),
     "accounts/logout/": Rule(EVERYONE),  # GET is refused (405) for everyone; logging out is a POST
+    "accounts/password_reset/": Rule(EVERYONE),
+    "accounts/password_reset/done/": Rule(EVERYONE),
+    "accounts/reset/<uidb64>/<token>/": Rule(EVERYONE),  # a bad link says so (200), whoever opens it
+    "accounts/reset/done/": Rule(EVERYONE),
     "review/": Rule(REVIEWERS),
     "review/next/": Rule(REVIEWERS),
     "review/task/<slug:item>/": Rule(HOLDER),
@@ -50,6 +56,9 @@ RULES: dict[str, Rule] = {
     "review/task/<slug:item>/skip/": Rule(HOLDER, "post"),
     "review/task/<slug:item>/heartbeat/": Rule(HOLDER, "post"),
     "review/me/": Rule(REVIEWERS),
+    "review/history/": Rule(REVIEWERS),
+    "review/history/<int:label_id>/correct/": Rule(HOLDER),  # the first reviewer's label: theirs alone
+    "review/undo/": Rule(REVIEWERS, "post"),  # nothing inside the window: a redirect to the queue
     "review/roster/": Rule(ADMINS),
     "review/roster/export.csv": Rule(ADMINS),
     "review/notifications/<int:notification_id>/resolve/": Rule(ADMINS),
@@ -106,6 +115,12 @@ RULES: dict[str, Rule] = {
     "admin/axes/accessfailurelog/add/": Rule(NOBODY),
     "admin/routing/routingrun/add/": Rule(NOBODY),
     "admin/routing/judgerun/add/": Rule(NOBODY),
+    "admin/reviewers/humanlabel/add/": Rule(NOBODY),
+    "admin/reviewers/humanlabel/<path:object_id>/delete/": Rule(NOBODY),
+    "admin/routing/routingdecision/add/": Rule(NOBODY),
+    "admin/routing/routingdecision/<path:object_id>/delete/": Rule(NOBODY),
+    "admin/routing/judgment/add/": Rule(NOBODY),
+    "admin/routing/judgment/<path:object_id>/delete/": Rule(NOBODY),
     "admin/dashboard/apitoken/add/": Rule(NOBODY),  # tokens are minted by their owner, shown once
     "admin/dashboard/webhookdelivery/add/": Rule(NOBODY),  # deliveries are made by gate changes
     "admin/(?P<url>.*)$": Rule(NOBODY),  # the catch-all: 404 for staff, the login page for the rest
@@ -160,6 +175,11 @@ def world(db):
     make_tasks(2, name="authz-items")
     task = review_task_claim(reviewer=holder)
     note = Notification.objects.create(kind=Notification.Kind.UNSTAFFED, message="x")
+    # A label of the first reviewer's, given long ago (so "undo" leaves it and the held item alone).
+    labeled = factories.make_examples(1, name="authz-labeled")[0]
+    label = HumanLabel.objects.create(example=labeled, reviewer=holder, source=HumanLabel.Source.REVIEW, choice=1,
+                                      task=ReviewTask.objects.create(example=labeled, kind="routed", status="done"))
+    HumanLabel.objects.filter(pk=label.pk).update(created_at=timezone.now() - timedelta(days=1))
     clients = {ANON: Client()}
     for role, user in ((REVIEWER, holder.user), (OTHER, factories.User.objects.get(username="rev-b")),
                        (LEAD, factories.lead()), (ADMIN, factories.admin())):
@@ -170,7 +190,8 @@ def world(db):
     job = ImportJob.objects.create(batch_name="authz-job", upload="imports/none.jsonl", created_by=lead)
     values = {"item": task.public_id, "token_id": str(token.pk), "job_id": str(job.pk), "alarm_id": "1",
               "batch_id": str(batch.pk), "name": batch.name, "example_id": str(task.example_id), "version": "1",
-              "notification_id": str(note.pk), "object_id": "1", "content_type_id": "1",
+              "notification_id": str(note.pk), "label_id": str(label.pk),
+              "uidb64": "MQ", "token": "bad-token", "object_id": "1", "content_type_id": "1",
               "id": str(factories.User.objects.get(username="admin").pk),  # an admin page of a user that exists
               "app_label": "routing", "url": "no-such-page/"}
     return clients, values

@@ -87,7 +87,7 @@ def test_keyboard_only_labels_pairwise_then_rating(transactional_db, live_server
     page.keyboard.press("r")
     page.keyboard.type("B is more accurate")
     page.keyboard.press("Escape")
-    page.keyboard.press("u")
+    page.keyboard.press("f")
     page.keyboard.press("Enter")
     _wait_task(page, rating.public_id)
     assert page.url == f"{live_server.url}/review/"  # swapped in place, no navigation

@@ -16,8 +16,9 @@ pytestmark = pytest.mark.django_db
 
 # session, user, reviewer profile; the task behind the opaque item id; savepoint, lock task, credentials
 # (still valid?), insert label, mark done, release; is a webhook endpoint active (the gate's state is
-# tracked only then); credentials, labels count + held lease, claim, load the next item with its example.
-SUBMIT_NEXT_QUERIES = 15
+# tracked only then); credentials, labels count + held lease, claim, load the next item with its example;
+# "N left in your queue": credentials, takeable tasks, labels today.
+SUBMIT_NEXT_QUERIES = 18
 
 
 def test_submit_next_query_count_is_pinned(django_assert_max_num_queries):

@@ -32,3 +32,22 @@ def test_markdown_safe_mailto_allowed():
 def test_markdown_safe_keeps_single_line_breaks():
     html = markdown_safe("An old silent pond\nA frog jumps into the pond\nSplash! Silence again.")
     assert html == "<p>An old silent pond<br>\nA frog jumps into the pond<br>\nSplash! Silence again.</p>\n"
+
+
+def test_markdown_safe_keeps_leading_spaces_of_a_line():
+    html = markdown_safe("An old silent pond\n   a frog jumps in\n      splash! Silence again.")
+    assert html == (
+        "<p>An old silent pond<br>\n&nbsp;&nbsp;&nbsp;a frog jumps in<br>\n"
+        "&nbsp;&nbsp;&nbsp;&nbsp;&nbsp;&nbsp;splash! Silence again.</p>\n"
+    )
+
+
+def test_markdown_safe_keeps_whitespace_inside_code_blocks():
+    fenced = markdown_safe("```python\ndef f():\n    return  1\n\n\n    # end\n```")
+    assert fenced == '<pre><code class="language-python">def f():\n    return  1\n\n\n    # end\n</code></pre>\n'
+    indented = markdown_safe("    code block\n      two deeper")
+    assert indented == "<pre><code>code block\n  two deeper\n</code></pre>\n"
+
+
+def test_markdown_safe_nested_lists_unchanged_by_kept_indents():
+    assert markdown_safe("- a\n  - b\n- c") == "<ul>\n<li>a\n<ul>\n<li>b</li>\n</ul>\n</li>\n<li>c</li>\n</ul>\n"

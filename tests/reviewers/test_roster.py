@@ -10,7 +10,7 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 from django.test import Client
 from django.utils import timezone
 
-from reviewers.models import Credential, ReviewerProfile, ReviewTask
+from reviewers.models import Credential, Notification, ReviewerProfile, ReviewTask
 from reviewers.services import ReviewError, roster_csv_export, roster_csv_import
 from tests import factories
 from tests.factories import make_tasks, profile
@@ -40,9 +40,11 @@ def test_roster_csv_import_bad_row_names_row_and_column_and_writes_nothing(admin
     )
     resp = _upload(_admin_client(), text)
     body = resp.content.decode()
-    assert resp.status_code == 400
-    assert "row 3, column capacity_per_day: must be a whole number, got &#x27;lots&#x27;" in body
-    assert "row 4, column level: must be one of practitioner, expert, adjudicator, got &#x27;wizard&#x27;" in body
+    assert resp.status_code == 422
+    assert ('<tr><td class="num">3</td><td>capacity_per_day</td><td>must be a whole number, '
+            "got &#x27;lots&#x27;</td></tr>") in body
+    assert ('<tr><td class="num">4</td><td>level</td><td>must be one of practitioner, expert, adjudicator, '
+            "got &#x27;wizard&#x27;</td></tr>") in body
     assert ReviewerProfile.objects.count() == 0
     assert not User.objects.filter(username="ana").exists()
 
@@ -112,3 +114,36 @@ def test_admin_changelist_with_credential_inline(admin_user):
     page = c.get(f"/admin/reviewers/reviewerprofile/{p.pk}/change/")
     assert page.status_code == 200
     assert "credentials-0-domain_prefix" in page.content.decode()
+
+
+def test_roster_csv_errors_come_back_in_place_as_a_table(admin_user):
+    text = HEADER + "bo,Bo,,en,lots,active,UTC,mtbench/coding,practitioner,,2030-01-01\n"
+    c = _admin_client()
+    resp = c.post("/review/roster/", {"file": SimpleUploadedFile("roster.csv", text.encode(), "text/csv")},
+                  HTTP_HX_REQUEST="true")
+    body = resp.content.decode()
+    assert resp.status_code == 422
+    assert body.lstrip().startswith('<form method="post" enctype="multipart/form-data" class="import"')
+    assert "<html" not in body and 'id="roster"' not in body
+    assert body.count("<tr><td") == 1
+    assert '<tr><td class="num">2</td><td>capacity_per_day</td>' in body
+
+
+def test_unstaffed_notice_resolves_itself_after_the_import_that_staffs_the_domain(admin_user):
+    make_tasks(2, domain="medicine/cardio")
+    notice = Notification.objects.get(kind=Notification.Kind.UNSTAFFED)
+    assert notice.resolved_at is None
+    resp = _upload(_admin_client(), HEADER + "ana,Ana,,en,50,active,UTC,medicine,expert,,2030-01-01\n")
+    assert resp.status_code == 302
+    notice.refresh_from_db()
+    assert notice.resolved_at is not None
+    assert list(ReviewTask.objects.values_list("status", flat=True)) == ["open", "open"]
+    assert 'id="notifications"' not in _admin_client().get("/review/roster/").content.decode()
+
+
+def test_unstaffed_notice_stays_while_its_domain_is_unstaffed(admin_user):
+    make_tasks(1, domain="medicine/cardio")
+    make_tasks(1, name="b2", domain="law/tax")
+    _upload(_admin_client(), HEADER + "ana,Ana,,en,50,active,UTC,medicine,expert,,2030-01-01\n")
+    open_ = list(Notification.objects.filter(resolved_at__isnull=True).values_list("message", flat=True))
+    assert open_ == ["Tasks in domain law/tax have no reviewer with a matching credential."]
