@@ -20,7 +20,7 @@ from django.core.management import call_command
 from django.db import connection
 
 from bench import bench_scale
-from reviewers.models import ReviewerProfile
+from reviewers.models import HumanLabel, ReviewerProfile
 from routing.models import Batch, Domain, Example
 
 TRENDS = (100, 1000)
@@ -32,7 +32,7 @@ def _dated_fixture(batches: int, size: int) -> None:
     """bench_scale's fixture layout (its examples, judgments, decisions, tasks and labels SQL),
     its batches created here with a date each: four a month from January 2025. Built once."""
     if Batch.objects.filter(source_name=bench_scale.SOURCE).count() == batches \
-            and Example.objects.count() == batches * size:
+            and Example.objects.count() == batches * size and HumanLabel.objects.exists():
         return
     with connection.cursor() as cursor:
         cursor.execute(f"TRUNCATE {Batch._meta.db_table} CASCADE")

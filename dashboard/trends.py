@@ -199,3 +199,10 @@ def source_prefixes() -> dict[str, int]:
     for path in paths:
         counts[path.split("/")[0]] += 1
     return dict(sorted(counts.items()))
+
+
+def judge_versions() -> list[str]:
+    """Every judge version (a batch's primary judge) that judged a batch with examples."""
+    names = Batch.objects.filter(examples__isnull=False).exclude(primary_judge="").values_list(
+        "primary_judge", flat=True).distinct()
+    return sorted(set(names))

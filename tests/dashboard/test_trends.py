@@ -5,7 +5,7 @@ import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.core.management import call_command
 
-from dashboard.trend_charts import chart_data, period_range
+from dashboard.trend_charts import ChartQuery, chart_data, chart_query, period_range, trend_charts
 from dashboard.trends import Split, period_label, trend_periods, trend_series
 from hybridqc.flows.batches import batch_route
 from reviewers.models import HumanLabel, ReviewTask
@@ -157,3 +157,23 @@ def test_trend_series_query_count_does_not_grow_with_batches(three_months, djang
     with django_assert_num_queries(2):
         series = trend_series(by="month", split=Split(domain=True, judge=True))
     assert len(series[("test/general", "judge-x")]) == 8
+
+
+def test_trend_charts_per_source_and_judge_version_from_the_url(three_months, client):
+    dated_batch("other", "2026-10-05", kept=3, unsure=1, audit_labels=[2], routed_labels=[1], domain="mtbench/coding")
+    Batch.objects.filter(name="other").update(primary_judge="judge-y")
+    per_judge = trend_charts(chart_query({"per": "judge"}))
+    assert [(c["title"], c["judge"]) for c in per_judge] == [("All domains", ""), ("judge-x", "judge-x"),
+                                                             ("judge-y", "judge-y")]
+    assert [[r.get("examples") for r in c["rows"]] for c in per_judge] == [[10, 9, 4], [10, 5, 4], [4]]
+    assert per_judge[2]["rows"][0]["audit_agreement"] == 0.0
+    per_source = trend_charts(chart_query({"judge": "judge-x"}))
+    assert [(c["title"], [r.get("examples") for r in c["rows"]]) for c in per_source] == [
+        ("judge-x", [10, 5, 4]), ("mtbench", []), ("test", [10, 5, 4])]
+    one = trend_charts(chart_query({"source": "mtbench", "judge": "judge-y", "by": "week", "per": "judge"}))
+    assert [(c["title"], [r["period"] for r in c["rows"]]) for c in one] == [("mtbench · judge-y", ["2026-W41"])]
+    assert chart_query({"by": "year", "source": "nope", "judge": "nope", "per": "x"}) == ChartQuery()
+    client.force_login(factories.lead())
+    page = client.get("/control/trends/?source=mtbench&per=judge").content.decode()
+    assert '<option value="mtbench" selected>' in page and 'data-judge="judge-y"' in page
+    assert 'data-judge="judge-x"' not in page
