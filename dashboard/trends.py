@@ -133,7 +133,7 @@ GROUP BY b.date, dom.path, b.primary_judge
 
 def _rate_rows(prefix: str | None) -> list[tuple[Any, ...]]:
     prefix = (prefix or "").strip("/")
-    scope, params = "1 = 1", []
+    scope, params = "1 = 1", list[str | int]()
     if prefix:
         # The table name is the model's; the prefix goes in as parameters.
         domains = f"SELECT id FROM {Domain._meta.db_table} WHERE path = %s OR substr(path, 1, %s) = %s"  # noqa: S608

@@ -82,7 +82,8 @@ class WeightSums(NamedTuple):
     square_total: Fraction
 
     def plus(self, other: WeightSums) -> WeightSums:
-        return WeightSums(*(a + b for a, b in zip(self, other, strict=True)))
+        return WeightSums(self.hits + other.hits, self.n + other.n, self.total + other.total,
+                          self.hit_total + other.hit_total, self.square_total + other.square_total)
 
 
 NO_WEIGHTS = WeightSums(0, 0, Fraction(0), Fraction(0), Fraction(0))

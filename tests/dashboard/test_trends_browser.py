@@ -26,8 +26,9 @@ def test_trends_page_draws_charts_with_gaps_and_hover_values(live_server, transa
     # October has no batch: a null (a gap), never joined or zero-filled.
     assert dict(series)["audit agreement"] == [0.75, None, 1 / 3]
     assert page.evaluate(f"{quality}.data.labels") == ["2026-09", "2026-10", "2026-11"]
-    point = page.evaluate(f"""(() => {{ const c = {quality}; c.canvas.scrollIntoView(); const p = c.getDatasetMeta(2).data[0];
-        const r = c.canvas.getBoundingClientRect(); return [r.left + p.x, r.top + p.y]; }})()""")
+    point = page.evaluate(f"""(() => {{ const c = {quality}; c.canvas.scrollIntoView();
+        const p = c.getDatasetMeta(2).data[0]; const r = c.canvas.getBoundingClientRect();
+        return [r.left + p.x, r.top + p.y]; }})()""")
     page.mouse.move(*point)
     page.wait_for_function(f"() => {quality}.tooltip.getActiveElements().length > 0")
     lines = page.evaluate(f"{quality}.tooltip.body.flatMap(b => b.lines)")
@@ -54,8 +55,9 @@ def test_control_center_drift_chart_is_drawn_by_batch_date_with_hover_values(liv
     assert series["audit agreement"] == [["sep", 0.75], ["oct", 1.0], ["nov", 1 / 3]]
     assert series["override rate"] == [["sep", 0.5], ["oct", None], ["nov", 0.5]]
     assert page.evaluate(f"{chart}.scales.x.type") == "linear"
-    point = page.evaluate(f"""(() => {{ const c = {chart}; c.canvas.scrollIntoView(); const p = c.getDatasetMeta(2).data[0];
-        const r = c.canvas.getBoundingClientRect(); return [r.left + p.x, r.top + p.y]; }})()""")
+    point = page.evaluate(f"""(() => {{ const c = {chart}; c.canvas.scrollIntoView();
+        const p = c.getDatasetMeta(2).data[0]; const r = c.canvas.getBoundingClientRect();
+        return [r.left + p.x, r.top + p.y]; }})()""")
     page.mouse.move(*point)
     page.wait_for_function(f"() => {chart}.tooltip.getActiveElements().length > 0")
     assert page.evaluate(f"{chart}.tooltip.title") == ["sep (2026-09-14)"]
