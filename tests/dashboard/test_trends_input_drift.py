@@ -75,7 +75,8 @@ def eager_tasks():
     celery_app.conf.task_always_eager = previous
 
 
-def test_routing_measures_drift_against_the_router_that_routes_it(db, eager_tasks, django_capture_on_commit_callbacks):
+def test_routing_measures_drift_against_the_router_that_routes_it(db, eager_tasks, django_capture_on_commit_callbacks,
+                                                                  client):
     model = factories.router_trained()
     calibration = len(model.calibration["example_ids"])
     other = batch_import(batch_name="pandalm-routed", lines=factories.shuffled_lines("pandalm.jsonl", seed=2)[:150],
@@ -99,3 +100,6 @@ def test_routing_measures_drift_against_the_router_that_routes_it(db, eager_task
     assert other.input_drift["flagged"] is True and other.input_drift["score"] > 0.9
     assert same.input_drift["flagged"] is False and same.input_drift["score"] < 0.65
     assert batch_report(other)["input_drift"]["router_versions"] == [version]
+    client.force_login(factories.lead())
+    page = client.get(f"/control/batch/{other.pk}/").content.decode()
+    assert f"measured after routing by {version}" in page and "drifted" in page
