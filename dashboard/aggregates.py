@@ -42,15 +42,15 @@ def _placeholders(ids: Sequence[int]) -> str:
     return ", ".join(["%s"] * len(ids))
 
 
-# The reviewed reference in SQL, restricted to the examples of the given batches that a page needs
-# (routed or audited): the latest adjudication label if there is one (its value, even when empty,
+# The reviewed reference in SQL, restricted (``scope``, on the example ``e``) to the examples a
+# figure needs (routed or audited): the latest adjudication label if there is one (its value, even when empty,
 # decides), else the unique most common value of the review labels (a tie gives none).
 _REFERENCE_SQL = """
 WITH d AS (
     SELECT e.batch_id, d.example_id, e.task, d.route, d.audit, d.audit_probability,
            CASE WHEN e.task = 'rating' THEN d.judge_rating ELSE d.judge_verdict END AS judge
     FROM {decision} d JOIN {example} e ON e.id = d.example_id
-    WHERE e.batch_id IN ({ids}) AND (d.route = 'human' OR d.audit = %s)
+    WHERE {scope} AND (d.route = 'human' OR d.audit = %s)
 ),
 lab AS (
     SELECT l.example_id, CASE WHEN d.task = 'rating' THEN l.rating ELSE l.choice END AS v,
@@ -85,14 +85,20 @@ WHERE d.judge IS NOT NULL
 """
 
 
+def reference_sql(scope: str) -> str:
+    """The reviewed-reference query over the examples ``scope`` (SQL on ``e``) admits; its
+    parameters are the scope's, then True (the audit flag)."""
+    return _REFERENCE_SQL.format(
+        decision=RoutingDecision._meta.db_table, example=Example._meta.db_table,
+        label=HumanLabel._meta.db_table, task=ReviewTask._meta.db_table, scope=scope,
+    )
+
+
 def reviewed_rows(batch_ids: Sequence[int]) -> list[Reviewed]:
     """Routed or audited decisions of these batches with a reviewed reference and a judge verdict."""
     if not batch_ids:
         return []
-    sql = _REFERENCE_SQL.format(
-        decision=RoutingDecision._meta.db_table, example=Example._meta.db_table,
-        label=HumanLabel._meta.db_table, task=ReviewTask._meta.db_table, ids=_placeholders(batch_ids),
-    )
+    sql = reference_sql(f"e.batch_id IN ({_placeholders(batch_ids)})")
     with connection.cursor() as cursor:
         cursor.execute(sql, [*batch_ids, True])
         return [Reviewed(r[0], r[1], r[2], bool(r[3]), r[4], r[5], float(r[6]), float(r[7])) for r in cursor.fetchall()]

@@ -1,33 +1,20 @@
-"""Server-side chart geometry (inline SVG: no chart library, nothing to download)."""
+"""What the control center's drift chart draws (Chart.js, in static/js/trends.js): per batch on
+the page, by its date, audit agreement with its 95% band and the override rate; None where a batch
+has no value, so the line has a gap there."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
-WIDTH, HEIGHT, PAD = 720, 220, 48
+from routing.models import Batch
 
 
-def _y(value: float) -> float:
-    return round(PAD + (1 - value) * (HEIGHT - 2 * PAD), 1)
-
-
-def drift_series(reports: list[dict[str, Any]]) -> dict[str, Any]:
-    """Audit agreement (with its 95% band) and override rate across batches, oldest first."""
-    ordered = list(reversed(reports))
-    n = max(len(ordered) - 1, 1)
-    step = (WIDTH - 2 * PAD) / n
+def drift_series(batches: Sequence[Batch], reports: Sequence[dict[str, Any]]) -> list[dict[str, Any]]:
+    """One point per batch (``reports`` in the same order as ``batches``), oldest date first."""
     points = []
-    for i, r in enumerate(ordered):
-        x = round(PAD + i * step, 1) if len(ordered) > 1 else WIDTH / 2
-        point: dict[str, Any] = {"x": x, "label": r["batch"]}
-        if r["audit_agreement"] is not None:
-            lo, hi = r["audit_agreement_ci"]
-            point.update(agree=r["audit_agreement"], ay=_y(r["audit_agreement"]), lo=_y(lo), hi=_y(hi))
-        if r["override_rate"] is not None:
-            point.update(override=r["override_rate"], oy=_y(r["override_rate"]))
-        points.append(point)
-    agree_line = " ".join(f"{p['x']},{p['ay']}" for p in points if "ay" in p)
-    override_line = " ".join(f"{p['x']},{p['oy']}" for p in points if "oy" in p)
-    grid = [{"y": _y(v), "label": f"{v:.0%}"} for v in (0.0, 0.25, 0.5, 0.75, 1.0)]
-    return {"width": WIDTH, "height": HEIGHT, "points": points, "agree_line": agree_line,
-            "override_line": override_line, "grid": grid, "pad": PAD}
+    for batch, r in zip(batches, reports, strict=True):
+        ci = r["audit_agreement_ci"] or [None, None]
+        points.append({"x": batch.date.isoformat(), "batch": r["batch"], "agreement": r["audit_agreement"],
+                       "low": ci[0], "high": ci[1], "override": r["override_rate"]})
+    return sorted(points, key=lambda p: p["x"])

@@ -5,6 +5,7 @@ credentials reviewed it (ids, never names), and when."""
 from __future__ import annotations
 
 from collections import defaultdict
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -105,12 +106,16 @@ def _row(batch: Batch, d: RoutingDecision, reference: dict[int, float], reviews:
     }
 
 
+# Decisions read per round trip while a file is written: memory stays at one chunk's rows.
+CHUNK_SIZE = 2000
+
+
 @dataclass
 class LineageExport:
     batch: Batch
     released: bool
     gate_reasons: list[str]
-    rows: list[dict[str, Any]]
+    rows: Iterator[dict[str, Any]]
 
 
 def export_gate(batch: Batch) -> dict[str, Any]:
@@ -118,12 +123,18 @@ def export_gate(batch: Batch) -> dict[str, Any]:
 
 
 def lineage_export(batch: Batch) -> LineageExport:
-    """Every routed example of the batch in file order; ``released`` is whether the release gate
-    passed at export time (a file exported past a holding gate says so in every row)."""
+    """Every routed example of the batch in file order, read as the file is written (``rows`` is
+    an iterator over chunks of decisions; only the reviewed part, the references and reviews, is
+    held whole); ``released`` is whether the release gate passed at export time (a file exported
+    past a holding gate says so in every row)."""
     gate = export_gate(batch)
     decisions = (RoutingDecision.objects.filter(example__batch=batch)
                  .select_related("example__domain", "run").order_by("example__line_number", "example_id"))
-    reference = reviewed_references(decisions)
-    reviews = _reviews(batch)
-    rows = [_row(batch, d, reference, reviews.get(d.example_id), gate["passed"]) for d in decisions]
-    return LineageExport(batch=batch, released=gate["passed"], gate_reasons=gate["reasons"], rows=rows)
+
+    def rows() -> Iterator[dict[str, Any]]:
+        reference = reviewed_references(decisions)
+        reviews = _reviews(batch)
+        for d in decisions.iterator(chunk_size=CHUNK_SIZE):
+            yield _row(batch, d, reference, reviews.get(d.example_id), gate["passed"])
+
+    return LineageExport(batch=batch, released=gate["passed"], gate_reasons=gate["reasons"], rows=rows())

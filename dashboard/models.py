@@ -62,6 +62,7 @@ class WebhookEndpoint(models.Model):
     class Event(models.TextChoices):
         GATE_OPENED = "gate.opened", "gate opened (batch may go to training)"
         GATE_CLOSED = "gate.closed", "gate closed (batch may no longer go to training)"
+        ALARM_RAISED = "alarm.raised", "alarm raised (a trend drifted)"
 
     url = models.URLField(max_length=500)
     secret = models.CharField(max_length=100, default=webhook_secret_new,
@@ -83,7 +84,9 @@ class WebhookDelivery(models.Model):
         FAILED = "failed"
 
     endpoint = models.ForeignKey(WebhookEndpoint, on_delete=models.CASCADE, related_name="deliveries")
-    batch = models.ForeignKey(Batch, on_delete=models.CASCADE, related_name="webhook_deliveries")
+    # None for an event about no one batch (an alarm is about a domain and judge version).
+    batch = models.ForeignKey(Batch, on_delete=models.CASCADE, related_name="webhook_deliveries", null=True,
+                              blank=True)
     event = models.CharField(max_length=40, choices=WebhookEndpoint.Event.choices)
     body = models.TextField()
     status = models.CharField(max_length=12, choices=Status.choices, default=Status.PENDING)

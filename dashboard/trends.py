@@ -1,22 +1,25 @@
 """The three numbers over time: per period (month or ISO week of the batch date), and per domain
-and judge version when asked, from stored rows. Counts are SQL aggregates; only the reviewed
-audits and routed items (the small human-labelled part) are read row by row, to apply the same
-metric functions as the per-batch report."""
+and judge version when asked, from stored rows, all in SQL aggregates: one grouped count query and
+one grouped query of the reviewed rates' sums, so memory does not grow with the rows stored."""
 
 from __future__ import annotations
 
 import datetime
 from collections import defaultdict
 from dataclasses import dataclass, field
+from fractions import Fraction
 from typing import Any
 
-from django.db.models import Count, Q, QuerySet
+from django.db import connection
+from django.db.models import Count, F, Q, QuerySet
 from django.db.models.functions import TruncMonth, TruncWeek
 
 from reviewers.models import HumanLabel
 from reviewers.references import references_of
-from routing.metrics import labels_agree, rate, rates_keys, weighted_rate
-from routing.models import Domain, Example, RoutingDecision
+from routing.metrics import NO_WEIGHTS, WeightSums, rate, rates_keys, weighted_rate_of_sums
+from routing.models import Batch, Domain, Example, RoutingDecision
+
+from .aggregates import reference_sql
 
 PERIODS = ("month", "week")
 # A series key: (domain path, judge version), None where the series pools them.
@@ -54,8 +57,9 @@ class _Cell:
     judge_kept: int = 0
     judge_only: int = 0
     judges: set[str] = field(default_factory=set)
-    audits: list[tuple[bool, float]] = field(default_factory=list)
-    routed: list[bool] = field(default_factory=list)
+    audits: WeightSums = NO_WEIGHTS
+    routed: int = 0
+    overturned: int = 0
 
 
 @dataclass(frozen=True)
@@ -95,40 +99,60 @@ def reviewed_references(decisions: QuerySet[RoutingDecision]) -> dict[int, float
     (``reviewers.references``: the adjudicator's label, else the strict majority)."""
     labels = (
         HumanLabel.objects.filter(source=HumanLabel.Source.REVIEW, example__decision__in=decisions)
-        .select_related("task", "example").order_by("example_id", "created_at", "id")
+        .select_related("task").annotate(example_task=F("example__task")).order_by("example_id", "created_at", "id")
     )
     rows = list(labels)
-    return references_of(rows, {label.example_id: label.example.task for label in rows})
+    return references_of(rows, {label.example_id: label.example_task for label in rows})
 
 
-def _reviewed_decisions(prefix: str | None) -> QuerySet[RoutingDecision]:
-    human_seen = Q(audit=True) | Q(route=RoutingDecision.Route.HUMAN)
-    return RoutingDecision.objects.filter(human_seen, domain_filter(prefix, "example__domain__path"))
+# Per batch date, domain and judge: the sums the agreement and override rates are made of, over
+# the reviewed rows of ``reference_sql``. ``agree`` is ``routing.metrics.labels_agree`` in SQL
+# (test_trends checks both give the same figures). A batch with an audit routed before
+# probabilities were stored counts all its audits equally, as the per-batch report does. Weights
+# are NUMERIC so sums of equal weights stay exact.
+_RATES_SQL = """
+SELECT b.date, dom.path, b.primary_judge,
+    sum(CASE WHEN r.audit THEN 1 ELSE 0 END), sum(CASE WHEN r.audit AND r.agree THEN 1 ELSE 0 END),
+    sum(CASE WHEN r.audit THEN r.w ELSE 0 END), sum(CASE WHEN r.audit AND r.agree THEN r.w ELSE 0 END),
+    sum(CASE WHEN r.audit THEN r.w * r.w ELSE 0 END),
+    sum(CASE WHEN r.route = 'human' THEN 1 ELSE 0 END),
+    sum(CASE WHEN r.route = 'human' AND NOT r.agree THEN 1 ELSE 0 END)
+FROM (
+    SELECT x.batch_id, x.example_id, x.route, x.audit,
+        CASE WHEN max(CASE WHEN x.audit AND x.audit_probability IS NULL THEN 1 ELSE 0 END)
+                  OVER (PARTITION BY x.batch_id) = 1 OR x.audit_probability IS NULL THEN CAST(1 AS NUMERIC)
+             ELSE CAST(1 AS NUMERIC) / CAST(x.audit_probability AS NUMERIC) END AS w,
+        CASE WHEN x.task = 'rating' THEN abs(x.v - x.judge) <= 0.5
+             ELSE CAST(x.v AS INTEGER) = CAST(x.judge AS INTEGER) END AS agree
+    FROM ({reference}) x
+) r
+JOIN {batch} b ON b.id = r.batch_id JOIN {example} e ON e.id = r.example_id JOIN {domain} dom ON dom.id = e.domain_id
+GROUP BY b.date, dom.path, b.primary_judge
+"""
+
+
+def _rate_rows(prefix: str | None) -> list[tuple[Any, ...]]:
+    prefix = (prefix or "").strip("/")
+    scope, params = "1 = 1", list[str | int]()
+    if prefix:
+        # The table name is the model's; the prefix goes in as parameters.
+        domains = f"SELECT id FROM {Domain._meta.db_table} WHERE path = %s OR substr(path, 1, %s) = %s"  # noqa: S608
+        scope = f"e.domain_id IN ({domains})"
+        params = [prefix, len(prefix) + 1, prefix + "/"]
+    sql = _RATES_SQL.format(reference=reference_sql(scope), batch=Batch._meta.db_table,
+                            example=Example._meta.db_table, domain=Domain._meta.db_table)
+    with connection.cursor() as cursor:
+        cursor.execute(sql, [*params, True])
+        return cursor.fetchall()
 
 
 def _label_cells(by: str, prefix: str | None, split: Split, cells: dict[Key, dict[str, _Cell]]) -> None:
-    decisions = _reviewed_decisions(prefix)
-    reference = reviewed_references(decisions)
-    rows = decisions.filter(example_id__in=list(reference)).annotate(day=_trunc(by, "example__")).values(
-        "example_id", "example__task", "example__batch_id", "day", "audit", "route", "audit_probability",
-        "judge_verdict", "judge_rating", "example__domain__path", "example__batch__primary_judge",
-    )
-    # An audit routed before probabilities were stored has none; then its whole batch counts
-    # its audits equally, as the per-batch report does.
-    unweighted = {r["example__batch_id"] for r in rows if r["audit"] and r["audit_probability"] is None}
-    for row in rows:
-        task = row["example__task"]
-        judge = row["judge_rating"] if task == "rating" else row["judge_verdict"]
-        agree = labels_agree(task, reference[row["example_id"]], judge)
-        if agree is None:
-            continue
-        key = split.key(row["example__domain__path"], row["example__batch__primary_judge"])
-        cell = cells[key][period_label(row["day"], by)]
-        if row["audit"]:
-            p = row["audit_probability"]
-            cell.audits.append((agree, 1.0 if row["example__batch_id"] in unweighted or p is None else float(p)))
-        if row["route"] == RoutingDecision.Route.HUMAN:
-            cell.routed.append(agree)
+    for day, path, judge, audits, hits, total, hit_total, square_total, routed, overturned in _rate_rows(prefix):
+        cell = cells[split.key(path, judge)][period_label(day, by)]
+        cell.audits = cell.audits.plus(WeightSums(
+            int(hits), int(audits), Fraction(total), Fraction(hit_total), Fraction(square_total)))
+        cell.routed += int(routed)
+        cell.overturned += int(overturned)
 
 
 def _share(part: int, whole: int) -> float | None:
@@ -136,8 +160,8 @@ def _share(part: int, whole: int) -> float | None:
 
 
 def _period_row(period: str, cell: _Cell) -> dict[str, Any]:
-    agreement = weighted_rate([a for a, _ in cell.audits], [p for _, p in cell.audits])
-    override = rate(sum(not a for a in cell.routed), len(cell.routed))
+    agreement = weighted_rate_of_sums(cell.audits)
+    override = rate(cell.overturned, cell.routed)
     return {
         "period": period,
         "examples": cell.examples,
@@ -167,7 +191,6 @@ def trend_periods(*, by: str = "month", domain_prefix: str | None = None) -> lis
     return trend_series(by=by, domain_prefix=domain_prefix).get((None, None), [])
 
 
-
 def source_prefixes() -> dict[str, int]:
     """The first segment of every domain with examples (the data sources, e.g. ``mtbench``) and
     how many such domains it covers."""
@@ -176,3 +199,10 @@ def source_prefixes() -> dict[str, int]:
     for path in paths:
         counts[path.split("/")[0]] += 1
     return dict(sorted(counts.items()))
+
+
+def judge_versions() -> list[str]:
+    """Every judge version (a batch's primary judge) that judged a batch with examples."""
+    names = Batch.objects.filter(examples__isnull=False).exclude(primary_judge="").values_list(
+        "primary_judge", flat=True).distinct()
+    return sorted(set(names))

@@ -67,8 +67,9 @@ def control_center(request: HtmxHttpRequest) -> HttpResponse:
     filters = BatchFilter(request.GET, queryset=Batch.objects.all())
     valid = filters.is_valid()
     page = Paginator(filters.qs if valid else Batch.objects.none(), BATCHES_PER_PAGE).get_page(request.GET.get("page"))
-    reports = batches_reports(list(page.object_list))
-    context = {"reports": reports, "page": page, "filters": filters, "drift": drift_series(reports),
+    batches = list(page.object_list)
+    reports = batches_reports(batches)
+    context = {"reports": reports, "page": page, "filters": filters, "drift": drift_series(batches, reports),
                "form": BatchUploadForm(), "open_alarms": open_alarms()}
     partial = request.htmx and (request.GET.get("part") == "batches" or request.htmx.target == "batches")
     template = "dashboard/control.html#batches" if partial else "dashboard/control.html"

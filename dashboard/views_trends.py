@@ -13,18 +13,18 @@ from hybridqc.roles import lead_required
 from routing.models import Alarm, Batch
 
 from .alarms import alarm_dismiss, alarm_domain_always_human, alarms_record, open_alarms
-from .trend_charts import trend_charts
-from .trends import PERIODS
+from .trend_charts import PER, chart_query, trend_charts
+from .trends import PERIODS, judge_versions, source_prefixes
 
 
 @lead_required
 def trends_page(request: HtmxHttpRequest) -> HttpResponse:
-    """Per month or week and domain: share routed to humans, judge-only share, audit agreement and
-    override rate with their 95% bands; the open alarms with what can be done about them."""
-    by = request.GET.get("by", "month")
-    if by not in PERIODS:
-        by = "month"
-    context = {"by": by, "periods": PERIODS, "charts": trend_charts(by), "alarms": open_alarms()}
+    """Per month or week: share routed to humans, judge-only share, audit agreement and override
+    rate with their 95% bands, for the domains and judge version the URL selects and one chart per
+    source prefix or judge version; the open alarms with what can be done about them."""
+    query = chart_query(request.GET)
+    context = {"by": query.by, "query": query, "periods": PERIODS, "per": PER, "sources": source_prefixes(),
+               "judges": judge_versions(), "charts": trend_charts(query), "alarms": open_alarms()}
     return render(request, "dashboard/trends.html", context)
 
 

@@ -49,7 +49,7 @@ def webhook_endpoint_check(*, url: str, events: Any) -> None:
         raise ValidationError(errors)
 
 
-def webhook_deliveries_create(*, batch: Batch, event: str, payload: dict[str, Any]) -> list[WebhookDelivery]:
+def webhook_deliveries_create(*, batch: Batch | None, event: str, payload: dict[str, Any]) -> list[WebhookDelivery]:
     """One pending delivery per active endpoint subscribed to ``event``; each is sent by a task
     once the caller's transaction commits."""
     body = json.dumps(payload, sort_keys=True)

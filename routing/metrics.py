@@ -63,15 +63,41 @@ def weighted_rate(outcomes: Sequence[bool], probabilities: Sequence[float]) -> W
         raise ValueError("weighted_rate needs one probability per outcome")
     if any(not 0 < p <= 1 for p in probabilities):
         raise ValueError("inclusion probabilities must be in (0, 1]")
-    hits, n = sum(bool(o) for o in outcomes), len(outcomes)
-    if n == 0:
-        return WeightedRate(0, 0, None, None, None, None)
     weights = [1 / Fraction(p) for p in probabilities]
-    total = sum(weights, Fraction(0))
-    value = float(sum((w for w, o in zip(weights, outcomes, strict=True) if o), Fraction(0)) / total)
-    n_eff = float(total * total / sum((w * w for w in weights), Fraction(0)))
+    return weighted_rate_of_sums(WeightSums(
+        hits=sum(bool(o) for o in outcomes), n=len(outcomes), total=sum(weights, Fraction(0)),
+        hit_total=sum((w for w, o in zip(weights, outcomes, strict=True) if o), Fraction(0)),
+        square_total=sum((w * w for w in weights), Fraction(0)),
+    ))
+
+
+class WeightSums(NamedTuple):
+    """What a weighted proportion needs, summable part by part (in SQL, then across groups):
+    unweighted hits and n, and the sums of w, of w over the hits, and of w squared."""
+
+    hits: int
+    n: int
+    total: Fraction
+    hit_total: Fraction
+    square_total: Fraction
+
+    def plus(self, other: WeightSums) -> WeightSums:
+        return WeightSums(self.hits + other.hits, self.n + other.n, self.total + other.total,
+                          self.hit_total + other.hit_total, self.square_total + other.square_total)
+
+
+NO_WEIGHTS = WeightSums(0, 0, Fraction(0), Fraction(0), Fraction(0))
+
+
+def weighted_rate_of_sums(sums: WeightSums) -> WeightedRate:
+    """``weighted_rate`` from its sums: the Hájek estimate hit_total / total and the Wilson
+    interval on n_eff = total^2 / square_total. Exact sums keep equal weights exactly hits / n."""
+    if sums.n == 0:
+        return WeightedRate(0, 0, None, None, None, None)
+    value = float(sums.hit_total / sums.total)
+    n_eff = float(sums.total * sums.total / sums.square_total)
     low, high = _wilson(value, n_eff)
-    return WeightedRate(hits, n, value, low, high, n_eff)
+    return WeightedRate(sums.hits, sums.n, value, low, high, n_eff)
 
 
 def labels_agree(task: str, human: float | None, judge: float | None) -> bool | None:

@@ -25,6 +25,7 @@ from routing.services.pipeline import (
     batch_signals_prepare,
     batch_status_set,
 )
+from routing.tasks import batch_input_drift_run
 
 log = logging.getLogger(__name__)
 
@@ -56,6 +57,9 @@ def batch_route(*, batch: Batch) -> int:
         review_tasks_create(examples=audits, kind=ReviewTask.Kind.AUDIT)
         batch_status_set(batch=batch, status=Batch.Status.READY)
         batch_gate_inputs_changed.send(sender=Batch, batch_id=batch.pk)
+        if decisions:
+            # Against the data of the router that has just routed it (a re-route may use another).
+            batch_input_drift_run.delay_on_commit(batch.pk)
     log.info("batch %r: routed %d examples (%d human, %d audit)", batch.name, len(decisions), len(human), len(audits))
     return len(decisions)
 

@@ -21,7 +21,7 @@ from sklearn.linear_model import LogisticRegression
 from sklearn.metrics import roc_auc_score
 from sklearn.model_selection import StratifiedKFold, cross_val_predict
 
-from routing.models import Batch, Example
+from routing.models import Batch, Example, RouterModel, RoutingDecision
 from routing.router.vectorized import ItemInput, hashed_column, hashed_features
 from routing.selectors import example_inputs, router_active
 
@@ -33,10 +33,25 @@ MIN_KS_DISTANCE = 0.2
 SLICE_PROBABILITY = 0.8
 
 
+LEARNED_PREFIX = "router-v"
+
+
+def routing_router(batch: Batch) -> RouterModel | None:
+    """The router version that routed the batch (its latest learned decision names it, e.g.
+    ``router-v3``), else the active one (the batch is not routed yet, or by a rule)."""
+    names = (RoutingDecision.objects.filter(example__batch=batch, router_version__startswith=LEARNED_PREFIX)
+             .order_by("-created_at", "-pk").values_list("router_version", flat=True))
+    name = names.first()
+    number = name.removeprefix(LEARNED_PREFIX) if name else ""
+    found = RouterModel.objects.filter(version=int(number)).first() if number.isdigit() else None
+    return found or router_active()
+
+
 def reference_examples(batch: Batch) -> tuple[list[Example], str]:
-    """The active router's held-out calibration examples (the data it was certified on), else
-    earlier batches' examples; at most MAX_REFERENCE, a seeded sample, never the batch's own."""
-    model = router_active()
+    """The held-out calibration examples (the data it was certified on) of the router that
+    routes the batch, else earlier batches' examples; at most MAX_REFERENCE, a seeded sample,
+    never the batch's own."""
+    model = routing_router(batch)
     ids = [int(i) for i in (model.calibration.get("example_ids") or [])] if model else []
     if ids:
         qs, source = Example.objects.filter(pk__in=ids), f"router v{model.version if model else ''} calibration"
@@ -82,7 +97,8 @@ def drift_test(reference: Sequence[ItemInput], new: Sequence[ItemInput], *, seed
 
 
 def batch_input_drift_compute(*, batch: Batch) -> dict[str, Any]:
-    """Test the batch against the reference, store the result on the batch and return it."""
+    """Test the batch against the reference, store the result on the batch and return it. Run
+    after the import and again after every (re)routing, when the router may be another version."""
     reference, source = reference_examples(batch)
     examples = list(batch.examples.select_related("domain", "batch").order_by("pk"))
     if len(reference) < MIN_ITEMS or len(examples) < MIN_ITEMS:
@@ -93,6 +109,8 @@ def batch_input_drift_compute(*, batch: Batch) -> dict[str, Any]:
         result = drift_test(example_inputs(reference), example_inputs(examples), seed=batch.seed)
         result["drifted_example_ids"] = [examples[i].pk for i in result.pop("slice_rows")]
     result["reference"] = source
+    versions = RoutingDecision.objects.filter(example__batch=batch).values_list("router_version", flat=True)
+    result["router_versions"] = sorted(set(versions))
     Batch.objects.filter(pk=batch.pk).update(input_drift=result)
     batch.input_drift = result
     return result

@@ -180,7 +180,7 @@ def test_webhook_retry_delay_doubles_up_to_an_hour(settings):
             "set JUDGE_ALLOW_PRIVATE_HOSTS=1 to allow self-hosted judges."]}),
         ("ftp://example.com/", ["gate.opened"], {"url": ["The webhook URL (url) must use http or https, not 'ftp'."]}),
         ("http://93.184.216.34/", ["gate.reopened"], {"events": [
-            "events must be a non-empty list of: gate.closed, gate.opened."]}),
+            "events must be a non-empty list of: alarm.raised, gate.closed, gate.opened."]}),
     ],
     ids=["loopback", "scheme", "event"],
 )

@@ -5,9 +5,12 @@ import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.core.management import call_command
 
-from dashboard.trend_charts import chart_data, period_range
+from dashboard.trend_charts import ChartQuery, chart_data, chart_query, period_range, trend_charts
 from dashboard.trends import Split, period_label, trend_periods, trend_series
-from routing.models import Batch
+from hybridqc.flows.batches import batch_route
+from reviewers.models import HumanLabel, ReviewTask
+from routing.metrics import weighted_rate
+from routing.models import Batch, RoutingDecision
 from tests import factories
 from tests.dashboard.trend_batches import dated_batch
 
@@ -128,3 +131,49 @@ def test_import_api_and_upload_form_take_the_batch_date(db, client):
     assert page.status_code == 200
     assert Batch.objects.get(name="form-dated").date == datetime.date(2026, 4, 1)
     assert not Batch.objects.filter(name="api-bad").exists()
+
+
+def test_trend_periods_rating_agreement_within_half_a_point(db):
+    # Judge rates 7 each time; reviewers 7.5 (agrees), 6 (disagrees), 7 (agrees): 2 of 3.
+    batch = factories.batch("rated", items=[factories.rating_item(i) for i in range(3)],
+                            date=datetime.date(2026, 4, 2)).batch
+    batch_route(batch=batch)
+    decisions = RoutingDecision.objects.filter(example__batch=batch).order_by("example__line_number")
+    for d, rating in zip(decisions, [7.5, 6, 7], strict=True):
+        RoutingDecision.objects.filter(pk=d.pk).update(route="judge", audit=True, audit_probability=None)
+        task = ReviewTask.objects.create(example=d.example, kind="audit", status="done")
+        HumanLabel.objects.create(example=d.example, task=task, source="review", rating=rating)
+    [period] = trend_periods(by="month")
+    expected = weighted_rate([True, False, True], [1.0, 1.0, 1.0])
+    assert (period["period"], period["audit_agreement"], period["audit_agreement_n"]) == ("2026-04", 2 / 3, 3)
+    assert period["audit_agreement_ci"] == [expected.low, expected.high]
+
+
+def test_trend_series_query_count_does_not_grow_with_batches(three_months, django_assert_num_queries):
+    with django_assert_num_queries(2):
+        trend_series(by="month", split=Split(domain=True, judge=True))
+    for i in range(5):
+        dated_batch(f"more-{i}", f"2026-0{i + 1}-03", kept=3, unsure=1, audit_labels=[1], routed_labels=[2])
+    with django_assert_num_queries(2):
+        series = trend_series(by="month", split=Split(domain=True, judge=True))
+    assert len(series[("test/general", "judge-x")]) == 8
+
+
+def test_trend_charts_per_source_and_judge_version_from_the_url(three_months, client):
+    dated_batch("other", "2026-10-05", kept=3, unsure=1, audit_labels=[2], routed_labels=[1], domain="mtbench/coding")
+    Batch.objects.filter(name="other").update(primary_judge="judge-y")
+    per_judge = trend_charts(chart_query({"per": "judge"}))
+    assert [(c["title"], c["judge"]) for c in per_judge] == [("All domains", ""), ("judge-x", "judge-x"),
+                                                             ("judge-y", "judge-y")]
+    assert [[r.get("examples") for r in c["rows"]] for c in per_judge] == [[10, 9, 4], [10, 5, 4], [4]]
+    assert per_judge[2]["rows"][0]["audit_agreement"] == 0.0
+    per_source = trend_charts(chart_query({"judge": "judge-x"}))
+    assert [(c["title"], [r.get("examples") for r in c["rows"]]) for c in per_source] == [
+        ("judge-x", [10, 5, 4]), ("mtbench", []), ("test", [10, 5, 4])]
+    one = trend_charts(chart_query({"source": "mtbench", "judge": "judge-y", "by": "week", "per": "judge"}))
+    assert [(c["title"], [r["period"] for r in c["rows"]]) for c in one] == [("mtbench · judge-y", ["2026-W41"])]
+    assert chart_query({"by": "year", "source": "nope", "judge": "nope", "per": "x"}) == ChartQuery()
+    client.force_login(factories.lead())
+    page = client.get("/control/trends/?source=mtbench&per=judge").content.decode()
+    assert '<option value="mtbench" selected>' in page and 'data-judge="judge-y"' in page
+    assert 'data-judge="judge-x"' not in page

@@ -1,3 +1,4 @@
+import json
 import random
 
 import pytest
@@ -5,12 +6,16 @@ from django.core.management import call_command
 
 from dashboard.alarms import (
     alarm_domain_always_human,
+    alarm_json,
     alarm_raised,
     alarms_record,
     proportion_drop,
     series_alarms,
 )
+from dashboard.models import WebhookDelivery, WebhookEndpoint
 from dashboard.selectors import batch_report, release_gate
+from dashboard.webhooks import webhook_delivery_attempt
+from hybridqc.webhook_signature import webhook_signature_verify
 from routing.models import Alarm, Domain
 from tests import factories
 from tests.dashboard.trend_batches import dated_batch
@@ -158,3 +163,28 @@ def test_alarm_raised_signal_is_sent_once_per_new_alarm_after_commit(django_capt
     finally:
         alarm_raised.disconnect(receiver)
     assert received == [created[0].pk]
+
+
+@pytest.mark.django_db
+def test_alarm_raised_is_delivered_as_a_signed_webhook(django_capture_on_commit_callbacks, webhook_receiver):
+    WebhookEndpoint.objects.create(url=webhook_receiver.url, secret="alarm-secret", events=["alarm.raised"])
+    WebhookEndpoint.objects.create(url=webhook_receiver.url + "gates", secret="x", events=["gate.opened"])
+    _four_months([1] * 10 + [2] * 10)
+    with django_capture_on_commit_callbacks() as callbacks:
+        [alarm] = alarms_record(by="month")
+    # Run only the alarm's announcement: the delivery task it queues is run by hand below.
+    for callback in callbacks:
+        callback()
+    delivery = WebhookDelivery.objects.get()
+    assert (delivery.event, delivery.batch_id) == ("alarm.raised", None)
+    assert webhook_delivery_attempt(delivery_id=delivery.pk) is None
+    [got] = webhook_receiver.requests
+    assert webhook_signature_verify(secret="alarm-secret", body=got.body, header=got.headers["X-HybridQC-Signature"])
+    assert not webhook_signature_verify(secret="x", body=got.body, header=got.headers["X-HybridQC-Signature"])
+    assert got.headers["X-HybridQC-Event"] == "alarm.raised"
+    payload = json.loads(got.body)
+    assert payload == alarm_json(alarm)
+    assert (payload["kind"], payload["domain"], payload["judge_version"], payload["period"]) == (
+        "agreement_drift", "test/general", "judge-x", "2026-10")
+    assert round(payload["effect"], 4) == -0.5
+    assert WebhookDelivery.objects.get().status == "delivered"

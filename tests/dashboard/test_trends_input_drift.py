@@ -1,10 +1,13 @@
+import random
+
 import pytest
 
 from dashboard.selectors import batch_report
+from hybridqc.celery import app as celery_app
 from hybridqc.flows.batches import batch_drifted_slice_to_humans, batch_route
 from routing.models import Example, RoutingDecision
 from routing.services.import_v1 import batch_import
-from routing.services.input_drift import batch_input_drift_compute
+from routing.services.input_drift import batch_input_drift_compute, routing_router
 from tests import factories
 
 
@@ -61,3 +64,42 @@ def test_batch_page_shows_input_drift_and_routes_the_slice_for_leads_only(db, cl
     assert "drifted" in page and "Route the drifted slice" in page
     assert client.post(f"/control/batch/{batch.pk}/drift-to-humans/").status_code == 302
     assert set(RoutingDecision.objects.filter(example__batch=batch).values_list("route", flat=True)) == {"human"}
+
+
+@pytest.fixture
+def eager_tasks():
+    # Queued tasks run in this process when the transaction's callbacks run (no worker here).
+    previous = celery_app.conf.task_always_eager
+    celery_app.conf.task_always_eager = True
+    yield
+    celery_app.conf.task_always_eager = previous
+
+
+def test_routing_measures_drift_against_the_router_that_routes_it(db, eager_tasks, django_capture_on_commit_callbacks,
+                                                                  client):
+    model = factories.router_trained()
+    calibration = len(model.calibration["example_ids"])
+    other = batch_import(batch_name="pandalm-routed", lines=factories.shuffled_lines("pandalm.jsonl", seed=2)[:150],
+                         source_name="p", routing_mode="certified").batch
+    # The router learned from the first 400 LLMBar lines (the file is sorted by domain): a sample
+    # of those lines is what it learned from, imported again as new examples.
+    history = factories.data_lines("llmbar.jsonl", 400)
+    random.Random(2).shuffle(history)
+    same = batch_import(batch_name="llmbar-routed", lines=history[:150], source_name="l",
+                        routing_mode="certified").batch
+    with django_capture_on_commit_callbacks(execute=True):
+        batch_route(batch=other)
+        batch_route(batch=same)
+    other.refresh_from_db()
+    same.refresh_from_db()
+    version = f"router-v{model.version}"
+    assert routing_router(other) == model
+    for drift in (other.input_drift, same.input_drift):
+        assert (drift["reference"], drift["router_versions"], drift["n_reference"]) == (
+            f"router v{model.version} calibration", [version], calibration)
+    assert other.input_drift["flagged"] is True and other.input_drift["score"] > 0.9
+    assert same.input_drift["flagged"] is False and same.input_drift["score"] < 0.65
+    assert batch_report(other)["input_drift"]["router_versions"] == [version]
+    client.force_login(factories.lead())
+    page = client.get(f"/control/batch/{other.pk}/").content.decode()
+    assert f"measured after routing by {version}" in page and "drifted" in page

@@ -1,11 +1,16 @@
+from fractions import Fraction
+
 import pytest
 
 from routing.metrics import (
+    NO_WEIGHTS,
+    WeightSums,
     expected_calibration_error,
     labels_agree,
     majority_label,
     rate,
     weighted_rate,
+    weighted_rate_of_sums,
     wilson_interval,
 )
 
@@ -73,3 +78,13 @@ def test_weighted_rate_empty_is_none_and_bad_probabilities_raise():
         weighted_rate([True], [0.0])
     with pytest.raises(ValueError):
         weighted_rate([True, False], [0.5])
+
+
+def test_weighted_rate_of_sums_parts_add_up_to_the_whole():
+    # Weights 2, 4, 4 (p = 0.5, 0.25, 0.25), hits on the first and last: 6/10; n_eff = 100 / 36.
+    first = WeightSums(hits=1, n=2, total=Fraction(6), hit_total=Fraction(2), square_total=Fraction(20))
+    second = WeightSums(hits=1, n=1, total=Fraction(4), hit_total=Fraction(4), square_total=Fraction(16))
+    whole = weighted_rate_of_sums(first.plus(second))
+    assert whole == weighted_rate([True, False, True], [0.5, 0.25, 0.25])
+    assert (whole.hits, whole.n, whole.value, whole.n_eff) == (2, 3, 0.6, 100 / 36)
+    assert weighted_rate_of_sums(NO_WEIGHTS).value is None

@@ -29,11 +29,15 @@ class Command(BaseCommand):
             raise CommandError("the release gate holds (" + "; ".join(export.gate_reasons) + "): pass "
                                "--confirm-unreleased to export anyway, marked released: false")
         written = export_write(export, opts["format"])
+        # Each chunk is written as it comes: the file is never held whole.
         if opts["output"] is None:
-            sys.stdout.buffer.write(written.data)
+            for chunk in written.chunks:
+                sys.stdout.buffer.write(chunk)
             sys.stdout.flush()
         else:
-            opts["output"].write_bytes(written.data)
+            with opts["output"].open("wb") as out:
+                for chunk in written.chunks:
+                    out.write(chunk)
         left = ", ".join(f"{k}: {v}" for k, v in sorted(written.left_out.items()))
         self.stderr.write(f"{written.rows} rows{' (left out ' + left + ')' if left else ''}"
                           f"{'' if export.released else ', NOT released'}")
