@@ -265,6 +265,8 @@ REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [
         "rest_framework.authentication.SessionAuthentication",
         "dashboard.authentication.ApiTokenAuthentication",
+        # Last: counts the requests nobody authenticated (the "anon" rate), before permissions refuse them.
+        "hybridqc.throttling.AnonymousThrottleAuthentication",
     ],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
@@ -277,7 +279,6 @@ REST_FRAMEWORK = {
     # ApplicationError -> its status and {"detail", "code"}, as the pages map it (hybridqc/errors.py).
     "EXCEPTION_HANDLER": "hybridqc.errors.api_exception_handler",
     "DEFAULT_THROTTLE_CLASSES": [
-        "hybridqc.throttling.AnonThrottle",
         "hybridqc.throttling.UserThrottle",
         "hybridqc.throttling.ScopedThrottle",
     ],
@@ -296,6 +297,9 @@ SPECTACULAR_SETTINGS = {
     "personal API token (`Authorization: Bearer <token>`) or a browser session.",
     "VERSION": "1",
     "SERVE_INCLUDE_SCHEMA": False,
+    # The anonymous-request counter is an authentication class that authenticates nobody: not a scheme.
+    "AUTHENTICATION_WHITELIST": ["rest_framework.authentication.SessionAuthentication",
+                                 "dashboard.authentication.ApiTokenAuthentication"],
     "SERVE_PERMISSIONS": ["rest_framework.permissions.IsAuthenticated"],
     # Served from the installed sidecar package: no CDN (no internet, and a CSP).
     "SWAGGER_UI_DIST": "SIDECAR",
