@@ -9,6 +9,7 @@ import pytest
 from hybridqc.flows.batches import batch_route
 from routing.models import ImportJob
 from tests import factories
+from tests.support.figures import figures_write
 
 pytestmark = [pytest.mark.browser]
 LISTEN = """document.addEventListener("securitypolicyviolation", (e) => {
@@ -78,6 +79,7 @@ def test_csp_main_pages_as_each_role_report_no_violation(transactional_db, live_
             visited += 1
         violations += watch.violations
         watch.context.close()
+    figures_write("csp", {"csp_pages": visited, "csp_violations": len(violations)})
     assert visited == 17
     assert violations == []
 
