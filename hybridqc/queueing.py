@@ -1,4 +1,5 @@
-"""What a page says when the task queue cannot be reached at enqueue time."""
+"""What a page says when the task queue cannot be reached at enqueue time, and how a task meets a
+database that cannot be reached for a moment."""
 
 from __future__ import annotations
 
@@ -18,6 +19,7 @@ def enqueue_failed_message(what: str) -> str:
     return (f"{what} was saved, but the task queue is unreachable, so the work has not started. "
             f"It is picked up automatically within about {minutes} minutes once the queue is back, "
             f"or use Retry.")
+
 
 # The database unreachable for a moment (restarted, failed over, a dropped connection): a task that
 # meets it is retried with backoff instead of failing its run or batch. Celery's Django fix-up
