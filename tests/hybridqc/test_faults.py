@@ -161,22 +161,26 @@ class Labeler(threading.Thread):
         self.accepted: list[str] = []
         self.retries = 0
 
-    def _post(self, http: httpx.Client, url: str, data: dict[str, str]) -> httpx.Response:
-        for _ in range(200):  # the server may be down for a while: the same POST again
+    def _post(self, http: httpx.Client, url: str, data: dict[str, str] | None) -> httpx.Response:
+        """POST ``data`` (GET when None) until the server answers below 500: it may be down, booting
+        its workers on a loaded machine, or up without its database; a person would press again."""
+        for _ in range(200):
             try:
                 token = http.cookies.get("csrftoken") or ""
-                resp = http.post(url, data={**data, "csrfmiddlewaretoken": token}, headers={"HX-Request": "true"})
+                resp = (http.get(url) if data is None else
+                        http.post(url, data={**data, "csrfmiddlewaretoken": token}, headers={"HX-Request": "true"}))
             except httpx.TransportError:
                 resp = None
             if resp is not None and resp.status_code < 500:
                 return resp
-            self.retries += 1  # down, or up without its database: a person would press again
+            self.retries += 1
             time.sleep(0.1)
         raise TimeoutError(f"{url} did not answer")
 
     def run(self) -> None:
         with httpx.Client(base_url=self.base, timeout=20) as http:
-            http.get("/accounts/login/")
+            self._post(http, "/accounts/login/", None)
+            self.retries = 0  # only retries after the login count as the fault felt
             self._post(http, "/accounts/login/", {"username": self.username, "password": factories.PASSWORD})
             item = ITEM.search(self._post(http, "/review/next/", {}).text)
             while item and item.group(1) and len(self.accepted) < self.budget:
