@@ -84,13 +84,19 @@ reliability: install chromium services
 backtests: install
 	DATABASE_URL= CELERY_BROKER_URL= $(BIN)/python bench/backtest_matrix.py
 
+# `make serve` listens on plain HTTP on 127.0.0.1: the production default (HTTPS: redirect to https://,
+# Secure cookies a browser never sends back over HTTP) would make it unusable, so it is off here only.
+# Behind a TLS-terminating proxy: make serve SERVE_HTTPS=1 SECURE_PROXY_SSL_HEADER=HTTP_X_FORWARDED_PROTO,https
+SERVE_HTTPS ?= 0
+SERVE_ENV := DATABASE_URL=$(PG_URL) CELERY_BROKER_URL=$(REDIS_URL)/0 SECURE_HTTPS=$(SERVE_HTTPS)
+
 # One worker per queue (hybridqc/queues.py): lease expiry never waits behind judge chunks.
 serve: install services
 	@test -n "$$SECRET_KEY" || { echo "error: set SECRET_KEY for make serve" >&2; exit 1; }
 	@createdb -h 127.0.0.1 -U postgres hybridqc 2>/dev/null && echo "created database hybridqc" || true
-	DATABASE_URL=$(PG_URL) CELERY_BROKER_URL=$(REDIS_URL)/0 $(BIN)/python manage.py migrate --noinput
-	DATABASE_URL=$(PG_URL) CELERY_BROKER_URL=$(REDIS_URL)/0 $(BIN)/python manage.py collectstatic --noinput -v0
-	DATABASE_URL=$(PG_URL) CELERY_BROKER_URL=$(REDIS_URL)/0 bash -c '\
+	$(SERVE_ENV) $(BIN)/python manage.py migrate --noinput
+	$(SERVE_ENV) $(BIN)/python manage.py collectstatic --noinput -v0
+	$(SERVE_ENV) bash -c '\
 	  trap "kill 0" EXIT; \
 	  $(BIN)/celery -A hybridqc worker -Q hybridqc-judge -n judge@%h -l info -c 2 & \
 	  $(BIN)/celery -A hybridqc worker -Q hybridqc-routing -n routing@%h -l info -c 1 & \

@@ -17,11 +17,12 @@ SUITES = {
     "fuzz": "tests/hybridqc/test_fuzz.py",
     "xss": "tests/hybridqc/test_xss.py",
     "faults": "tests/hybridqc/test_faults.py",
+    "csp": "tests/hybridqc/test_csp_browser.py",
 }
 # What "done" means for each figure (issue: nothing stuck, nothing lost, nobody in).
 TARGETS = {"authz_violations": 0, "fuzz_server_errors": 0, "fuzz_partial_writes": 0, "xss_executions": 0,
-           "faults_labels_lost": 0, "faults_examples_stuck": 0, "faults_duplicates": 0}
-MINIMA = {"fuzz_cases": 10_000, "xss_payloads": 50, "faults_run": 5}
+           "csp_violations": 0, "faults_labels_lost": 0, "faults_examples_stuck": 0, "faults_duplicates": 0}
+MINIMA = {"fuzz_cases": 10_000, "xss_payloads": 50, "faults_run": 6, "csp_pages": 17}
 
 
 def suite_run(name: str, path: str) -> dict[str, object]:

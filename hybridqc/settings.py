@@ -102,7 +102,10 @@ TEMPLATES = [
 DATABASES = {
     "default": dj_database_url.parse(
         # Empty counts as unset: `make demo` clears any DATABASE_URL from the caller's shell.
-        os.environ.get("DATABASE_URL") or f"sqlite:///{BASE_DIR / 'db.sqlite3'}", conn_max_age=60
+        os.environ.get("DATABASE_URL") or f"sqlite:///{BASE_DIR / 'db.sqlite3'}", conn_max_age=60,
+        # A kept connection is checked before a request or task reuses it: after a database restart
+        # the first request reconnects instead of failing on the dead connection.
+        conn_health_checks=True,
     )
 }
 # Parallel test runs (helpers, CI) each need their own test database.
@@ -164,13 +167,12 @@ SECURE_HSTS_SECONDS = env_int("SECURE_HSTS_SECONDS", 31_536_000 if SECURE_HTTPS 
 SECURE_HSTS_INCLUDE_SUBDOMAINS = env_bool("SECURE_HSTS_INCLUDE_SUBDOMAINS", SECURE_HTTPS)
 SECURE_HSTS_PRELOAD = env_bool("SECURE_HSTS_PRELOAD", SECURE_HTTPS)
 SECURE_PROXY_SSL_HEADER = env_pair("SECURE_PROXY_SSL_HEADER")
-# No inline script anywhere (templates load static/js files; htmx eval is off in base.html).
-# Inline style attributes remain in a few templates, hence style-src-attr.
+# No inline script or style anywhere: templates load static/js and static/css files (bar widths are
+# classes), htmx eval and its injected style element are off in base.html.
 SECURE_CSP = {
     "default-src": [CSP.SELF],
     "script-src": [CSP.SELF],
     "style-src": [CSP.SELF],
-    "style-src-attr": [CSP.UNSAFE_INLINE],
     "img-src": [CSP.SELF, "data:"],
     "object-src": [CSP.NONE],
     "base-uri": [CSP.NONE],
@@ -271,6 +273,8 @@ REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [
         "rest_framework.authentication.SessionAuthentication",
         "dashboard.authentication.ApiTokenAuthentication",
+        # Last: counts the requests nobody authenticated (the "anon" rate), before permissions refuse them.
+        "hybridqc.throttling.AnonymousThrottleAuthentication",
     ],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
@@ -283,7 +287,6 @@ REST_FRAMEWORK = {
     # ApplicationError -> its status and {"detail", "code"}, as the pages map it (hybridqc/errors.py).
     "EXCEPTION_HANDLER": "hybridqc.errors.api_exception_handler",
     "DEFAULT_THROTTLE_CLASSES": [
-        "hybridqc.throttling.AnonThrottle",
         "hybridqc.throttling.UserThrottle",
         "hybridqc.throttling.ScopedThrottle",
     ],
@@ -302,6 +305,9 @@ SPECTACULAR_SETTINGS = {
     "personal API token (`Authorization: Bearer <token>`) or a browser session.",
     "VERSION": "1",
     "SERVE_INCLUDE_SCHEMA": False,
+    # The anonymous-request counter is an authentication class that authenticates nobody: not a scheme.
+    "AUTHENTICATION_WHITELIST": ["rest_framework.authentication.SessionAuthentication",
+                                 "dashboard.authentication.ApiTokenAuthentication"],
     "SERVE_PERMISSIONS": ["rest_framework.permissions.IsAuthenticated"],
     # Served from the installed sidecar package: no CDN (no internet, and a CSP).
     "SWAGGER_UI_DIST": "SIDECAR",

@@ -1,13 +1,18 @@
 """DRF throttles whose rates come from settings at request time.
 
 DRF's own classes copy ``DEFAULT_THROTTLE_RATES`` once, when they are imported, so a rate changed
-later (a test, a reload) would never apply; these read the live API settings instead. The counters
+later (a test, a reload) would never apply; these read the live API settings instead. Anonymous
+requests are counted during authentication (``AnonymousThrottleAuthentication``). The counters
 live in the default cache: Redis whenever one is configured, so every web worker counts the same
 requests.
 """
 
 from __future__ import annotations
 
+from typing import Any
+
+from rest_framework.authentication import BaseAuthentication
+from rest_framework.exceptions import Throttled
 from rest_framework.request import Request
 from rest_framework.settings import api_settings
 from rest_framework.throttling import AnonRateThrottle, ScopedRateThrottle, SimpleRateThrottle, UserRateThrottle
@@ -19,8 +24,29 @@ def _rate(throttle: SimpleRateThrottle) -> str | None:
 
 
 class AnonThrottle(AnonRateThrottle):
+    """Requests nobody authenticated, per client address. Counted by ``AnonymousThrottleAuthentication``
+    (DRF checks permissions before throttles, and every API view refuses anonymous users, so a
+    throttle class in ``DEFAULT_THROTTLE_CLASSES`` would never see one)."""
+
+    def get_cache_key(self, request: Request, view: object) -> str:
+        # Not AnonRateThrottle's: it reads request.user, which is being determined right now.
+        return self.cache_format % {"scope": self.scope, "ident": self.get_ident(request)}
+
     def get_rate(self) -> str | None:
         return _rate(self)
+
+
+class AnonymousThrottleAuthentication(BaseAuthentication):
+    """Last in ``DEFAULT_AUTHENTICATION_CLASSES``: DRF asks it only when no earlier class
+    authenticated the request, so it sees exactly the anonymous requests, before any permission
+    answers. It authenticates nobody; past the ``anon`` rate it answers 429 with Retry-After."""
+
+    def authenticate(self, request: Request) -> None:
+        throttle = AnonThrottle()
+        view: Any = (request.parser_context or {}).get("view")
+        if not throttle.allow_request(request, view):
+            raise Throttled(wait=throttle.wait())
+        return None
 
 
 class UserThrottle(UserRateThrottle):

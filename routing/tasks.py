@@ -2,6 +2,7 @@ import logging
 
 from celery import shared_task
 
+from hybridqc.queueing import DATABASE_RETRY
 from routing.models import Batch, JudgeRun
 from routing.services.backtest_jobs import backtest_run_or_error
 from routing.services.input_drift import batch_input_drift_compute
@@ -45,7 +46,7 @@ def batch_backtest(token: str, batch_id: int, alpha: float, delta: float, splits
                                                                    splits=splits))
 
 
-@shared_task(acks_late=True, reject_on_worker_lost=True)
+@shared_task(acks_late=True, reject_on_worker_lost=True, **DATABASE_RETRY)
 def judge_chunk(run_id: int, example_ids: list[int]) -> int:
     """Judge one chunk of a live judge run (concurrently); safe to redeliver."""
     run = JudgeRun.objects.select_related("judge_config", "batch").filter(pk=run_id).first()
@@ -55,7 +56,7 @@ def judge_chunk(run_id: int, example_ids: list[int]) -> int:
     return judge_chunk_run(run=run, example_ids=example_ids)
 
 
-@shared_task(acks_late=True, reject_on_worker_lost=True)
+@shared_task(acks_late=True, reject_on_worker_lost=True, **DATABASE_RETRY)
 def judge_verdict(run_id: int, example_id: int, order: str, sample: int) -> int:
     """One verdict per task: the naive baseline the benchmark compares chunks against."""
     run = JudgeRun.objects.select_related("judge_config", "batch").filter(pk=run_id).first()
@@ -65,7 +66,7 @@ def judge_verdict(run_id: int, example_id: int, order: str, sample: int) -> int:
     return judge_verdict_run(run=run, example_id=example_id, order=order, sample=sample)
 
 
-@shared_task(acks_late=True, reject_on_worker_lost=True)
+@shared_task(acks_late=True, reject_on_worker_lost=True, **DATABASE_RETRY)
 def batch_input_drift_run(batch_id: int) -> bool | None:
     """After an import: compare the batch with the router's data (stored on the batch; a
     redelivery computes the same figures again). Returns whether it was flagged."""

@@ -12,6 +12,7 @@ import logging
 
 from django.db import transaction
 
+from hybridqc.queueing import DATABASE_DOWN
 from reviewers.capacity import roster_remaining_capacity
 from reviewers.models import ReviewTask
 from reviewers.services import review_tasks_create, review_tasks_untaken_delete
@@ -69,6 +70,8 @@ def batch_route_or_fail(*, batch: Batch) -> int:
     lead can read (and a Retry), never ``routing`` with its page polling forever."""
     try:
         return batch_route(batch=batch)
+    except DATABASE_DOWN:
+        raise  # transient: the task retries; the batch stays "routing" (its routing is one transaction)
     except Exception as exc:
         log.exception("batch %r: routing failed", batch.name)
         reason = f"routing failed: {type(exc).__name__}: {exc}"[:500]

@@ -4,6 +4,7 @@ import logging
 
 from celery import shared_task
 
+from hybridqc.queueing import DATABASE_RETRY
 from routing.models import Batch, ImportJob
 from routing.services.import_jobs import import_job_execute
 
@@ -12,7 +13,7 @@ from .batches import batch_route_or_fail
 log = logging.getLogger(__name__)
 
 
-@shared_task(acks_late=True, reject_on_worker_lost=True)
+@shared_task(acks_late=True, reject_on_worker_lost=True, **DATABASE_RETRY)
 def batch_pipeline_run(batch_id: int) -> int:
     batch = Batch.objects.filter(pk=batch_id).first()
     if batch is None:

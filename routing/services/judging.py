@@ -27,6 +27,7 @@ from django.utils import timezone
 from redis.exceptions import ConnectionError as RedisConnectionError
 
 from hybridqc.errors import ApplicationError
+from hybridqc.queueing import DATABASE_DOWN
 from routing.events import judge_run_finished
 from routing.judges.base import ORDERS, FewShot, Verdict, VerdictRequest
 from routing.judges.fewshot import variant_names
@@ -240,6 +241,10 @@ def judge_chunk_run(*, run: JudgeRun, example_ids: Sequence[int]) -> int:
     requests = pending_requests(config, examples)
     try:
         written = _judge(run, requests) if requests else 0
+    except DATABASE_DOWN:
+        # Transient: the task retries the chunk (only what is missing); the run stays active.
+        log.warning("judge run %s: chunk to be retried (database unreachable)", run.pk)
+        raise
     except (RedisConnectionError, ConnectionError):
         # The shared provider limit's store (Redis) is unreachable: transient. The run stays active
         # and the sweeper re-enqueues the chunk once it made no progress (judging without the

@@ -25,6 +25,26 @@ def test_api_throttle_user_n_plus_first_request_is_429_with_retry_after(rates, l
     assert refused.status_code == 429 and 1 <= int(refused["Retry-After"]) <= 60
 
 
+def test_api_throttle_anonymous_n_plus_first_request_is_429_before_permissions_answer(rates, lead_user):
+    """Anonymous requests are refused by every API view's permissions (403); they still count."""
+    codes = [Client().get(path).status_code for path in ("/api/control/batches/", "/api/tokens/", "/api/schema/")]
+    refused = Client().get("/api/control/batches/")
+    assert codes == [403, 403, 429]
+    assert refused.status_code == 429 and 1 <= int(refused["Retry-After"]) <= 60
+    assert refused.json()["detail"].startswith("Request was throttled.")
+
+
+def test_api_throttle_anonymous_count_leaves_signed_in_users_alone(rates, lead_user):
+    """Two anonymous requests use up the anonymous rate; a token's user from the same address is
+    counted under the user rate only, and a browser session too."""
+    assert [Client().get("/api/tokens/").status_code for _ in range(3)] == [403, 403, 429]
+    auth = {"HTTP_AUTHORIZATION": f"Bearer {api_token_create(user=lead_user, name='t', expires_in_days=1).secret}"}
+    assert Client().get("/api/control/batches/", **auth).status_code == 200
+    session = Client()
+    session.force_login(lead_user)
+    assert session.get("/api/control/batches/").status_code == 200
+
+
 def test_api_throttle_refused_tokens_n_plus_first_is_429_and_good_tokens_still_work(rates, lead_user):
     good = api_token_create(user=lead_user, name="t", expires_in_days=1).secret
     codes = [Client().get("/api/tokens/", HTTP_AUTHORIZATION=f"Bearer hqc_{i:012d}_x").status_code for i in range(3)]

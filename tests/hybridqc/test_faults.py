@@ -1,7 +1,8 @@
 """Faults with real processes: a worker SIGKILLed mid judge chunk and mid routing, the broker
 (a private redis-server) restarted mid run, the web server (gunicorn) SIGKILLed during a burst of
 submits. After one sweeper interval nothing is stuck, no accepted label is lost, nothing is
-stored twice. (PostgreSQL is shared by every engineer on this machine: not restarted here.)"""
+stored twice. PostgreSQL is restarted as a private cluster of the test's own (the shared server
+on 5432 is never stopped)."""
 
 from __future__ import annotations
 
@@ -16,6 +17,8 @@ from datetime import timedelta
 
 import httpx
 import pytest
+from django.contrib.contenttypes.models import ContentType
+from django.db import connection
 from django.db.models import Count
 from django.utils import timezone
 
@@ -158,19 +161,26 @@ class Labeler(threading.Thread):
         self.accepted: list[str] = []
         self.retries = 0
 
-    def _post(self, http: httpx.Client, url: str, data: dict[str, str]) -> httpx.Response:
-        for _ in range(200):  # the server may be down for a while: the same POST again
+    def _post(self, http: httpx.Client, url: str, data: dict[str, str] | None) -> httpx.Response:
+        """POST ``data`` (GET when None) until the server answers below 500: it may be down, booting
+        its workers on a loaded machine, or up without its database; a person would press again."""
+        for _ in range(200):
             try:
                 token = http.cookies.get("csrftoken") or ""
-                return http.post(url, data={**data, "csrfmiddlewaretoken": token}, headers={"HX-Request": "true"})
+                resp = (http.get(url) if data is None else
+                        http.post(url, data={**data, "csrfmiddlewaretoken": token}, headers={"HX-Request": "true"}))
             except httpx.TransportError:
-                self.retries += 1
-                time.sleep(0.1)
+                resp = None
+            if resp is not None and resp.status_code < 500:
+                return resp
+            self.retries += 1
+            time.sleep(0.1)
         raise TimeoutError(f"{url} did not answer")
 
     def run(self) -> None:
         with httpx.Client(base_url=self.base, timeout=20) as http:
-            http.get("/accounts/login/")
+            self._post(http, "/accounts/login/", None)
+            self.retries = 0  # only retries after the login count as the fault felt
             self._post(http, "/accounts/login/", {"username": self.username, "password": factories.PASSWORD})
             item = ITEM.search(self._post(http, "/review/next/", {}).text)
             while item and item.group(1) and len(self.accepted) < self.budget:
@@ -242,6 +252,82 @@ def test_fault_broker_down_at_upload(spawned):
     processes.stop(web)
     FAULTS.append({"fault": "broker down at upload", "labels_lost": 0, "examples_stuck": _stuck(batch),
                    "duplicates": _task_duplicates(batch)})
+
+
+@pytest.fixture
+def private_postgres(transactional_db):
+    """This test's database on a private PostgreSQL cluster (the shared server is never stopped):
+    the test process and every process it spawns (via processes.test_db_url) use it."""
+    cluster = processes.PostgresCluster()
+    cluster.start()
+    cluster.createdb("hybridqc")
+    processes.migrate(cluster.url("hybridqc"))
+    saved = dict(connection.settings_dict)
+    connection.close()
+    connection.settings_dict.update(NAME="hybridqc", HOST="127.0.0.1", PORT=str(cluster.port), USER="postgres",
+                                    PASSWORD="")
+    ContentType.objects.clear_cache()  # ids from the other database
+    yield cluster
+    connection.close()
+    connection.settings_dict.update(saved)
+    ContentType.objects.clear_cache()
+    cluster.remove()
+
+
+def _restart(cluster: processes.PostgresCluster) -> None:
+    cluster.stop_immediately()
+    time.sleep(3)  # every process meets the outage: chunks writing verdicts, submits, polls
+    cluster.start()
+    connection.close()  # this process's connection died with the server
+
+
+def test_fault_postgres_restarted_mid_batch(private_postgres, spawned):
+    """PostgreSQL stopped (-m immediate) while a worker judges a batch and reviewers submit over
+    HTTP, then started again: chunks retry, the batch routes, submits go through on retry."""
+    queue, keep = spawned
+    web_port = processes.free_port()
+    make_tasks(120, name="f-pg-review")
+    for i in range(2):
+        factories.reviewer(f"pg{i}", prefixes=["test"], capacity_per_day=1000)
+    batch = factories.batch("f-pg", items=[factories.pairwise_item(i, domain="pg/judged") for i in range(30)]).batch
+    with running_fake(latency_ms=400) as fake:  # about 25 s of judging: the restart lands inside it
+        config = factories.judge_config(fake.url, max_concurrency=1, chunk_size=5)
+        keep(processes.worker(queue))
+        keep(processes.gunicorn(web_port, REVIEW_SECOND_SHARE="0", REVIEW_GOLD_SHARE="0"))
+        run = judge_run_start(batch=batch, config=config)
+        wait_until(lambda: Judgment.objects.filter(judge=config.key).count() >= 6, timeout=90, what="verdicts")
+        labelers = [Labeler(f"http://127.0.0.1:{web_port}", f"pg{i}", 120) for i in range(2)]
+        for t in labelers:
+            t.start()
+        wait_until(lambda: sum(len(t.accepted) for t in labelers) >= 8, timeout=60, interval=0.01, what="submits")
+        verdicts_at_stop = Judgment.objects.filter(judge=config.key).count()
+        submits_at_stop = sum(len(t.accepted) for t in labelers)
+        _restart(private_postgres)
+        wait_until(lambda: Batch.objects.get(pk=batch.pk).status == Batch.Status.READY, timeout=240, what="routing")
+        for t in labelers:
+            t.join(240)
+    swept = _sweep_after_one_interval()
+    accepted = [task for t in labelers for task in t.accepted]
+    stored = set(HumanLabel.objects.filter(source="review").values_list("task__public_id", flat=True))
+    per_task = HumanLabel.objects.filter(source="review").values("task_id").annotate(n=Count("id"))
+    expected = {(r.example_id, r.order, r.sample) for r in verdict_requests(config, batch.examples.all())}
+    worker_log = (processes.ROOT / "var" / f"worker-{queue}.log").read_text()
+    assert verdicts_at_stop < 60 and submits_at_stop < 120
+    assert JudgeRun.objects.get(pk=run.pk).status == "done"  # retried, not failed
+    assert set(Judgment.objects.filter(judge=config.key).values_list("example_id", "order", "sample")) == expected
+    assert sum(t.retries for t in labelers) > 0  # the outage was felt
+    # Each labels until the queue is empty (a budget would leave its last claimed item leased).
+    statuses = Counter(ReviewTask.objects.filter(example__batch__name="f-pg-review").values_list("status", flat=True))
+    assert statuses == {"done": 120}
+    chunk_retries = len(re.findall(r"judge_chunk\[[\w-]+\] retry: Retry in \d+s: OperationalError", worker_log))
+    assert chunk_retries >= 1 and swept["runs_requeued"] == 0  # the task retried: nothing left for the sweeper
+    FAULTS.append({"fault": "PostgreSQL restarted (pg_ctl stop -m immediate) mid batch",
+                   "verdicts_at_stop": verdicts_at_stop, "submits_at_stop": submits_at_stop,
+                   "chunk_retries": chunk_retries, "submits_accepted": len(accepted),
+                   "submit_retries": sum(t.retries for t in labelers), "labels_lost": len(set(accepted) - stored),
+                   "examples_stuck": _stuck(batch),
+                   "duplicates": _judgment_duplicates(config) + _task_duplicates(batch)
+                   + sum(r["n"] - 1 for r in per_task) + (len(accepted) - len(set(accepted)))})
 
 
 def test_fault_figures_are_written(transactional_db):

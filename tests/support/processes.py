@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
+import shutil
 import signal
 import socket
 import subprocess
 import sys
+import tempfile
 import time
 import uuid
 from pathlib import Path
@@ -86,3 +89,56 @@ def stop(proc: subprocess.Popen[bytes]) -> None:
             proc.wait(20)
         except subprocess.TimeoutExpired:
             kill(proc)
+
+
+class PostgresCluster:
+    """A private PostgreSQL cluster (initdb + pg_ctl) in a temporary directory on a free port, trust
+    auth, for faults that stop the server: the shared one on 5432 is never touched. As root the
+    cluster's commands run as the ``postgres`` OS user (initdb refuses root)."""
+
+    def __init__(self) -> None:
+        found = sorted(Path("/usr/lib/postgresql").glob("*/bin/pg_ctl"), key=lambda p: int(p.parts[-3]))
+        if not found:
+            raise RuntimeError("no PostgreSQL server binaries under /usr/lib/postgresql (install postgresql)")
+        self.bin = found[-1].parent
+        self.port = free_port()
+        self.dir = Path(tempfile.mkdtemp(prefix="hybridqc-pg-"))
+        self.data = self.dir / "data"
+        if os.geteuid() == 0:
+            shutil.chown(self.dir, "postgres", "postgres")
+        self._run("initdb", "-D", str(self.data), "-U", "postgres", "--auth=trust", "-E", "UTF8", "--no-sync")
+
+    def _run(self, tool: str, *args: str) -> None:
+        as_postgres = ["runuser", "-u", "postgres", "--"] if os.geteuid() == 0 else []
+        proc = subprocess.run([*as_postgres, str(self.bin / tool), *args], capture_output=True, text=True,
+                              timeout=120, cwd=self.dir)
+        if proc.returncode != 0:
+            raise RuntimeError(f"{tool} failed: {proc.stdout[-1000:]} {proc.stderr[-1000:]}")
+
+    def url(self, name: str) -> str:
+        return f"postgres://postgres@127.0.0.1:{self.port}/{name}"
+
+    def start(self) -> None:
+        options = f"-p {self.port} -c listen_addresses=127.0.0.1 -k {self.dir} -c fsync=off -c max_connections=60"
+        self._run("pg_ctl", "start", "-w", "-t", "60", "-D", str(self.data), "-l", str(self.dir / "log"),
+                  "-o", options)
+
+    def stop_immediately(self) -> None:
+        """What a crash looks like to clients: every backend gone at once, recovery on the next start."""
+        self._run("pg_ctl", "stop", "-m", "immediate", "-D", str(self.data))
+
+    def createdb(self, name: str) -> None:
+        self._run("psql", "-h", "127.0.0.1", "-p", str(self.port), "-U", "postgres",
+                  "-c", f'CREATE DATABASE "{name}"')
+
+    def remove(self) -> None:
+        with contextlib.suppress(RuntimeError):
+            self._run("pg_ctl", "stop", "-m", "immediate", "-D", str(self.data))
+        shutil.rmtree(self.dir, ignore_errors=True)
+
+
+def migrate(database_url: str) -> None:
+    proc = subprocess.run([sys.executable, "manage.py", "migrate", "--noinput", "-v0"], cwd=ROOT, capture_output=True,
+                          text=True, timeout=300, env=project_env(DATABASE_URL=database_url))
+    if proc.returncode != 0:
+        raise RuntimeError(f"migrate failed: {proc.stderr[-2000:]}")
