@@ -18,4 +18,5 @@ urlpatterns = [
     path("alarms/<int:alarm_id>/always-human/", views_trends.alarm_always_human, name="alarm-always-human"),
     path("alarms/<int:alarm_id>/dismiss/", views_trends.alarm_dismiss_view, name="alarm-dismiss"),
     path("batch/<int:batch_id>/router/", views_router.router_panel, name="router_panel"),
+    path("batch/<int:batch_id>/router/revert/", views_router.router_revert, name="router_revert"),
 ]

@@ -80,6 +80,7 @@ RULES: dict[str, Rule] = {
     "control/batch/<int:batch_id>/export/": Rule(LEADS, served=frozenset({409})),  # held: asks to confirm
     "control/batch/<int:batch_id>/drift-to-humans/": Rule(LEADS),
     "control/batch/<int:batch_id>/router/": Rule(LEADS),
+    "control/batch/<int:batch_id>/router/revert/": Rule(LEADS),
     "control/trends/": Rule(LEADS),
     "control/trends/check/": Rule(LEADS),
     "control/alarms/<int:alarm_id>/always-human/": Rule(LEADS),
