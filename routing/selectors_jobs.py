@@ -48,7 +48,7 @@ def _judge_runs(limit: int) -> list[JobRow]:
 
 def _routings(limit: int) -> list[JobRow]:
     """Batches routing now or whose routing failed (with the reason), then the stored runs."""
-    state = {Batch.Status.FAILED: FAILED, Batch.Status.IMPORTED: QUEUED}
+    state: dict[str, str] = {Batch.Status.FAILED: FAILED, Batch.Status.IMPORTED: QUEUED}
     rows = [JobRow("routing", b.pk, f"routing of {b.name}", state.get(b.status, RUNNING), None,
                    b.status_detail if b.status == Batch.Status.FAILED else b.get_status_display(),
                    b.status_changed_at or b.created_at, None, b.pk, retry=b.status == Batch.Status.FAILED)
