@@ -42,7 +42,7 @@ def batch_backtest(token: str, batch_id: int, alpha: float, delta: float, splits
         log.warning("batch %s vanished before its backtest ran", batch_id)
         return
     backtest_result_save(token=token, result=backtest_run_or_error(batch=batch, alpha=alpha, delta=delta,
-                                                                   splits=splits))
+                                                                   splits=splits, token=token))
 
 
 @shared_task(acks_late=True, reject_on_worker_lost=True)

@@ -24,7 +24,7 @@ from routing.selectors import (
     router_models,
     router_previous_active,
 )
-from routing.services.backtest_jobs import backtest_pending_mark
+from routing.services.backtest_jobs import backtest_pending_mark, backtest_progress
 from routing.services.route import certifications_for
 from routing.services.router_promotion import PROMOTABLE, PromotionError, promotion_summary, router_model_promote
 from routing.services.router_training import backtest_result_path, batch_backtest_run
@@ -136,9 +136,9 @@ def _backtest_poll(request: HtmxHttpRequest, token: str) -> HttpResponse:
     except ValueError:
         return _backtest_render(request, {"error": "Unknown backtest."}, status=400)
     if not path.exists():
-        return _backtest_render(request, {"token": token, "running": True})
+        return _backtest_render(request, {"token": token, "running": True, "progress": backtest_progress(token)})
     result = json.loads(path.read_text())
-    return _backtest_render(request, {"result": result, "error": result.get("error", "")})
+    return _backtest_render(request, {"result": result, "error": result.get("error", ""), "token": token})
 
 
 @lead_required
@@ -163,7 +163,8 @@ def backtest_page(request: HtmxHttpRequest) -> HttpResponse:
             # The marker stays: the sweeper ends it, so no page polls for a result that never comes.
             error = "The task queue is unreachable, so the backtest did not start; run it again later."
             return _backtest_render(request, {"form": form, "error": error}, status=503)
-        return _backtest_render(request, {"form": form, "token": token, "running": True})
+        return _backtest_render(request, {"form": form, "token": token, "running": True,
+                                          "progress": backtest_progress(token)})
     try:
         result = batch_backtest_run(batch=batch, alpha=alpha, delta=delta, splits=splits)
     except ValueError as exc:
