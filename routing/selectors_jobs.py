@@ -6,7 +6,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
-from routing.models import Batch, ImportJob, JudgeRun, RouterModel, RoutingRun
+from routing.models import Batch, ImportJob, JudgeRun, RetrainJob, RouterModel, RoutingRun
 from routing.selectors_imports import import_job_percent
 
 QUEUED, RUNNING, DONE, FAILED = "queued", "running", "done", "failed"
@@ -60,10 +60,21 @@ def _routings(limit: int) -> list[JobRow]:
     return rows
 
 
+def retrain_job_latest() -> RetrainJob | None:
+    return RetrainJob.objects.order_by("-created_at", "-id").first()
+
+
 def _retrains(limit: int) -> list[JobRow]:
-    models = RouterModel.objects.defer("blob", "calibration").order_by("-created_at")[:limit]
-    return [JobRow("retrain", m.pk, f"retrain: router v{m.version} ({m.get_status_display()})", DONE, 100, "",
-                   m.created_at, m.created_at) for m in models]
+    """Retrains leads asked for (job rows), and the versions trained on schedule (no job row)."""
+    jobs = list(RetrainJob.objects.order_by("-created_at", "-id")[:limit])
+    rows = [JobRow("retrain", j.pk, f"retrain asked for: {f'router v{j.version}' if j.version else 'no version yet'}",
+                   j.status, 100 if j.finished else None, j.error or j.summary, j.created_at, j.finished_at,
+                   retry=j.status == FAILED) for j in jobs]
+    asked = {j.version for j in jobs if j.version}
+    models = RouterModel.objects.defer("blob", "calibration").exclude(version__in=asked).order_by("-created_at")
+    rows += [JobRow("retrain", m.pk, f"scheduled retrain: router v{m.version} ({m.get_status_display()})", DONE, 100,
+                    "", m.created_at, m.created_at) for m in models[:limit]]
+    return rows
 
 
 def jobs_recent(limit: int = 50) -> list[JobRow]:

@@ -6,6 +6,7 @@ from routing.models import Batch, JudgeRun
 from routing.services.backtest_jobs import backtest_run_or_error
 from routing.services.input_drift import batch_input_drift_compute
 from routing.services.judging import judge_chunk_run, judge_verdict_run
+from routing.services.retrain_jobs import retrain_job_run
 from routing.services.router_training import (
     RouterTrainingError,
     backtest_result_save,
@@ -24,8 +25,12 @@ def router_retrain_check() -> int | None:
 
 
 @shared_task(acks_late=True, reject_on_worker_lost=True)
-def router_retrain(requested_by: int | None = None) -> int | None:
-    """A lead asked for a retrain from the model page; returns the new version."""
+def router_retrain(requested_by: int | None = None, job_id: int | None = None) -> int | None:
+    """A lead asked for a retrain from the model page (``job_id``: its job row, which records
+    the outcome); returns the new version."""
+    if job_id is not None:
+        job = retrain_job_run(job_id=job_id)
+        return job.version if job is not None else None
     try:
         return router_train().version
     except RouterTrainingError as exc:
