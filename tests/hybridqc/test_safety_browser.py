@@ -33,7 +33,7 @@ FORM_CONFIRMATION = {
     "routing:router_retrain": "dialog",
     "routing:router_promote": "dialog",
     "routing:router_rollback": "dialog",
-    "reviewers:gold_mark": "dialog",
+    "reviewers:gold_mark": "preview",
     "dashboard:drift-to-humans": "dialog",
     "dashboard:alarm-always-human": "dialog",
     "dashboard:alarm-dismiss": "one",
