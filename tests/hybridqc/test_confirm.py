@@ -12,9 +12,10 @@ from django.urls import reverse
 from hybridqc.confirm import TOKEN_FIELD, ConfirmationError, dry_run, preview_check, preview_token
 from hybridqc.flows.batches import batch_route
 from hybridqc.flows.previews import batch_figures
+from hybridqc.flows.receivers import batch_rejudged
 from reviewers.models import HumanLabel, ReviewTask
 from reviewers.services import review_label_submit, review_task_claim
-from routing.models import Batch, RoutingDecision, RoutingRun
+from routing.models import Batch, JudgeRun, RoutingDecision, RoutingRun
 from tests import factories
 
 TIED = [{"judge": "judge-x", "order": "ab", "choice": 1}, {"judge": "judge-x", "order": "ba", "choice": 2}]
@@ -139,3 +140,22 @@ def test_confirm_revert_without_an_earlier_run_is_409(routed, client, lead_user)
     client.force_login(lead_user)
     refused = _post(client, reverse("dashboard:router_revert", args=[routed.pk]), {})
     assert refused.status_code == 409 and "no earlier routing run" in refused.content.decode()
+
+
+def test_confirm_rejudge_keeps_every_reviewers_label_and_leased_task(routed, reviewer_user):
+    """A finished judge run resets and re-routes the batch: what reviewers started stays."""
+    profile = reviewer_user.reviewer
+    labeled = review_task_claim(reviewer=profile)
+    review_label_submit(task=labeled, reviewer=profile, choice=1)
+    leased = review_task_claim(reviewer=profile)
+    labels = sorted(HumanLabel.objects.filter(example__batch=routed).values_list("pk", flat=True))
+    kept_decisions = sorted(RoutingDecision.objects.filter(example_id__in=[labeled.example_id, leased.example_id])
+                            .values_list("pk", flat=True))
+    run = JudgeRun.objects.create(batch=routed, status="done")
+    batch_rejudged(sender=JudgeRun, run=run, batch=routed)
+    batch_route(batch=routed)  # what the queued pipeline does next
+    assert sorted(HumanLabel.objects.filter(example__batch=routed).values_list("pk", flat=True)) == labels
+    assert ReviewTask.objects.get(pk=leased.pk).status == ReviewTask.Status.LEASED
+    assert sorted(RoutingDecision.objects.filter(example_id__in=[labeled.example_id, leased.example_id])
+                  .values_list("pk", flat=True)) == kept_decisions
+    assert RoutingDecision.objects.filter(example__batch=routed).count() == 6
