@@ -4,10 +4,11 @@ imports, judge runs, routings (a batch's pipeline status and its stored runs) an
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 
 from routing.models import Batch, ImportJob, JudgeRun, RetrainJob, RouterModel, RoutingRun
 from routing.selectors_imports import import_job_percent
+from routing.services.backtest_jobs import backtest_pending_path, backtest_progress
 
 QUEUED, RUNNING, DONE, FAILED = "queued", "running", "done", "failed"
 BUSY = (Batch.Status.IMPORTED, Batch.Status.JUDGING, Batch.Status.ROUTING)
@@ -77,8 +78,22 @@ def _retrains(limit: int) -> list[JobRow]:
     return rows
 
 
+def _backtests() -> list[JobRow]:
+    """Backtests a worker has not finished: their pending marker holds the splits done."""
+    directory = backtest_pending_path("x").parent
+    rows = []
+    for marker in sorted(directory.glob("*.pending")) if directory.exists() else []:
+        if marker.with_suffix(".json").exists():
+            continue  # finished: the sweeper removes its marker
+        progress = backtest_progress(marker.stem)
+        rows.append(JobRow("backtest", 0, f"backtest {marker.stem[:8]}: {progress['done']} of {progress['total']} "
+                           "splits", RUNNING if progress["total"] else QUEUED, progress["percent"], "",
+                           datetime.fromtimestamp(marker.stat().st_ctime, tz=UTC), None))
+    return rows
+
+
 def jobs_recent(limit: int = 50) -> list[JobRow]:
     """Running jobs first, then the most recent of every kind, newest first."""
-    rows = [*_imports(limit), *_judge_runs(limit), *_routings(limit), *_retrains(limit)]
+    rows = [*_imports(limit), *_judge_runs(limit), *_routings(limit), *_retrains(limit), *_backtests()]
     rows.sort(key=lambda r: (r.status not in (QUEUED, RUNNING), -(r.started.timestamp() if r.started else 0)))
     return rows[:limit]

@@ -3,7 +3,7 @@ import logging
 from celery import shared_task
 
 from routing.models import Batch, JudgeRun
-from routing.services.backtest_jobs import backtest_run_or_error
+from routing.services.backtest_jobs import backtest_pending_path, backtest_run_or_error
 from routing.services.input_drift import batch_input_drift_compute
 from routing.services.judging import judge_chunk_run, judge_verdict_run
 from routing.services.retrain_jobs import retrain_job_run
@@ -48,6 +48,7 @@ def batch_backtest(token: str, batch_id: int, alpha: float, delta: float, splits
         return
     backtest_result_save(token=token, result=backtest_run_or_error(batch=batch, alpha=alpha, delta=delta,
                                                                    splits=splits, token=token))
+    backtest_pending_path(token).unlink(missing_ok=True)  # done: no longer a running job
 
 
 @shared_task(acks_late=True, reject_on_worker_lost=True)

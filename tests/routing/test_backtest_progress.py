@@ -10,6 +10,7 @@ import pytest
 from django.urls import reverse
 
 from hybridqc.flows.imports import batch_import
+from routing.selectors_jobs import jobs_recent
 from routing.services.backtest_jobs import (
     backtest_pending_mark,
     backtest_pending_path,
@@ -36,6 +37,8 @@ def test_backtest_progress_is_stored_after_every_split(token):
     assert backtest_progress(token) == {"done": 0, "total": 0, "percent": 0}  # queued
     backtest_progress_save(token=token, done=3, total=12)
     assert backtest_progress(token) == {"done": 3, "total": 12, "percent": 25}
+    [row] = [r for r in jobs_recent() if r.kind == "backtest" and token[:8] in r.title]
+    assert (row.status, row.percent, row.title) == ("running", 25, f"backtest {token[:8]}: 3 of 12 splits")
     result = backtest_run_or_error(batch=batch, alpha=0.2, delta=0.1, splits=4, token=token)
     assert "error" not in result and backtest_progress(token) == {"done": 4, "total": 4, "percent": 100}
 
