@@ -21,9 +21,9 @@ from routing.selectors import batch_decision_counts, router_active
 from routing.selectors_runs import routing_run_revert_target
 from routing.services.routing_runs import routing_run_restore
 
-from .batches import batch_reroute
+from .batches import batch_drifted_slice_to_humans, batch_reroute
 
-REROUTE, REVERT = "batch-reroute", "batch-routing-revert"
+REROUTE, REVERT, DRIFT = "batch-reroute", "batch-routing-revert", "batch-drift-to-humans"
 # The figures a preview shows, in order: (key, label).
 FIGURES = (("human_tasks", "human review tasks"), ("routed_to_human", "routed to humans"),
            ("judge_kept", "judge-kept"), ("audited", "audited"), ("judge_only", "judge only (no human sees them)"),
@@ -146,3 +146,18 @@ def batch_revert_confirmed(*, batch: Batch, token: str) -> RoutingRun | None:
             return None
         preview_check(token=token, action=REVERT, state={**batch_state(batch), "run": run.pk})
         return batch_routing_revert(batch=batch, run=run)
+
+
+def batch_drift_preview(*, batch: Batch) -> Preview:
+    """What flagging the drifted slice and re-routing what nobody has started on would change."""
+    n = len((batch.input_drift or {}).get("drifted_example_ids", []))
+    return _preview(batch, DRIFT, {}, lambda b: batch_drifted_slice_to_humans(batch=b),
+                    f"flag the {n} drifted examples for human review and re-route what nobody has started on")
+
+
+def batch_drift_confirmed(*, batch: Batch, token: str) -> int:
+    """Flag the drifted slice and re-route, if ``token`` previewed this very state (else 409)."""
+    with transaction.atomic():
+        Batch.objects.select_for_update().filter(pk=batch.pk).first()
+        preview_check(token=token, action=DRIFT, state=batch_state(batch))
+        return batch_drifted_slice_to_humans(batch=batch)

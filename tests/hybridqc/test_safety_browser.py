@@ -34,7 +34,7 @@ FORM_CONFIRMATION = {
     "routing:router_promote": "dialog",
     "routing:router_rollback": "dialog",
     "reviewers:gold_mark": "preview",
-    "dashboard:drift-to-humans": "dialog",
+    "dashboard:drift-to-humans": "preview",
     "dashboard:alarm-always-human": "dialog",
     "dashboard:alarm-dismiss": "one",
     "dashboard:alarms-check": "one",  # looks for alarms: opens alarms, changes no item
