@@ -1,6 +1,6 @@
 from django.urls import path
 
-from . import views, views_export, views_imports, views_items, views_router, views_trends
+from . import views, views_export, views_imports, views_items, views_jobs, views_router, views_trends
 
 app_name = "dashboard"
 urlpatterns = [
@@ -14,10 +14,12 @@ urlpatterns = [
     path("batch/<int:batch_id>/export/", views_export.batch_export_lineage, name="export-lineage"),
     path("batch/<int:batch_id>/drift-to-humans/", views_trends.batch_drift_to_humans, name="drift-to-humans"),
     path("trends/", views_trends.trends_page, name="trends"),
+    path("jobs/", views_jobs.jobs_page, name="jobs"),
     path("trends/check/", views_trends.alarms_check, name="alarms-check"),
     path("alarms/<int:alarm_id>/always-human/", views_trends.alarm_always_human, name="alarm-always-human"),
     path("alarms/<int:alarm_id>/dismiss/", views_trends.alarm_dismiss_view, name="alarm-dismiss"),
     path("items/", views_items.item_search, name="items"),
     path("item/<int:example_id>/", views_items.item_page, name="item"),
     path("batch/<int:batch_id>/router/", views_router.router_panel, name="router_panel"),
+    path("batch/<int:batch_id>/router/revert/", views_router.router_revert, name="router_revert"),
 ]

@@ -7,9 +7,16 @@ from typing import Any
 
 from django.http import HttpResponse
 from django.shortcuts import get_object_or_404
-from django.views.decorators.http import require_http_methods
+from django.views.decorators.http import require_http_methods, require_POST
 
-from hybridqc.flows.batches import batch_reroute
+from hybridqc.confirm import TOKEN_FIELD, ConfirmationError
+from hybridqc.flows.previews import (
+    Preview,
+    batch_reroute_confirmed,
+    batch_reroute_preview,
+    batch_revert_confirmed,
+    batch_revert_preview,
+)
 from hybridqc.http import HtmxHttpRequest, render_htmx
 from hybridqc.roles import lead_required
 from reviewers.capacity import roster_remaining_capacity
@@ -23,6 +30,7 @@ from routing.selectors import (
     router_active,
     routing_run_summary,
 )
+from routing.selectors_runs import routing_run_revert_target
 from routing.services.route import COLD_START
 
 
@@ -34,7 +42,8 @@ def panel_context(batch: Batch) -> dict[str, Any]:
     ctx: dict[str, Any] = {"batch": batch, "model": model, "counts": batch_decision_counts(batch),
                            "runs": [routing_run_summary(r, model) for r in runs],
                            "unrecorded": batch_unrecorded_decisions(batch),
-                           "overrides": [d for d in batch_domains(batch) if d.alpha is not None or d.delta is not None]}
+                           "overrides": [d for d in batch_domains(batch) if d.alpha is not None or d.delta is not None],
+                           "revert_target": routing_run_revert_target(batch)}
     if batch.routing_mode == Batch.Mode.BUDGET:
         ctx["capacity"] = roster_remaining_capacity(batch_domains(batch))
     if batch.routing_mode != Batch.Mode.THRESHOLD and model is None and not runs:
@@ -43,21 +52,57 @@ def panel_context(batch: Batch) -> dict[str, Any]:
 
 
 def _panel(request: HtmxHttpRequest, batch: Batch, form: RouterSettingsForm, status: int = 200,
-           error: str = "") -> HttpResponse:
-    ctx = {**panel_context(batch), "form": form, "error": error}
+           error: str = "", preview: Preview | None = None, revert: Preview | None = None) -> HttpResponse:
+    ctx = {**panel_context(batch), "form": form, "error": error, "preview": preview, "revert": revert,
+           "token_field": TOKEN_FIELD}
     return render_htmx(request, "routing/router_panel.html", "panel", ctx, status=status)
+
+
+def _settings(form: RouterSettingsForm) -> dict[str, Any]:
+    return {name: form.cleaned_data[name] for name in RouterSettingsForm.Meta.fields}
 
 
 @lead_required
 @require_http_methods(["GET", "POST"])
 def router_panel(request: HtmxHttpRequest, batch_id: int) -> HttpResponse:
-    """GET: the router panel. POST: save mode/alpha/delta/audit rate and re-route unreviewed items."""
+    """GET: the router panel. POST: preview what saving mode/alpha/delta/audit rate and
+    re-routing unreviewed items would change; POST with the preview's token: do it."""
     batch = get_object_or_404(Batch, pk=batch_id)
     if request.method == "GET":
         return _panel(request, batch, RouterSettingsForm(instance=batch))
-    form = RouterSettingsForm(request.POST, instance=batch)
+    # A copy: validating a model form writes the posted values onto its instance.
+    form = RouterSettingsForm(request.POST, instance=Batch.objects.get(pk=batch.pk))
     if not form.is_valid():
         return _panel(request, batch, form, status=400, error="Fix the settings below.")
-    form.save()
-    routed = batch_reroute(batch=batch)
-    return _panel(request, batch, RouterSettingsForm(instance=batch), error="" if routed else "Nothing to re-route.")
+    token = request.POST.get(TOKEN_FIELD)
+    if not token:
+        return _panel(request, batch, form, preview=batch_reroute_preview(batch=batch, settings=_settings(form)))
+    try:
+        batch_reroute_confirmed(batch=batch, settings=_settings(form), token=token)
+    except ConfirmationError as exc:
+        fresh = batch_reroute_preview(batch=batch, settings=_settings(form))
+        return _panel(request, batch, form, status=exc.status, error=exc.message, preview=fresh)
+    batch.refresh_from_db()
+    return _panel(request, batch, RouterSettingsForm(instance=batch))
+
+
+@lead_required
+@require_POST
+def router_revert(request: HtmxHttpRequest, batch_id: int) -> HttpResponse:
+    """POST: preview going back to the batch's previous routing run; with the token: do it."""
+    batch = get_object_or_404(Batch, pk=batch_id)
+    target = routing_run_revert_target(batch)
+    if target is None:
+        return _panel(request, batch, RouterSettingsForm(instance=batch), status=409,
+                      error="There is no earlier routing run to go back to.")
+    token = request.POST.get(TOKEN_FIELD)
+    if not token:
+        return _panel(request, batch, RouterSettingsForm(instance=batch),
+                      revert=batch_revert_preview(batch=batch, run=target))
+    try:
+        batch_revert_confirmed(batch=batch, token=token)
+    except ConfirmationError as exc:
+        return _panel(request, batch, RouterSettingsForm(instance=batch), status=exc.status, error=exc.message,
+                      revert=batch_revert_preview(batch=batch, run=target))
+    batch.refresh_from_db()
+    return _panel(request, batch, RouterSettingsForm(instance=batch))

@@ -5,9 +5,11 @@ from __future__ import annotations
 from django.contrib import messages
 from django.http import HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
 from django.views.decorators.http import require_http_methods
 
-from hybridqc.flows.batches import batch_drifted_slice_to_humans
+from hybridqc.confirm import TOKEN_FIELD, ConfirmationError
+from hybridqc.flows.previews import batch_drift_confirmed, batch_drift_preview
 from hybridqc.http import HtmxHttpRequest
 from hybridqc.roles import lead_required
 from routing.models import Alarm, Batch
@@ -69,9 +71,22 @@ def alarms_check(request: HtmxHttpRequest) -> HttpResponse:
 @lead_required
 @require_http_methods(["POST"])
 def batch_drift_to_humans(request: HtmxHttpRequest, batch_id: int) -> HttpResponse:
-    """Flag a drifted batch's drifted slice and route it again: those examples go to humans."""
+    """Flag a drifted batch's drifted slice and route it again: those examples go to humans.
+    First a page with what that changes; with its token, the change itself."""
     batch = get_object_or_404(Batch, pk=batch_id)
-    flagged = batch_drifted_slice_to_humans(batch=batch)
+    token = request.POST.get(TOKEN_FIELD)
+    error, status = "", 200
+    if token:
+        try:
+            flagged = batch_drift_confirmed(batch=batch, token=token)
+        except ConfirmationError as exc:
+            error, status = exc.message, exc.status
+    if not token or error:
+        ctx = {"batch": batch, "preview": batch_drift_preview(batch=batch), "error": error, "token_field": TOKEN_FIELD,
+               "title": f"Route the drifted slice of {batch.name} to humans",
+               "action": reverse("dashboard:drift-to-humans", args=[batch.pk]), "label": "Confirm: route to humans",
+               "cancel": reverse("dashboard:batch", args=[batch.pk])}
+        return render(request, "confirm_page.html", ctx, status=status)
     messages.info(request, f"{flagged} drifted examples flagged and routed to humans." if flagged
                   else "The batch is not flagged as drifted: nothing changed.")
     return redirect("dashboard:batch", batch_id=batch.pk)

@@ -15,6 +15,7 @@ from django.utils.http import content_disposition_header, url_has_allowed_host_a
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 from django_htmx.http import HttpResponseClientRedirect
 
+from hybridqc.confirm import TOKEN_FIELD, ConfirmationError
 from hybridqc.roles import admin_required, lead_required
 from routing.models import Batch
 
@@ -31,11 +32,11 @@ from .selectors import (
 from .services import (
     ReviewError,
     RosterCsvError,
-    batch_gold_from_labels,
     roster_csv_export,
     roster_csv_import,
     unstaffed_restaff,
 )
+from .services.gold_preview import batch_gold_confirmed, batch_gold_preview
 from .services.invitations import SiteLink
 
 
@@ -133,8 +134,18 @@ def gold_mark_batch(request: HttpRequest) -> HttpResponse:
     batch = Batch.objects.filter(name=form.cleaned_data["batch"]).first()
     if batch is None:
         return HttpResponse("No batch with that name.", status=404, content_type="text/plain")
-    n = batch_gold_from_labels(batch=batch)
-    messages.success(request, f"{n} examples of {batch.name} are now gold items.")
     nxt = request.POST.get("next", "")
     safe = url_has_allowed_host_and_scheme(nxt, allowed_hosts={request.get_host()}) and nxt.startswith("/")
-    return redirect(nxt if safe else "home")
+    token = request.POST.get(TOKEN_FIELD)
+    error, status = "", 200
+    if token:
+        try:
+            n = batch_gold_confirmed(batch=batch, token=token)
+        except ConfirmationError as exc:
+            error, status = exc.message, exc.status
+        else:
+            messages.success(request, f"{n} examples of {batch.name} are now gold items.")
+            return redirect(nxt if safe else "home")
+    ctx = {"preview": batch_gold_preview(batch=batch), "next": nxt if safe else "", "error": error,
+           "token_field": TOKEN_FIELD}
+    return render(request, "reviewers/gold_confirm.html", ctx, status=status)

@@ -4,9 +4,10 @@ from celery import shared_task
 
 from hybridqc.queueing import DATABASE_RETRY
 from routing.models import Batch, JudgeRun
-from routing.services.backtest_jobs import backtest_run_or_error
+from routing.services.backtest_jobs import backtest_pending_path, backtest_run_or_error
 from routing.services.input_drift import batch_input_drift_compute
 from routing.services.judging import judge_chunk_run, judge_verdict_run
+from routing.services.retrain_jobs import retrain_job_run
 from routing.services.router_training import (
     RouterTrainingError,
     backtest_result_save,
@@ -25,8 +26,12 @@ def router_retrain_check() -> int | None:
 
 
 @shared_task(acks_late=True, reject_on_worker_lost=True)
-def router_retrain(requested_by: int | None = None) -> int | None:
-    """A lead asked for a retrain from the model page; returns the new version."""
+def router_retrain(requested_by: int | None = None, job_id: int | None = None) -> int | None:
+    """A lead asked for a retrain from the model page (``job_id``: its job row, which records
+    the outcome); returns the new version."""
+    if job_id is not None:
+        job = retrain_job_run(job_id=job_id)
+        return job.version if job is not None else None
     try:
         return router_train().version
     except RouterTrainingError as exc:
@@ -43,7 +48,8 @@ def batch_backtest(token: str, batch_id: int, alpha: float, delta: float, splits
         log.warning("batch %s vanished before its backtest ran", batch_id)
         return
     backtest_result_save(token=token, result=backtest_run_or_error(batch=batch, alpha=alpha, delta=delta,
-                                                                   splits=splits))
+                                                                   splits=splits, token=token))
+    backtest_pending_path(token).unlink(missing_ok=True)  # done: no longer a running job
 
 
 @shared_task(acks_late=True, reject_on_worker_lost=True, **DATABASE_RETRY)

@@ -16,15 +16,16 @@ from hybridqc.http import HtmxHttpRequest, render_htmx
 from hybridqc.queueing import BROKER_DOWN
 from hybridqc.roles import admin_required, is_admin, lead_required
 from routing.forms import BacktestForm
-from routing.models import RouterModel
+from routing.models import RetrainJob, RouterModel
 from routing.selectors import (
     router_active,
-    router_latest,
     router_model_runs,
     router_models,
     router_previous_active,
 )
-from routing.services.backtest_jobs import backtest_pending_mark
+from routing.selectors_jobs import retrain_job_latest
+from routing.services.backtest_jobs import backtest_pending_mark, backtest_progress
+from routing.services.retrain_jobs import retrain_job_create
 from routing.services.route import certifications_for
 from routing.services.router_promotion import PROMOTABLE, PromotionError, promotion_summary, router_model_promote
 from routing.services.router_training import backtest_result_path, batch_backtest_run
@@ -48,7 +49,13 @@ def model_page(request: HttpRequest) -> HttpResponse:
     models = list(router_models())
     version = request.GET.get("version", "")
     model = next((m for m in models if str(m.version) == version), None) if version.isdigit() else router_active()
-    ctx: dict[str, Any] = {"models": models, "model": model, "size": SVG_SIZE, **_promotion_context(request, models)}
+    ctx: dict[str, Any] = {"models": models, "model": model, "size": SVG_SIZE, **_promotion_context(request, models),
+                           "retrain": retrain_job_latest()}
+    if request.GET.get("part") == "retrain":
+        response = render_htmx(request, "routing/model.html", "retrain", ctx)
+        if ctx["retrain"] is not None and ctx["retrain"].finished and request.GET.get("was") == "busy":
+            response["HX-Refresh"] = "true"  # the retrain changed the metrics, the champion, the runs
+        return response
     if model is not None:
         ctx["points"] = reliability_points(model.metrics.get("reliability", []))
         ctx["stage_certs"] = certifications_for(model, 0.10, 0.10)
@@ -74,23 +81,30 @@ def _promotion_context(request: HttpRequest, models: list[RouterModel]) -> dict[
     }
 
 
+_RETRAIN_SAYS: dict[str, str] = {
+    RetrainJob.Status.QUEUED: "Retraining queued: this page shows its progress, and reloads when it is done.",
+    RetrainJob.Status.RUNNING: "Retraining now: this page reloads when it is done.",
+}
+
+
 @lead_required
 @require_POST
 def router_retrain_view(request: HttpRequest) -> HttpResponse:
-    """Queue a retrain. Without a broker it runs at once, and the message says what the
-    champion/challenger comparison decided; otherwise the model page shows it when it is done."""
-    before = router_latest()
+    """Queue a retrain as a job row. The message says the job's state when the page answers:
+    without a broker it has run already, so it says what the comparison decided."""
+    job = retrain_job_create(user=request.user)
     try:
-        router_retrain.delay_on_commit(request.user.pk)
+        router_retrain.delay_on_commit(request.user.pk, job.pk)
     except BROKER_DOWN:
+        RetrainJob.objects.filter(pk=job.pk).update(status=RetrainJob.Status.FAILED,
+                                                    error="The task queue was unreachable.")
         messages.error(request, "The task queue is unreachable, so the retrain was not queued; try again later.")
         return redirect("routing:model")
-    after = router_latest()
-    if after is not None and (before is None or after.version > before.version):
-        messages.info(request, promotion_summary(after))
+    job.refresh_from_db()
+    if job.status == RetrainJob.Status.FAILED:
+        messages.error(request, job.error)
     else:
-        messages.info(request, "Retraining queued: the new version, and whether it replaced the active one, "
-                               "appear here when it is done.")
+        messages.info(request, job.summary if job.status == RetrainJob.Status.DONE else _RETRAIN_SAYS[job.status])
     return redirect("routing:model")
 
 
@@ -136,9 +150,9 @@ def _backtest_poll(request: HtmxHttpRequest, token: str) -> HttpResponse:
     except ValueError:
         return _backtest_render(request, {"error": "Unknown backtest."}, status=400)
     if not path.exists():
-        return _backtest_render(request, {"token": token, "running": True})
+        return _backtest_render(request, {"token": token, "running": True, "progress": backtest_progress(token)})
     result = json.loads(path.read_text())
-    return _backtest_render(request, {"result": result, "error": result.get("error", "")})
+    return _backtest_render(request, {"result": result, "error": result.get("error", ""), "token": token})
 
 
 @lead_required
@@ -163,7 +177,8 @@ def backtest_page(request: HtmxHttpRequest) -> HttpResponse:
             # The marker stays: the sweeper ends it, so no page polls for a result that never comes.
             error = "The task queue is unreachable, so the backtest did not start; run it again later."
             return _backtest_render(request, {"form": form, "error": error}, status=503)
-        return _backtest_render(request, {"form": form, "token": token, "running": True})
+        return _backtest_render(request, {"form": form, "token": token, "running": True,
+                                          "progress": backtest_progress(token)})
     try:
         result = batch_backtest_run(batch=batch, alpha=alpha, delta=delta, splits=splits)
     except ValueError as exc:

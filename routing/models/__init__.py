@@ -1,6 +1,7 @@
 from .alarms import Alarm
 from .batch import Batch, Domain, Example
 from .imports import ImportJob
+from .jobs import RetrainJob
 from .judge import JudgeConfig, JudgeRun, JudgeSignals, Judgment
 from .router import RouterModel, RoutingDecision
 from .runs import RoutingRun
@@ -15,6 +16,7 @@ __all__ = [
     "JudgeRun",
     "JudgeSignals",
     "Judgment",
+    "RetrainJob",
     "RouterModel",
     "RoutingDecision",
     "RoutingRun",

@@ -28,6 +28,13 @@ class RoutingRun(models.Model):
     n_routed = models.PositiveIntegerField(default=0)
     n_judge_kept = models.PositiveIntegerField(default=0)
     n_audited = models.PositiveIntegerField(default=0)
+    # The decisions as the run made them: a later re-route replaces the decision rows, and a revert
+    # rebuilds them from here.
+    snapshot = models.JSONField(default=list, blank=True, help_text="The run's decisions, per example.")
+    reverted_from = models.ForeignKey(
+        "self", null=True, blank=True, on_delete=models.SET_NULL, related_name="reverts",
+        help_text="A revert: the earlier run whose decisions it restored.",
+    )
 
     class Meta:
         ordering = ["-created_at", "-id"]

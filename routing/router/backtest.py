@@ -11,7 +11,7 @@ Baselines on the same splits: every candidate, and random routing at the router'
 """
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -150,8 +150,9 @@ def _check(items: Sequence[LabeledItem], calibration_fraction: float, upper: flo
 
 def backtest_items(items: Sequence[LabeledItem], *, tied: int = 0, alpha: float = 0.1, delta: float = 0.1,
                    calibration_fraction: float = CALIBRATION_FRACTION, splits: int = 200,
-                   seed: int = 0) -> dict[str, Any]:
-    """The backtest within one data set: each split trains on its own train part."""
+                   seed: int = 0, on_split: Callable[[int], object] | None = None) -> dict[str, Any]:
+    """The backtest within one data set: each split trains on its own train part. ``on_split``
+    is told how many splits are done after each one (a job's progress)."""
     _check(items, calibration_fraction, 1 - TEST_FRACTION)
     pool, setting = Pool.of(items), Setting(alpha, delta, seed)
     n = len(items)
@@ -166,6 +167,8 @@ def backtest_items(items: Sequence[LabeledItem], *, tied: int = 0, alpha: float 
             chosen.append(pick.name)
             stages = _stages_on(pool, scored, train, s)
             runs.append(split_results(pool, stages, scored, n_cal, pick.name, setting, rng))
+            if on_split is not None:
+                on_split(s + 1)
     fractions = {"train": round(1 - TEST_FRACTION - calibration_fraction, 4), "calibration": calibration_fraction,
                  "test": TEST_FRACTION}
     return _report(runs, chosen, setting, items=n, left_out_tied_reference=tied, no_judge_verdict=_no_verdict(items),

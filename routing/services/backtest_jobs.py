@@ -33,10 +33,36 @@ def backtest_pending_mark(*, token: str, batch: Batch) -> None:
     path.write_text(json.dumps({"batch": batch.pk, "queued_at": timezone.now().isoformat()}))
 
 
-def backtest_run_or_error(*, batch: Batch, alpha: float, delta: float, splits: int) -> dict[str, Any]:
-    """The backtest's result, or ``{"error": ...}`` whatever it raised: the page shows it."""
+def backtest_progress_save(*, token: str, done: int, total: int) -> None:
+    """Store how many splits are done on the job's marker (which also tells the sweeper the
+    backtest still moves). Written whole and swapped in, so a poll never reads half of it."""
+    path = backtest_pending_path(token)
+    if not path.exists():
+        return
+    marker = json.loads(path.read_text())
+    tmp = path.with_suffix(".progress")
+    tmp.write_text(json.dumps({**marker, "done": done, "total": total}))
+    tmp.replace(path)
+
+
+def backtest_progress(token: str) -> dict[str, int]:
+    """``done``, ``total`` splits and ``percent`` of a queued or running backtest (0 of 0: queued)."""
+    path = backtest_pending_path(token)
+    marker = json.loads(path.read_text()) if path.exists() else {}
+    done, total = int(marker.get("done", 0)), int(marker.get("total", 0))
+    return {"done": done, "total": total, "percent": round(100 * done / total) if total else 0}
+
+
+def backtest_run_or_error(*, batch: Batch, alpha: float, delta: float, splits: int,
+                          token: str = "") -> dict[str, Any]:
+    """The backtest's result, or ``{"error": ...}`` whatever it raised: the page shows it. With
+    the job's ``token``, progress is stored after every split."""
+    def on_split(done: int) -> None:
+        if token:
+            backtest_progress_save(token=token, done=done, total=splits)
+
     try:
-        return batch_backtest_run(batch=batch, alpha=alpha, delta=delta, splits=splits)
+        return batch_backtest_run(batch=batch, alpha=alpha, delta=delta, splits=splits, on_split=on_split)
     except ValueError as exc:
         return {"error": str(exc)}
     except Exception as exc:

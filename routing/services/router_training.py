@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 import logging
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -204,10 +204,11 @@ def batch_labeled_items(batch: Batch) -> tuple[list[LabeledItem], int]:
     return items, len(examples) - len(kept)
 
 
-def batch_backtest_run(*, batch: Batch, alpha: float, delta: float, splits: int, seed: int = 0) -> dict[str, Any]:
+def batch_backtest_run(*, batch: Batch, alpha: float, delta: float, splits: int, seed: int = 0,
+                       on_split: Callable[[int], object] | None = None) -> dict[str, Any]:
     """The file backtest (``manage.py backtest``) on a stored batch's labeled history."""
     items, tied = batch_labeled_items(batch)
-    result = backtest_items(items, tied=tied, alpha=alpha, delta=delta, splits=splits, seed=seed)
+    result = backtest_items(items, tied=tied, alpha=alpha, delta=delta, splits=splits, seed=seed, on_split=on_split)
     result["batch"] = batch.name
     return result
 

@@ -9,6 +9,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+from django.db import transaction
+
 from routing.models import Batch, RouterModel, RoutingDecision, RoutingRun
 from routing.router.budget import BudgetPlan
 from routing.router.certify import Certification
@@ -80,7 +82,42 @@ def routing_run_record(*, batch: Batch, plan: RoutingPlan | None,
         n_routed=len(decisions),
         n_judge_kept=sum(d.route == RoutingDecision.Route.JUDGE for d in decisions),
         n_audited=sum(d.audit for d in decisions),
+        snapshot=[decision_snapshot(d) for d in decisions],
     )
     for d in decisions:
         d.run = run
     return run
+
+
+# What a decision row holds besides its example and run: enough to rebuild it exactly.
+SNAPSHOT_FIELDS = ("route", "audit", "reason", "confidence", "judge_verdict", "judge_rating", "router_version",
+                   "score", "threshold", "audit_probability")
+
+
+def decision_snapshot(decision: RoutingDecision) -> dict[str, Any]:
+    return _plain({"example_id": decision.example_id, **{f: getattr(decision, f) for f in SNAPSHOT_FIELDS}})
+
+
+def routing_run_restore(*, batch: Batch, run: RoutingRun, keep: set[int]) -> RoutingRun:
+    """Make ``run``'s decisions the batch's current ones again, except for the ``keep`` example
+    ids (someone has started on them), and the run's settings the batch's. The restore is itself
+    stored as a run (``reverted_from``), so it can be reverted in turn."""
+    rows = [r for r in run.snapshot if r["example_id"] not in keep]
+    live = set(batch.examples.filter(pk__in=[r["example_id"] for r in rows]).values_list("pk", flat=True))
+    decisions = [RoutingDecision(example_id=r["example_id"], **{f: r[f] for f in SNAPSHOT_FIELDS})
+                 for r in rows if r["example_id"] in live]
+    with transaction.atomic():
+        Batch.objects.filter(pk=batch.pk).update(routing_mode=run.mode, **run.settings)
+        batch.refresh_from_db()
+        restored = RoutingRun.objects.create(
+            batch=batch, mode=run.mode, router_version=run.router_version, router_model=run.router_model,
+            score_name=run.score_name, cold_start=run.cold_start, settings=run.settings,
+            certifications=run.certifications, budget=run.budget, n_routed=len(decisions),
+            n_judge_kept=sum(d.route == RoutingDecision.Route.JUDGE for d in decisions),
+            n_audited=sum(d.audit for d in decisions),
+            snapshot=[decision_snapshot(d) for d in decisions], reverted_from=run)
+        RoutingDecision.objects.filter(example_id__in=[d.example_id for d in decisions]).delete()
+        for d in decisions:
+            d.run = restored
+        RoutingDecision.objects.bulk_create(decisions, batch_size=2000)
+    return restored

@@ -1,4 +1,5 @@
 import random
+import re
 
 import pytest
 
@@ -62,7 +63,15 @@ def test_batch_page_shows_input_drift_and_routes_the_slice_for_leads_only(db, cl
     client.force_login(factories.lead())
     page = client.get(f"/control/batch/{batch.pk}/").content.decode()
     assert "drifted" in page and "Route the drifted slice" in page
-    assert client.post(f"/control/batch/{batch.pk}/drift-to-humans/").status_code == 302
+    url = f"/control/batch/{batch.pk}/drift-to-humans/"
+    preview = client.post(url)  # first what it changes (nothing written yet), then the change
+    body = preview.content.decode()
+    assert preview.status_code == 200 and 'data-confirm-step="batch-drift-to-humans"' in body
+    assert not Example.objects.filter(batch=batch, flagged=True).exists()
+    humans = RoutingDecision.objects.filter(example__batch=batch, route="human").count()
+    assert f'data-figure="routed_to_human" data-before="{humans}" data-after="25"' in body
+    token = re.search(r'name="confirm_token" value="([^"]+)"', body).group(1)
+    assert client.post(url, {"confirm_token": token}).status_code == 302
     assert set(RoutingDecision.objects.filter(example__batch=batch).values_list("route", flat=True)) == {"human"}
 
 

@@ -91,7 +91,9 @@ RULES: dict[str, Rule] = {
     "control/batch/<int:batch_id>/router/": Rule(LEADS),
     "control/items/": Rule(LEADS),  # reviewers see only their own work
     "control/item/<int:example_id>/": Rule(LEADS),
+    "control/batch/<int:batch_id>/router/revert/": Rule(LEADS),
     "control/trends/": Rule(LEADS),
+    "control/jobs/": Rule(LEADS),
     "control/trends/check/": Rule(LEADS),
     "control/alarms/<int:alarm_id>/always-human/": Rule(LEADS),
     "control/alarms/<int:alarm_id>/dismiss/": Rule(LEADS),

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 import pytest
 from django.core.management import call_command
 from django.test import Client
@@ -113,7 +115,11 @@ def test_mark_gold_command_and_lead_endpoint(lead_user):
     Example.objects.update(is_gold=False)
     c = Client()
     c.login(username="lead", password=factories.PASSWORD)
-    resp = c.post("/review/gold/", {"batch": "g", "from_labels": "on", "next": "/control/"})
+    posted = {"batch": "g", "from_labels": "on", "next": "/control/"}
+    preview = c.post("/review/gold/", posted)  # first the list of what would be marked, nothing written
+    assert preview.status_code == 200 and not Example.objects.filter(batch=batch, is_gold=True).exists()
+    token = re.search(r'name="confirm_token" value="([^"]+)"', preview.content.decode()).group(1)
+    resp = c.post("/review/gold/", {**posted, "confirm_token": token})
     assert resp.status_code == 302
     assert resp["Location"] == "/control/"
     assert Example.objects.filter(batch=batch, is_gold=True).count() == 5

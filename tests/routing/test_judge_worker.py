@@ -151,6 +151,7 @@ def test_judge_panel_in_browser_starts_run_and_polls_to_done(live_server, celery
         page.fill("input[name=password]", factories.PASSWORD)
         page.click("button[type=submit]")
         page.goto(f"{live_server.url}/routing/batch/{batch.pk}/judge/")
+        page.once("dialog", lambda d: d.accept())  # the start asks to confirm (it re-routes the batch)
         page.click("text=Start judging")
         page.wait_for_selector('[data-status="running"], [data-status="queued"]')
         page.wait_for_selector('[data-status="done"]', timeout=60_000)
@@ -174,6 +175,7 @@ def test_judge_panel_in_browser_shows_conflict_message(live_server, transactiona
     page.route("**/judge/", lambda route: route.continue_() if route.request.method == "POST" else route.fulfill(
         status=204))  # stop the polling so the 409 panel stays in view
     page.eval_on_selector(".judge-panel button[type=submit]", "b => b.disabled = false")
+    page.once("dialog", lambda d: d.accept())
     page.click(".judge-panel button[type=submit]")
     page.wait_for_selector("text=batch w4 already has a judge run in progress")
     assert JudgeRun.objects.filter(batch=batch).count() == 1

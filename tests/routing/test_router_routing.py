@@ -1,5 +1,6 @@
 import json
 import random
+import re
 
 import pytest
 from django.urls import reverse
@@ -174,8 +175,11 @@ def test_router_panel_post_reroutes_unreviewed_items(db, lead_user, reviewer_use
     bad = client.post(url, {"routing_mode": "certified", "alpha": "1.5", "delta": "0.1", "audit_rate": "0.05"},
                       HTTP_HX_REQUEST="true")
     assert bad.status_code == 400 and "must be between 0.0 and 1.0" in bad.content.decode()
-    ok = client.post(url, {"routing_mode": "certified", "alpha": "0.2", "delta": "0.1", "audit_rate": "0.05"},
-                     HTTP_HX_REQUEST="true")
+    posted = {"routing_mode": "certified", "alpha": "0.2", "delta": "0.1", "audit_rate": "0.05"}
+    preview = client.post(url, posted, HTTP_HX_REQUEST="true")
+    assert preview.status_code == 200 and 'data-confirm-step="batch-reroute"' in preview.content.decode()
+    token = re.search(r'name="confirm_token" value="([^"]+)"', preview.content.decode()).group(1)
+    ok = client.post(url, {**posted, "confirm_token": token}, HTTP_HX_REQUEST="true")
     assert ok.status_code == 200
     assert 'data-mode="certified"' in ok.content.decode()
     assert set(RoutingDecision.objects.filter(example__batch=batch).values_list("router_version", flat=True)) == {

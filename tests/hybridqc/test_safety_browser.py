@@ -1,0 +1,184 @@
+"""In Chromium: a re-route waits for its confirmation; the jobs list shows a finished job; and
+the walk — each role opens every page it may (navigation and every GET URL pattern the resolver
+knows, as tests/hybridqc/test_authz_matrix.py lists them) and finds the site navigation, no raw
+exception text, and a confirmation step on every form that changes more than one item."""
+
+from __future__ import annotations
+
+from urllib.parse import urlparse
+
+import pytest
+from django.urls import NoReverseMatch, Resolver404, resolve, reverse
+
+from hybridqc.flows.batches import batch_route
+from reviewers.models import Notification
+from reviewers.services import review_task_claim
+from routing.models import Batch, ImportJob, RoutingRun
+from tests import factories
+from tests.factories import make_tasks
+from tests.hybridqc.test_authz_matrix import ADMIN, LEAD, REVIEWER, concrete_url, rule_for, url_patterns
+
+pytestmark = pytest.mark.browser
+
+TIED = [{"judge": "judge-x", "order": "ab", "choice": 1}, {"judge": "judge-x", "order": "ba", "choice": 2}]
+
+# Every form that POSTs, by the view it posts to: how it asks before changing more than one item.
+# "preview": the server answers with what will change and a token to confirm (hybridqc/confirm.py,
+# tests/hybridqc/test_confirm.py); "dialog": the browser asks (data-confirm, static/js/app.js);
+# "one": it changes one item (or only the user's own session, token or a new upload).
+FORM_CONFIRMATION = {
+    "dashboard:router_panel": "preview",
+    "dashboard:router_revert": "preview",
+    "routing:judge_panel": "dialog",
+    "routing:router_retrain": "dialog",
+    "routing:router_promote": "dialog",
+    "routing:router_rollback": "dialog",
+    "reviewers:gold_mark": "preview",
+    "dashboard:drift-to-humans": "preview",
+    "dashboard:alarm-always-human": "dialog",
+    "dashboard:alarm-dismiss": "one",
+    "dashboard:alarms-check": "one",  # looks for alarms: opens alarms, changes no item
+    "dashboard:retry": "one",  # routes a failed batch's unrouted items as its import would have
+    "dashboard:import-job-retry": "one",
+    "dashboard:upload": "one",
+    "routing:backtest": "one",  # reads only
+    "reviewers:submit": "one",
+    "reviewers:skip": "one",
+    "reviewers:next": "one",
+    "reviewers:notification_resolve": "one",
+    "reviewers:roster": "one",  # the roster CSV: refused whole on any bad row
+    "reviewers:unstaffed": "one",  # offers the unstaffed tasks to the roster again
+    "tokens:page": "one",
+    "tokens:revoke": "one",
+    "logout": "one",
+    "login": "one",
+}
+RAW_ERRORS = ("Traceback", "Exception", "cross-validation", "sklearn", "ValueError", "TemplateSyntaxError")
+NOT_PAGES = ("api/", "admin/", "accounts/logout/", "favicon.ico", ".jsonl", ".csv", "export/")
+
+
+def _login(page, url: str, username: str) -> None:
+    page.goto(f"{url}/accounts/login/")
+    page.fill("input[name=username]", username)
+    page.fill("input[name=password]", factories.PASSWORD)
+    page.click("button[type=submit]")
+    page.wait_for_selector("header.topbar nav")
+
+
+def _tied_batch(name: str) -> Batch:
+    items = [factories.pairwise_item(i) for i in range(4)] + [factories.pairwise_item(i, judgments=TIED)
+                                                              for i in range(4, 6)]
+    batch = factories.batch(name, items=items, routing_mode="threshold", audit_rate=0.0, audit_min_per_domain=0).batch
+    batch_route(batch=batch)
+    return batch
+
+
+def test_browser_reroute_waits_for_the_confirmation(live_server, transactional_db, page, reviewer_user):
+    factories.lead("s-lead")
+    batch = _tied_batch("s-confirm")
+    _login(page, live_server.url, "s-lead")
+    page.goto(f"{live_server.url}/control/batch/{batch.pk}/router/")
+    runs = RoutingRun.objects.filter(batch=batch).count()
+    page.fill("input[name=audit_rate]", "0.5")
+    page.click("text=Save and re-route unreviewed items")
+    step = page.wait_for_selector('[data-confirm-step="batch-reroute"]')
+    assert step.query_selector('[data-figure="human_tasks"]').get_attribute("data-after") == "4"
+    assert RoutingRun.objects.filter(batch=batch).count() == runs  # nothing routed before the confirmation
+    assert Batch.objects.get(pk=batch.pk).audit_rate == 0.0
+    page.click("[data-confirm-accept]")
+    page.wait_for_selector('[data-confirm-step="batch-reroute"]', state="detached")
+    assert page.query_selector("header.topbar nav") is not None  # swapped in place, the page kept
+    assert RoutingRun.objects.filter(batch=batch).count() == runs + 1
+    assert Batch.objects.get(pk=batch.pk).audit_rate == 0.5
+    page.wait_for_selector("form.revert-run")  # and now it can be undone
+
+
+def test_browser_jobs_list_shows_a_finished_job(live_server, transactional_db, page):
+    factories.lead("s-lead")
+    batch = _tied_batch("s-jobs")
+    run = RoutingRun.objects.get(batch=batch)
+    _login(page, live_server.url, "s-lead")
+    page.click("header.topbar nav >> text=Jobs")
+    row = page.wait_for_selector(f'tr[data-job-kind="routing run"][data-job="{run.pk}"]')
+    assert row.get_attribute("data-status") == "done"
+    assert "routing of s-jobs: 6 items" in row.inner_text()
+    assert row.query_selector("progress").get_attribute("value") == "100"
+
+
+def _walk_world(reviewer_user) -> dict[str, str]:
+    """A small demo-like database: routed batches, open and leased review work, an import job."""
+    batch = _tied_batch("walk-batch")
+    _tied_batch("walk-other")
+    make_tasks(2, name="walk-items")
+    task = review_task_claim(reviewer=reviewer_user.reviewer)
+    lead = factories.lead()
+    factories.admin()
+    note = Notification.objects.create(kind=Notification.Kind.UNSTAFFED, message="walk")
+    job = ImportJob.objects.create(batch_name="walk-job", upload="imports/none.jsonl", created_by=lead,
+                                   status="failed", error_count=1,
+                                   errors=[{"line": 2, "field": "task", "message": "unknown task"}])
+    return {"item": task.public_id, "token_id": "1", "job_id": str(job.pk), "alarm_id": "1",
+            "batch_id": str(batch.pk), "name": batch.name, "version": "1", "notification_id": str(note.pk)}
+
+
+def _page_problems(page, path: str) -> list[str]:
+    problems = []
+    if page.query_selector("header.topbar nav") is None:
+        problems.append(f"{path}: no site navigation")
+    text = page.inner_text("body")
+    problems += [f"{path}: raw error text {word!r}" for word in RAW_ERRORS if word in text]
+    for form in page.query_selector_all("form[method=post], form[method=POST]"):
+        action = urlparse(form.get_attribute("action") or path).path
+        try:
+            name = resolve(action).view_name
+        except Resolver404:
+            problems.append(f"{path}: a form posts to {action}, which no pattern serves")
+            continue
+        kind = FORM_CONFIRMATION.get(name)
+        if kind is None:
+            problems.append(f"{path}: form to {name} is not declared in FORM_CONFIRMATION")
+        elif kind == "dialog" and form.get_attribute("data-confirm") is None:
+            problems.append(f"{path}: form to {name} changes many items without data-confirm")
+    return problems
+
+
+def _role_paths(role: str, values: dict[str, str]) -> list[str]:
+    paths = []
+    for route in url_patterns():
+        rule = rule_for(route)
+        if rule is None or rule.method != "get" or role not in rule.allowed or any(n in route for n in NOT_PAGES):
+            continue
+        paths.append(concrete_url(route, values))
+    return paths
+
+
+def test_browser_walk_every_page_of_every_role(live_server, transactional_db, page, reviewer_user):
+    values = _walk_world(reviewer_user)
+    problems, visited = [], 0
+    for role, username in ((REVIEWER, reviewer_user.username), (LEAD, "lead"), (ADMIN, "admin")):
+        page.context.clear_cookies()
+        _login(page, live_server.url, username)
+        nav = {urlparse(a.get_attribute("href")).path for a in page.query_selector_all("header.topbar nav a")}
+        for path in sorted(set(_role_paths(role, values)) | {p for p in nav if not p.startswith("/admin/")}):
+            if page.request.get(f"{live_server.url}{path}", max_redirects=0).status == 405:
+                continue  # a POST-only action: its form is checked on the page that shows it
+            response = page.goto(f"{live_server.url}{path}")
+            visited += 1
+            if response is None or response.status >= 500:
+                problems.append(f"{role} {path}: {response.status if response else 'no answer'}")
+            problems += [f"{role} {p}" for p in _page_problems(page, path)]
+    print(f"walk: {visited} pages visited, {len(problems)} problems")  # noqa: T201 - the figure for the report
+    assert visited >= 20
+    assert problems == [], "\n".join(problems)
+
+
+def test_walk_form_table_names_existing_views():
+    unknown = []
+    for name in FORM_CONFIRMATION:
+        try:
+            reverse(name)
+        except NoReverseMatch as exc:
+            if "with no arguments not found" not in str(exc) and "arguments '()' not found" not in str(exc):
+                unknown.append(name)
+    assert unknown == []
+    assert set(FORM_CONFIRMATION.values()) == {"preview", "dialog", "one"}
