@@ -45,6 +45,7 @@ PREFIX = "bench-ingest-"
 LEAD = "bench-ingest-lead"
 PASSWORD = "bench-ingest-pass"  # loopback only, on the bench database
 JOB_TIMEOUT_S = 900
+GUNICORN_START_S = 240
 ROUNDS = 2
 IMPORTED = re.compile(rf"{ITEMS} examples imported, 0 already present, .* in ([0-9.]+) s")
 
@@ -137,7 +138,9 @@ def _gunicorn(port: int, queue: str, log: Path) -> subprocess.Popen[bytes]:
     proc = subprocess.Popen([sys.executable, "-m", "gunicorn", "hybridqc.wsgi", "-b", f"127.0.0.1:{port}",
                              "--workers", "2", "--timeout", "30", "--log-level", "warning"],
                             cwd=ROOT, env=env, stdout=log.open("ab"), stderr=subprocess.STDOUT)
-    wait_until(lambda: _answers(f"http://127.0.0.1:{port}/accounts/login/"), timeout=60, what=f"gunicorn ({log})")
+    # Generous: two workers importing Django on a machine shared by other runs can take minutes.
+    wait_until(lambda: _answers(f"http://127.0.0.1:{port}/accounts/login/"), timeout=GUNICORN_START_S,
+               what=f"gunicorn ({log})")
     return proc
 
 
