@@ -133,7 +133,8 @@ def _lead() -> None:
 
 def _gunicorn(port: int, queue: str, log: Path) -> subprocess.Popen[bytes]:
     """`make serve`'s web server (sync workers, 30 s timeout), queueing tasks for the bench worker."""
-    env = {**os.environ, "CELERY_QUEUE_PREFIX": queue, "LOG_LEVEL": "WARNING", "DEBUG": "0",
+    # Plain HTTP on loopback: with DEBUG off the settings would redirect every request to HTTPS.
+    env = {**os.environ, "CELERY_QUEUE_PREFIX": queue, "LOG_LEVEL": "WARNING", "DEBUG": "0", "SECURE_HTTPS": "0",
            "SECRET_KEY": os.environ.get("SECRET_KEY") or "bench-only-secret"}
     proc = subprocess.Popen([sys.executable, "-m", "gunicorn", "hybridqc.wsgi", "-b", f"127.0.0.1:{port}",
                              "--workers", "2", "--timeout", "30", "--log-level", "warning"],
