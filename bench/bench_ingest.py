@@ -139,9 +139,14 @@ def _gunicorn(port: int, queue: str, log: Path) -> subprocess.Popen[bytes]:
     proc = subprocess.Popen([sys.executable, "-m", "gunicorn", "hybridqc.wsgi", "-b", f"127.0.0.1:{port}",
                              "--workers", "2", "--timeout", "30", "--log-level", "warning"],
                             cwd=ROOT, env=env, stdout=log.open("ab"), stderr=subprocess.STDOUT)
-    # Generous: two workers importing Django on a machine shared by other runs can take minutes.
-    wait_until(lambda: _answers(f"http://127.0.0.1:{port}/accounts/login/"), timeout=GUNICORN_START_S,
-               what=f"gunicorn ({log})")
+    try:
+        # Generous: two workers importing Django on a machine shared by other runs can take minutes.
+        wait_until(lambda: _answers(f"http://127.0.0.1:{port}/accounts/login/"), timeout=GUNICORN_START_S,
+                   what=f"gunicorn ({log})")
+    except BaseException:  # pytest's Failed is not an Exception: the server must not outlive the bench
+        proc.kill()
+        proc.wait(30)
+        raise
     return proc
 
 
@@ -178,15 +183,18 @@ def _api_phase(tag: str) -> tuple[int, float, float]:
     _lead()
     worker = _worker(queue, f"bench-ingest-{tag}", ROOT / f"var/bench-ingest-worker-{tag}.log")
     port = _free_port()
-    server = _gunicorn(port, queue, ROOT / f"var/bench-ingest-gunicorn-{tag}.log")
+    server = None
     try:
+        server = _gunicorn(port, queue, ROOT / f"var/bench-ingest-gunicorn-{tag}.log")
         return _api_import(f"http://127.0.0.1:{port}", f"{PREFIX}api-{tag}")
     finally:
         # Killed, not stopped: a warm shutdown would first route the 100k items it just imported.
+        # Also when gunicorn never answered: the worker must not outlive the bench.
         worker.send_signal(signal.SIGKILL)
-        server.terminate()
         worker.wait(30)
-        server.wait(30)
+        if server is not None:
+            server.terminate()
+            server.wait(30)
         with app.connection_for_write() as conn:
             conn.default_channel.queue_purge(queue)
 
