@@ -144,8 +144,8 @@ def _gunicorn(port: int, queue: str, log: Path) -> subprocess.Popen[bytes]:
         wait_until(lambda: _answers(f"http://127.0.0.1:{port}/accounts/login/"), timeout=GUNICORN_START_S,
                    what=f"gunicorn ({log})")
     except BaseException:  # pytest's Failed is not an Exception: the server must not outlive the bench
-        proc.kill()
-        proc.wait(30)
+        proc.terminate()  # the master stops its workers (a killed master would leave them running)
+        proc.wait(60)
         raise
     return proc
 
