@@ -28,7 +28,7 @@ from psycopg import pq
 from routing.models import Batch, Domain, Example, Judgment
 
 # Items per round of COPYs: a few MB of text held at once, and few statements per file.
-CHUNK_ITEMS = 5000
+CHUNK_ITEMS = 2000
 # Example ids drawn from the sequence at a time, doubling up to the chunk: a one-line file
 # wastes few ids, a large one asks rarely.
 FIRST_ID_BLOCK = 64
