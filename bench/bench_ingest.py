@@ -9,7 +9,7 @@ and 1 human label each, made once into var/):
   judgments, labels: read the file, orjson, COPY each table, commit; no validation, no staging)
   divided by the import's time. ``ingest_copy_statements_s`` is the COPY statements alone;
 - ``api_import_100k_ok``: 1 when the file POSTed to /api/control/batches/ over loopback HTTP
-  (gunicorn, Basic auth as a lead) answers 202 and its background job, on a real Celery worker,
+  (gunicorn, a lead's API token) answers 202 and its background job, on a real Celery worker,
   ends ``done`` with every item written.
 
 Batches of earlier runs (``bench-ingest-*``) are deleted first, so the tables stay the same size."""
@@ -34,6 +34,7 @@ from django.db import connection, transaction
 from bench.bench_judge import _worker
 from bench.bench_review import _free_port
 from bench.ingest_data import DOMAINS, ITEMS, items_file
+from dashboard.tokens import api_token_create
 from hybridqc.celery import app, queues_use
 from routing.models import Batch, Domain
 from tests import factories
@@ -43,8 +44,8 @@ ROOT = Path(__file__).resolve().parent.parent
 DATA = ROOT / "var" / "ingest-100k.jsonl"
 PREFIX = "bench-ingest-"
 LEAD = "bench-ingest-lead"
-PASSWORD = "bench-ingest-pass"  # loopback only, on the bench database
 JOB_TIMEOUT_S = 900
+GUNICORN_START_S = 240
 ROUNDS = 2
 IMPORTED = re.compile(rf"{ITEMS} examples imported, 0 already present, .* in ([0-9.]+) s")
 
@@ -122,22 +123,29 @@ def _bare_copy(batch: str) -> tuple[float, float]:
     return done - started, done - copying
 
 
-def _lead() -> None:
+def _lead_token() -> str:
+    """A fresh API token of the bench's lead (the API takes tokens or a session, not Basic auth)."""
     if not User.objects.filter(username=LEAD).exists():
         factories.user(LEAD, "lead")
-    user = User.objects.get(username=LEAD)
-    user.set_password(PASSWORD)
-    user.save()
+    return api_token_create(user=User.objects.get(username=LEAD), name="bench-ingest", expires_in_days=1).secret
 
 
 def _gunicorn(port: int, queue: str, log: Path) -> subprocess.Popen[bytes]:
     """`make serve`'s web server (sync workers, 30 s timeout), queueing tasks for the bench worker."""
-    env = {**os.environ, "CELERY_QUEUE_PREFIX": queue, "LOG_LEVEL": "WARNING", "DEBUG": "0",
+    # Plain HTTP on loopback: with DEBUG off the settings would redirect every request to HTTPS.
+    env = {**os.environ, "CELERY_QUEUE_PREFIX": queue, "LOG_LEVEL": "WARNING", "DEBUG": "0", "SECURE_HTTPS": "0",
            "SECRET_KEY": os.environ.get("SECRET_KEY") or "bench-only-secret"}
     proc = subprocess.Popen([sys.executable, "-m", "gunicorn", "hybridqc.wsgi", "-b", f"127.0.0.1:{port}",
                              "--workers", "2", "--timeout", "30", "--log-level", "warning"],
                             cwd=ROOT, env=env, stdout=log.open("ab"), stderr=subprocess.STDOUT)
-    wait_until(lambda: _answers(f"http://127.0.0.1:{port}/accounts/login/"), timeout=60, what=f"gunicorn ({log})")
+    try:
+        # Generous: two workers importing Django on a machine shared by other runs can take minutes.
+        wait_until(lambda: _answers(f"http://127.0.0.1:{port}/accounts/login/"), timeout=GUNICORN_START_S,
+                   what=f"gunicorn ({log})")
+    except BaseException:  # pytest's Failed is not an Exception: the server must not outlive the bench
+        proc.terminate()  # the master stops its workers (a killed master would leave them running)
+        proc.wait(60)
+        raise
     return proc
 
 
@@ -148,19 +156,19 @@ def _answers(url: str) -> bool:
         return False
 
 
-def _api_import(base: str, batch: str) -> tuple[int, float, float]:
+def _api_import(base: str, batch: str, token: str) -> tuple[int, float, float]:
     """(1 when done with every item, seconds until the 202, seconds until the job finished)."""
-    auth = (LEAD, PASSWORD)
+    auth = {"Authorization": f"Bearer {token}"}
     started = time.monotonic()
     with DATA.open("rb") as fh:
-        response = httpx.post(f"{base}/api/control/batches/", auth=auth, timeout=60,
+        response = httpx.post(f"{base}/api/control/batches/", headers=auth, timeout=60,
                               data={"name": batch}, files={"file": ("ingest-100k.jsonl", fh)})
     accepted = time.monotonic() - started
     if response.status_code != 202:
         return 0, accepted, accepted
     url = response.json()["url"]
     while time.monotonic() - started < JOB_TIMEOUT_S:
-        body = httpx.get(url, auth=auth, timeout=10).json()
+        body = httpx.get(url, headers=auth, timeout=10).json()
         if body["finished"]:
             return int(body["status"] == "done" and body["examples_written"] == ITEMS), accepted, \
                 time.monotonic() - started
@@ -171,18 +179,21 @@ def _api_import(base: str, batch: str) -> tuple[int, float, float]:
 def _api_phase(tag: str) -> tuple[int, float, float]:
     queue = f"bench-ingest-{tag}"
     queues_use(app, queue)
-    _lead()
+    token = _lead_token()
     worker = _worker(queue, f"bench-ingest-{tag}", ROOT / f"var/bench-ingest-worker-{tag}.log")
     port = _free_port()
-    server = _gunicorn(port, queue, ROOT / f"var/bench-ingest-gunicorn-{tag}.log")
+    server = None
     try:
-        return _api_import(f"http://127.0.0.1:{port}", f"{PREFIX}api-{tag}")
+        server = _gunicorn(port, queue, ROOT / f"var/bench-ingest-gunicorn-{tag}.log")
+        return _api_import(f"http://127.0.0.1:{port}", f"{PREFIX}api-{tag}", token)
     finally:
         # Killed, not stopped: a warm shutdown would first route the 100k items it just imported.
+        # Also when gunicorn never answered: the worker must not outlive the bench.
         worker.send_signal(signal.SIGKILL)
-        server.terminate()
         worker.wait(30)
-        server.wait(30)
+        if server is not None:
+            server.terminate()
+            server.wait(30)
         with app.connection_for_write() as conn:
             conn.default_channel.queue_purge(queue)
 

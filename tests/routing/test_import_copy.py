@@ -7,6 +7,7 @@ from django.db import connection
 
 from reviewers.models import HumanLabel
 from routing.models import Batch, Domain, Example, Judgment
+from routing.services import ingest_copy
 from routing.services.import_json import fast_item
 from routing.services.import_v1 import ImportValidationError, _orm_import, batch_import
 from routing.services.import_validation import parse_lines, validated_items
@@ -119,3 +120,71 @@ def test_fast_item_reads_a_plain_line_as_json_does():
     text = json.dumps(factories.pairwise_item(1, metadata={"x": [1.5, -2, "é", {"k": None}]}))
     assert fast_item(text, 20) == json.loads(text)
     assert fast_item(text.encode(), 20) == json.loads(text)
+
+
+@postgres_only
+def test_batch_import_copy_stores_copy_format_characters_exactly(db):
+    tricky = "tab\there\nnew line\r\\N back\\slash \\. é 😀"
+    items = [factories.pairwise_item(1, id="id\twith\\tab", prompt=tricky, responses=[tricky, "\\"],
+                                     metadata={"k\n": tricky, "path": "C:\\dir\\"},
+                                     judgments=[{"judge": "j\\1", "variant": "v\t", "choice": 1, "rationale": tricky}],
+                                     human_labels=[{"annotator": "a\nb", "choice": 2, "rationale": tricky}])]
+    copied = batch_import(batch_name="copy", lines=factories.jsonl(items))
+    orm_batch = Batch.objects.create(name="orm")
+    _orm_import(orm_batch, parse_lines(factories.jsonl(items)))
+    assert _rows(copied.batch) == _rows(orm_batch)
+    example = Example.objects.get(batch=copied.batch)
+    assert (example.external_id, example.prompt, example.responses[1]) == ("id\twith\\tab", tricky, "\\")
+    assert example.metadata == {"k\n": tricky, "path": "C:\\dir\\"}
+    assert Judgment.objects.get(example=example).rationale == tricky
+    assert HumanLabel.objects.get(example=example).annotator == "a\nb"
+
+
+@postgres_only
+def test_batch_import_copy_keeps_the_first_label_of_an_annotator(db):
+    labels = [{"annotator": "a", "choice": 1}, {"annotator": "b", "choice": 2}, {"annotator": "a", "choice": 2}]
+    items = [factories.pairwise_item(1, human_labels=labels)]
+    copied = batch_import(batch_name="copy", lines=factories.jsonl(items))
+    orm_batch = Batch.objects.create(name="orm")
+    counts = _orm_import(orm_batch, parse_lines(factories.jsonl(items)))
+    assert _rows(copied.batch) == _rows(orm_batch)
+    assert (copied.human_labels, counts.human_labels) == (2, 3)
+    assert sorted(HumanLabel.objects.filter(example__batch=copied.batch).values_list("annotator", "choice")) == [
+        ("a", 1), ("b", 2)]
+
+
+@postgres_only
+def test_batch_import_copy_over_several_chunks_numbers_ids_in_line_order(db, monkeypatch):
+    monkeypatch.setattr(ingest_copy, "CHUNK_ITEMS", 3)
+    monkeypatch.setattr(ingest_copy, "FIRST_ID_BLOCK", 2)
+    factories.batch("chunks", items=[factories.pairwise_item(i) for i in (0, 3)])
+    result = factories.batch("chunks", items=[factories.pairwise_item(i) for i in range(11)])
+    assert (result.created, result.skipped, result.judgments, result.human_labels) == (9, 2, 18, 9)
+    rows = list(Example.objects.filter(batch=result.batch).order_by("id").values_list("external_id", flat=True))
+    assert rows == [f"item-{i}" for i in (0, 3, 1, 2, 4, 5, 6, 7, 8, 9, 10)]
+    assert Judgment.objects.filter(example__batch=result.batch).count() == 22
+
+
+@postgres_only
+def test_batch_import_copy_bad_line_after_several_chunks_writes_nothing(db, monkeypatch):
+    monkeypatch.setattr(ingest_copy, "CHUNK_ITEMS", 4)
+    lines = factories.jsonl([factories.pairwise_item(i, domain=f"fresh/d{i % 3}") for i in range(20)])
+    lines.insert(17, json.dumps(factories.pairwise_item(99, task="ranking")))
+    with pytest.raises(ImportValidationError) as info:
+        batch_import(batch_name="late", lines=lines)
+    assert [str(e) for e in info.value.errors] == ['line 18: task: must be "pairwise" or "rating", got "ranking"']
+    assert (Batch.objects.count(), Domain.objects.count(), Example.objects.count(), Judgment.objects.count(),
+            HumanLabel.objects.count()) == (0, 0, 0, 0, 0)
+
+
+@postgres_only
+def test_batch_import_copy_leaves_foreign_keys_deferred(db):
+    factories.batch("fk", items=[factories.pairwise_item(1)])
+    with connection.cursor() as cursor:
+        # A deferred key accepts a dangling row until commit; an immediate one refuses it at once.
+        cursor.execute("SAVEPOINT fk")
+        cursor.execute(f"INSERT INTO {Judgment._meta.db_table} (example_id, judge, variant, \"order\", sample, "
+                       "rationale, error, attempts, prompt_tokens, completion_tokens, created_at) "
+                       "VALUES (-1, 'g', '', 'ab', 0, '', '', 1, 0, 0, now())")
+        cursor.execute("ROLLBACK TO SAVEPOINT fk")
+    assert Judgment.objects.count() == 2
