@@ -37,7 +37,7 @@ def _run(job: tuple[str, float]) -> list[dict]:
     import django
 
     django.setup()
-    from routing.router.backtest import backtest_items, backtest_sources, labeled_items
+    from routing.training.backtest import backtest_items, backtest_sources, labeled_items
 
     what, fraction = job
     files = {name: labeled_items((ROOT / "data" / f"{name}.jsonl").read_text().splitlines()) for name in FILES}

@@ -36,7 +36,7 @@ from bench.bench_review import _free_port
 from bench.ingest_data import DOMAINS, ITEMS, items_file
 from dashboard.tokens import api_token_create
 from hybridqc.celery import app, queues_use
-from routing.models import Batch, Domain
+from routing.batches.models import Batch, Domain
 from tests import factories
 from tests.conftest import wait_until
 

@@ -55,7 +55,7 @@ def _worker(prefix: str, name: str, log: Path) -> subprocess.Popen[bytes]:
 
 
 def _wait(run_id: int, timeout: float = 300) -> float:
-    from routing.models import JudgeRun
+    from routing.judging.models import JudgeRun
 
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
@@ -67,7 +67,7 @@ def _wait(run_id: int, timeout: float = 300) -> float:
 
 
 def _batch_ready(batch_id: int, timeout: float = 120) -> None:
-    from routing.models import Batch
+    from routing.batches.models import Batch
 
     deadline = time.monotonic() + timeout
     while Batch.objects.get(pk=batch_id).status != Batch.Status.READY and time.monotonic() < deadline:
@@ -76,8 +76,8 @@ def _batch_ready(batch_id: int, timeout: float = 120) -> None:
 
 def _chunked(url: str, tag: str, chunk_size: int = N_EXAMPLES) -> tuple[float, int]:
     from hybridqc.flows.imports import batch_import
-    from routing.services.judge_runs import judge_run_start
-    from routing.services.judging import chunk_examples, judge_config_create
+    from routing.judging.judge_runs import judge_run_start
+    from routing.judging.services import chunk_examples, judge_config_create
 
     batch = batch_import(batch_name=f"bench-judge-{tag}", lines=_items(tag, N_EXAMPLES)).batch
     # A 15 s timeout (75 x the latency): a chunk of 1500 examples fits half its 1800 s soft limit.
@@ -93,9 +93,9 @@ def _chunked(url: str, tag: str, chunk_size: int = N_EXAMPLES) -> tuple[float, i
 
 def _naive(url: str, tag: str) -> tuple[float, int]:
     from hybridqc.flows.imports import batch_import
-    from routing.models import JudgeRun
-    from routing.services.judging import judge_config_create, judge_run_total, verdict_requests
-    from routing.tasks import judge_verdict
+    from routing.judging.models import JudgeRun
+    from routing.judging.services import judge_config_create, judge_run_total, verdict_requests
+    from routing.judging.tasks import judge_verdict
 
     batch = batch_import(batch_name=f"bench-naive-{tag}", lines=_items(f"n{tag}", N_NAIVE_EXAMPLES)).batch
     config = judge_config_create(name=f"bench-naive-{tag}", base_url=url, model="fake",

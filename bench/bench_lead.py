@@ -21,7 +21,7 @@ from django.db import connection
 
 from bench import bench_scale
 from reviewers.models import HumanLabel, ReviewerProfile
-from routing.models import Batch, Domain, Example
+from routing.batches.models import Batch, Domain, Example
 
 TRENDS = (100, 1000)
 EXPORT = (1, 100_000)

@@ -57,7 +57,7 @@ def _setup() -> list[str]:
     from hybridqc.flows.imports import batch_import
     from reviewers.models import Credential, ReviewerProfile
     from reviewers.services import review_tasks_create
-    from routing.models import Batch
+    from routing.batches.models import Batch
 
     Batch.objects.filter(name=BATCH).delete()
     User.objects.filter(username__startswith="bench-rev-").delete()

@@ -14,7 +14,7 @@ RETRAIN_ROWS = 50_000
 
 
 def _real_items() -> list:
-    from routing.router.backtest import labeled_items
+    from routing.training.backtest import labeled_items
 
     items = []
     for name in ("llmbar.jsonl", "pandalm.jsonl"):
@@ -25,7 +25,7 @@ def _real_items() -> list:
 
 def _synthesize(items: list, n: int, seed: int = 0) -> list:
     """Resample real items; perturb the prompt (one random word) and flip 5% of the outcomes."""
-    from routing.router.backtest import labeled_item
+    from routing.training.backtest import labeled_item
 
     rng = random.Random(seed)
     out = []
@@ -43,8 +43,8 @@ def _synthesize(items: list, n: int, seed: int = 0) -> list:
 def _per_s(name: str, rows: list, router, *, rebuild: bool = False) -> float:
     from threadpoolctl import threadpool_limits
 
-    from routing.router.scoring import stages_of
-    from routing.router.vectorized import ItemInput
+    from routing.scoring.scoring import stages_of
+    from routing.scoring.vectorized import ItemInput
 
     with threadpool_limits(limits=1):
         started = time.perf_counter()
@@ -62,7 +62,7 @@ def _scoring_per_s(items: list) -> dict[str, float]:
     the learned score (``Router.predict``: features of a chunk with ``features_of``, then the
     linear form), the same with each ``ItemInput`` rebuilt from its judgments (signals included)
     as the live path does, and the judge-only scores (one pass over each item's votes)."""
-    from routing.router.model import router_dumps, router_fit, router_loads
+    from routing.scoring.model import router_dumps, router_fit, router_loads
 
     fitted = router_fit([it.item for it in items], [it.agree for it in items])
     router = router_loads(router_dumps(fitted))  # the saved model, as routing loads it
@@ -77,7 +77,7 @@ def _scoring_per_s(items: list) -> dict[str, float]:
 
 
 def run() -> dict[str, float]:
-    from routing.services.router_training import router_train_items
+    from routing.training.router_training import router_train_items
 
     items = _real_items()
     scoring = _scoring_per_s(items)

@@ -29,7 +29,7 @@ from django.test import Client
 from dashboard.models import BatchStats
 from reviewers.models import ReviewerProfile
 from reviewers.roles_setup import roles_ensure
-from routing.models import Batch, Domain, Example
+from routing.batches.models import Batch, Domain, Example
 
 REQUESTS = 20
 FIXTURES = {"10k": (10, 1000), "1m": (1000, 1000), "100k": (1, 100_000)}

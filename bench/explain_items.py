@@ -22,7 +22,8 @@ from django.http import QueryDict  # noqa: E402
 
 from bench import bench_scale  # noqa: E402
 from dashboard.filters_items import ItemFilter  # noqa: E402
-from routing.models import Batch, RoutingDecision  # noqa: E402
+from routing.batches.models import Batch  # noqa: E402
+from routing.decisions.models import RoutingDecision  # noqa: E402
 
 QUERIES = ["", "route=human", "domain=bench/d1", "agreement=disagree", "agreement=unreviewed",
            "reviewer=1", "text=Question 99999", "score_min=0.2&score_max=0.9"]

@@ -21,8 +21,9 @@ from django.db import connection
 from django.db.models import Count, Q
 
 from reviewers.models import HumanLabel, ReviewTask
-from routing.metrics import Rate, WeightedRate, labels_agree, rate, weighted_rate
-from routing.models import Example, RoutingDecision
+from routing.batches.models import Example
+from routing.decisions.models import RoutingDecision
+from routing.monitoring.metrics import Rate, WeightedRate, labels_agree, rate, weighted_rate
 
 
 class Reviewed(NamedTuple):

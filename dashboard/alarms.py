@@ -16,7 +16,8 @@ from django.dispatch import Signal
 from django.utils import timezone
 from scipy.stats import norm
 
-from routing.models import Alarm, Batch, Domain
+from routing.batches.models import Batch, Domain
+from routing.monitoring.models import Alarm
 
 from .trends import Key, Split, domain_filter, source_prefixes, trend_periods, trend_series
 

@@ -21,10 +21,10 @@ from hybridqc.flows.imports import batch_import
 from hybridqc.flows.tasks import batch_pipeline_run
 from hybridqc.queueing import BROKER_DOWN, enqueue_failed_message
 from hybridqc.roles import IsLead
-from routing.models import Batch
-from routing.services.import_v1 import ImportValidationError
-from routing.services.import_validation import FIELDS_TOO_LARGE, request_size_problem
-from routing.tasks import batch_input_drift_run
+from routing.batches.models import Batch
+from routing.ingest.import_v1 import ImportValidationError
+from routing.ingest.import_validation import FIELDS_TOO_LARGE, request_size_problem
+from routing.monitoring.tasks import batch_input_drift_run
 
 from .filters import BatchFilter
 from .gate import batch_gate

@@ -13,8 +13,8 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from hybridqc.flows.tasks import import_job_run
-from routing.models import ImportJob
-from routing.services.import_jobs import import_job_retry
+from routing.ingest.import_jobs import import_job_retry
+from routing.ingest.models import ImportJob
 
 from .apis import IsLead
 from .import_jobs import job_body

@@ -7,7 +7,7 @@ class DashboardConfig(AppConfig):
 
     def ready(self) -> None:
         # Imported here: receivers need the app registry ready.
-        from routing.events import batch_gate_inputs_changed  # noqa: PLC0415
+        from routing.batches.events import batch_gate_inputs_changed  # noqa: PLC0415
 
         from .alarms import alarm_raised  # noqa: PLC0415
         from .receivers import alarm_webhooks_create, batch_gate_check_queue  # noqa: PLC0415

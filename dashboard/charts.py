@@ -7,7 +7,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from routing.models import Batch
+from routing.batches.models import Batch
 
 
 def drift_series(batches: Sequence[Batch], reports: Sequence[dict[str, Any]]) -> list[dict[str, Any]]:

@@ -10,8 +10,9 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from reviewers.models import Credential, HumanLabel, ReviewTask
-from routing.models import Batch, RoutingDecision, RoutingRun
-from routing.services.risk_groups import domain_risk
+from routing.batches.models import Batch
+from routing.decisions.models import RoutingDecision, RoutingRun
+from routing.decisions.risk_groups import domain_risk
 
 from .selectors import batch_report, release_gate
 from .trends import reviewed_references

@@ -8,7 +8,8 @@ from typing import Any
 import django_filters
 from django.db.models import Exists, OuterRef, Q, QuerySet
 
-from routing.models import Batch, Domain, Example, RoutingDecision
+from routing.batches.models import Batch, Domain, Example
+from routing.decisions.models import RoutingDecision
 
 from .selectors import batches_reports
 

@@ -15,7 +15,8 @@ from django.db.models import Exists, F, FloatField, OuterRef, Q, QuerySet
 from django.db.models.expressions import RawSQL
 
 from reviewers.models import Credential, HumanLabel, ReviewTask
-from routing.models import Batch, Example, RoutingDecision
+from routing.batches.models import Batch, Example
+from routing.decisions.models import RoutingDecision
 
 from .filters import DecisionFilter
 
@@ -48,7 +49,7 @@ def reference_sql() -> RawSQL:
 
 
 def agree_q() -> Q:
-    """The judge agrees with the reference (``routing.metrics.labels_agree``: pairwise the same
+    """The judge agrees with the reference (``routing.monitoring.metrics.labels_agree``: pairwise the same
     choice, rating within half a point)."""
     rating = Q(example__task=Example.Task.RATING, reference__gte=F("judge_rating") - 0.5,
                reference__lte=F("judge_rating") + 0.5)

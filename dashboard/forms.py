@@ -3,8 +3,8 @@ import datetime
 from django import forms
 from django.core.files.uploadedfile import UploadedFile
 
-from routing.models import Batch
-from routing.services.import_validation import upload_size_problem
+from routing.batches.models import Batch
+from routing.ingest.import_validation import upload_size_problem
 
 
 class BatchUploadForm(forms.Form):

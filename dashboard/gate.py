@@ -12,7 +12,7 @@ from typing import Any
 from django.db import transaction
 from django.utils import timezone
 
-from routing.models import Batch
+from routing.batches.models import Batch
 
 from .models import BatchGateState, WebhookEndpoint
 from .selectors import batch_report, release_gate

@@ -1,8 +1,8 @@
 """The sweeper: every long-lived state gets an exit.
 
 Judge runs and batch stages that stopped making progress are re-enqueued, then failed with a
-reason (routing/services/sweeper.py); backtests that never stored a result are ended with an
-error (routing/services/backtest_jobs.py); expired review leases go back to the pool. Run by the
+reason (routing/decisions/sweeper.py); backtests that never stored a result are ended with an
+error (routing/training/backtest_jobs.py); expired review leases go back to the pool. Run by the
 beat task ``housekeeping.sweep`` every SWEEP_INTERVAL_SECONDS and by ``manage.py sweep``."""
 
 from __future__ import annotations
@@ -14,8 +14,8 @@ from django.conf import settings
 from django.utils import timezone
 
 from reviewers.services import review_leases_expire
-from routing.services.backtest_jobs import backtests_sweep
-from routing.services.sweeper import routing_sweep
+from routing.decisions.sweeper import routing_sweep
+from routing.training.backtest_jobs import backtests_sweep
 
 
 def stale_interval() -> timedelta:

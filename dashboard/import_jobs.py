@@ -11,9 +11,9 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 
 from hybridqc.flows.tasks import import_job_run
-from routing.models import ImportJob
-from routing.selectors_imports import import_job_progress
-from routing.services.import_jobs import import_job_create
+from routing.ingest.import_jobs import import_job_create
+from routing.ingest.models import ImportJob
+from routing.ingest.selectors import import_job_progress
 
 
 def job_body(request: Request, job: ImportJob) -> dict[str, Any]:

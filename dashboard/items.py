@@ -15,10 +15,12 @@ from django.shortcuts import get_object_or_404
 
 from reviewers.models import Credential, HumanLabel, ReviewTask
 from reviewers.references import label_reference, label_value
-from routing.domains import path_covered
-from routing.metrics import labels_agree
-from routing.models import Example, Judgment, RoutingDecision
-from routing.services.risk_groups import domain_risk
+from routing.batches.domains import path_covered
+from routing.batches.models import Example
+from routing.decisions.models import RoutingDecision
+from routing.decisions.risk_groups import domain_risk
+from routing.judging.models import Judgment
+from routing.monitoring.metrics import labels_agree
 
 
 @dataclass(frozen=True)

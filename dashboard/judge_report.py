@@ -11,8 +11,9 @@ from typing import Any
 
 from django.db.models import Count, F, Q
 
-from routing.metrics import labels_agree, weighted_rate
-from routing.models import JudgeConfig, JudgeSignals, RoutingDecision
+from routing.decisions.models import RoutingDecision
+from routing.judging.models import JudgeConfig, JudgeSignals
+from routing.monitoring.metrics import labels_agree, weighted_rate
 
 from .trends import domain_filter, reviewed_references
 

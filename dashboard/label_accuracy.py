@@ -15,8 +15,10 @@ from typing import Any, NamedTuple
 from django.conf import settings
 from scipy.stats import norm
 
-from routing.metrics import labels_agree
-from routing.models import Alarm, Batch, RoutingDecision
+from routing.batches.models import Batch
+from routing.decisions.models import RoutingDecision
+from routing.monitoring.metrics import labels_agree
+from routing.monitoring.models import Alarm
 
 from .alarms import batch_open_alarms
 from .trends import reviewed_references

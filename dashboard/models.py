@@ -10,7 +10,7 @@ from django.conf import settings
 from django.db import models
 from django.utils import timezone
 
-from routing.models import Batch
+from routing.batches.models import Batch
 
 
 class ApiToken(models.Model):

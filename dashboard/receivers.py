@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from routing.models import Alarm
+from routing.monitoring.models import Alarm
 
 from .alarms import alarm_json
 from .models import WebhookEndpoint

@@ -9,8 +9,10 @@ from django.db.models import Count, QuerySet
 
 from reviewers.models import HumanLabel
 from reviewers.references import references_of
-from routing.metrics import Rate, WeightedRate, rates_keys
-from routing.models import Alarm, Batch, Domain, Example, RoutingDecision
+from routing.batches.models import Batch, Domain, Example
+from routing.decisions.models import RoutingDecision
+from routing.monitoring.metrics import Rate, WeightedRate, rates_keys
+from routing.monitoring.models import Alarm
 
 from .aggregates import counts_by_batch, rates_by_batch
 from .alarms import open_alarms

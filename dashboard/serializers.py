@@ -7,8 +7,8 @@ from typing import Any
 from drf_spectacular.utils import inline_serializer
 from rest_framework import serializers
 
-from routing.models import Batch
-from routing.services.import_validation import upload_size_problem
+from routing.batches.models import Batch
+from routing.ingest.import_validation import upload_size_problem
 
 from .models import ApiToken
 

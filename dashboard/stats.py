@@ -24,8 +24,8 @@ from typing import NamedTuple
 
 from django.db import OperationalError, connection, transaction
 
-from routing.metrics import Rate, WeightedRate
-from routing.models import Batch
+from routing.batches.models import Batch
+from routing.monitoring.metrics import Rate, WeightedRate
 
 from .aggregates import rates_by_batch, tallies_by_batch
 from .label_accuracy import batch_label_accuracy

@@ -7,7 +7,7 @@ from typing import Any
 import django_tables2 as tables
 from django.urls import reverse
 
-from routing.models import RoutingDecision
+from routing.decisions.models import RoutingDecision
 
 
 class DecisionTable(tables.Table):

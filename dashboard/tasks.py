@@ -6,7 +6,7 @@ import logging
 
 from celery import Task, shared_task
 
-from routing.models import Batch
+from routing.batches.models import Batch
 
 from .alarms import alarms_record
 from .gate import batch_gate_state_refresh

@@ -16,8 +16,9 @@ from django.db.models.functions import TruncMonth, TruncWeek
 
 from reviewers.models import HumanLabel
 from reviewers.references import references_of
-from routing.metrics import NO_WEIGHTS, WeightSums, rate, rates_keys, weighted_rate_of_sums
-from routing.models import Batch, Domain, Example, RoutingDecision
+from routing.batches.models import Batch, Domain, Example
+from routing.decisions.models import RoutingDecision
+from routing.monitoring.metrics import NO_WEIGHTS, WeightSums, rate, rates_keys, weighted_rate_of_sums
 
 from .aggregates import reference_sql
 
@@ -106,7 +107,7 @@ def reviewed_references(decisions: QuerySet[RoutingDecision]) -> dict[int, float
 
 
 # Per batch date, domain and judge: the sums the agreement and override rates are made of, over
-# the reviewed rows of ``reference_sql``. ``agree`` is ``routing.metrics.labels_agree`` in SQL
+# the reviewed rows of ``reference_sql``. ``agree`` is ``routing.monitoring.metrics.labels_agree`` in SQL
 # (test_trends checks both give the same figures). A batch with an audit routed before
 # probabilities were stored counts all its audits equally, as the per-batch report does. Weights
 # are NUMERIC so sums of equal weights stay exact.

@@ -19,11 +19,12 @@ from hybridqc.flows.tasks import batch_pipeline_run
 from hybridqc.http import HtmxHttpRequest
 from hybridqc.queueing import BROKER_DOWN, enqueue_failed_message
 from hybridqc.roles import is_admin, is_lead, is_reviewer, lead_required
-from routing.models import Batch, RoutingDecision
-from routing.services.import_v1 import ImportValidationError
-from routing.services.import_validation import FIELDS_TOO_LARGE, request_size_problem
-from routing.services.pipeline import RETRYABLE, BatchRetryError, batch_retry
-from routing.tasks import batch_input_drift_run
+from routing.batches.models import Batch
+from routing.decisions.models import RoutingDecision
+from routing.decisions.pipeline import RETRYABLE, BatchRetryError, batch_retry
+from routing.ingest.import_v1 import ImportValidationError
+from routing.ingest.import_validation import FIELDS_TOO_LARGE, request_size_problem
+from routing.monitoring.tasks import batch_input_drift_run
 
 from .alarms import open_alarms
 from .charts import drift_series

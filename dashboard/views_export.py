@@ -16,7 +16,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from hybridqc.roles import lead_required
-from routing.models import Batch
+from routing.batches.models import Batch
 
 from .apis import IsLead
 from .export import lineage_export

@@ -9,9 +9,9 @@ from django.views.decorators.http import require_http_methods
 from hybridqc.flows.tasks import import_job_run
 from hybridqc.http import HtmxHttpRequest
 from hybridqc.roles import lead_required
-from routing.models import ImportJob
-from routing.selectors_imports import import_job_progress
-from routing.services.import_jobs import import_job_create, import_job_retry
+from routing.ingest.import_jobs import import_job_create, import_job_retry
+from routing.ingest.models import ImportJob
+from routing.ingest.selectors import import_job_progress
 
 from .forms import BatchUploadForm
 

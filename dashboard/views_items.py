@@ -10,7 +10,7 @@ from django_tables2 import LazyPaginator, RequestConfig
 
 from hybridqc.http import HtmxHttpRequest
 from hybridqc.roles import is_admin, lead_required
-from routing.models import RoutingDecision
+from routing.decisions.models import RoutingDecision
 
 from .filters_items import ItemFilter
 from .items import item_detail

@@ -7,7 +7,7 @@ from django.http import HttpResponse
 
 from hybridqc.http import HtmxHttpRequest, render_htmx
 from hybridqc.roles import lead_required
-from routing.selectors_jobs import QUEUED, RUNNING, jobs_recent
+from routing.training.selectors import QUEUED, RUNNING, jobs_recent
 
 
 @lead_required

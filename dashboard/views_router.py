@@ -20,18 +20,18 @@ from hybridqc.flows.previews import (
 from hybridqc.http import HtmxHttpRequest, render_htmx
 from hybridqc.roles import lead_required
 from reviewers.capacity import roster_remaining_capacity
-from routing.forms import RouterSettingsForm
-from routing.models import Batch
-from routing.selectors import (
+from routing.batches.models import Batch
+from routing.batches.selectors import batch_domains
+from routing.decisions.route import COLD_START
+from routing.decisions.selectors import (
     batch_decision_counts,
-    batch_domains,
     batch_routing_runs,
     batch_unrecorded_decisions,
-    router_active,
+    routing_run_revert_target,
     routing_run_summary,
 )
-from routing.selectors_runs import routing_run_revert_target
-from routing.services.route import COLD_START
+from routing.scoring.selectors import router_active
+from routing.web.forms import RouterSettingsForm
 
 
 def panel_context(batch: Batch) -> dict[str, Any]:

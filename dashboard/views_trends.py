@@ -12,7 +12,8 @@ from hybridqc.confirm import TOKEN_FIELD, ConfirmationError
 from hybridqc.flows.previews import batch_drift_confirmed, batch_drift_preview
 from hybridqc.http import HtmxHttpRequest
 from hybridqc.roles import lead_required
-from routing.models import Alarm, Batch
+from routing.batches.models import Batch
+from routing.monitoring.models import Alarm
 
 from .alarms import alarm_dismiss, alarm_domain_always_human, alarms_record, open_alarms
 from .trend_charts import PER, chart_query, trend_charts

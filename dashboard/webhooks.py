@@ -21,8 +21,8 @@ from django.db import transaction
 from django.utils import timezone
 
 from hybridqc.webhook_signature import HEADER, webhook_signature
-from routing.judges.guards import PolicyRefused, base_url_check, endpoint_policy
-from routing.models import Batch
+from routing.batches.models import Batch
+from routing.judging.guards import PolicyRefused, base_url_check, endpoint_policy
 
 from .models import WebhookAttempt, WebhookDelivery, WebhookEndpoint
 

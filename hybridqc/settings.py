@@ -187,7 +187,7 @@ DATA_UPLOAD_MAX_MEMORY_SIZE = env_int("DATA_UPLOAD_MAX_MB", 10, min_value=1) * 1
 # once must not take a worker's memory.
 FILE_UPLOAD_MAX_MEMORY_SIZE = env_int("FILE_UPLOAD_MEMORY_MB", 10, min_value=1) * 1024 * 1024
 
-# Format-v1 import bounds (routing/services/import_rules.py): past any of them a file is refused
+# Format-v1 import bounds (routing/ingest/import_rules.py): past any of them a file is refused
 # with a line-numbered error and nothing is written. Files of a few thousand items are a few MB.
 IMPORT_MAX_UPLOAD_BYTES = env_int("IMPORT_MAX_UPLOAD_BYTES", 200 * 1024 * 1024, min_value=1)
 # Ids (item, judge, annotator) are stored in 200-character columns; a longer limit could not be kept.
@@ -230,7 +230,7 @@ CELERY_VISIBILITY_TIMEOUT = env_int("CELERY_VISIBILITY_TIMEOUT", 3600, min_value
 CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": CELERY_VISIBILITY_TIMEOUT}
 CELERY_TASK_SOFT_TIME_LIMIT = env_int("CELERY_TASK_SOFT_TIME_LIMIT", 600, min_value=1)
 CELERY_TASK_TIME_LIMIT = env_int("CELERY_TASK_TIME_LIMIT", 660, min_value=1)
-# A judge chunk is sized to take at most half its soft limit (routing/judges/runner.py).
+# A judge chunk is sized to take at most half its soft limit (routing/judging/runner.py).
 JUDGE_CHUNK_SOFT_TIME_LIMIT = env_int("JUDGE_CHUNK_SOFT_TIME_LIMIT", 1800, min_value=1)
 JUDGE_CHUNK_TIME_LIMIT = env_int("JUDGE_CHUNK_TIME_LIMIT", 1920, min_value=1)
 CELERY_TASK_ANNOTATIONS = {"routing.tasks.judge_chunk": {"soft_time_limit": JUDGE_CHUNK_SOFT_TIME_LIMIT,
@@ -240,7 +240,7 @@ queues.time_limits_check(
      "JUDGE_CHUNK_SOFT_TIME_LIMIT/JUDGE_CHUNK_TIME_LIMIT": (JUDGE_CHUNK_SOFT_TIME_LIMIT, JUDGE_CHUNK_TIME_LIMIT)},
     visibility_timeout=CELERY_VISIBILITY_TIMEOUT,
 )
-# The judges' shared provider limits (routing/judges/limits.py): in Redis, by default the broker's;
+# The judges' shared provider limits (routing/judging/limits.py): in Redis, by default the broker's;
 # empty (no broker, the demo) keeps them in the process.
 JUDGE_LIMIT_STORE_URL = env_str(
     "JUDGE_LIMIT_STORE_URL", CELERY_BROKER_URL if CELERY_BROKER_URL.startswith(("redis://", "rediss://")) else "")
@@ -339,7 +339,7 @@ REVIEW_GOLD_MIN_ITEMS = env_int("REVIEW_GOLD_MIN_ITEMS", 20)
 # The roster CSV refuses a capacity above this (items per reviewer per day).
 ROSTER_MAX_CAPACITY_PER_DAY = env_int("ROSTER_MAX_CAPACITY_PER_DAY", 1000, min_value=1, max_value=1_000_000)
 
-# Live judge (routing/judges/guards.py): which environment variables a judge configuration may send
+# Live judge (routing/judging/guards.py): which environment variables a judge configuration may send
 # as its API key, and where. Names outside the pattern, and the server's own secrets, are refused.
 JUDGE_API_KEY_ENV_PATTERN = env_regex("JUDGE_API_KEY_ENV_PATTERN", r"^HYBRIDQC_JUDGE_[A-Z0-9_]+$|^OPENAI_API_KEY$")
 # Names that look like credentials (TOKEN, SECRET...) but really hold a judge's key.

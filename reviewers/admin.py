@@ -10,7 +10,7 @@ from django.db.models import QuerySet
 from django.http import HttpRequest
 from django.utils import timezone
 
-from routing.admin_core import ViewOnlyAdmin
+from routing.decisions.admin import ViewOnlyAdmin
 
 from .models import Credential, HumanLabel, Notification, ReviewerProfile, ReviewTask, TaskSkip
 from .services import credentials_unpause, unstaffed_restaff

@@ -17,7 +17,7 @@ from django_htmx.http import HttpResponseClientRedirect
 
 from hybridqc.confirm import TOKEN_FIELD, ConfirmationError
 from hybridqc.roles import admin_required, lead_required
-from routing.models import Batch
+from routing.batches.models import Batch
 
 from .forms import GoldBatchForm, RosterImportForm, form_errors
 from .models import Notification

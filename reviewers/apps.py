@@ -8,7 +8,7 @@ class ReviewersConfig(AppConfig):
 
     def ready(self) -> None:
         # Both modules import models, which cannot load before the app registry is ready.
-        from routing.labels import label_source_set  # noqa: PLC0415
+        from routing.batches.labels import label_source_set  # noqa: PLC0415
 
         from .references import HumanLabelSource  # noqa: PLC0415
         from .roles_setup import roles_ensure  # noqa: PLC0415

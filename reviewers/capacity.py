@@ -18,7 +18,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from django.db.models import Count, Q, QuerySet
 from django.utils import timezone
 
-from routing.models import Domain
+from routing.batches.models import Domain
 
 from .models import Credential, HumanLabel, ReviewerProfile, ReviewTask
 

@@ -7,7 +7,7 @@ from django.conf import settings
 from django.db import models
 from django.utils import timezone
 
-from routing.models import Domain, Example
+from routing.batches.models import Domain, Example
 
 
 class ReviewerProfile(models.Model):

@@ -2,7 +2,7 @@
 
 An adjudicator's label wins when there is one; otherwise the strict majority of the human labels
 (a tie is no reference). Routing's training and few-shot examples, gold marking and the batch
-report all read it from here; routing reaches it through the ``routing.labels`` port.
+report all read it from here; routing reaches it through the ``routing.batches.labels`` port.
 """
 
 from __future__ import annotations
@@ -13,8 +13,8 @@ from datetime import datetime
 
 from django.db.models import Min
 
-from routing.metrics import majority_label
-from routing.models import Example
+from routing.batches.models import Example
+from routing.monitoring.metrics import majority_label
 
 from .models import HumanLabel, ReviewTask
 

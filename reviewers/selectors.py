@@ -10,8 +10,8 @@ from typing import Any
 from django.db.models import Count, Prefetch, Q, QuerySet
 from django.utils import timezone
 
-from routing.domains import path_covered
-from routing.metrics import Rate, labels_agree, rate
+from routing.batches.domains import path_covered
+from routing.monitoring.metrics import Rate, labels_agree, rate
 
 from .agreement import cohen_kappa, krippendorff_alpha_nominal
 from .capacity import today_start, valid_credentials

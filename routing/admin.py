@@ -6,9 +6,11 @@ here (e.g. admin_core for batches, examples and domains).
 
 from django.contrib import admin
 
-from routing import (
-    admin_core,  # noqa: F401
-    admin_judge,  # noqa: F401
+from routing.decisions import (
+    admin as admin_core,  # noqa: F401
+)
+from routing.judging import (
+    admin as admin_judge,  # noqa: F401
 )
 
 # The site's branding lives with the first admin module loaded (autodiscover imports it).

@@ -3,11 +3,11 @@ from django.urls import path  # noqa: F401
 app_name = "routing"
 urlpatterns: list = []
 
-from routing.views_judge import judge_panel  # noqa: E402
+from routing.web.views_judge import judge_panel  # noqa: E402
 
 urlpatterns += [path("batch/<int:batch_id>/judge/", judge_panel, name="judge_panel")]
 
-from routing.views_router import (  # noqa: E402
+from routing.web.views_router import (  # noqa: E402
     backtest_page,
     model_page,
     router_promote_view,

@@ -16,11 +16,12 @@ from hybridqc.flows.imports import batch_import
 from reviewers.models import Credential, ReviewerProfile, ReviewTask
 from reviewers.roles_setup import roles_ensure
 from reviewers.services import review_tasks_create
-from routing.models import Batch, Example, RouterModel
-from routing.router.backtest import LabeledItem, labeled_item, labeled_items
-from routing.services.import_v1 import ImportResult
-from routing.services.judging import judge_config_create
-from routing.services.router_training import Trained, router_train, router_train_items
+from routing.batches.models import Batch, Example
+from routing.ingest.import_v1 import ImportResult
+from routing.judging.services import judge_config_create
+from routing.scoring.models import RouterModel
+from routing.training.backtest import LabeledItem, labeled_item, labeled_items
+from routing.training.router_training import Trained, router_train, router_train_items
 
 DATA = Path(__file__).resolve().parent.parent / "data"
 PASSWORD = "test-pass-123"

@@ -1,6 +1,6 @@
 from django.apps import AppConfig
 
-from routing.events import batch_routing_requested, judge_run_finished
+from routing.batches.events import batch_routing_requested, judge_run_finished
 
 
 class FlowsConfig(AppConfig):

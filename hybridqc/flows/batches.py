@@ -16,17 +16,18 @@ from hybridqc.queueing import DATABASE_DOWN
 from reviewers.capacity import roster_remaining_capacity
 from reviewers.models import ReviewTask
 from reviewers.services import review_tasks_create, review_tasks_untaken_delete
-from routing.events import batch_gate_inputs_changed
-from routing.models import Batch, Example, RoutingDecision
-from routing.selectors import batch_domains
-from routing.services.pipeline import (
+from routing.batches.events import batch_gate_inputs_changed
+from routing.batches.models import Batch, Example
+from routing.batches.selectors import batch_domains
+from routing.batches.services import batch_status_set
+from routing.decisions.models import RoutingDecision
+from routing.decisions.pipeline import (
     batch_decide,
     batch_decisions_reset,
     batch_examples_unrouted,
     batch_signals_prepare,
-    batch_status_set,
 )
-from routing.tasks import batch_input_drift_run
+from routing.monitoring.tasks import batch_input_drift_run
 
 log = logging.getLogger(__name__)
 

@@ -8,8 +8,8 @@ from typing import Any
 
 from django.db import transaction
 
-from routing.services.import_v1 import ImportResult
-from routing.services.import_v1 import batch_import as examples_import
+from routing.ingest.import_v1 import ImportResult
+from routing.ingest.import_v1 import batch_import as examples_import
 
 from .tasks import batch_pipeline_run
 

@@ -15,11 +15,12 @@ from django.db.models import Count, Max
 from hybridqc.confirm import dry_run, preview_check, preview_token
 from reviewers.models import HumanLabel, ReviewTask
 from reviewers.services import review_tasks_create, review_tasks_untaken_delete
-from routing.events import batch_gate_inputs_changed
-from routing.models import Batch, RoutingDecision, RoutingRun
-from routing.selectors import batch_decision_counts, router_active
-from routing.selectors_runs import routing_run_revert_target
-from routing.services.routing_runs import routing_run_restore
+from routing.batches.events import batch_gate_inputs_changed
+from routing.batches.models import Batch
+from routing.decisions.models import RoutingDecision, RoutingRun
+from routing.decisions.routing_runs import routing_run_restore
+from routing.decisions.selectors import batch_decision_counts, routing_run_revert_target
+from routing.scoring.selectors import router_active
 
 from .batches import batch_drifted_slice_to_humans, batch_reroute
 

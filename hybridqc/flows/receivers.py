@@ -1,11 +1,12 @@
-"""What the flow does when routing announces something (``routing.events``)."""
+"""What the flow does when routing announces something (``routing.batches.events``)."""
 
 from __future__ import annotations
 
 import logging
 from typing import Any
 
-from routing.models import Batch, JudgeRun
+from routing.batches.models import Batch
+from routing.judging.models import JudgeRun
 
 from .batches import batch_routing_reset
 from .tasks import batch_pipeline_run

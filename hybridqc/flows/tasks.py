@@ -5,8 +5,9 @@ import logging
 from celery import shared_task
 
 from hybridqc.queueing import DATABASE_RETRY
-from routing.models import Batch, ImportJob
-from routing.services.import_jobs import import_job_execute
+from routing.batches.models import Batch
+from routing.ingest.import_jobs import import_job_execute
+from routing.ingest.models import ImportJob
 
 from .batches import batch_route_or_fail
 

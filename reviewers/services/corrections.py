@@ -15,7 +15,7 @@ from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 
-from routing.events import batch_gate_inputs_changed
+from routing.batches.events import batch_gate_inputs_changed
 
 from ..models import HumanLabel, ReviewerProfile, ReviewTask
 from .errors import ReviewError

@@ -7,7 +7,7 @@ import random
 
 from django.conf import settings
 
-from routing.metrics import labels_agree
+from routing.monitoring.metrics import labels_agree
 
 from ..models import LEVEL_ORDER, HumanLabel, ReviewTask, level_rank
 from ..references import label_value

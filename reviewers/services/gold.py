@@ -14,9 +14,9 @@ from django.db import transaction
 from django.db.models import QuerySet
 from django.utils import timezone
 
-from routing.domains import prefix_q
-from routing.metrics import Rate, labels_agree, rate
-from routing.models import Batch, Example
+from routing.batches.domains import prefix_q
+from routing.batches.models import Batch, Example
+from routing.monitoring.metrics import Rate, labels_agree, rate
 
 from ..models import Credential, HumanLabel, Notification, ReviewerProfile, ReviewTask
 from ..references import label_reference, label_value

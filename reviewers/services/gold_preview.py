@@ -10,7 +10,7 @@ from django.db.models import Count, Max
 
 from hybridqc.confirm import dry_run, preview_check, preview_token
 from reviewers.models import HumanLabel
-from routing.models import Batch, Example
+from routing.batches.models import Batch, Example
 
 from .gold import batch_gold_from_labels
 

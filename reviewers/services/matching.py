@@ -10,8 +10,8 @@ from django.db import transaction
 from django.db.models import Count, Q
 from django.utils import timezone
 
-from routing.domains import prefix_q
-from routing.models import Example
+from routing.batches.domains import prefix_q
+from routing.batches.models import Example
 
 from ..capacity import remaining_capacity, today_start, valid_credentials
 from ..models import (

@@ -21,7 +21,7 @@ from typing import Any
 
 from django.db import connection, connections
 
-from routing.models import Domain, Example
+from routing.batches.models import Domain, Example
 
 from ..capacity import today_start
 from ..models import Credential, HumanLabel, ReviewerProfile, ReviewTask, TaskSkip

@@ -12,8 +12,8 @@ from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 
-from routing.events import batch_gate_inputs_changed
-from routing.models import Example
+from routing.batches.events import batch_gate_inputs_changed
+from routing.batches.models import Example
 
 from ..models import LEVEL_ORDER, Credential, HumanLabel, ReviewerProfile, ReviewTask, TaskSkip, level_rank
 from .errors import ReviewError

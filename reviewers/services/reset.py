@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from django.db import transaction
 
-from routing.models import Batch
+from routing.batches.models import Batch
 
 from ..models import HumanLabel, ReviewTask
 

@@ -1,10 +1,10 @@
-from .alarms import Alarm
-from .batch import Batch, Domain, Example
-from .imports import ImportJob
-from .jobs import RetrainJob
-from .judge import JudgeConfig, JudgeRun, JudgeSignals, Judgment
-from .router import RouterModel, RoutingDecision
-from .runs import RoutingRun
+from routing.batches.models import Batch, Domain, Example
+from routing.decisions.models import RoutingDecision, RoutingRun
+from routing.ingest.models import ImportJob
+from routing.judging.models import JudgeConfig, JudgeRun, JudgeSignals, Judgment
+from routing.monitoring.models import Alarm
+from routing.scoring.models import RouterModel
+from routing.training.models import RetrainJob
 
 __all__ = [
     "Alarm",

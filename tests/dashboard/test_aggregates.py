@@ -8,7 +8,7 @@ from dashboard.selectors import batch_domain_rows, batch_report, batches_reports
 from dashboard.stats import FORMAT
 from hybridqc.flows.batches import batch_route
 from reviewers.models import HumanLabel, ReviewTask
-from routing.models import Domain, Example
+from routing.batches.models import Domain, Example
 from tests import factories
 
 UNSURE = [{"judge": "judge-x", "choice": 1}, {"judge": "judge-x", "choice": 1}, {"judge": "judge-x", "choice": 2}]

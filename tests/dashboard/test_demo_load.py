@@ -10,7 +10,8 @@ from django.utils.html import escape
 from dashboard.gate import batch_gate
 from dashboard.selectors import batch_report
 from reviewers.models import ReviewTask
-from routing.models import Batch, RouterModel
+from routing.batches.models import Batch
+from routing.scoring.models import RouterModel
 from tests import factories
 
 

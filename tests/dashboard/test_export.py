@@ -9,7 +9,8 @@ from django.core.management.base import CommandError
 
 from dashboard.export_formats import csv_cell
 from reviewers.models import HumanLabel
-from routing.models import Batch, Example, RoutingDecision
+from routing.batches.models import Batch, Example
+from routing.decisions.models import RoutingDecision
 from tests import factories
 from tests.dashboard.trend_batches import dated_batch
 

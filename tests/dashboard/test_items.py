@@ -5,8 +5,9 @@ import pytest
 from dashboard.items import item_detail
 from hybridqc.flows.batches import batch_route
 from reviewers.models import Credential, HumanLabel, ReviewTask
-from routing.metrics import labels_agree
-from routing.models import Example, RoutingDecision
+from routing.batches.models import Example
+from routing.decisions.models import RoutingDecision
+from routing.monitoring.metrics import labels_agree
 from tests import factories
 
 KEPT = [{"judge": "judge-x", "order": "ab", "choice": 1, "probability": 0.9},

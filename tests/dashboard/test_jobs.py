@@ -6,8 +6,12 @@ from __future__ import annotations
 from django.urls import reverse
 
 from hybridqc.flows.batches import batch_route
-from routing.models import Batch, ImportJob, JudgeRun, RouterModel, RoutingRun
-from routing.selectors_jobs import jobs_recent
+from routing.batches.models import Batch
+from routing.decisions.models import RoutingRun
+from routing.ingest.models import ImportJob
+from routing.judging.models import JudgeRun
+from routing.scoring.models import RouterModel
+from routing.training.selectors import jobs_recent
 from tests import factories
 
 

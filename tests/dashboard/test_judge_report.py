@@ -4,7 +4,7 @@ import pytest
 from django.core.management import call_command
 
 from dashboard.judge_report import judge_report, response_models
-from routing.models import RoutingDecision
+from routing.decisions.models import RoutingDecision
 from tests.dashboard.trend_batches import dated_batch
 
 FLIPS = [{"judge": "judge-x", "order": "ab", "choice": 1}, {"judge": "judge-x", "order": "ba", "choice": 2}]

@@ -4,7 +4,8 @@ import pytest
 
 from hybridqc.flows.batches import batch_route
 from reviewers.models import ReviewTask
-from routing.models import Batch, RoutingDecision
+from routing.batches.models import Batch
+from routing.decisions.models import RoutingDecision
 from tests import factories
 
 KEPT = [{"judge": "judge-x", "order": "ab", "choice": 1}, {"judge": "judge-x", "order": "ba", "choice": 1}]

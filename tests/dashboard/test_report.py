@@ -6,8 +6,8 @@ from django.core.management import call_command
 from dashboard.selectors import batch_counts, batch_domain_rows, batch_report, release_gate
 from hybridqc.flows.batches import batch_route
 from reviewers.models import HumanLabel, ReviewTask
-from routing.metrics import rate, weighted_rate
-from routing.models import RoutingDecision
+from routing.decisions.models import RoutingDecision
+from routing.monitoring.metrics import rate, weighted_rate
 from tests import factories
 
 KEPT = [{"judge": "judge-x", "order": "ab", "choice": 1}, {"judge": "judge-x", "order": "ba", "choice": 1}]

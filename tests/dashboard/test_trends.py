@@ -9,8 +9,9 @@ from dashboard.trend_charts import ChartQuery, chart_data, chart_query, period_r
 from dashboard.trends import Split, period_label, trend_periods, trend_series
 from hybridqc.flows.batches import batch_route
 from reviewers.models import HumanLabel, ReviewTask
-from routing.metrics import weighted_rate
-from routing.models import Batch, RoutingDecision
+from routing.batches.models import Batch
+from routing.decisions.models import RoutingDecision
+from routing.monitoring.metrics import weighted_rate
 from tests import factories
 from tests.dashboard.trend_batches import dated_batch
 

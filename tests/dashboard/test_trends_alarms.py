@@ -16,7 +16,8 @@ from dashboard.models import WebhookDelivery, WebhookEndpoint
 from dashboard.selectors import batch_report, release_gate
 from dashboard.webhooks import webhook_delivery_attempt
 from hybridqc.webhook_signature import webhook_signature_verify
-from routing.models import Alarm, Domain
+from routing.batches.models import Domain
+from routing.monitoring.models import Alarm
 from tests import factories
 from tests.dashboard.trend_batches import dated_batch
 

@@ -6,9 +6,10 @@ import pytest
 from dashboard.selectors import batch_report
 from hybridqc.celery import app as celery_app
 from hybridqc.flows.batches import batch_drifted_slice_to_humans, batch_route
-from routing.models import Example, RoutingDecision
-from routing.services.import_v1 import batch_import
-from routing.services.input_drift import batch_input_drift_compute, routing_router
+from routing.batches.models import Example
+from routing.decisions.models import RoutingDecision
+from routing.ingest.import_v1 import batch_import
+from routing.monitoring.input_drift import batch_input_drift_compute, routing_router
 from tests import factories
 
 

@@ -4,7 +4,8 @@ import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.utils import timezone
 
-from routing.models import Batch, Example, ImportJob
+from routing.batches.models import Batch, Example
+from routing.ingest.models import ImportJob
 from tests import factories
 from tests.conftest import wait_until
 

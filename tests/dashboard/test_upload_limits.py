@@ -5,9 +5,10 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 from django.core.management import CommandError, call_command
 
 from reviewers.models import HumanLabel
-from routing.models import Batch, Example, Judgment
-from routing.services.import_v1 import ImportValidationError, parse_lines
-from routing.services.import_validation import FIELDS_TOO_LARGE
+from routing.batches.models import Batch, Example
+from routing.ingest.import_v1 import ImportValidationError, parse_lines
+from routing.ingest.import_validation import FIELDS_TOO_LARGE
+from routing.judging.models import Judgment
 from tests import factories
 
 LIMIT = 2000

@@ -4,7 +4,7 @@ import json
 from django.core.files.uploadedfile import SimpleUploadedFile
 
 from hybridqc.flows.batches import batch_route
-from routing.models import Batch, Example
+from routing.batches.models import Batch, Example
 from tests import factories
 
 

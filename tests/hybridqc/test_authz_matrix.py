@@ -17,7 +17,7 @@ from django.utils import timezone
 from dashboard.models import ApiToken
 from reviewers.models import HumanLabel, Notification, ReviewTask
 from reviewers.services import review_task_claim
-from routing.models import ImportJob
+from routing.ingest.models import ImportJob
 from tests import factories
 from tests.factories import make_tasks
 from tests.support.figures import figures_write

@@ -15,7 +15,9 @@ from hybridqc.flows.previews import batch_figures
 from hybridqc.flows.receivers import batch_rejudged
 from reviewers.models import HumanLabel, ReviewTask
 from reviewers.services import review_label_submit, review_task_claim
-from routing.models import Batch, JudgeRun, RoutingDecision, RoutingRun
+from routing.batches.models import Batch
+from routing.decisions.models import RoutingDecision, RoutingRun
+from routing.judging.models import JudgeRun
 from tests import factories
 
 TIED = [{"judge": "judge-x", "order": "ab", "choice": 1}, {"judge": "judge-x", "order": "ba", "choice": 2}]

@@ -7,7 +7,7 @@ from __future__ import annotations
 import pytest
 
 from hybridqc.flows.batches import batch_route
-from routing.models import ImportJob
+from routing.ingest.models import ImportJob
 from tests import factories
 from tests.support.figures import figures_write
 

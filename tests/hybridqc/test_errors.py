@@ -7,7 +7,7 @@ from django.test import RequestFactory
 
 from hybridqc.errors import ApplicationError, ApplicationErrorMiddleware, api_exception_handler
 from reviewers.services import ReviewError
-from routing.services.judging import JudgeSetupError
+from routing.judging.services import JudgeSetupError
 
 
 def test_application_error_middleware_maps_status_and_escapes_the_message():

@@ -26,9 +26,11 @@ from dashboard.housekeeping import stale_interval, stalled_work_sweep
 from hybridqc.celery import app, queues_use
 from hybridqc.flows.tasks import batch_pipeline_run
 from reviewers.models import HumanLabel, ReviewTask
-from routing.models import Batch, JudgeRun, Judgment, RoutingDecision
-from routing.services.judge_runs import judge_run_start
-from routing.services.judging import LIVE_BACKEND, verdict_requests
+from routing.batches.models import Batch
+from routing.decisions.models import RoutingDecision
+from routing.judging.judge_runs import judge_run_start
+from routing.judging.models import JudgeRun, Judgment
+from routing.judging.services import LIVE_BACKEND, verdict_requests
 from tests import factories
 from tests.conftest import wait_until
 from tests.factories import make_tasks

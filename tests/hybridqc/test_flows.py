@@ -10,9 +10,9 @@ from hybridqc.flows.imports import batch_import
 from reviewers.models import HumanLabel, ReviewTask
 from reviewers.references import HumanLabelSource
 from reviewers.services import review_task_claim
-from routing import labels
-from routing.models import RoutingDecision
-from routing.selectors import example_references
+from routing.batches import labels
+from routing.batches.selectors import example_references
+from routing.decisions.models import RoutingDecision
 from tests import factories
 
 # Position-biased verdicts: every item goes to a human whatever the threshold.

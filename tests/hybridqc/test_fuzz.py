@@ -15,9 +15,9 @@ from hypothesis import strategies as st
 
 from reviewers.models import HumanLabel, ReviewTask
 from reviewers.services import review_task_claim
-from routing.models import Batch, Example
-from routing.services.import_v1 import ImportValidationError, batch_import
-from routing.services.import_validation import parse_lines
+from routing.batches.models import Batch, Example
+from routing.ingest.import_v1 import ImportValidationError, batch_import
+from routing.ingest.import_validation import parse_lines
 from tests import factories
 from tests.factories import make_tasks
 from tests.support.figures import figures_write

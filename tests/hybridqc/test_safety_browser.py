@@ -13,7 +13,9 @@ from django.urls import NoReverseMatch, Resolver404, resolve, reverse
 from hybridqc.flows.batches import batch_route
 from reviewers.models import Notification
 from reviewers.services import review_task_claim
-from routing.models import Batch, ImportJob, RoutingRun
+from routing.batches.models import Batch
+from routing.decisions.models import RoutingRun
+from routing.ingest.models import ImportJob
 from tests import factories
 from tests.factories import make_tasks
 from tests.hybridqc.test_authz_matrix import ADMIN, LEAD, REVIEWER, concrete_url, rule_for, url_patterns

@@ -21,10 +21,12 @@ from django.utils import timezone
 from dashboard.housekeeping import stalled_work_sweep
 from hybridqc.flows.batches import batch_route_or_fail
 from reviewers.models import ReviewTask
-from routing.models import Batch, JudgeRun, Judgment, RoutingDecision
-from routing.services.backtest_jobs import STALLED, backtest_pending_mark, backtest_pending_path
-from routing.services.judging import LIVE_BACKEND
-from routing.services.router_training import backtest_result_path
+from routing.batches.models import Batch
+from routing.decisions.models import RoutingDecision
+from routing.judging.models import JudgeRun, Judgment
+from routing.judging.services import LIVE_BACKEND
+from routing.training.backtest_jobs import STALLED, backtest_pending_mark, backtest_pending_path
+from routing.training.router_training import backtest_result_path
 from tests import factories
 from tests.conftest import wait_until
 from tests.support.fake_server import running_fake

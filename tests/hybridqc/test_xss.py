@@ -11,8 +11,8 @@ import pytest
 from hybridqc.flows.batches import batch_route
 from reviewers.models import HumanLabel, ReviewTask
 from reviewers.services import review_label_submit, review_task_claim
-from routing.models import Batch, Domain
-from routing.services.import_v1 import batch_import
+from routing.batches.models import Batch, Domain
+from routing.ingest.import_v1 import batch_import
 from tests import factories
 from tests.support.figures import figures_write
 

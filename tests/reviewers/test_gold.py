@@ -11,7 +11,7 @@ from django.test import Client
 from reviewers.models import Credential, HumanLabel, Notification, ReviewTask
 from reviewers.selectors import reviewer_stats
 from reviewers.services import batch_gold_from_labels, gold_mark, review_label_submit, review_task_claim
-from routing.models import Example
+from routing.batches.models import Example
 from tests import factories
 from tests.factories import make_examples, make_tasks, profile
 

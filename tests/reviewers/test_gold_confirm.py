@@ -7,7 +7,7 @@ import re
 
 from django.urls import reverse
 
-from routing.models import Example
+from routing.batches.models import Example
 from tests import factories
 
 SPLIT = [{"annotator": "x", "choice": 1}, {"annotator": "y", "choice": 2}]

@@ -20,7 +20,7 @@ from reviewers.services import (
     unstaffed_restaff,
 )
 from reviewers.tasks import review_leases_expire as beat_task
-from routing.models import Domain
+from routing.batches.models import Domain
 from tests import factories
 from tests.factories import make_tasks, profile
 

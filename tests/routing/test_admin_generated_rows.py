@@ -8,8 +8,9 @@ from django.test import Client
 from django.utils.html import escape
 
 from reviewers.models import HumanLabel
-from routing.judges.prompts import DEFAULT_PAIRWISE_PROMPT, DEFAULT_RATING_PROMPT
-from routing.models import JudgeConfig, Judgment, RoutingDecision
+from routing.decisions.models import RoutingDecision
+from routing.judging.models import JudgeConfig, Judgment
+from routing.judging.prompts import DEFAULT_PAIRWISE_PROMPT, DEFAULT_RATING_PROMPT
 from tests import factories
 
 pytestmark = pytest.mark.django_db

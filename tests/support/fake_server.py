@@ -1,7 +1,7 @@
 """Start the fake OpenAI-compatible judge on a free 127.0.0.1 port for a test.
 
 ``fake_judge`` (fixture) runs it in a thread of the test process; ``fake_judge_process`` runs
-``python -m routing.fake_judge`` as a subprocess (for benchmarks and worker tests that should not
+``python -m routing.judging.fake_judge`` as a subprocess (for benchmarks and worker tests that should not
 share the test process's GIL). Both answer GET /stats over real HTTP.
 """
 
@@ -20,8 +20,8 @@ from typing import Any
 
 import pytest
 
-from routing.fake_judge.replay import Replay
-from routing.fake_judge.server import FakeOptions, ServerThread, serve_in_thread
+from routing.judging.fake_judge.replay import Replay
+from routing.judging.fake_judge.server import FakeOptions, ServerThread, serve_in_thread
 
 ROOT = Path(__file__).resolve().parent.parent.parent
 
@@ -75,10 +75,10 @@ def free_port() -> int:
 
 @contextlib.contextmanager
 def fake_judge_process(*args: str, log: Path | None = None) -> Iterator[str]:
-    """``python -m routing.fake_judge --port <free> ARGS``; yields the base URL (…/v1)."""
+    """``python -m routing.judging.fake_judge --port <free> ARGS``; yields the base URL (…/v1)."""
     port = free_port()
     out = open(log, "ab") if log else subprocess.DEVNULL  # noqa: SIM115
-    proc = subprocess.Popen([sys.executable, "-m", "routing.fake_judge", "--port", str(port), *args],
+    proc = subprocess.Popen([sys.executable, "-m", "routing.judging.fake_judge", "--port", str(port), *args],
                             cwd=ROOT, stdout=out, stderr=out)
     url = f"http://127.0.0.1:{port}/v1"
     try:

@@ -7,8 +7,8 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
-from routing.judges.base import Verdict, VerdictRequest
-from routing.models import Judgment
+from routing.judging.base import Verdict, VerdictRequest
+from routing.judging.models import Judgment
 
 
 class RecordedJudge:

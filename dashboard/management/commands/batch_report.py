@@ -4,7 +4,7 @@ from typing import Any
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from dashboard.selectors import batch_report
-from routing.models import Batch
+from routing.batches.models import Batch
 
 
 def _pct(value: float | None) -> str:

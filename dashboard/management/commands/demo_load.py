@@ -18,10 +18,11 @@ from reviewers.models import Credential, HumanLabel, ReviewerProfile, ReviewTask
 from reviewers.references import label_reference
 from reviewers.roles_setup import roles_ensure
 from reviewers.services import review_label_submit, review_task_claim
-from routing.models import Batch, Domain, JudgeConfig
-from routing.services.input_drift import batch_input_drift_compute
-from routing.services.judging import judge_config_create
-from routing.services.router_training import RouterTrainingError, router_train
+from routing.batches.models import Batch, Domain
+from routing.judging.models import JudgeConfig
+from routing.judging.services import judge_config_create
+from routing.monitoring.input_drift import batch_input_drift_compute
+from routing.training.router_training import RouterTrainingError, router_train
 
 PASSWORD = "hybridqc-demo"
 FAKE_JUDGE_URL = "http://127.0.0.1:8001/v1"

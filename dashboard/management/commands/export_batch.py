@@ -6,7 +6,7 @@ from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from dashboard.export import lineage_export
 from dashboard.export_formats import FORMATS, export_write
-from routing.models import Batch
+from routing.batches.models import Batch
 
 
 class Command(BaseCommand):

@@ -3,7 +3,7 @@ from typing import Any
 from django.core.management.base import BaseCommand, CommandParser
 
 from dashboard.gate import batch_gate
-from routing.models import Batch
+from routing.batches.models import Batch
 
 
 class Command(BaseCommand):

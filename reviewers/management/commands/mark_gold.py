@@ -3,7 +3,7 @@ from typing import Any
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from reviewers.services import batch_gold_from_labels
-from routing.models import Batch
+from routing.batches.models import Batch
 
 
 class Command(BaseCommand):

@@ -14,7 +14,8 @@ from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
-from routing.router.backtest import (
+from routing.ingest.import_v1 import ImportValidationError
+from routing.training.backtest import (
     CALIBRATION_FRACTION,
     LabeledItem,
     backtest_items,
@@ -22,7 +23,6 @@ from routing.router.backtest import (
     backtest_transfer,
     labeled_items,
 )
-from routing.services.import_v1 import ImportValidationError
 
 
 class Command(BaseCommand):

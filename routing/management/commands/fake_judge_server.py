@@ -7,7 +7,7 @@ from typing import Any
 
 from django.core.management.base import BaseCommand, CommandParser
 
-from routing.fake_judge.cli import add_arguments, run
+from routing.judging.fake_judge.cli import add_arguments, run
 
 
 class Command(BaseCommand):

@@ -7,9 +7,10 @@ from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
-from routing.models import Batch, JudgeConfig, JudgeRun
-from routing.services.judge_runs import judge_run_start
-from routing.services.judging import JudgeSetupError
+from routing.batches.models import Batch
+from routing.judging.judge_runs import judge_run_start
+from routing.judging.models import JudgeConfig, JudgeRun
+from routing.judging.services import JudgeSetupError
 
 
 class Command(BaseCommand):

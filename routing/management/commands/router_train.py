@@ -1,5 +1,5 @@
 """`manage.py router_train`: train the learned router on the labeled history; it becomes active
-unless it routes worse than the active one (``routing.services.router_promotion``)."""
+unless it routes worse than the active one (``routing.training.router_promotion``)."""
 
 from __future__ import annotations
 
@@ -7,8 +7,8 @@ from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
-from routing.services.router_promotion import promotion_summary
-from routing.services.router_training import RouterTrainingError, router_train
+from routing.training.router_promotion import promotion_summary
+from routing.training.router_training import RouterTrainingError, router_train
 
 
 class Command(BaseCommand):

@@ -9,10 +9,10 @@ from django.core.management.base import BaseCommand, CommandError, CommandParser
 from hybridqc.flows.imports import batch_import
 from hybridqc.flows.tasks import batch_pipeline_run
 from hybridqc.queueing import BROKER_DOWN, enqueue_failed_message
-from routing.models import Batch
-from routing.services.import_v1 import ImportValidationError
-from routing.services.import_validation import upload_size_problem
-from routing.tasks import batch_input_drift_run
+from routing.batches.models import Batch
+from routing.ingest.import_v1 import ImportValidationError
+from routing.ingest.import_validation import upload_size_problem
+from routing.monitoring.tasks import batch_input_drift_run
 
 
 def _iso_date(raw: str) -> datetime.date:

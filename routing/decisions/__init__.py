@@ -1,0 +1,1 @@
+"""Routing a batch: decisions, audits, risk groups, the stored routing runs and the sweeper."""

@@ -1,0 +1,280 @@
+"""Routing decisions. The threshold router: rules first, then a confidence threshold,
+then a random audit sample of what the judge kept (services/audit.py); each routing is stored
+as a run (services/routing_runs.py)."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Sequence
+
+import numpy as np
+from django.db import transaction
+
+from routing.batches.models import Batch, Example
+from routing.decisions.audit import audits_mark
+from routing.decisions.models import RoutingDecision
+from routing.decisions.risk_groups import domain_risk
+from routing.decisions.routing_runs import RoutingPlan, routing_run_record
+from routing.judging.models import JudgeSignals
+from routing.scoring.budget import budget_plan
+from routing.scoring.candidates import LEARNED, Stage
+from routing.scoring.certify import Certification, cascade_keep, certify_cascade
+from routing.scoring.model import Router, router_loads
+from routing.scoring.models import RouterModel
+from routing.scoring.scoring import stages_of
+from routing.scoring.selectors import example_inputs, router_active
+from routing.scoring.vectorized import feature_spec
+
+THRESHOLD_ROUTER = "threshold-v1"
+
+
+def confidence_of(signals: JudgeSignals) -> float | None:
+    """The threshold router's confidence: the vote share, capped by the judge's own mean probability if given."""
+    if signals.vote_share is None:
+        return None
+    if signals.mean_probability is not None:
+        return min(signals.vote_share, signals.mean_probability)
+    return signals.vote_share
+
+
+def rule_reason(example: Example, signals: JudgeSignals | None) -> str | None:
+    """Reasons that send an example to humans whatever the judge's confidence."""
+    if example.domain.always_human:
+        return f"domain {example.domain.path} is always-human"
+    if example.flagged:
+        return "flagged for human review"
+    if signals is None or signals.n_usable == 0:
+        reason = signals.failure_reason if signals else "not judged"
+        return f"no usable judge verdict ({reason})"
+    if signals.tied:
+        return f"tied judge vote ({signals.n_usable} votes)"
+    if signals.position_biased:
+        return "position-biased: the judge's verdict flips when the responses are swapped"
+    return None
+
+
+def threshold_decision(example: Example, signals: JudgeSignals | None, threshold: float) -> RoutingDecision:
+    decision = RoutingDecision(example=example, router_version=THRESHOLD_ROUTER, threshold=threshold)
+    if signals is not None:
+        decision.judge_verdict, decision.judge_rating = signals.verdict, signals.verdict_rating
+        decision.confidence = confidence_of(signals)
+    reason = rule_reason(example, signals)
+    if reason is None and decision.confidence is not None and decision.confidence < threshold:
+        reason = f"confidence {decision.confidence:.2f} below threshold {threshold:.2f}"
+    decision.route = RoutingDecision.Route.HUMAN if reason else RoutingDecision.Route.JUDGE
+    decision.reason = reason or f"confidence {decision.confidence:.2f} >= threshold {threshold:.2f}"
+    return decision
+
+
+def decisions_save(*, decisions: Sequence[RoutingDecision]) -> None:
+    """Replace the routing decisions of these examples."""
+    with transaction.atomic():
+        RoutingDecision.objects.filter(example__in=[d.example for d in decisions]).delete()
+        RoutingDecision.objects.bulk_create(decisions, batch_size=2000)
+
+
+def batch_route_threshold(*, batch: Batch, examples: Sequence[Example]) -> list[RoutingDecision]:
+    """Route examples with the batch's confidence threshold and mark the audit sample."""
+    key = batch.primary_judge
+    signals = {s.example_id: s for s in JudgeSignals.objects.filter(example__in=examples, judge_key=key)}
+    decisions = [threshold_decision(e, signals.get(e.pk), batch.confidence_threshold) for e in examples]
+    audits_mark(batch=batch, kept=[d for d in decisions if d.route == RoutingDecision.Route.JUDGE])
+    routing_run_record(batch=batch, plan=None, decisions=decisions)
+    decisions_save(decisions=decisions)
+    return decisions
+
+
+# --- The learned router: certified (Learn-then-Test) and budget modes -------------------
+
+COLD_START = (
+    "cold start: no trained router yet, so nothing is kept on the judge alone "
+    "(all to credentialed humans until enough labels arrive)"
+)
+
+
+def _calibration_arrays(model: RouterModel) -> tuple[np.ndarray, np.ndarray]:
+    """The first stage's held-out calibration scores and agreements (budget mode's bound)."""
+    stages = calibration_stages(model)
+    return stages[0] if stages else (np.zeros(0), np.zeros(0, dtype=int))
+
+
+def calibration_stages(model: RouterModel) -> list[tuple[np.ndarray, np.ndarray]]:
+    """Per stage of the model's score (one unless it is a cascade): held-out (scores, agree)."""
+    cal = model.calibration or {}
+    stages = cal.get("stages") or [{"scores": cal.get("scores", []), "agree": cal.get("agree", [])}]
+    return [(np.asarray(s["scores"], dtype=float), np.asarray(s["agree"], dtype=int)) for s in stages]
+
+
+def certifications_for(model: RouterModel, alpha: float, delta: float,
+                       batch_scores: Sequence[np.ndarray] | None = None) -> list[Certification]:
+    """Learn-then-Test of each stage on the model's held-out calibration data (a cascade splits
+    delta over its stages). With ``batch_scores`` (per stage) the guarantee is about the batch's
+    own kept items (finite-batch test), else the population rate."""
+    stages = calibration_stages(model)
+    return certify_cascade([s for s, _ in stages], [a for _, a in stages], alpha=alpha, delta=delta,
+                           batch_scores=batch_scores)
+
+
+def certification_for(model: RouterModel, alpha: float, delta: float,
+                      batch_scores: np.ndarray | None = None) -> Certification:
+    """``certifications_for`` of a single-stage score (the first stage of a cascade)."""
+    return certifications_for(model, alpha, delta, None if batch_scores is None else [batch_scores])[0]
+
+
+# Loaded routers by (pk, version): a stored model never changes, and loading (skops, type checks,
+# novelty index) costs more than scoring a batch. Only the active model is in use, so keep a few.
+_LOADED: dict[tuple[int, int], Router] = {}
+_LOADED_MAX = 2
+
+
+def router_of(model: RouterModel) -> Router:
+    """The loaded router of a stored model, loaded once per process."""
+    key = (model.pk, model.version)
+    router = _LOADED.get(key)
+    if router is None:
+        router = router_loads(bytes(model.blob))
+        if len(_LOADED) >= _LOADED_MAX:
+            _LOADED.clear()
+        _LOADED[key] = router
+    return router
+
+
+def stale_reason(model: RouterModel) -> str | None:
+    """Why a stored router cannot score with this code's features (None when it can)."""
+    current = feature_spec()
+    if not model.score_name:
+        return (f"router v{model.version} was trained before the router chose among candidate scores: "
+                "nothing is kept on the judge alone until it is retrained")
+    if model.feature_spec == current:
+        return None
+    return (f"router v{model.version} was trained on feature spec v{(model.feature_spec or {}).get('version')}, "
+            f"this code computes v{current['version']}: nothing is kept on the judge alone until it is retrained")
+
+
+def router_stages(model: RouterModel, examples: Sequence[Example], primary_judge: str) -> list[Stage]:
+    """The stages (verdict and score per example) of the model's chosen candidate score."""
+    inputs = example_inputs(examples, primary_judge)
+    order = (model.selection or {}).get("cascade_order", [])
+    router = router_of(model) if model.score_name in LEARNED else None
+    return stages_of(model.score_name, inputs, router=router, order=order)
+
+
+def _learned_decision(example: Example, signals: JudgeSignals | None, version: str) -> RoutingDecision:
+    decision = RoutingDecision(example=example, router_version=version)
+    if signals is not None:
+        decision.judge_verdict, decision.judge_rating = signals.verdict, signals.verdict_rating
+        decision.confidence = confidence_of(signals)
+    decision.route = RoutingDecision.Route.HUMAN
+    decision.reason = rule_reason(example, signals) or ""
+    return decision
+
+
+def _keep(decision: RoutingDecision, threshold: float, what: str, name: str) -> None:
+    assert decision.score is not None
+    decision.threshold = threshold
+    if decision.score >= threshold:
+        decision.route = RoutingDecision.Route.JUDGE
+        decision.reason = f"router score {decision.score:.3f} ({name}) >= {what} threshold {threshold:.3f}"
+    else:
+        decision.reason = f"router score {decision.score:.3f} ({name}) below {what} threshold {threshold:.3f}"
+
+
+def _route_certified(batch: Batch, model: RouterModel, open_: list[tuple[RoutingDecision, int]],
+                     stages: list[Stage], plan: RoutingPlan) -> None:
+    """Certify per risk group (domain overrides) on the batch's own scores; each open decision
+    (with its row in ``stages``) is kept by the first stage that clears its threshold."""
+    groups: dict[tuple[float, float], list[tuple[RoutingDecision, int]]] = defaultdict(list)
+    for d, row in open_:
+        groups[domain_risk(batch, d.example.domain)].append((d, row))
+    for (alpha, delta), members in groups.items():
+        rows = np.array([row for _, row in members], dtype=np.int64)
+        batch_scores = [s.score[rows] for s in stages]
+        certs = certifications_for(model, alpha, delta, batch_scores)
+        plan.certifications[f"{alpha:g}/{delta:g}"] = certs[0]
+        plan.stage_certifications[f"{alpha:g}/{delta:g}"] = certs
+        keep = cascade_keep(batch_scores, [c.threshold for c in certs])
+        for (d, row), stage in zip(members, keep.tolist(), strict=True):
+            _certified_decision(d, row, stage, stages, certs, model.score_name, alpha)
+
+
+def _certified_decision(d: RoutingDecision, row: int, stage: int, stages: list[Stage], certs: list[Certification],
+                        name: str, alpha: float) -> None:
+    passed = [c for c in certs if c.threshold is not None]
+    if not passed:
+        d.reason = f"nothing certified at {1 - alpha:.0%} agreement: {certs[0].reason}"
+        return
+    at = stage if stage >= 0 else next(i for i, c in enumerate(certs) if c.threshold is not None)
+    d.score = float(stages[at].score[row])
+    verdict = float(stages[at].verdict[row])
+    if d.example.task == Example.Task.RATING:
+        d.judge_rating = verdict
+    else:
+        d.judge_verdict = int(verdict)  # the verdict this stage certifies (a cascade's may be another judge's)
+    label = name if len(stages) == 1 else f"{name} stage {at + 1}"
+    threshold = certs[at].threshold
+    assert threshold is not None
+    _keep(d, threshold, "certified", label)
+
+
+def _route_budget(batch: Batch, model: RouterModel, open_: list[RoutingDecision], capacity: int,
+                  plan: RoutingPlan) -> None:
+    """Send the ``capacity`` least confident open decisions to humans, keep the rest."""
+    scores, agree = _calibration_arrays(model)
+    plan.budget = budget_plan([d.score or 0.0 for d in open_], capacity, cal_scores=scores, cal_agree=agree,
+                              delta=batch.delta)
+    human = set(plan.budget.to_humans)
+    for i, d in enumerate(open_):
+        d.threshold = plan.budget.threshold
+        if i in human:
+            d.reason = f"budget: among the {len(human)} least confident (roster capacity)"
+        else:
+            d.route = RoutingDecision.Route.JUDGE
+            d.reason = f"budget: router score {d.score:.3f} kept (beyond roster capacity)"
+
+
+def _open_decisions(decisions: list[RoutingDecision], stages: list[Stage]) -> list[tuple[RoutingDecision, int]]:
+    """Decisions no rule settled whose example some stage can score, with their row. Every
+    scorable decision gets the first stage's score with one (budget mode ranks by it; a rule's
+    decision keeps it to show what the router would have said)."""
+    out = []
+    for row, d in enumerate(decisions):
+        scores = [float(s.score[row]) for s in stages if np.isfinite(s.score[row])]
+        if scores:
+            d.score = scores[0]
+            if not d.reason:
+                out.append((d, row))
+    return out
+
+
+def batch_route_learned(*, batch: Batch, examples: Sequence[Example],
+                        roster_capacity: int | None = None) -> list[RoutingDecision]:
+    """Route with the active learned router: rules first, then the certified threshold (mode
+    "certified") or the roster's remaining capacity (mode "budget": ``roster_capacity``, what the
+    roster can still review today, which the caller reads from the reviewer side), then a
+    score-stratified audit sample."""
+    if batch.routing_mode == Batch.Mode.BUDGET and roster_capacity is None:
+        raise ValueError("budget routing needs the roster's remaining capacity")
+    model = router_active()
+    stale = stale_reason(model) if model is not None else None
+    signals = {s.example_id: s for s in JudgeSignals.objects.filter(example__in=examples,
+                                                                    judge_key=batch.primary_judge)}
+    version = f"router-v{model.version}" if model and not stale else "router-cold-start"
+    plan = RoutingPlan(mode=batch.routing_mode, router_version=version)
+    decisions = [_learned_decision(e, signals.get(e.pk), version) for e in examples]
+    if model is None or stale:
+        plan.cold_start = stale or COLD_START
+        for d in decisions:
+            d.reason = d.reason or plan.cold_start
+    else:
+        plan.score_name = model.score_name
+        stages = router_stages(model, examples, batch.primary_judge)
+        open_ = _open_decisions(decisions, stages)
+        if batch.routing_mode == Batch.Mode.BUDGET:
+            n_rule = len(decisions) - len(open_)  # rule-routed items use up capacity first
+            _route_budget(batch, model, [d for d, _ in open_], (roster_capacity or 0) - n_rule, plan)
+        else:
+            _route_certified(batch, model, open_, stages, plan)
+    audits_mark(batch=batch, kept=[d for d in decisions if d.route == RoutingDecision.Route.JUDGE])
+    routing_run_record(batch=batch, plan=plan, decisions=decisions)
+    decisions_save(decisions=decisions)
+    return decisions

@@ -1,0 +1,124 @@
+"""The stored record of each routing: what was certified, for which router, with what counts.
+Pages read these rows; nothing re-derives a run's certification from a later router."""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from django.db import transaction
+
+from routing.batches.models import Batch
+from routing.decisions.models import RoutingDecision, RoutingRun
+from routing.decisions.risk_groups import decision_is_open, domain_risk
+from routing.scoring.budget import BudgetPlan
+from routing.scoring.certify import Certification
+from routing.scoring.models import RouterModel
+
+
+@dataclass
+class RoutingPlan:
+    """What the learned router decided for a batch, for the router panel."""
+
+    mode: str
+    router_version: str
+    cold_start: str = ""
+    certifications: dict[str, Certification] = field(default_factory=dict)  # "alpha/delta" -> first stage
+    stage_certifications: dict[str, list[Certification]] = field(default_factory=dict)  # every stage
+    score_name: str = ""
+    budget: BudgetPlan | None = None
+
+
+_LEARNED_VERSION = re.compile(r"router-v(\d+)$")
+
+
+def _plain(value: Any) -> Any:
+    """JSON-safe copy (numpy scalars from a certification become plain numbers)."""
+    return json.loads(json.dumps(value, default=lambda x: x.item() if hasattr(x, "item") else str(x)))
+
+
+def _router_model(version: str) -> RouterModel | None:
+    match = _LEARNED_VERSION.match(version)
+    return RouterModel.objects.filter(version=int(match.group(1))).first() if match else None
+
+
+def _certification_row(batch: Batch, group: str, cert: Any, decisions: Sequence[RoutingDecision],
+                       stages: Sequence[Any] = ()) -> dict[str, Any]:
+    """The certification of one risk group as computed (``as_dict``; a cascade's first stage,
+    with every stage under ``stages``), under the names the pages use, with the batch items the
+    group's thresholds were applied to and how many they kept."""
+    data = _plain(cert.as_dict())
+    alpha, delta = (float(x) for x in group.split("/"))  # the group's own risk (a stage runs at delta / S)
+    items = [d for d in decisions if decision_is_open(d) and domain_risk(batch, d.example.domain) == (alpha, delta)]
+    return {**data, "alpha": alpha, "delta": delta, "group": group, "calibration_errors": data.get("errors"),
+            "bound": data.get("ucb"), "batch_items_scored": len(items),
+            "batch_items_kept": sum(d.route == RoutingDecision.Route.JUDGE for d in items),
+            "stages": [_plain(c.as_dict()) for c in stages]}
+
+
+def _settings(batch: Batch) -> dict[str, Any]:
+    return {"alpha": batch.alpha, "delta": batch.delta, "audit_rate": batch.audit_rate,
+            "audit_min_per_domain": batch.audit_min_per_domain,
+            "confidence_threshold": batch.confidence_threshold, "seed": batch.seed}
+
+
+def routing_run_record(*, batch: Batch, plan: RoutingPlan | None,
+                       decisions: Sequence[RoutingDecision]) -> RoutingRun:
+    """Store the run that produced ``decisions`` (unsaved) and point each of them at it.
+
+    ``plan`` is the learned router's plan; None for the confidence-threshold router."""
+    version = plan.router_version if plan else (decisions[0].router_version if decisions else "")
+    certs = plan.certifications.items() if plan else []
+    run = RoutingRun.objects.create(
+        batch=batch, mode=plan.mode if plan else Batch.Mode.THRESHOLD, router_version=version,
+        router_model=_router_model(version), cold_start=plan.cold_start if plan else "",
+        settings=_settings(batch),
+        score_name=plan.score_name if plan else "",
+        certifications=[_certification_row(batch, key, cert, decisions, plan.stage_certifications.get(key, ()))
+                        for key, cert in certs] if plan else [],
+        budget=_plain(plan.budget.as_dict()) if plan and plan.budget else None,
+        n_routed=len(decisions),
+        n_judge_kept=sum(d.route == RoutingDecision.Route.JUDGE for d in decisions),
+        n_audited=sum(d.audit for d in decisions),
+        snapshot=[decision_snapshot(d) for d in decisions],
+    )
+    for d in decisions:
+        d.run = run
+    return run
+
+
+# What a decision row holds besides its example and run: enough to rebuild it exactly.
+SNAPSHOT_FIELDS = ("route", "audit", "reason", "confidence", "judge_verdict", "judge_rating", "router_version",
+                   "score", "threshold", "audit_probability")
+
+
+def decision_snapshot(decision: RoutingDecision) -> dict[str, Any]:
+    return _plain({"example_id": decision.example_id, **{f: getattr(decision, f) for f in SNAPSHOT_FIELDS}})
+
+
+def routing_run_restore(*, batch: Batch, run: RoutingRun, keep: set[int]) -> RoutingRun:
+    """Make ``run``'s decisions the batch's current ones again, except for the ``keep`` example
+    ids (someone has started on them), and the run's settings the batch's. The restore is itself
+    stored as a run (``reverted_from``), so it can be reverted in turn."""
+    rows = [r for r in run.snapshot if r["example_id"] not in keep]
+    live = set(batch.examples.filter(pk__in=[r["example_id"] for r in rows]).values_list("pk", flat=True))
+    decisions = [RoutingDecision(example_id=r["example_id"], **{f: r[f] for f in SNAPSHOT_FIELDS})
+                 for r in rows if r["example_id"] in live]
+    with transaction.atomic():
+        Batch.objects.filter(pk=batch.pk).update(routing_mode=run.mode, **run.settings)
+        batch.refresh_from_db()
+        restored = RoutingRun.objects.create(
+            batch=batch, mode=run.mode, router_version=run.router_version, router_model=run.router_model,
+            score_name=run.score_name, cold_start=run.cold_start, settings=run.settings,
+            certifications=run.certifications, budget=run.budget, n_routed=len(decisions),
+            n_judge_kept=sum(d.route == RoutingDecision.Route.JUDGE for d in decisions),
+            n_audited=sum(d.audit for d in decisions),
+            snapshot=[decision_snapshot(d) for d in decisions], reverted_from=run)
+        RoutingDecision.objects.filter(example_id__in=[d.example_id for d in decisions]).delete()
+        for d in decisions:
+            d.run = restored
+        RoutingDecision.objects.bulk_create(decisions, batch_size=2000)
+    return restored

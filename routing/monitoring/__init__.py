@@ -1,0 +1,1 @@
+"""Input drift, alarms and the rate figures (intervals, agreement, calibration)."""

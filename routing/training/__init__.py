@@ -1,0 +1,1 @@
+"""Training, promoting and backtesting the router."""

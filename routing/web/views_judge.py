@@ -1,0 +1,81 @@
+"""The live-judge panel of a batch: choose a judge configuration, start a run, watch it (htmx)."""
+
+from __future__ import annotations
+
+from django import forms
+from django.http import HttpResponse
+from django.shortcuts import get_object_or_404
+from django.views.decorators.http import require_http_methods
+
+from hybridqc.http import HtmxHttpRequest, render_htmx
+from hybridqc.queueing import BROKER_DOWN, enqueue_failed_message
+from hybridqc.roles import lead_required
+from routing.batches.models import Batch
+from routing.decisions.selectors import batch_judge_coverage
+from routing.judging.judge_runs import judge_run_start
+from routing.judging.models import JudgeConfig, JudgeRun
+from routing.judging.selectors import (
+    batch_judge_tokens,
+    batch_judge_unit_tokens,
+    judge_configs_active,
+    judge_run_errors,
+    judge_run_latest,
+)
+from routing.judging.services import ACTIVE_RUN, JudgeSetupError
+
+
+class JudgeConfigChoice(forms.ModelChoiceField):
+    def label_from_instance(self, obj: JudgeConfig) -> str:  # type: ignore[override]
+        return f"{obj.key} · {obj.model}"
+
+
+class JudgeRunStartForm(forms.Form):
+    judge_config = JudgeConfigChoice(
+        queryset=JudgeConfig.objects.none(), empty_label=None, label="Judge configuration",
+        error_messages={"invalid_choice": "Choose an active judge configuration."},
+    )
+
+    def __init__(self, *args: object, **kwargs: object) -> None:
+        super().__init__(*args, **kwargs)  # type: ignore[arg-type]
+        field = self.fields["judge_config"]
+        assert isinstance(field, forms.ModelChoiceField)
+        field.queryset = judge_configs_active()
+
+
+def _panel(request: HtmxHttpRequest, batch: Batch, form: JudgeRunStartForm, error: str = "",
+           status: int = 200) -> HttpResponse:
+    run = judge_run_latest(batch)
+    active = run is not None and run.status in ACTIVE_RUN
+    context = {
+        "batch": batch, "form": form, "run": run, "active": active, "error": error,
+        "percent": _percent(run), "errors": judge_run_errors(run) if run else [],
+        "tokens": batch_judge_tokens(batch), "unit_tokens": batch_judge_unit_tokens(batch),
+        "coverage": batch_judge_coverage(batch),
+    }
+    return render_htmx(request, "routing/judge_panel.html", "panel", context, status=status)
+
+
+def _percent(run: JudgeRun | None) -> int:
+    if run is None or not run.total:
+        return 0
+    return min(100, round(100 * (run.done + run.failed) / run.total))
+
+
+@lead_required
+@require_http_methods(["GET", "POST"])
+def judge_panel(request: HtmxHttpRequest, batch_id: int) -> HttpResponse:
+    """GET: the panel (polled while a run is active). POST: start a run with the chosen config."""
+    batch = get_object_or_404(Batch, pk=batch_id)
+    if request.method == "GET":
+        return _panel(request, batch, JudgeRunStartForm())
+    form = JudgeRunStartForm(request.POST)
+    if not form.is_valid():
+        error = " ".join(str(e) for e in form.errors.get("judge_config", []))
+        return _panel(request, batch, form, error=error, status=400)
+    try:
+        judge_run_start(batch=batch, config=form.cleaned_data["judge_config"])
+    except JudgeSetupError as exc:
+        return _panel(request, batch, form, error=str(exc), status=409)
+    except BROKER_DOWN:
+        return _panel(request, batch, form, error=enqueue_failed_message("The judge run"), status=503)
+    return _panel(request, batch, JudgeRunStartForm(initial=request.POST))

@@ -1,0 +1,47 @@
+"""A retrain asked for from the model page is a job row: the flash and the page say its real
+state (queued only while it is queued), and a finished job tells the polling page to reload."""
+
+from __future__ import annotations
+
+from django.urls import reverse
+
+from hybridqc.flows.imports import batch_import
+from routing.training.models import RetrainJob
+from routing.training.retrain_jobs import retrain_job_create, retrain_job_run
+from routing.training.selectors import jobs_recent
+from tests import factories
+
+
+def test_retrain_job_run_records_the_version_and_runs_once(db, lead_user):
+    batch_import(batch_name="history", lines=factories.data_lines("llmbar.jsonl", 300))
+    job = retrain_job_create(user=lead_user)
+    assert job.status == "queued"
+    done = retrain_job_run(job_id=job.pk)
+    assert (done.status, done.version, done.error) == ("done", 1, "")
+    assert done.summary.startswith("v1 trained and activated")
+    assert retrain_job_run(job_id=job.pk).version == 1  # a redelivery trains nothing more
+    [row] = [r for r in jobs_recent() if r.kind == "retrain"]
+    assert (row.status, row.percent, row.title) == ("done", 100, "retrain asked for: router v1")
+
+
+def test_retrain_job_without_history_fails_with_the_reason(db, lead_user):
+    job = retrain_job_run(job_id=retrain_job_create(user=lead_user).pk)
+    assert job.status == "failed" and job.error.startswith("Not retrained: ")
+    assert [r.retry for r in jobs_recent() if r.kind == "retrain"] == [True]
+
+
+def test_retrain_model_page_polls_while_queued_and_reloads_when_done(db, client, lead_user):
+    client.force_login(lead_user)
+    job = retrain_job_create(user=lead_user)
+    page = client.get(reverse("routing:model")).content.decode()
+    assert 'data-retrain-status="queued"' in page and "every 2s" in page and "Retraining…" in page
+    RetrainJob.objects.filter(pk=job.pk).update(status="done", version=1, summary="v1 trained")
+    poll = client.get(reverse("routing:model"), {"part": "retrain", "was": "busy"}, HTTP_HX_REQUEST="true")
+    assert poll["HX-Refresh"] == "true" and "every 2s" not in poll.content.decode()
+
+
+def test_retrain_flash_says_queued_only_while_queued(db, client, lead_user):
+    # The test's transaction never commits, so the message is never sent: the job stays queued.
+    client.force_login(lead_user)
+    page = client.post(reverse("routing:router_retrain"), follow=True).content.decode()
+    assert "Retraining queued" in page and RetrainJob.objects.get().status == "queued"
