@@ -1,4 +1,5 @@
-"""Admin for batches, examples, domains, decisions and routing runs (judge configurations: admin_judge)."""
+"""Admin for batches, examples, domains, decisions and routing runs (judge configurations:
+``routing.judging.admin``)."""
 
 from typing import Any
 

@@ -1,6 +1,6 @@
 """Routing decisions. The threshold router: rules first, then a confidence threshold,
-then a random audit sample of what the judge kept (services/audit.py); each routing is stored
-as a run (services/routing_runs.py)."""
+then a random audit sample of what the judge kept (``audit.py``); each routing is stored
+as a run (``routing_runs.py``)."""
 
 from __future__ import annotations
 

@@ -38,6 +38,41 @@ async def judge_many(
         await backend.aclose()
 
 
+class _Handoff:
+    """Verdicts the event-loop thread produced, handed to the caller's thread in batches."""
+
+    def __init__(self, flush_rows: int) -> None:
+        self.done: deque[Verdict] = deque()
+        self.ready, self.finished, self.stop = threading.Event(), threading.Event(), threading.Event()
+        self.failure: list[BaseException] = []
+        self.flush_rows = flush_rows
+
+    def deliver(self, verdict: Verdict) -> None:
+        self.done.append(verdict)
+        if len(self.done) >= self.flush_rows:
+            self.ready.set()
+
+    def run(self, factory: Callable[[], JudgeBackend], requests: Sequence[VerdictRequest], concurrency: int) -> None:
+        try:
+            asyncio.run(judge_many(factory, requests, concurrency, self.deliver, self.stop))
+        except BaseException as exc:  # noqa: BLE001 - re-raised in the caller's thread
+            self.failure.append(exc)
+        finally:
+            self.finished.set()
+            self.ready.set()
+
+    def batches(self, flush_s: float) -> Iterator[list[Verdict]]:
+        while True:
+            self.ready.wait(flush_s)
+            self.ready.clear()
+            over = self.finished.is_set()  # read before draining: nothing is added after it is set
+            batch = [self.done.popleft() for _ in range(len(self.done))]
+            if batch:
+                yield batch
+            if over and not self.done:
+                return
+
+
 def verdict_batches(
     factory: Callable[[], JudgeBackend],
     requests: Sequence[VerdictRequest],
@@ -51,42 +86,17 @@ def verdict_batches(
     Verdicts pile up in a deque and the caller's thread wakes only per batch, not per verdict:
     at hundreds of verdicts a second, per-verdict thread hand-offs cost the event loop real time.
     """
-    done: deque[Verdict] = deque()
-    ready = threading.Event()
-    failure: list[BaseException] = []
-    finished, stop = threading.Event(), threading.Event()
-
-    def deliver(verdict: Verdict) -> None:
-        done.append(verdict)
-        if len(done) >= flush_rows:
-            ready.set()
-
-    def run() -> None:
-        try:
-            asyncio.run(judge_many(factory, requests, concurrency, deliver, stop))
-        except BaseException as exc:  # noqa: BLE001 - re-raised in the caller's thread
-            failure.append(exc)
-        finally:
-            finished.set()
-            ready.set()
-
-    thread = threading.Thread(target=run, name="judge-http", daemon=True)
+    handoff = _Handoff(flush_rows)
+    thread = threading.Thread(target=handoff.run, args=(factory, requests, concurrency), name="judge-http",
+                              daemon=True)
     thread.start()
     try:
-        while True:
-            ready.wait(flush_s)
-            ready.clear()
-            over = finished.is_set()  # read before draining: nothing is added after it is set
-            batch = [done.popleft() for _ in range(len(done))]
-            if batch:
-                yield batch
-            if over and not done:
-                break
+        yield from handoff.batches(flush_s)
     finally:
-        stop.set()  # the caller failed or stopped early: make no further calls
+        handoff.stop.set()  # the caller failed or stopped early: make no further calls
         thread.join()
-    if failure:
-        raise failure[0]
+    if handoff.failure:
+        raise handoff.failure[0]
 
 
 def chunk_examples_max(*, concurrency: int, timeout_s: float, verdicts_per_example: int, soft_limit_s: int) -> int:
