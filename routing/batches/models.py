@@ -89,7 +89,8 @@ class Example(models.Model):
         PAIRWISE = "pairwise"
         RATING = "rating"
 
-    batch = models.ForeignKey(Batch, on_delete=models.CASCADE, related_name="examples")
+    # No index of its own: example_unique_in_batch and the line-order index both lead with batch_id.
+    batch = models.ForeignKey(Batch, on_delete=models.CASCADE, related_name="examples", db_index=False)
     external_id = models.CharField(max_length=300)
     line_number = models.PositiveIntegerField(default=0)
     domain = models.ForeignKey(Domain, on_delete=models.PROTECT, related_name="examples")

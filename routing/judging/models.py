@@ -129,10 +129,13 @@ class JudgeRun(models.Model):
 class Judgment(models.Model):
     """One verdict: a judge, prompt variant, answer order and sample for one example."""
 
-    example = models.ForeignKey(Example, on_delete=models.CASCADE, related_name="judgments")
+    # No index of its own: judgment_unique leads with example_id and serves every lookup by example.
+    example = models.ForeignKey(Example, on_delete=models.CASCADE, related_name="judgments", db_index=False)
     judge = models.CharField(max_length=200)
+    # Indexed only where set (judgment_config_set): imported verdicts have none, and a full index
+    # would take an entry for each of them.
     judge_config = models.ForeignKey(
-        JudgeConfig, null=True, blank=True, on_delete=models.PROTECT, related_name="judgments"
+        JudgeConfig, null=True, blank=True, on_delete=models.PROTECT, related_name="judgments", db_index=False
     )
     variant = models.CharField(max_length=100, blank=True, default="")
     order = models.CharField(max_length=2, default="ab")
@@ -157,6 +160,9 @@ class Judgment(models.Model):
             models.UniqueConstraint(
                 fields=["example", "judge", "variant", "order", "sample"], name="judgment_unique"
             )
+        ]
+        indexes = [
+            models.Index(fields=["judge_config"], name="judgment_config_set", condition=Q(judge_config__isnull=False))
         ]
 
     def __str__(self) -> str:
