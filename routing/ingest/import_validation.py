@@ -6,14 +6,15 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from typing import Any
 
 from django.conf import settings
 
 from routing.ingest.import_json import fast_item, line_parse
-from routing.ingest.import_rules import Limits, current_limits, validate_item
+from routing.ingest.import_plain import plain_check
+from routing.ingest.import_rules import Limits, Problems, current_limits, validate_item
 
 # Room for the form fields and multipart framing around the file in an upload request.
 REQUEST_OVERHEAD_BYTES = 1024 * 1024
@@ -69,10 +70,21 @@ def _too_large_at(number: int) -> LineError:
     return LineError(number, "(file)", f"is larger than {limit}, the most that can be imported; stopped reading here")
 
 
-def _line_errors(number: int, text: str | bytes, limits: Limits, seen: dict[str, int]) -> tuple[Any, list[LineError]]:
+@dataclass(frozen=True)
+class _Rules:
+    limits: Limits
+    plain: Callable[[Any], bool]
+
+
+def _line_errors(number: int, text: str | bytes, rules: _Rules, seen: dict[str, int]) -> tuple[Any, list[LineError]]:
     """The parsed item with no errors, or None and what is wrong with line ``number``."""
+    limits = rules.limits
     item = fast_item(text, limits.depth)
-    problems = validate_item(item, limits, storable=True) if item is not None else None
+    problems: Problems | None
+    if item is not None and rules.plain(item):
+        problems = []
+    else:
+        problems = validate_item(item, limits, storable=True) if item is not None else None
     if problems is None or problems:
         # The slow, exact parse names every problem as the file wrote it.
         item, syntax = line_parse(_decoded(text))
@@ -100,6 +112,7 @@ def validated_items(lines: Iterable[str | bytes]) -> Iterator[tuple[int, dict[st
     ids seen so far are kept, to refuse duplicates). After the last line, raise
     ImportValidationError listing every bad line: a caller writing as it goes must roll back."""
     limits = current_limits()
+    rules = _Rules(limits, plain_check(limits))
     errors: list[LineError] = []
     seen: dict[str, int] = {}
     size = 0
@@ -110,7 +123,7 @@ def validated_items(lines: Iterable[str | bytes]) -> Iterator[tuple[int, dict[st
             raise ImportValidationError([*errors, _too_large_at(number)])
         if _is_blank(raw):
             continue
-        item, line_errors = _line_errors(number, raw, limits, seen)
+        item, line_errors = _line_errors(number, raw, rules, seen)
         errors += line_errors
         if item is not None and not errors:
             yield number, item

@@ -13,6 +13,7 @@ constraints still refuse any row that would be one.
 
 from __future__ import annotations
 
+import functools
 import json
 from collections.abc import Iterable
 from concurrent import futures
@@ -87,6 +88,9 @@ def copy_number(value: Any) -> str:
     return NULL if value is None else str(value)
 
 
+_CHOICES = {None: NULL, 0: "0", 1: "1", 2: "2"}
+
+
 def _choice(value: Any) -> str:
     # Validation accepts 1.0 for 1 (equal in JSON); COPY into an integer column does not.
     return NULL if value is None else str(int(value))
@@ -99,18 +103,27 @@ def example_line(eid: int, batch_id: int, number: int, domain_id: int, item: dic
             f"{copy_number(scale.get('max'))}\t{copy_json(item.get('metadata', {}))}\tf\tf\t{stamp}\n")
 
 
+@functools.lru_cache(maxsize=4096)
+def _judge_key_text(judge: str, variant: str, order: str) -> str:
+    # Few distinct judge/variant/order triples per file: escaped once, not once a row.
+    return f"{copy_text(judge)}\t{copy_text(variant)}\t{order}"
+
+
 def judgment_lines(eid: int, judgments: list[dict[str, Any]], stamp: str) -> list[str]:
     # The same judge/variant/order may appear several times (samples): number them in file order.
     counts: dict[tuple[str, str, str], int] = {}
     lines = []
+    tail = f"\t1\t0\t0\t{stamp}\n"
     for j in judgments:
-        key = (j["judge"], j.get("variant", ""), j.get("order", "ab"))
+        get = j.get
+        key = (j["judge"], get("variant", ""), get("order", "ab"))
         sample = counts[key] = counts.get(key, -1) + 1
-        choice, rating = j.get("choice"), j.get("rating")
+        choice, rating, scores, probability = get("choice"), get("rating"), get("scores"), get("probability")
         error = "" if (choice is not None or rating is not None) else NO_VERDICT
-        lines.append(f"{eid}\t{copy_text(key[0])}\t{copy_text(key[1])}\t{key[2]}\t{sample}\t{_choice(choice)}\t"
-                     f"{copy_number(rating)}\t{copy_json(j.get('scores'))}\t{copy_number(j.get('probability'))}\t"
-                     f"{copy_text(j.get('rationale', ''))}\t{error}\t1\t0\t0\t{stamp}\n")
+        lines.append(f"{eid}\t{_judge_key_text(*key)}\t{sample}\t{_CHOICES.get(choice) or _choice(choice)}\t"
+                     f"{NULL if rating is None else rating}\t{NULL if scores is None else copy_json(scores)}\t"
+                     f"{NULL if probability is None else probability}\t{copy_text(get('rationale', ''))}\t"
+                     f"{error}{tail}")
     return lines
 
 
