@@ -22,7 +22,8 @@ BUSY = (Batch.Status.IMPORTED, Batch.Status.JUDGING, Batch.Status.ROUTING)
 @dataclass(frozen=True)
 class JobRow:
     """One job of any kind, as the jobs list shows it. ``retry`` says whether the job's own
-    Retry applies (a failed import or a failed routing)."""
+    Retry applies (a failed import, routing or retrain; a failed judge run whose configuration
+    is still active, ``config_id``)."""
 
     kind: str
     pk: int
@@ -34,6 +35,7 @@ class JobRow:
     finished: datetime | None
     batch_id: int | None = None
     retry: bool = False
+    config_id: int | None = None
 
 
 def _imports(limit: int) -> list[JobRow]:
@@ -45,10 +47,12 @@ def _imports(limit: int) -> list[JobRow]:
 
 def _judge_runs(limit: int) -> list[JobRow]:
     rows = []
-    for r in JudgeRun.objects.select_related("batch").order_by("-started_at", "-id")[:limit]:
+    for r in JudgeRun.objects.select_related("batch", "judge_config").order_by("-started_at", "-id")[:limit]:
         percent = round(100 * (r.done + r.failed) / r.total) if r.total else (100 if r.status == DONE else 0)
+        retry = r.status == FAILED and r.judge_config is not None and r.judge_config.is_active
         rows.append(JobRow("judge run", r.pk, f"judge run of {r.batch.name} ({r.backend})", r.status, percent,
-                           r.last_error if r.status == FAILED else "", r.started_at, r.finished_at, r.batch_id))
+                           r.last_error if r.status == FAILED else "", r.started_at, r.finished_at, r.batch_id,
+                           retry=retry, config_id=r.judge_config_id))
     return rows
 
 
