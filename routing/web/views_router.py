@@ -193,7 +193,8 @@ def backtest_page(request: HtmxHttpRequest) -> HttpResponse:
     labeled = batch.examples.filter(human_labels__isnull=False).distinct().count()
     if labeled * splits > SYNC_BACKTEST_LIMIT:
         token = uuid.uuid4().hex
-        backtest_pending_mark(token=token, batch=batch)
+        backtest_pending_mark(token=token, batch=batch,
+                              params={"batch": batch.pk, "alpha": alpha, "delta": delta, "splits": splits})
         try:
             batch_backtest.delay_on_commit(token, batch.pk, alpha, delta, splits)
         except BROKER_DOWN:

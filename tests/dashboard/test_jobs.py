@@ -12,6 +12,7 @@ from routing.decisions.models import RoutingRun
 from routing.ingest.models import ImportJob
 from routing.judging.models import JudgeConfig, JudgeRun
 from routing.scoring.models import RouterModel
+from routing.training.backtest_jobs import backtest_failure_save, backtest_pending_mark
 from routing.training.selectors import jobs_recent
 from tests import factories
 from tests.support.confirm import confirm_token
@@ -78,3 +79,24 @@ def test_jobs_failed_judge_run_retries_through_the_rejudge_preview(db, client, l
     done = client.post(start, {"judge_config": config.pk, TOKEN_FIELD: confirm_token(body)})
     assert done.status_code == 302
     assert JudgeRun.objects.filter(batch=batch, judge_config=config).count() == 2
+
+
+def test_jobs_failed_backtest_retries_with_its_own_parameters(db, client, lead_user, settings, tmp_path):
+    settings.BASE_DIR = tmp_path  # the backtests' result files
+    batch = factories.batch("jobs-bt", items=[factories.pairwise_item(i) for i in range(4)]).batch
+    params = {"batch": batch.pk, "alpha": 0.2, "delta": 0.1, "splits": 3}
+    backtest_pending_mark(token="feedc0de01", batch=batch, params=params)
+    backtest_failure_save(token="feedc0de01", error="The backtest failed (MemoryError); run it again.")
+    backtest_pending_mark(token="feedc0de02", batch=batch)  # still queued: no Retry
+    rows = [r for r in jobs_recent() if r.kind == "backtest"]
+    assert [(r.status, r.retry, r.params, r.reason) for r in rows] == [
+        ("queued", False, None, ""),
+        ("failed", True, params, "The backtest failed (MemoryError); run it again.")]
+    client.force_login(lead_user)
+    page = client.get(reverse("dashboard:jobs")).content.decode()
+    assert f'action="{reverse("routing:backtest")}"' in page
+    assert '<input type="hidden" name="alpha" value="0.2">' in page
+    assert f'<input type="hidden" name="batch" value="{batch.pk}">' in page
+    again = client.post(reverse("routing:backtest"), params)
+    assert again.status_code == 400  # run again by the backtest itself, which names its own reason:
+    assert "only 4 items with a human reference; the backtest needs at least 20" in again.content.decode()
