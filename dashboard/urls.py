@@ -1,6 +1,6 @@
 from django.urls import path
 
-from . import views, views_export, views_imports, views_items, views_jobs, views_router, views_trends
+from . import views, views_export, views_imports, views_items, views_jobs, views_judge, views_router, views_trends
 
 app_name = "dashboard"
 urlpatterns = [
@@ -22,4 +22,5 @@ urlpatterns = [
     path("item/<int:example_id>/", views_items.item_page, name="item"),
     path("batch/<int:batch_id>/router/", views_router.router_panel, name="router_panel"),
     path("batch/<int:batch_id>/router/revert/", views_router.router_revert, name="router_revert"),
+    path("batch/<int:batch_id>/judge/start/", views_judge.judge_start, name="judge-start"),
 ]

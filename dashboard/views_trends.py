@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from django.contrib import messages
+from django.db import transaction
 from django.http import HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
@@ -10,6 +11,7 @@ from django.views.decorators.http import require_http_methods
 
 from hybridqc.confirm import TOKEN_FIELD, ConfirmationError
 from hybridqc.flows.previews import batch_drift_confirmed, batch_drift_preview
+from hybridqc.flows.previews_inputs import domain_always_human_check, domain_always_human_preview
 from hybridqc.http import HtmxHttpRequest
 from hybridqc.roles import lead_required
 from routing.batches.models import Batch
@@ -42,12 +44,33 @@ def _alarm_done(request: HtmxHttpRequest, alarm: Alarm, done: bool, what: str) -
     return redirect("dashboard:trends")
 
 
+def _always_human_step(request: HtmxHttpRequest, alarm: Alarm, error: str = "", status: int = 200) -> HttpResponse:
+    url = reverse("dashboard:alarm-always-human", args=[alarm.pk])
+    ctx = {"alarm": alarm, "preview": domain_always_human_preview(domain=alarm.domain), "error": error,
+           "token_field": TOKEN_FIELD, "action": url, "target": f"#alarm-{alarm.pk}",
+           "cancel": reverse("dashboard:trends"),
+           "label": f"Confirm: {alarm.domain} to humans always", "title": f"Send {alarm.domain} to humans always"}
+    if request.htmx:
+        return render(request, "dashboard/trends.html#alarm_confirm", ctx, status=status)
+    return render(request, "confirm_page.html", ctx, status=status)
+
+
 @lead_required
 @require_http_methods(["POST"])
 def alarm_always_human(request: HtmxHttpRequest, alarm_id: int) -> HttpResponse:
-    """Switch the alarm's domain to always-human (future routing sends all its examples to people)."""
+    """Switch the alarm's domain to always-human (future routing sends all its examples to people).
+    First what that moves; with the preview's token, the switch itself."""
     alarm = get_object_or_404(Alarm, pk=alarm_id)
-    done = alarm_domain_always_human(alarm=alarm, user=request.user)
+    token = request.POST.get(TOKEN_FIELD)
+    if not token and alarm.status == Alarm.Status.OPEN:
+        return _always_human_step(request, alarm)
+    try:
+        with transaction.atomic():
+            if token:
+                domain_always_human_check(domain=alarm.domain, token=token)
+            done = alarm_domain_always_human(alarm=alarm, user=request.user)
+    except ConfirmationError as exc:
+        return _always_human_step(request, alarm, exc.message, exc.status)
     return _alarm_done(request, alarm, done, f"{alarm.domain} now goes to humans always.")
 
 

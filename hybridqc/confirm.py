@@ -10,7 +10,8 @@ from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
 from typing import Any
 
 from django.core import signing
@@ -51,6 +52,30 @@ def preview_check(*, token: str, action: str, state: Mapping[str, Any]) -> dict[
         raise ConfirmationError("This changed since the preview (someone labeled, or another run happened): "
                                 "check the new preview and confirm again.")
     return dict(data.get("summary") or {})
+
+
+STARTED_KEPT = "Items a reviewer has started on (leased or labeled) keep their decision, tasks and labels."
+
+
+@dataclass
+class Preview:
+    """What an action will do, and the token its confirmation carries: figures now and after
+    (``figures`` names and orders them), and facts that have no before/after (the model a
+    retrain competes with, say)."""
+
+    action: str
+    before: dict[str, Any]
+    after: dict[str, Any]
+    token: str
+    detail: str = ""
+    figures: Sequence[tuple[str, str]] = ()
+    facts: Sequence[tuple[str, str, Any]] = ()
+    note: str = STARTED_KEPT
+
+    @property
+    def rows(self) -> list[dict[str, Any]]:
+        return [{"key": k, "label": label, "before": self.before[k], "after": self.after[k],
+                 "changed": self.before[k] != self.after[k]} for k, label in self.figures]
 
 
 class _Rollback(Exception):

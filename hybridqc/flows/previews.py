@@ -1,18 +1,18 @@
 """Previews and confirmed runs of the batch actions that change many items at once: re-routing
-with new settings and reverting to the previous routing run. A preview is a dry run of the same
+with new settings, reverting to the previous routing run, flagging a drifted slice (re-judging
+and always-human are in ``previews_judge``). A preview is a dry run of the same
 flow the confirmation runs (``hybridqc.confirm.dry_run``), so its "after" figures are the
 action's, not a separate estimate."""
 
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
 from typing import Any
 
 from django.db import transaction
 from django.db.models import Count, Max
 
-from hybridqc.confirm import dry_run, preview_check, preview_token
+from hybridqc.confirm import Preview, dry_run, preview_check, preview_token
 from reviewers.models import HumanLabel, ReviewTask
 from reviewers.services import review_tasks_create, review_tasks_untaken_delete
 from routing.batches.events import batch_gate_inputs_changed
@@ -59,22 +59,6 @@ def batch_state(batch: Batch) -> dict[str, Any]:
     }
 
 
-@dataclass
-class Preview:
-    """Before and after figures of an action, and the token its confirmation carries."""
-
-    action: str
-    before: dict[str, int]
-    after: dict[str, int]
-    token: str
-    detail: str = ""
-
-    @property
-    def rows(self) -> list[dict[str, Any]]:
-        return [{"key": k, "label": label, "before": self.before[k], "after": self.after[k],
-                 "changed": self.before[k] != self.after[k]} for k, label in FIGURES]
-
-
 def _preview(batch: Batch, action: str, extra: Mapping[str, Any], run: Callable[[Batch], object],
              detail: str = "") -> Preview:
     before = batch_figures(batch)
@@ -86,7 +70,7 @@ def _preview(batch: Batch, action: str, extra: Mapping[str, Any], run: Callable[
 
     after = dry_run(act)
     state = {**batch_state(batch), **extra}
-    return Preview(action, before, after, preview_token(action=action, state=state, summary=after), detail)
+    return Preview(action, before, after, preview_token(action=action, state=state, summary=after), detail, FIGURES)
 
 
 def _apply_settings(batch: Batch, settings: Mapping[str, Any]) -> None:

@@ -25,11 +25,20 @@ def backtest_pending_path(token: str) -> Path:
     return backtest_result_path(token).with_suffix(".pending")
 
 
-def backtest_pending_mark(*, token: str, batch: Batch) -> None:
-    """Record that a backtest was queued, before its message is sent."""
+def backtest_pending_mark(*, token: str, batch: Batch, params: dict[str, Any] | None = None) -> None:
+    """Record that a backtest was queued, before its message is sent; with the form's ``params``
+    (batch, alpha, delta, splits) a failure it ends in can be run again from the jobs list."""
     path = backtest_pending_path(token)
     path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(json.dumps({"batch": batch.pk, "queued_at": timezone.now().isoformat()}))
+    marker = {"batch": batch.pk, "queued_at": timezone.now().isoformat(), **({"params": params} if params else {})}
+    path.write_text(json.dumps(marker))
+
+
+def backtest_failure_save(*, token: str, error: str) -> None:
+    """Store ``error`` as the backtest's result, with the parameters its marker recorded."""
+    path = backtest_pending_path(token)
+    params = json.loads(path.read_text()).get("params") if path.exists() else None
+    backtest_result_save(token=token, result={"error": error, **({"params": params} if params else {})})
 
 
 def backtest_progress_save(*, token: str, done: int, total: int) -> None:
@@ -81,7 +90,7 @@ def backtests_sweep(*, stale_before: datetime) -> int:
             continue
         if datetime.fromtimestamp(marker.stat().st_mtime, tz=stale_before.tzinfo) >= stale_before:
             continue
-        backtest_result_save(token=marker.stem, result={"error": STALLED})
+        backtest_failure_save(token=marker.stem, error=STALLED)
         marker.unlink(missing_ok=True)
         ended += 1
     return ended

@@ -3,8 +3,11 @@ imports, judge runs, routings (a batch's pipeline status and its stored runs) an
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
 
 from routing.batches.models import Batch
 from routing.decisions.models import RoutingRun
@@ -22,7 +25,8 @@ BUSY = (Batch.Status.IMPORTED, Batch.Status.JUDGING, Batch.Status.ROUTING)
 @dataclass(frozen=True)
 class JobRow:
     """One job of any kind, as the jobs list shows it. ``retry`` says whether the job's own
-    Retry applies (a failed import or a failed routing)."""
+    Retry applies (a failed import, routing or retrain; a failed judge run whose configuration
+    is still active, ``config_id``; a failed backtest that recorded its ``params``)."""
 
     kind: str
     pk: int
@@ -34,6 +38,8 @@ class JobRow:
     finished: datetime | None
     batch_id: int | None = None
     retry: bool = False
+    config_id: int | None = None
+    params: dict[str, Any] | None = None  # a failed backtest's form, posted again by its Retry
 
 
 def _imports(limit: int) -> list[JobRow]:
@@ -45,10 +51,12 @@ def _imports(limit: int) -> list[JobRow]:
 
 def _judge_runs(limit: int) -> list[JobRow]:
     rows = []
-    for r in JudgeRun.objects.select_related("batch").order_by("-started_at", "-id")[:limit]:
+    for r in JudgeRun.objects.select_related("batch", "judge_config").order_by("-started_at", "-id")[:limit]:
         percent = round(100 * (r.done + r.failed) / r.total) if r.total else (100 if r.status == DONE else 0)
+        retry = r.status == FAILED and r.judge_config is not None and r.judge_config.is_active
         rows.append(JobRow("judge run", r.pk, f"judge run of {r.batch.name} ({r.backend})", r.status, percent,
-                           r.last_error if r.status == FAILED else "", r.started_at, r.finished_at, r.batch_id))
+                           r.last_error if r.status == FAILED else "", r.started_at, r.finished_at, r.batch_id,
+                           retry=retry, config_id=r.judge_config_id))
     return rows
 
 
@@ -83,8 +91,23 @@ def _retrains(limit: int) -> list[JobRow]:
     return rows
 
 
-def _backtests() -> list[JobRow]:
-    """Backtests a worker has not finished: their pending marker holds the splits done."""
+def _failed_backtests(directory: Path, limit: int) -> list[JobRow]:
+    """Backtests that ended in an error and recorded their parameters, newest first."""
+    files = sorted(directory.glob("*.json"), key=lambda p: p.stat().st_mtime, reverse=True)
+    rows = []
+    for path in files[:limit]:
+        result = json.loads(path.read_text())
+        if "error" not in result or not result.get("params"):
+            continue
+        at = datetime.fromtimestamp(path.stat().st_mtime, tz=UTC)
+        rows.append(JobRow("backtest", 0, f"backtest {path.stem[:8]}", FAILED, None, result["error"], at, at,
+                           result["params"].get("batch"), retry=True, params=result["params"]))
+    return rows
+
+
+def _backtests(limit: int) -> list[JobRow]:
+    """Backtests a worker has not finished (their pending marker holds the splits done), then
+    the failed ones."""
     directory = backtest_pending_path("x").parent
     rows = []
     for marker in sorted(directory.glob("*.pending")) if directory.exists() else []:
@@ -94,11 +117,11 @@ def _backtests() -> list[JobRow]:
         rows.append(JobRow("backtest", 0, f"backtest {marker.stem[:8]}: {progress['done']} of {progress['total']} "
                            "splits", RUNNING if progress["total"] else QUEUED, progress["percent"], "",
                            datetime.fromtimestamp(marker.stat().st_ctime, tz=UTC), None))
-    return rows
+    return rows + (_failed_backtests(directory, limit) if directory.exists() else [])
 
 
 def jobs_recent(limit: int = 50) -> list[JobRow]:
     """Running jobs first, then the most recent of every kind, newest first."""
-    rows = [*_imports(limit), *_judge_runs(limit), *_routings(limit), *_retrains(limit), *_backtests()]
+    rows = [*_imports(limit), *_judge_runs(limit), *_routings(limit), *_retrains(limit), *_backtests(limit)]
     rows.sort(key=lambda r: (r.status not in (QUEUED, RUNNING), -(r.started.timestamp() if r.started else 0)))
     return rows[:limit]

@@ -5,7 +5,7 @@ import logging
 from celery import shared_task
 
 from routing.batches.models import Batch
-from routing.training.backtest_jobs import backtest_pending_path, backtest_run_or_error
+from routing.training.backtest_jobs import backtest_failure_save, backtest_pending_path, backtest_run_or_error
 from routing.training.retrain_jobs import retrain_job_run
 from routing.training.router_training import (
     RouterTrainingError,
@@ -46,6 +46,9 @@ def batch_backtest(token: str, batch_id: int, alpha: float, delta: float, splits
     if batch is None:
         log.warning("batch %s vanished before its backtest ran", batch_id)
         return
-    backtest_result_save(token=token, result=backtest_run_or_error(batch=batch, alpha=alpha, delta=delta,
-                                                                   splits=splits, token=token))
+    result = backtest_run_or_error(batch=batch, alpha=alpha, delta=delta, splits=splits, token=token)
+    if "error" in result:
+        backtest_failure_save(token=token, error=result["error"])
+    else:
+        backtest_result_save(token=token, result=result)
     backtest_pending_path(token).unlink(missing_ok=True)  # done: no longer a running job

@@ -1,18 +1,18 @@
-"""The live-judge panel of a batch: choose a judge configuration, start a run, watch it (htmx)."""
+"""The live-judge panel of a batch: choose a judge configuration, watch its run (htmx)."""
 
 from __future__ import annotations
+
+from typing import Any
 
 from django import forms
 from django.http import HttpResponse
 from django.shortcuts import get_object_or_404
-from django.views.decorators.http import require_http_methods
+from django.views.decorators.http import require_GET
 
 from hybridqc.http import HtmxHttpRequest, render_htmx
-from hybridqc.queueing import BROKER_DOWN, enqueue_failed_message
 from hybridqc.roles import lead_required
 from routing.batches.models import Batch
 from routing.decisions.selectors import batch_judge_coverage
-from routing.judging.judge_runs import judge_run_start
 from routing.judging.models import JudgeConfig, JudgeRun
 from routing.judging.selectors import (
     batch_judge_tokens,
@@ -21,7 +21,7 @@ from routing.judging.selectors import (
     judge_run_errors,
     judge_run_latest,
 )
-from routing.judging.services import ACTIVE_RUN, JudgeSetupError
+from routing.judging.services import ACTIVE_RUN
 
 
 class JudgeConfigChoice(forms.ModelChoiceField):
@@ -42,15 +42,17 @@ class JudgeRunStartForm(forms.Form):
         field.queryset = judge_configs_active()
 
 
-def _panel(request: HtmxHttpRequest, batch: Batch, form: JudgeRunStartForm, error: str = "",
-           status: int = 200) -> HttpResponse:
+def judge_panel_render(request: HtmxHttpRequest, batch: Batch, form: JudgeRunStartForm, *, error: str = "",
+                       status: int = 200, confirm: dict[str, Any] | None = None) -> HttpResponse:
+    """The panel (its partial for htmx, the page otherwise); ``confirm`` is the context of a
+    re-judge's confirmation step (``templates/_confirm.html``), shown in place of the start form."""
     run = judge_run_latest(batch)
     active = run is not None and run.status in ACTIVE_RUN
     context = {
         "batch": batch, "form": form, "run": run, "active": active, "error": error,
         "percent": _percent(run), "errors": judge_run_errors(run) if run else [],
         "tokens": batch_judge_tokens(batch), "unit_tokens": batch_judge_unit_tokens(batch),
-        "coverage": batch_judge_coverage(batch),
+        "coverage": batch_judge_coverage(batch), **(confirm or {}),
     }
     return render_htmx(request, "routing/judge_panel.html", "panel", context, status=status)
 
@@ -62,20 +64,9 @@ def _percent(run: JudgeRun | None) -> int:
 
 
 @lead_required
-@require_http_methods(["GET", "POST"])
+@require_GET
 def judge_panel(request: HtmxHttpRequest, batch_id: int) -> HttpResponse:
-    """GET: the panel (polled while a run is active). POST: start a run with the chosen config."""
+    """The panel (polled while a run is active). Starting a run re-routes the batch, so its form
+    posts to the confirmation step (``dashboard.views_judge``), which previews it first."""
     batch = get_object_or_404(Batch, pk=batch_id)
-    if request.method == "GET":
-        return _panel(request, batch, JudgeRunStartForm())
-    form = JudgeRunStartForm(request.POST)
-    if not form.is_valid():
-        error = " ".join(str(e) for e in form.errors.get("judge_config", []))
-        return _panel(request, batch, form, error=error, status=400)
-    try:
-        judge_run_start(batch=batch, config=form.cleaned_data["judge_config"])
-    except JudgeSetupError as exc:
-        return _panel(request, batch, form, error=str(exc), status=409)
-    except BROKER_DOWN:
-        return _panel(request, batch, form, error=enqueue_failed_message("The judge run"), status=503)
-    return _panel(request, batch, JudgeRunStartForm(initial=request.POST))
+    return judge_panel_render(request, batch, JudgeRunStartForm())

@@ -10,8 +10,10 @@ from typing import Any
 from django.contrib import messages
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
 from django.views.decorators.http import require_http_methods, require_POST
 
+from hybridqc.confirm import TOKEN_FIELD, ConfirmationError
 from hybridqc.http import HtmxHttpRequest, render_htmx
 from hybridqc.queueing import BROKER_DOWN
 from hybridqc.roles import admin_required, is_admin, lead_required
@@ -22,6 +24,7 @@ from routing.scoring.selectors import router_active, router_models, router_previ
 from routing.training.backtest_jobs import backtest_pending_mark, backtest_progress
 from routing.training.models import RetrainJob
 from routing.training.retrain_jobs import retrain_job_create
+from routing.training.retrain_preview import router_retrain_check, router_retrain_preview
 from routing.training.router_promotion import PROMOTABLE, PromotionError, promotion_summary, router_model_promote
 from routing.training.router_training import backtest_result_path, batch_backtest_run
 from routing.training.selectors import retrain_job_latest
@@ -84,11 +87,28 @@ _RETRAIN_SAYS: dict[str, str] = {
 }
 
 
+def _retrain_step(request: HtmxHttpRequest, error: str = "", status: int = 200) -> HttpResponse:
+    ctx = {"preview": router_retrain_preview(), "error": error, "token_field": TOKEN_FIELD,
+           "action": reverse("routing:router_retrain"), "target": "#retrain-status", "label": "Confirm: retrain now",
+           "cancel": reverse("routing:model"), "title": "Retrain the router"}
+    if request.htmx:
+        return render(request, "routing/model.html#retrain_confirm", ctx, status=status)
+    return render(request, "confirm_page.html", ctx, status=status)
+
+
 @lead_required
 @require_POST
-def router_retrain_view(request: HttpRequest) -> HttpResponse:
-    """Queue a retrain as a job row. The message says the job's state when the page answers:
-    without a broker it has run already, so it says what the comparison decided."""
+def router_retrain_view(request: HtmxHttpRequest) -> HttpResponse:
+    """First what a retrain starts from and the rule that decides whether it is activated; with
+    the preview's token, queue it as a job row. The message says the job's state when the page
+    answers: without a broker it has run already, so it says what the comparison decided."""
+    token = request.POST.get(TOKEN_FIELD)
+    if not token:
+        return _retrain_step(request)
+    try:
+        router_retrain_check(token=token)
+    except ConfirmationError as exc:
+        return _retrain_step(request, exc.message, exc.status)
     job = retrain_job_create(user=request.user)
     try:
         router_retrain.delay_on_commit(request.user.pk, job.pk)
@@ -96,12 +116,18 @@ def router_retrain_view(request: HttpRequest) -> HttpResponse:
         RetrainJob.objects.filter(pk=job.pk).update(status=RetrainJob.Status.FAILED,
                                                     error="The task queue was unreachable.")
         messages.error(request, "The task queue is unreachable, so the retrain was not queued; try again later.")
-        return redirect("routing:model")
+        return _to_model_page(request)
     job.refresh_from_db()
     if job.status == RetrainJob.Status.FAILED:
         messages.error(request, job.error)
     else:
         messages.info(request, job.summary if job.status == RetrainJob.Status.DONE else _RETRAIN_SAYS[job.status])
+    return _to_model_page(request)
+
+
+def _to_model_page(request: HtmxHttpRequest) -> HttpResponse:
+    if request.htmx:  # the whole page changes (metrics, champion, the retrain's progress)
+        return HttpResponse(headers={"HX-Redirect": reverse("routing:model")})
     return redirect("routing:model")
 
 
@@ -167,7 +193,8 @@ def backtest_page(request: HtmxHttpRequest) -> HttpResponse:
     labeled = batch.examples.filter(human_labels__isnull=False).distinct().count()
     if labeled * splits > SYNC_BACKTEST_LIMIT:
         token = uuid.uuid4().hex
-        backtest_pending_mark(token=token, batch=batch)
+        backtest_pending_mark(token=token, batch=batch,
+                              params={"batch": batch.pk, "alpha": alpha, "delta": delta, "splits": splits})
         try:
             batch_backtest.delay_on_commit(token, batch.pk, alpha, delta, splits)
         except BROKER_DOWN:

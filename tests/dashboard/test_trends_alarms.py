@@ -20,6 +20,7 @@ from routing.batches.models import Domain
 from routing.monitoring.models import Alarm
 from tests import factories
 from tests.dashboard.trend_batches import dated_batch
+from tests.support.confirm import post_confirmed
 
 ALPHA, WINDOW = 0.01, 3
 
@@ -120,7 +121,7 @@ def test_alarm_switch_domain_to_always_human_from_the_alarm(client, reviewer_use
     page = client.get("/control/trends/")
     assert page.status_code == 200 and f'id="alarm-{alarm.pk}"' in page.content.decode()
     assert "1 open alarm:" in client.get("/control/").content.decode()
-    response = client.post(f"/control/alarms/{alarm.pk}/always-human/")
+    response = post_confirmed(client, f"/control/alarms/{alarm.pk}/always-human/")
     assert response.status_code == 302
     alarm.refresh_from_db()
     assert (alarm.status, Domain.objects.get(path="test/general").always_human) == ("always_human", True)

@@ -92,6 +92,7 @@ RULES: dict[str, Rule] = {
     "control/items/": Rule(LEADS),  # reviewers see only their own work
     "control/item/<int:example_id>/": Rule(LEADS),
     "control/batch/<int:batch_id>/router/revert/": Rule(LEADS),
+    "control/batch/<int:batch_id>/judge/start/": Rule(LEADS),
     "control/trends/": Rule(LEADS),
     "control/jobs/": Rule(LEADS),
     "control/trends/check/": Rule(LEADS),

@@ -1,4 +1,4 @@
-"""In Chromium: a re-route waits for its confirmation; the jobs list shows a finished job; and
+"""In Chromium: a re-route and a re-judge wait for their confirmation; the jobs list shows a finished job; and
 the walk — each role opens every page it may (navigation and every GET URL pattern the resolver
 knows, as tests/hybridqc/test_authz_matrix.py lists them) and finds the site navigation, no raw
 exception text, and a confirmation step on every form that changes more than one item."""
@@ -12,10 +12,11 @@ from django.urls import NoReverseMatch, Resolver404, resolve, reverse
 
 from hybridqc.flows.batches import batch_route
 from reviewers.models import Notification
-from reviewers.services import review_task_claim
+from reviewers.services import review_label_submit, review_task_claim
 from routing.batches.models import Batch
 from routing.decisions.models import RoutingRun
 from routing.ingest.models import ImportJob
+from routing.judging.models import JudgeRun
 from tests import factories
 from tests.factories import make_tasks
 from tests.hybridqc.test_authz_matrix import ADMIN, LEAD, REVIEWER, concrete_url, rule_for, url_patterns
@@ -31,13 +32,13 @@ TIED = [{"judge": "judge-x", "order": "ab", "choice": 1}, {"judge": "judge-x", "
 FORM_CONFIRMATION = {
     "dashboard:router_panel": "preview",
     "dashboard:router_revert": "preview",
-    "routing:judge_panel": "dialog",
-    "routing:router_retrain": "dialog",
+    "dashboard:judge-start": "preview",
+    "routing:router_retrain": "preview",
     "routing:router_promote": "dialog",
     "routing:router_rollback": "dialog",
     "reviewers:gold_mark": "preview",
     "dashboard:drift-to-humans": "preview",
-    "dashboard:alarm-always-human": "dialog",
+    "dashboard:alarm-always-human": "preview",
     "dashboard:alarm-dismiss": "one",
     "dashboard:alarms-check": "one",  # looks for alarms: opens alarms, changes no item
     "dashboard:retry": "one",  # routes a failed batch's unrouted items as its import would have
@@ -45,6 +46,8 @@ FORM_CONFIRMATION = {
     "dashboard:upload": "one",
     "routing:backtest": "one",  # reads only
     "reviewers:submit": "one",
+    "reviewers:undo": "one",  # the reviewer's own last label
+    "reviewers:correct": "one",  # one of the reviewer's own labels
     "reviewers:skip": "one",
     "reviewers:next": "one",
     "reviewers:notification_resolve": "one",
@@ -54,6 +57,7 @@ FORM_CONFIRMATION = {
     "tokens:revoke": "one",
     "logout": "one",
     "login": "one",
+    "password_reset": "one",  # sends one e-mail
 }
 RAW_ERRORS = ("Traceback", "Exception", "cross-validation", "sklearn", "ValueError", "TemplateSyntaxError")
 NOT_PAGES = ("api/", "admin/", "accounts/logout/", "favicon.ico", ".jsonl", ".csv", "export/")
@@ -95,6 +99,26 @@ def test_browser_reroute_waits_for_the_confirmation(live_server, transactional_d
     page.wait_for_selector("form.revert-run")  # and now it can be undone
 
 
+def test_browser_rejudge_waits_for_the_confirmation(live_server, transactional_db, page, reviewer_user):
+    factories.lead("s-lead")
+    batch = _tied_batch("s-rejudge")
+    task = review_task_claim(reviewer=reviewer_user.reviewer)
+    review_label_submit(task=task, reviewer=reviewer_user.reviewer, choice=1)
+    config = factories.judge_config("http://127.0.0.1:9/v1")
+    _login(page, live_server.url, "s-lead")
+    page.goto(f"{live_server.url}/routing/batch/{batch.pk}/judge/")
+    page.click("text=Start judging")
+    step = page.wait_for_selector('[data-confirm-step="batch-rejudge"]')
+    assert step.query_selector('[data-figure="labels"]').get_attribute("data-after") == "7"  # 6 imported + 1
+    assert step.query_selector('[data-figure="kept"]').get_attribute("data-after") == "1"
+    assert not JudgeRun.objects.filter(batch=batch).exists()  # nothing started before the confirmation
+    assert page.query_selector("text=Start judging") is None  # the start form gave way to the step
+    page.click("[data-confirm-accept]")
+    page.wait_for_selector('[data-confirm-step="batch-rejudge"]', state="detached")
+    assert page.url == f"{live_server.url}/routing/batch/{batch.pk}/judge/"  # swapped in place
+    assert JudgeRun.objects.get(batch=batch).judge_config_id == config.pk
+
+
 def test_browser_jobs_list_shows_a_finished_job(live_server, transactional_db, page):
     factories.lead("s-lead")
     batch = _tied_batch("s-jobs")
@@ -111,7 +135,9 @@ def _walk_world(reviewer_user) -> dict[str, str]:
     """A small demo-like database: routed batches, open and leased review work, an import job."""
     batch = _tied_batch("walk-batch")
     _tied_batch("walk-other")
-    make_tasks(2, name="walk-items")
+    make_tasks(3, name="walk-items")
+    done = review_task_claim(reviewer=reviewer_user.reviewer)
+    label = review_label_submit(task=done, reviewer=reviewer_user.reviewer, choice=1)
     task = review_task_claim(reviewer=reviewer_user.reviewer)
     lead = factories.lead()
     factories.admin()
@@ -120,7 +146,9 @@ def _walk_world(reviewer_user) -> dict[str, str]:
                                    status="failed", error_count=1,
                                    errors=[{"line": 2, "field": "task", "message": "unknown task"}])
     return {"item": task.public_id, "token_id": "1", "job_id": str(job.pk), "alarm_id": "1",
-            "batch_id": str(batch.pk), "name": batch.name, "version": "1", "notification_id": str(note.pk)}
+            "batch_id": str(batch.pk), "name": batch.name, "version": "1", "notification_id": str(note.pk),
+            "uidb64": "MQ", "token": "not-a-reset-token",  # a bad reset link: its page says so
+            "example_id": str(task.example_id), "label_id": str(label.pk)}
 
 
 def _page_problems(page, path: str) -> list[str]:

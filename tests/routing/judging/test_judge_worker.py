@@ -26,6 +26,7 @@ from routing.judging.models import JudgeRun, Judgment
 from routing.judging.services import verdict_requests
 from tests import factories
 from tests.conftest import wait_until
+from tests.support.confirm import post_confirmed
 from tests.support.fake_server import running_fake, stats
 
 pytestmark = [pytest.mark.worker]
@@ -43,7 +44,8 @@ def test_judge_panel_run_with_real_worker(celery_worker, lead_user):
         client = Client()
         client.force_login(lead_user)
         url = reverse("routing:judge_panel", args=[batch.pk])
-        assert client.post(url, {"judge_config": config.pk}, HTTP_HX_REQUEST="true").status_code == 200
+        start = reverse("dashboard:judge-start", args=[batch.pk])
+        assert post_confirmed(client, start, {"judge_config": config.pk}, HTTP_HX_REQUEST="true").status_code == 200
         wait_until(lambda: 'data-status="done"' in client.get(url, HTTP_HX_REQUEST="true").content.decode(),
                    timeout=60, what="the panel to show the run done")
         wait_until(lambda: Batch.objects.get(pk=batch.pk).status == Batch.Status.READY, timeout=60,
@@ -153,8 +155,8 @@ def test_judge_panel_in_browser_starts_run_and_polls_to_done(live_server, celery
         page.fill("input[name=password]", factories.PASSWORD)
         page.click("button[type=submit]")
         page.goto(f"{live_server.url}/routing/batch/{batch.pk}/judge/")
-        page.once("dialog", lambda d: d.accept())  # the start asks to confirm (it re-routes the batch)
-        page.click("text=Start judging")
+        page.click("text=Start judging")  # the start shows what it replaces and asks to confirm
+        page.click('[data-confirm-step="batch-rejudge"] [data-confirm-accept]')
         page.wait_for_selector('[data-status="running"], [data-status="queued"]')
         page.wait_for_selector('[data-status="done"]', timeout=60_000)
         page.screenshot(path=str(ROOT / "var/judge-panel.png"))
@@ -177,7 +179,7 @@ def test_judge_panel_in_browser_shows_conflict_message(live_server, transactiona
     page.route("**/judge/", lambda route: route.continue_() if route.request.method == "POST" else route.fulfill(
         status=204))  # stop the polling so the 409 panel stays in view
     page.eval_on_selector(".judge-panel button[type=submit]", "b => b.disabled = false")
-    page.once("dialog", lambda d: d.accept())
     page.click(".judge-panel button[type=submit]")
+    page.click('[data-confirm-step="batch-rejudge"] [data-confirm-accept]')
     page.wait_for_selector("text=batch w4 already has a judge run in progress")
     assert JudgeRun.objects.filter(batch=batch).count() == 1

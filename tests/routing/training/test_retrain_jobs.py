@@ -10,6 +10,7 @@ from routing.training.models import RetrainJob
 from routing.training.retrain_jobs import retrain_job_create, retrain_job_run
 from routing.training.selectors import jobs_recent
 from tests import factories
+from tests.support.confirm import post_confirmed
 
 
 def test_retrain_job_run_records_the_version_and_runs_once(db, lead_user):
@@ -43,5 +44,5 @@ def test_retrain_model_page_polls_while_queued_and_reloads_when_done(db, client,
 def test_retrain_flash_says_queued_only_while_queued(db, client, lead_user):
     # The test's transaction never commits, so the message is never sent: the job stays queued.
     client.force_login(lead_user)
-    page = client.post(reverse("routing:router_retrain"), follow=True).content.decode()
+    page = post_confirmed(client, reverse("routing:router_retrain"), follow=True).content.decode()
     assert "Retraining queued" in page and RetrainJob.objects.get().status == "queued"

@@ -18,6 +18,7 @@ from routing.training.router_training import (
 )
 from routing.training.tasks import router_retrain_check
 from tests import factories
+from tests.support.confirm import post_confirmed
 
 # 300 of the shuffled llmbar items are the champion's history, the other 319 arrive later.
 HISTORY = 300
@@ -194,9 +195,9 @@ def eager():
 def test_router_retrain_now_says_what_was_decided(client, lead_user, eager):
     batch_import(batch_name="history", lines=factories.data_lines("llmbar.jsonl", 400))
     client.force_login(lead_user)
-    first = client.post(reverse("routing:router_retrain"), follow=True).content.decode()
+    first = post_confirmed(client, reverse("routing:router_retrain"), follow=True).content.decode()
     assert "v1 trained and activated: no active router" in first
-    second = client.post(reverse("routing:router_retrain"), follow=True).content.decode()
+    second = post_confirmed(client, reverse("routing:router_retrain"), follow=True).content.decode()
     p = RouterModel.objects.get(version=2).promotion
     # No label arrived after v1, and the same history and seed train the same model: a tie, which
     # goes to the challenger since its guarantee held as often.

@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import re
+
 import pytest
 from django.test import Client
 from django.urls import reverse
 
 from hybridqc.celery import app
+from hybridqc.confirm import TOKEN_FIELD
 from routing.batches.models import Batch
 from routing.decisions.models import RoutingDecision
 from routing.decisions.route import decisions_save
@@ -41,11 +44,25 @@ def _url(batch: Batch) -> str:
     return reverse("routing:judge_panel", args=[batch.pk])
 
 
+def _start(batch: Batch) -> str:
+    return reverse("dashboard:judge-start", args=[batch.pk])
+
+
+def _confirmed(client: Client, batch: Batch, data: dict) -> object:
+    """Start a run as the panel does: the preview, then its confirmation with the token."""
+    runs = JudgeRun.objects.filter(batch=batch).count()
+    preview = client.post(_start(batch), data, **HTMX)
+    assert preview.status_code == 200 and JudgeRun.objects.filter(batch=batch).count() == runs
+    token = re.search(rf'name="{TOKEN_FIELD}" value="([^"]+)"', preview.content.decode()).group(1)
+    return client.post(_start(batch), {**data, TOKEN_FIELD: token}, **HTMX)
+
+
 def test_judge_panel_forbidden_to_reviewer(reviewer_user, fake_judge):
     batch = factories.batch("p1").batch
     factories.judge_config(fake_judge.url)
     client = _client(reviewer_user)
     assert client.get(_url(batch), **HTMX).status_code == 403
+    assert client.post(_start(batch), {"judge_config": 1}, **HTMX).status_code == 403
     assert client.post(_url(batch), {"judge_config": 1}, **HTMX).status_code == 403
     assert not JudgeRun.objects.exists()
 
@@ -80,7 +97,7 @@ def test_judge_panel_start_runs_end_to_end_in_process(lead_user, fake_judge, eag
     config = factories.judge_config(fake_judge.url)
     client = _client(lead_user)
     with django_capture_on_commit_callbacks(execute=True):
-        response = client.post(_url(batch), {"judge_config": config.pk}, **HTMX)
+        response = _confirmed(client, batch, {"judge_config": config.pk})
     assert response.status_code == 200
     run = JudgeRun.objects.get(batch=batch)
     assert (run.status, run.done, run.failed, run.total) == (JudgeRun.Status.DONE, 6, 0, 6)
@@ -146,7 +163,7 @@ def test_judge_panel_coverage_before_routing(lead_user):
 def test_judge_panel_rejects_unknown_config(lead_user, fake_judge):
     batch = factories.batch("p6").batch
     factories.judge_config(fake_judge.url)
-    response = _client(lead_user).post(_url(batch), {"judge_config": 999999}, **HTMX)
+    response = _client(lead_user).post(_start(batch), {"judge_config": 999999}, **HTMX)
     assert response.status_code == 400
     assert "Choose an active judge configuration." in response.content.decode()
     assert not JudgeRun.objects.exists()
@@ -156,7 +173,7 @@ def test_judge_panel_refuses_second_run_while_one_is_active(lead_user, fake_judg
     batch = factories.batch("p7").batch
     config = factories.judge_config(fake_judge.url)
     JudgeRun.objects.create(batch=batch, judge_config=config, backend="live", total=10)
-    response = _client(lead_user).post(_url(batch), {"judge_config": config.pk}, **HTMX)
+    response = _confirmed(_client(lead_user), batch, {"judge_config": config.pk})
     assert response.status_code == 409
     assert "batch p7 already has a judge run in progress" in response.content.decode()
     assert JudgeRun.objects.count() == 1
