@@ -100,6 +100,7 @@ def _server_env() -> dict[str, str]:
         "DATABASE_URL": f"postgres://{db['USER']}@{db['HOST'] or '127.0.0.1'}:{db['PORT'] or 5432}/{db['NAME']}",
         "LOG_LEVEL": "WARNING",
         "DEBUG": "0",  # as served: no query log, cached templates
+        "SECURE_HTTPS": "0",  # plain HTTP on loopback, as `make serve` runs locally
     }
     env.pop("HYBRIDQC_DEMO", None)
     env.pop("CELERY_BROKER_URL", None)  # follow-ups run in-process; no worker in this bench
