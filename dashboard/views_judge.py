@@ -10,7 +10,7 @@ from django.shortcuts import get_object_or_404, redirect
 from django.urls import reverse
 from django.views.decorators.http import require_POST
 
-from hybridqc.confirm import TOKEN_FIELD, ConfirmationError, Preview
+from hybridqc.confirm import TOKEN_FIELD, Preview, confirm_step
 from hybridqc.flows.previews_inputs import batch_rejudge_confirmed, batch_rejudge_preview
 from hybridqc.http import HtmxHttpRequest
 from hybridqc.queueing import BROKER_DOWN, enqueue_failed_message
@@ -46,18 +46,20 @@ def judge_start(request: HtmxHttpRequest, batch_id: int) -> HttpResponse:
         error = " ".join(str(e) for e in form.errors.get("judge_config", []))
         return judge_panel_render(request, batch, form, error=error, status=400)
     config = form.cleaned_data["judge_config"]
-    token = request.POST.get(TOKEN_FIELD)
-    if not token:
-        return judge_panel_render(request, batch, form, confirm=_confirm(batch, _preview(batch, config), form))
     try:
-        batch_rejudge_confirmed(batch=batch, config=config, token=token)
-    except ConfirmationError as exc:
-        return judge_panel_render(request, batch, form, error=exc.message, status=exc.status,
-                                  confirm=_confirm(batch, _preview(batch, config), form))
+        return confirm_step(
+            request,
+            preview=lambda error, status: judge_panel_render(request, batch, form, error=error, status=status,
+                                                             confirm=_confirm(batch, _preview(batch, config), form)),
+            confirm=lambda token: batch_rejudge_confirmed(batch=batch, config=config, token=token),
+            done=lambda _: _started(request, batch, config))
     except JudgeSetupError as exc:
         return judge_panel_render(request, batch, form, error=str(exc), status=409)
     except BROKER_DOWN:
         return judge_panel_render(request, batch, form, error=enqueue_failed_message("The judge run"), status=503)
+
+
+def _started(request: HtmxHttpRequest, batch: Batch, config: JudgeConfig) -> HttpResponse:
     if not request.htmx:
         return redirect("routing:judge_panel", batch_id=batch.pk)
     return judge_panel_render(request, batch, JudgeRunStartForm(initial={"judge_config": config.pk}))

@@ -9,7 +9,7 @@ from django.http import HttpResponse
 from django.shortcuts import get_object_or_404
 from django.views.decorators.http import require_http_methods, require_POST
 
-from hybridqc.confirm import TOKEN_FIELD, ConfirmationError
+from hybridqc.confirm import TOKEN_FIELD, confirm_step
 from hybridqc.flows.previews import (
     Preview,
     batch_reroute_confirmed,
@@ -58,6 +58,12 @@ def _panel(request: HtmxHttpRequest, batch: Batch, form: RouterSettingsForm, sta
     return render_htmx(request, "routing/router_panel.html", "panel", ctx, status=status)
 
 
+def _panel_saved(request: HtmxHttpRequest, batch: Batch) -> HttpResponse:
+    """The panel after the action: the batch as it now is, its settings form unbound."""
+    batch.refresh_from_db()
+    return _panel(request, batch, RouterSettingsForm(instance=batch))
+
+
 def _settings(form: RouterSettingsForm) -> dict[str, Any]:
     return {name: form.cleaned_data[name] for name in RouterSettingsForm.Meta.fields}
 
@@ -74,16 +80,12 @@ def router_panel(request: HtmxHttpRequest, batch_id: int) -> HttpResponse:
     form = RouterSettingsForm(request.POST, instance=Batch.objects.get(pk=batch.pk))
     if not form.is_valid():
         return _panel(request, batch, form, status=400, error="Fix the settings below.")
-    token = request.POST.get(TOKEN_FIELD)
-    if not token:
-        return _panel(request, batch, form, preview=batch_reroute_preview(batch=batch, settings=_settings(form)))
-    try:
-        batch_reroute_confirmed(batch=batch, settings=_settings(form), token=token)
-    except ConfirmationError as exc:
-        fresh = batch_reroute_preview(batch=batch, settings=_settings(form))
-        return _panel(request, batch, form, status=exc.status, error=exc.message, preview=fresh)
-    batch.refresh_from_db()
-    return _panel(request, batch, RouterSettingsForm(instance=batch))
+    return confirm_step(
+        request,
+        preview=lambda error, status: _panel(request, batch, form, status=status, error=error,
+                                             preview=batch_reroute_preview(batch=batch, settings=_settings(form))),
+        confirm=lambda token: batch_reroute_confirmed(batch=batch, settings=_settings(form), token=token),
+        done=lambda _: _panel_saved(request, batch))
 
 
 @lead_required
@@ -95,14 +97,9 @@ def router_revert(request: HtmxHttpRequest, batch_id: int) -> HttpResponse:
     if target is None:
         return _panel(request, batch, RouterSettingsForm(instance=batch), status=409,
                       error="There is no earlier routing run to go back to.")
-    token = request.POST.get(TOKEN_FIELD)
-    if not token:
-        return _panel(request, batch, RouterSettingsForm(instance=batch),
-                      revert=batch_revert_preview(batch=batch, run=target))
-    try:
-        batch_revert_confirmed(batch=batch, token=token)
-    except ConfirmationError as exc:
-        return _panel(request, batch, RouterSettingsForm(instance=batch), status=exc.status, error=exc.message,
-                      revert=batch_revert_preview(batch=batch, run=target))
-    batch.refresh_from_db()
-    return _panel(request, batch, RouterSettingsForm(instance=batch))
+    return confirm_step(
+        request,
+        preview=lambda error, status: _panel(request, batch, RouterSettingsForm(instance=batch), status=status,
+                                             error=error, revert=batch_revert_preview(batch=batch, run=target)),
+        confirm=lambda token: batch_revert_confirmed(batch=batch, token=token),
+        done=lambda _: _panel_saved(request, batch))

@@ -9,7 +9,7 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.views.decorators.http import require_http_methods
 
-from hybridqc.confirm import TOKEN_FIELD, ConfirmationError
+from hybridqc.confirm import TOKEN_FIELD, confirm_render, confirm_step
 from hybridqc.flows.previews import batch_drift_confirmed, batch_drift_preview
 from hybridqc.flows.previews_inputs import domain_always_human_check, domain_always_human_preview
 from hybridqc.http import HtmxHttpRequest
@@ -50,9 +50,7 @@ def _always_human_step(request: HtmxHttpRequest, alarm: Alarm, error: str = "", 
            "token_field": TOKEN_FIELD, "action": url, "target": f"#alarm-{alarm.pk}",
            "cancel": reverse("dashboard:trends"),
            "label": f"Confirm: {alarm.domain} to humans always", "title": f"Send {alarm.domain} to humans always"}
-    if request.htmx:
-        return render(request, "dashboard/trends.html#alarm_confirm", ctx, status=status)
-    return render(request, "confirm_page.html", ctx, status=status)
+    return confirm_render(request, partial="dashboard/trends.html#alarm_confirm", context=ctx, status=status)
 
 
 @lead_required
@@ -61,17 +59,19 @@ def alarm_always_human(request: HtmxHttpRequest, alarm_id: int) -> HttpResponse:
     """Switch the alarm's domain to always-human (future routing sends all its examples to people).
     First what that moves; with the preview's token, the switch itself."""
     alarm = get_object_or_404(Alarm, pk=alarm_id)
-    token = request.POST.get(TOKEN_FIELD)
-    if not token and alarm.status == Alarm.Status.OPEN:
-        return _always_human_step(request, alarm)
-    try:
-        with transaction.atomic():
-            if token:
-                domain_always_human_check(domain=alarm.domain, token=token)
-            done = alarm_domain_always_human(alarm=alarm, user=request.user)
-    except ConfirmationError as exc:
-        return _always_human_step(request, alarm, exc.message, exc.status)
-    return _alarm_done(request, alarm, done, f"{alarm.domain} now goes to humans always.")
+    said = f"{alarm.domain} now goes to humans always."
+    # A closed alarm has nothing to preview: the action only answers that it was already closed.
+    return confirm_step(request, preview=lambda error, status: _always_human_step(request, alarm, error, status),
+                        confirm=lambda token: _always_human_switch(request, alarm, token),
+                        done=lambda done: _alarm_done(request, alarm, done, said),
+                        required=alarm.status == Alarm.Status.OPEN)
+
+
+def _always_human_switch(request: HtmxHttpRequest, alarm: Alarm, token: str) -> bool:
+    with transaction.atomic():
+        if token:
+            domain_always_human_check(domain=alarm.domain, token=token)
+        return alarm_domain_always_human(alarm=alarm, user=request.user)
 
 
 @lead_required
@@ -98,19 +98,20 @@ def batch_drift_to_humans(request: HtmxHttpRequest, batch_id: int) -> HttpRespon
     """Flag a drifted batch's drifted slice and route it again: those examples go to humans.
     First a page with what that changes; with its token, the change itself."""
     batch = get_object_or_404(Batch, pk=batch_id)
-    token = request.POST.get(TOKEN_FIELD)
-    error, status = "", 200
-    if token:
-        try:
-            flagged = batch_drift_confirmed(batch=batch, token=token)
-        except ConfirmationError as exc:
-            error, status = exc.message, exc.status
-    if not token or error:
-        ctx = {"batch": batch, "preview": batch_drift_preview(batch=batch), "error": error, "token_field": TOKEN_FIELD,
-               "title": f"Route the drifted slice of {batch.name} to humans",
-               "action": reverse("dashboard:drift-to-humans", args=[batch.pk]), "label": "Confirm: route to humans",
-               "cancel": reverse("dashboard:batch", args=[batch.pk])}
-        return render(request, "confirm_page.html", ctx, status=status)
+    return confirm_step(request, preview=lambda error, status: _drift_step(request, batch, error, status),
+                        confirm=lambda token: batch_drift_confirmed(batch=batch, token=token),
+                        done=lambda flagged: _drift_done(request, batch, flagged))
+
+
+def _drift_step(request: HtmxHttpRequest, batch: Batch, error: str, status: int) -> HttpResponse:
+    ctx = {"batch": batch, "preview": batch_drift_preview(batch=batch), "error": error, "token_field": TOKEN_FIELD,
+           "title": f"Route the drifted slice of {batch.name} to humans",
+           "action": reverse("dashboard:drift-to-humans", args=[batch.pk]), "label": "Confirm: route to humans",
+           "cancel": reverse("dashboard:batch", args=[batch.pk])}
+    return render(request, "confirm_page.html", ctx, status=status)
+
+
+def _drift_done(request: HtmxHttpRequest, batch: Batch, flagged: int) -> HttpResponse:
     messages.info(request, f"{flagged} drifted examples flagged and routed to humans." if flagged
                   else "The batch is not flagged as drifted: nothing changed.")
     return redirect("dashboard:batch", batch_id=batch.pk)

@@ -16,6 +16,8 @@ from typing import Any
 
 from django.core import signing
 from django.db import transaction
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import render
 
 from hybridqc.errors import ApplicationError
 
@@ -93,3 +95,27 @@ def dry_run[T](action: Callable[[], T]) -> T:
     except _Rollback:
         pass
     return box[0]
+
+
+def confirm_step[T](request: HttpRequest, *, preview: Callable[[str, int], HttpResponse],
+                    confirm: Callable[[str], T], done: Callable[[T], HttpResponse],
+                    required: bool = True) -> HttpResponse:
+    """The view half of both steps. Without the preview's token: ``preview("", 200)``, the page
+    that shows what will change. With it: ``confirm(token)`` does the action (checking the token
+    first), then ``done(result)`` answers; a refused token (``ConfirmationError``) answers
+    ``preview(message, status)`` instead, a fresh preview carrying the reason and its 400/409.
+    ``required=False``: there is nothing to preview, so the action runs with an empty token."""
+    token = request.POST.get(TOKEN_FIELD, "")
+    if not token and required:
+        return preview("", 200)
+    try:
+        result = confirm(token)
+    except ConfirmationError as exc:
+        return preview(exc.message, exc.status)
+    return done(result)
+
+
+def confirm_render(request: HttpRequest, *, partial: str, context: Mapping[str, Any], status: int) -> HttpResponse:
+    """A preview step: the page's ``partial`` in place for htmx, the stand-alone confirm page without JS."""
+    template = partial if getattr(request, "htmx", False) else "confirm_page.html"
+    return render(request, template, context, status=status)

@@ -15,7 +15,7 @@ from django.utils.http import content_disposition_header, url_has_allowed_host_a
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 from django_htmx.http import HttpResponseClientRedirect
 
-from hybridqc.confirm import TOKEN_FIELD, ConfirmationError
+from hybridqc.confirm import TOKEN_FIELD, confirm_step
 from hybridqc.roles import admin_required, lead_required
 from routing.batches.models import Batch
 
@@ -136,16 +136,17 @@ def gold_mark_batch(request: HttpRequest) -> HttpResponse:
         return HttpResponse("No batch with that name.", status=404, content_type="text/plain")
     nxt = request.POST.get("next", "")
     safe = url_has_allowed_host_and_scheme(nxt, allowed_hosts={request.get_host()}) and nxt.startswith("/")
-    token = request.POST.get(TOKEN_FIELD)
-    error, status = "", 200
-    if token:
-        try:
-            n = batch_gold_confirmed(batch=batch, token=token)
-        except ConfirmationError as exc:
-            error, status = exc.message, exc.status
-        else:
-            messages.success(request, f"{n} examples of {batch.name} are now gold items.")
-            return redirect(nxt if safe else "home")
-    ctx = {"preview": batch_gold_preview(batch=batch), "next": nxt if safe else "", "error": error,
-           "token_field": TOKEN_FIELD}
+    nxt = nxt if safe else ""
+    return confirm_step(request, preview=lambda error, status: _gold_step(request, batch, nxt, error, status),
+                        confirm=lambda token: batch_gold_confirmed(batch=batch, token=token),
+                        done=lambda n: _gold_done(request, batch, nxt, n))
+
+
+def _gold_step(request: HttpRequest, batch: Batch, nxt: str, error: str, status: int) -> HttpResponse:
+    ctx = {"preview": batch_gold_preview(batch=batch), "next": nxt, "error": error, "token_field": TOKEN_FIELD}
     return render(request, "reviewers/gold_confirm.html", ctx, status=status)
+
+
+def _gold_done(request: HttpRequest, batch: Batch, nxt: str, n: int) -> HttpResponse:
+    messages.success(request, f"{n} examples of {batch.name} are now gold items.")
+    return redirect(nxt or "home")

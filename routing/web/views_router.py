@@ -13,7 +13,7 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.views.decorators.http import require_http_methods, require_POST
 
-from hybridqc.confirm import TOKEN_FIELD, ConfirmationError
+from hybridqc.confirm import TOKEN_FIELD, confirm_render, confirm_step
 from hybridqc.http import HtmxHttpRequest, render_htmx
 from hybridqc.queueing import BROKER_DOWN
 from hybridqc.roles import admin_required, is_admin, lead_required
@@ -91,9 +91,7 @@ def _retrain_step(request: HtmxHttpRequest, error: str = "", status: int = 200) 
     ctx = {"preview": router_retrain_preview(), "error": error, "token_field": TOKEN_FIELD,
            "action": reverse("routing:router_retrain"), "target": "#retrain-status", "label": "Confirm: retrain now",
            "cancel": reverse("routing:model"), "title": "Retrain the router"}
-    if request.htmx:
-        return render(request, "routing/model.html#retrain_confirm", ctx, status=status)
-    return render(request, "confirm_page.html", ctx, status=status)
+    return confirm_render(request, partial="routing/model.html#retrain_confirm", context=ctx, status=status)
 
 
 @lead_required
@@ -102,13 +100,12 @@ def router_retrain_view(request: HtmxHttpRequest) -> HttpResponse:
     """First what a retrain starts from and the rule that decides whether it is activated; with
     the preview's token, queue it as a job row. The message says the job's state when the page
     answers: without a broker it has run already, so it says what the comparison decided."""
-    token = request.POST.get(TOKEN_FIELD)
-    if not token:
-        return _retrain_step(request)
-    try:
-        router_retrain_check(token=token)
-    except ConfirmationError as exc:
-        return _retrain_step(request, exc.message, exc.status)
+    return confirm_step(request, preview=lambda error, status: _retrain_step(request, error, status),
+                        confirm=lambda token: router_retrain_check(token=token),
+                        done=lambda _: _retrain_queue(request))
+
+
+def _retrain_queue(request: HtmxHttpRequest) -> HttpResponse:
     job = retrain_job_create(user=request.user)
     try:
         router_retrain.delay_on_commit(request.user.pk, job.pk)
