@@ -158,6 +158,17 @@ def test_confirm_always_human_without_js_is_a_page_and_a_forged_token_changes_no
     assert done.status_code == 302 and Domain.objects.get(path="test/general").always_human
 
 
+def test_confirm_always_human_on_a_closed_alarm_has_no_preview_and_changes_nothing(routed, client, lead_user):
+    alarm = _alarm()
+    Alarm.objects.filter(pk=alarm.pk).update(status=Alarm.Status.DISMISSED)
+    client.force_login(lead_user)
+    answer = client.post(reverse("dashboard:alarm-always-human", args=[alarm.pk]), **HTMX)
+    body = answer.content.decode()
+    assert answer.status_code == 200 and f'id="alarm-{alarm.pk}"' in body and "data-confirm-step" not in body
+    assert Alarm.objects.get(pk=alarm.pk).status == Alarm.Status.DISMISSED
+    assert not Domain.objects.get(path="test/general").always_human
+
+
 def test_confirm_retrain_preview_states_the_model_the_labels_and_the_rule(db, client, lead_user):
     factories.batch("rt", items=[factories.pairwise_item(i) for i in range(5)])
     client.force_login(lead_user)
