@@ -114,3 +114,27 @@ class Example(models.Model):
 
     def __str__(self) -> str:
         return f"{self.batch.name}:{self.external_id}"
+
+
+class Job(models.Model):
+    """What every background job row has: its state (queued, running, then done or failed) and
+    when it was asked for, started and ended, newest first. Abstract: each kind keeps its table."""
+
+    class Status(models.TextChoices):
+        QUEUED = "queued"
+        RUNNING = "running"
+        DONE = "done"
+        FAILED = "failed"
+
+    status = models.CharField(max_length=10, choices=Status, default=Status.QUEUED)
+    created_at = models.DateTimeField(auto_now_add=True)
+    started_at = models.DateTimeField(null=True, blank=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        abstract = True
+        ordering = ["-created_at", "-id"]
+
+    @property
+    def finished(self) -> bool:
+        return self.status in (self.Status.DONE, self.Status.FAILED)

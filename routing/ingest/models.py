@@ -3,17 +3,11 @@ from __future__ import annotations
 from django.conf import settings
 from django.db import models
 
-from routing.batches.models import Batch
+from routing.batches.models import Batch, Job
 
 
-class ImportJob(models.Model):
+class ImportJob(Job):
     """A large upload imported in the background: the stored file, progress and the outcome."""
-
-    class Status(models.TextChoices):
-        QUEUED = "queued"
-        RUNNING = "running"
-        DONE = "done"
-        FAILED = "failed"
 
     batch_name = models.CharField(max_length=200)
     # The new batch's settings (threshold, audit rate, routing mode), as the form or API gave them.
@@ -22,7 +16,6 @@ class ImportJob(models.Model):
     source_name = models.CharField(max_length=300, blank=True)
     size_bytes = models.BigIntegerField(default=0)
     created_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL)
-    status = models.CharField(max_length=10, choices=Status, default=Status.QUEUED)
     lines_read = models.PositiveIntegerField(default=0)
     bytes_read = models.BigIntegerField(default=0)
     examples_written = models.PositiveIntegerField(default=0)
@@ -34,16 +27,6 @@ class ImportJob(models.Model):
     error_count = models.PositiveIntegerField(default=0)
     batch = models.ForeignKey(Batch, null=True, blank=True, on_delete=models.SET_NULL, related_name="import_jobs")
     attempts = models.PositiveIntegerField(default=0)
-    created_at = models.DateTimeField(auto_now_add=True)
-    started_at = models.DateTimeField(null=True, blank=True)
-    finished_at = models.DateTimeField(null=True, blank=True)
-
-    class Meta:
-        ordering = ["-created_at", "-id"]
 
     def __str__(self) -> str:
         return f"import {self.pk} into {self.batch_name} ({self.status})"
-
-    @property
-    def finished(self) -> bool:
-        return self.status in (self.Status.DONE, self.Status.FAILED)
