@@ -24,7 +24,15 @@ from hybridqc.roles import reviewer_required
 from .forms import CRITERIA, LabelForm, SkipForm, form_errors
 from .models import ReviewerProfile, ReviewTask
 from .selectors import queue_left, reviewer_stats, task_current, task_held, task_pk, undo_offered
-from .services import FLAGS, ReviewError, review_label_submit, review_lease_renew, review_task_claim, undo_window
+from .services import (
+    FLAGS,
+    ReviewError,
+    review_label_submit,
+    review_lease_renew,
+    review_task_claim,
+    review_task_next,
+    undo_window,
+)
 from .services import review_task_skip as skip_service
 
 PAGE = "reviewers/queue.html"
@@ -56,8 +64,9 @@ def _item_context(task: ReviewTask | None, **extra: Any) -> dict[str, Any]:
 
 def _render_item(request: HtmxHttpRequest, task: ReviewTask | None, status: int = 200, **extra: Any) -> HttpResponse:
     """The item partial for htmx swaps, the whole page otherwise."""
-    holding = task is not None and task.status == ReviewTask.Status.LEASED
-    extra.setdefault("left", queue_left(reviewer=_profile(request), holding=holding))
+    if "left" not in extra:  # a claim counts it already (setdefault would run the count anyway)
+        holding = task is not None and task.status == ReviewTask.Status.LEASED
+        extra["left"] = queue_left(reviewer=_profile(request), holding=holding)
     return render_htmx(request, PAGE, "item", _item_context(task, **extra), status=status)
 
 
@@ -88,8 +97,8 @@ def _held_or_404(request: HtmxHttpRequest, item: str) -> ReviewTask:
 
 
 def _next_item(request: HtmxHttpRequest, status: int = 200, **extra: Any) -> HttpResponse:
-    task = review_task_claim(reviewer=_profile(request))  # loaded with example and domain
-    return _render_item(request, task, status=status, **extra)
+    item = review_task_next(reviewer=_profile(request))  # the task loaded with example and domain
+    return _render_item(request, item.task, status=status, left=item.left, **extra)
 
 
 def _kept(post: QueryDict) -> dict[str, Any]:

@@ -153,23 +153,44 @@ def _tiers(reviewer_id: int, now: datetime) -> list[tuple[str, list[Any]]]:
     ]
 
 
-def _tier_sql(tier: str, scope: str, lock: str) -> str:
-    """First task of one tier the reviewer may take: in their credentials' scope, not a gold
-    check (those are made per reviewer), not of an example they labeled, not one they passed on."""
+def _candidates_sql(tier: str, scope: str) -> str:
+    """The tasks of one tier (or of several, OR-ed) the reviewer may take: in their credentials'
+    scope, not a gold check (those are made per reviewer), not of an example they labeled, not
+    one they passed on. Parameters: the scope's, then gold, reviewer, reviewer, the tier's."""
     return (
-        f"SELECT t.id FROM {_table(ReviewTask)} t "  # noqa: S608 - table names and fixed fragments only
+        f"FROM {_table(ReviewTask)} t "  # noqa: S608 - table names and fixed fragments only
         f"JOIN {_table(Example)} e ON e.id = t.example_id JOIN {_table(Domain)} d ON d.id = e.domain_id "
         f"WHERE ({scope}) AND t.kind <> %s "
         f"AND t.example_id NOT IN (SELECT l.example_id FROM {_table(HumanLabel)} l WHERE l.reviewer_id = %s) "
         f"AND t.id NOT IN (SELECT s.task_id FROM {_table(TaskSkip)} s WHERE s.reviewer_id = %s) "
-        f"AND ({tier}) ORDER BY t.created_at, t.id LIMIT 1{lock}"
+        f"AND ({tier})"
     )
+
+
+def _tier_sql(tier: str, scope: str, lock: str) -> str:
+    """First task of one tier the reviewer may take."""
+    return f"SELECT t.id {_candidates_sql(tier, scope)} ORDER BY t.created_at, t.id LIMIT 1{lock}"
+
+
+def pool_takeable(*, reviewer: ReviewerProfile, credentials: Sequence[Credential], now: datetime) -> int:
+    """How many tasks ``pool_take`` could hand the reviewer now, over all its tiers, in one
+    statement (the "N left in your queue" count, before capacity)."""
+    if not credentials:
+        return 0
+    scope, scope_params = _paths_sql(credentials, levels=True)
+    tiers = _tiers(reviewer.pk, now)
+    takeable = " OR ".join(f"({tier})" for tier, _ in tiers)
+    params = [*scope_params, Kind.GOLD.value, reviewer.pk, reviewer.pk, *(p for _, ps in tiers for p in ps)]
+    with connection.cursor() as cursor:
+        cursor.execute(f"SELECT COUNT(*) {_candidates_sql(takeable, scope)}", params)
+        return int(cursor.fetchone()[0])
 
 
 def pool_take(
     *, reviewer: ReviewerProfile, credentials: Sequence[Credential], now: datetime, expires: datetime
-) -> int | None:
-    """Lease the reviewer's next task from the pool in one statement; its id, or None."""
+) -> ReviewTask | None:
+    """Lease the reviewer's next task from the pool and load it with its example and domain, in
+    one statement; None when there is none."""
     if not credentials:
         return None
     scope, scope_params = _paths_sql(credentials, levels=True)
@@ -180,14 +201,17 @@ def pool_take(
     for tier, tier_params in _tiers(reviewer.pk, now):
         subqueries.append(f"({_tier_sql(tier, scope, lock)})")
         params += [*scope_params, Kind.GOLD.value, reviewer.pk, reviewer.pk, *tier_params]
-    sql = (
+    params = [Status.LEASED.value, reviewer.pk, _dt(now), _dt(expires), *params]
+    taken = (
         f"UPDATE {_table(ReviewTask)} SET status = %s, assignee_id = %s, claimed_at = %s, "  # noqa: S608
-        f"lease_expires_at = %s WHERE id = COALESCE({', '.join(subqueries)}) RETURNING id"
+        f"lease_expires_at = %s WHERE id = COALESCE({', '.join(subqueries)}) RETURNING *"
     )
-    with connection.cursor() as cursor:
-        cursor.execute(sql, [Status.LEASED.value, reviewer.pk, _dt(now), _dt(expires), *params])
-        row = cursor.fetchone()
-    return row[0] if row else None
+    if connection.vendor != "postgresql":  # SQLite allows no UPDATE inside WITH: claim, then load
+        with connection.cursor() as cursor:
+            cursor.execute(taken, params)
+            row = cursor.fetchone()
+        return task_load(row[0]) if row else None
+    return _task_select(params, source="t", with_=f"WITH t AS ({taken}) ")
 
 
 def gold_candidates(*, reviewer: ReviewerProfile, credentials: Sequence[Credential]) -> list[int]:
@@ -208,15 +232,17 @@ def gold_candidates(*, reviewer: ReviewerProfile, credentials: Sequence[Credenti
         return [row[0] for row in cursor.fetchall()]
 
 
-def _task_select(task_id: int, lock: str) -> ReviewTask | None:
+def _task_select(params: list[Any], *, source: str, where: str = "", with_: str = "") -> ReviewTask | None:
+    """The task from ``source`` (aliased ``t``: its table, or a CTE named by ``with_``) with its
+    example and domain."""
     n_task, n_example = len(ReviewTask._meta.concrete_fields), len(Example._meta.concrete_fields)
     sql = (
-        f"SELECT {_columns(ReviewTask, 't')}, {_columns(Example, 'e')}, {_columns(Domain, 'd')} "  # noqa: S608
-        f"FROM {_table(ReviewTask)} t JOIN {_table(Example)} e ON e.id = t.example_id "
-        f"JOIN {_table(Domain)} d ON d.id = e.domain_id WHERE t.id = %s{lock}"
+        f"{with_}SELECT {_columns(ReviewTask, 't')}, {_columns(Example, 'e')}, {_columns(Domain, 'd')} "  # noqa: S608
+        f"FROM {source} JOIN {_table(Example)} e ON e.id = t.example_id "
+        f"JOIN {_table(Domain)} d ON d.id = e.domain_id{where}"
     )
     with connection.cursor() as cursor:
-        cursor.execute(sql, [task_id])
+        cursor.execute(sql, params)
         row = cursor.fetchone()
     if row is None:
         return None
@@ -229,7 +255,7 @@ def _task_select(task_id: int, lock: str) -> ReviewTask | None:
 
 def task_load(task_id: int) -> ReviewTask:
     """The task with its example and domain (what the item page shows), in one statement."""
-    task = _task_select(task_id, "")
+    task = _task_select([task_id], source=f"{_table(ReviewTask)} t", where=" WHERE t.id = %s")
     if task is None:
         raise ReviewTask.DoesNotExist(f"task {task_id}")
     return task
@@ -239,4 +265,4 @@ def task_lock(task_id: int) -> ReviewTask | None:
     """The task with its example and domain, its row locked until the transaction ends (only
     the task row: examples stay free for other writers); None when there is no such task."""
     lock = " FOR UPDATE OF t" if connection.features.has_select_for_update_of else ""
-    return _task_select(task_id, lock)
+    return _task_select([task_id], source=f"{_table(ReviewTask)} t", where=f" WHERE t.id = %s{lock}")

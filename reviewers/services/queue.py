@@ -6,6 +6,7 @@ retried submit finds the label the first one stored."""
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from django.conf import settings
@@ -20,7 +21,7 @@ from .errors import ReviewError
 from .followups import label_followups
 from .gold import gold_task_claim
 from .matching import credential_fits, tasks_restaff
-from .pool import credentials_valid, pool_take, queue_state, task_load, task_lock
+from .pool import QueueState, credentials_valid, pool_take, pool_takeable, queue_state, task_load, task_lock
 
 NOT_YOURS = "This item is no longer yours (its lease expired or it was reassigned)."
 MAY_NOT_REVIEW = (
@@ -125,6 +126,23 @@ def _held_keep(
     return None
 
 
+def _claim(
+    reviewer: ReviewerProfile, credentials: Sequence[Credential], state: QueueState, now: datetime
+) -> ReviewTask | None:
+    """``review_task_claim`` once the reviewer's valid credentials (not none) and queue state are read."""
+    if state.held_id is not None:
+        held = _held_keep(reviewer=reviewer, task_id=state.held_id, credentials=credentials, now=now)
+        if held is not None:
+            return held
+    if state.today >= reviewer.capacity_per_day:
+        return None
+    counts = state.counts()
+    gold = gold_task_claim(reviewer=reviewer, credentials=credentials, lease=lease_duration(), counts=counts)
+    if gold is not None:
+        return gold
+    return pool_take(reviewer=reviewer, credentials=credentials, now=now, expires=now + lease_duration())
+
+
 def review_task_claim(*, reviewer: ReviewerProfile) -> ReviewTask | None:
     """The reviewer's next item, leased to them; None when nothing is left for them.
 
@@ -136,19 +154,41 @@ def review_task_claim(*, reviewer: ReviewerProfile) -> ReviewTask | None:
     credentials = credentials_valid(reviewer, now)
     if not credentials:
         return None
+    return _claim(reviewer, credentials, queue_state(reviewer), now)
+
+
+def queue_left_count(
+    *, reviewer: ReviewerProfile, credentials: Sequence[Credential], today: int, holding: bool, now: datetime
+) -> int:
+    """"N left in your queue": how many more items the reviewer could be given today besides the
+    one they hold (``holding``): the tasks ``pool_take`` could hand them (``credentials``: their
+    valid ones), at most their capacity left (``today``: their review labels today). Gold checks
+    are not counted: they are made on the fly and look like any other item."""
+    takeable = pool_takeable(reviewer=reviewer, credentials=credentials, now=now)
+    return max(0, min(takeable, reviewer.capacity_per_day - today - int(holding)))
+
+
+@dataclass(frozen=True)
+class NextItem:
+    """The reviewer's next item (None when nothing is left for them) and how many are left after it."""
+
+    task: ReviewTask | None
+    left: int
+
+
+def review_task_next(*, reviewer: ReviewerProfile) -> NextItem:
+    """``review_task_claim`` and the "N left" count after it, from one read of the reviewer's
+    credentials and label counts (the item page after every submit shows both)."""
+    now = timezone.now()
+    credentials = credentials_valid(reviewer, now)
+    if not credentials:
+        return NextItem(task=None, left=0)
     state = queue_state(reviewer)
-    if state.held_id is not None:
-        held = _held_keep(reviewer=reviewer, task_id=state.held_id, credentials=credentials, now=now)
-        if held is not None:
-            return held
-    if state.today >= reviewer.capacity_per_day:
-        return None
-    counts = state.counts()
-    gold = gold_task_claim(reviewer=reviewer, credentials=credentials, lease=lease_duration(), counts=counts)
-    if gold is not None:
-        return gold
-    task_id = pool_take(reviewer=reviewer, credentials=credentials, now=now, expires=now + lease_duration())
-    return task_load(task_id) if task_id is not None else None
+    task = _claim(reviewer, credentials, state, now)
+    # The claim wrote no label, so the day's count read before it still holds.
+    left = queue_left_count(reviewer=reviewer, credentials=credentials, today=state.today,
+                            holding=task is not None, now=now)
+    return NextItem(task=task, left=left)
 
 
 def review_leases_expire() -> int:
