@@ -144,30 +144,29 @@ def task_detail(request: HtmxHttpRequest, item: str) -> HttpResponse:
 def task_submit(request: HtmxHttpRequest, item: str) -> HttpResponse:
     """Store the label, then show the next item in place of this one."""
     form = LabelForm(request.POST)
-    task = _task_of(item)
     if not form.is_valid():
-        return _retry(request, task, form_errors(form))
+        return _retry(request, item, form_errors(form))
     if form.cleaned_data["task"] != item:
         notice = WRONG_TASK.format(sent=form.cleaned_data["task"], url=item)
         return _next_item(request, status=409, notice=notice)
     try:
+        # By its item id alone: the service finds the row as it locks it (no lookup beforehand).
+        task = ReviewTask(public_id=item)
         review_label_submit(task=task, reviewer=_profile(request), **form.service_kwargs())
     except ReviewError as exc:
         if exc.status in (403, 409):
             return _next_item(request, status=exc.status, notice=exc.message)
-        return _retry(request, task, exc.message, 422 if exc.status == 400 else exc.status)
+        return _retry(request, item, exc.message, 422 if exc.status == 400 else exc.status)
     if not request.htmx:
         return _see_other(request, f"Saved your label for item {item}.")
     # The page counts what the server confirms it stored, item by item.
     return trigger_client_event(_next_item(request, notice="Saved.", undo=True), "reviewSaved", {"task": item})
 
 
-def _retry(request: HtmxHttpRequest, task: ReviewTask, message: str, status: int = 422) -> HttpResponse:
+def _retry(request: HtmxHttpRequest, item: str, message: str, status: int = 422) -> HttpResponse:
     """Show the same item again with the problem and what was entered, if the reviewer still
     holds it."""
-    held = task_held(reviewer=_profile(request), task_id=task.pk)
-    if held is None:
-        raise Http404("No such item in your queue.")
+    held = _held_or_404(request, item)
     return _render_item(request, held, status=status, error=message, kept=_kept(request.POST))
 
 

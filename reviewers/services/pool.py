@@ -266,3 +266,9 @@ def task_lock(task_id: int) -> ReviewTask | None:
     the task row: examples stay free for other writers); None when there is no such task."""
     lock = " FOR UPDATE OF t" if connection.features.has_select_for_update_of else ""
     return _task_select([task_id], source=f"{_table(ReviewTask)} t", where=f" WHERE t.id = %s{lock}")
+
+
+def task_lock_public(public_id: str) -> ReviewTask | None:
+    """``task_lock`` by the reviewer-facing item id."""
+    lock = " FOR UPDATE OF t" if connection.features.has_select_for_update_of else ""
+    return _task_select([public_id], source=f"{_table(ReviewTask)} t", where=f" WHERE t.public_id = %s{lock}")

@@ -21,7 +21,16 @@ from .errors import ReviewError
 from .followups import label_followups
 from .gold import gold_task_claim
 from .matching import credential_fits, tasks_restaff
-from .pool import QueueState, credentials_valid, pool_take, pool_takeable, queue_state, task_load, task_lock
+from .pool import (
+    QueueState,
+    credentials_valid,
+    pool_take,
+    pool_takeable,
+    queue_state,
+    task_load,
+    task_lock,
+    task_lock_public,
+)
 
 NOT_YOURS = "This item is no longer yours (its lease expired or it was reassigned)."
 MAY_NOT_REVIEW = (
@@ -290,14 +299,15 @@ def review_label_submit(
     seconds_spent: float | None = None,
     criteria: dict[str, float] | None = None,
 ) -> HumanLabel:
-    """Store the reviewer's label for a task they hold; idempotent.
+    """Store the reviewer's label for a task they hold; idempotent. ``task`` may be an unsaved
+    stand-in that carries only the reviewer-facing ``public_id`` (the row is found as it is locked).
 
     A repeated submit (double click, retried request) returns the label stored first. Marks
     the task done and starts follow-ups: a second review for a share of tasks, adjudication on
     disagreement, escalation when flagged, gold accuracy checks."""
     with transaction.atomic():
         # The row lock serialises concurrent submits of one task: the second sees the label.
-        locked = task_lock(task.pk)
+        locked = task_lock(task.pk) if task.pk is not None else task_lock_public(task.public_id)
         existing = _submittable(locked, reviewer)
         if existing is not None:
             return existing
