@@ -172,18 +172,43 @@ def _tier_sql(tier: str, scope: str, lock: str) -> str:
     return f"SELECT t.id {_candidates_sql(tier, scope)} ORDER BY t.created_at, t.id LIMIT 1{lock}"
 
 
+def _takeable_sql(reviewer: ReviewerProfile, credentials: Sequence[Credential], now: datetime) -> tuple[str, list[Any]]:
+    """The count of the tasks every tier of ``pool_take`` offers the reviewer, and its parameters."""
+    scope, scope_params = _paths_sql(credentials, levels=True)
+    tiers = _tiers(reviewer.pk, now)
+    takeable = " OR ".join(f"({tier})" for tier, _ in tiers)
+    params = [*scope_params, Kind.GOLD.value, reviewer.pk, reviewer.pk, *(p for _, ps in tiers for p in ps)]
+    return f"SELECT COUNT(*) {_candidates_sql(takeable, scope)}", params
+
+
 def pool_takeable(*, reviewer: ReviewerProfile, credentials: Sequence[Credential], now: datetime) -> int:
     """How many tasks ``pool_take`` could hand the reviewer now, over all its tiers, in one
     statement (the "N left in your queue" count, before capacity)."""
     if not credentials:
         return 0
-    scope, scope_params = _paths_sql(credentials, levels=True)
-    tiers = _tiers(reviewer.pk, now)
-    takeable = " OR ".join(f"({tier})" for tier, _ in tiers)
-    params = [*scope_params, Kind.GOLD.value, reviewer.pk, reviewer.pk, *(p for _, ps in tiers for p in ps)]
+    sql, params = _takeable_sql(reviewer, credentials, now)
     with connection.cursor() as cursor:
-        cursor.execute(f"SELECT COUNT(*) {_candidates_sql(takeable, scope)}", params)
+        cursor.execute(sql, params)
         return int(cursor.fetchone()[0])
+
+
+def _take_sql(
+    reviewer: ReviewerProfile, credentials: Sequence[Credential], now: datetime, expires: datetime
+) -> tuple[str, list[Any]]:
+    """The UPDATE that leases the reviewer's next task (RETURNING its row), and its parameters."""
+    scope, scope_params = _paths_sql(credentials, levels=True)
+    # SQLite (the embedded demo) has no row locks and needs none: it runs one writer at a time,
+    # and a single UPDATE statement is atomic there.
+    lock = " FOR UPDATE OF t SKIP LOCKED" if connection.features.has_select_for_update_skip_locked else ""
+    subqueries, params = [], []
+    for tier, tier_params in _tiers(reviewer.pk, now):
+        subqueries.append(f"({_tier_sql(tier, scope, lock)})")
+        params += [*scope_params, Kind.GOLD.value, reviewer.pk, reviewer.pk, *tier_params]
+    sql = (
+        f"UPDATE {_table(ReviewTask)} SET status = %s, assignee_id = %s, claimed_at = %s, "  # noqa: S608
+        f"lease_expires_at = %s WHERE id = COALESCE({', '.join(subqueries)}) RETURNING *"
+    )
+    return sql, [Status.LEASED.value, reviewer.pk, _dt(now), _dt(expires), *params]
 
 
 def pool_take(
@@ -193,25 +218,38 @@ def pool_take(
     one statement; None when there is none."""
     if not credentials:
         return None
-    scope, scope_params = _paths_sql(credentials, levels=True)
-    # SQLite (the embedded demo) has no row locks and needs none: it runs one writer at a time,
-    # and a single UPDATE statement is atomic there.
-    lock = " FOR UPDATE OF t SKIP LOCKED" if connection.features.has_select_for_update_skip_locked else ""
-    subqueries, params = [], []
-    for tier, tier_params in _tiers(reviewer.pk, now):
-        subqueries.append(f"({_tier_sql(tier, scope, lock)})")
-        params += [*scope_params, Kind.GOLD.value, reviewer.pk, reviewer.pk, *tier_params]
-    params = [Status.LEASED.value, reviewer.pk, _dt(now), _dt(expires), *params]
-    taken = (
-        f"UPDATE {_table(ReviewTask)} SET status = %s, assignee_id = %s, claimed_at = %s, "  # noqa: S608
-        f"lease_expires_at = %s WHERE id = COALESCE({', '.join(subqueries)}) RETURNING *"
-    )
+    sql, params = _take_sql(reviewer, credentials, now, expires)
     if connection.vendor != "postgresql":  # SQLite allows no UPDATE inside WITH: claim, then load
         with connection.cursor() as cursor:
-            cursor.execute(taken, params)
+            cursor.execute(sql, params)
             row = cursor.fetchone()
         return task_load(row[0]) if row else None
-    return _task_select(params, source="t", with_=f"WITH t AS ({taken}) ")
+    return _task_select(params, source="t", with_=f"WITH t AS ({sql}) ")
+
+
+def pool_take_counted(
+    *, reviewer: ReviewerProfile, credentials: Sequence[Credential], now: datetime, expires: datetime
+) -> tuple[ReviewTask | None, int]:
+    """``pool_take``, and what ``pool_takeable`` counts once it has leased, in one statement. The
+    count reads the tasks as the statement found them (in PostgreSQL the rest of a statement does
+    not see its WITH's UPDATE), so it still holds the task just leased, which is one of those it
+    counts: one less."""
+    if not credentials:
+        return None, 0
+    if connection.vendor != "postgresql":
+        task = pool_take(reviewer=reviewer, credentials=credentials, now=now, expires=expires)
+        return task, pool_takeable(reviewer=reviewer, credentials=credentials, now=now)
+    take, take_params = _take_sql(reviewer, credentials, now, expires)
+    count, count_params = _takeable_sql(reviewer, credentials, now)
+    sql = (
+        f"WITH t AS ({take}) SELECT n.c, {_task_columns()} FROM ({count}) n (c) LEFT JOIN t ON TRUE "  # noqa: S608
+        f"LEFT JOIN {_table(Example)} e ON e.id = t.example_id LEFT JOIN {_table(Domain)} d ON d.id = e.domain_id"
+    )
+    with connection.cursor() as cursor:
+        cursor.execute(sql, [*take_params, *count_params])
+        n, *row = cursor.fetchone()
+    task = _task_of_row(row) if row[0] is not None else None
+    return task, max(0, n - int(task is not None))
 
 
 def gold_candidates(*, reviewer: ReviewerProfile, credentials: Sequence[Credential]) -> list[int]:
@@ -232,25 +270,31 @@ def gold_candidates(*, reviewer: ReviewerProfile, credentials: Sequence[Credenti
         return [row[0] for row in cursor.fetchall()]
 
 
-def _task_select(params: list[Any], *, source: str, where: str = "", with_: str = "") -> ReviewTask | None:
-    """The task from ``source`` (aliased ``t``: its table, or a CTE named by ``with_``) with its
-    example and domain."""
+def _task_columns() -> str:
+    """The columns ``_task_of_row`` reads: the task's (alias t), its example's (e), its domain's (d)."""
+    return f"{_columns(ReviewTask, 't')}, {_columns(Example, 'e')}, {_columns(Domain, 'd')}"
+
+
+def _task_of_row(row: Sequence[Any]) -> ReviewTask:
     n_task, n_example = len(ReviewTask._meta.concrete_fields), len(Example._meta.concrete_fields)
-    sql = (
-        f"{with_}SELECT {_columns(ReviewTask, 't')}, {_columns(Example, 'e')}, {_columns(Domain, 'd')} "  # noqa: S608
-        f"FROM {source} JOIN {_table(Example)} e ON e.id = t.example_id "
-        f"JOIN {_table(Domain)} d ON d.id = e.domain_id{where}"
-    )
-    with connection.cursor() as cursor:
-        cursor.execute(sql, params)
-        row = cursor.fetchone()
-    if row is None:
-        return None
     task: ReviewTask = _instance(ReviewTask, "t", row[:n_task])
     example: Example = _instance(Example, "e", row[n_task : n_task + n_example])
     example.domain = _instance(Domain, "d", row[n_task + n_example :])
     task.example = example
     return task
+
+
+def _task_select(params: list[Any], *, source: str, where: str = "", with_: str = "") -> ReviewTask | None:
+    """The task from ``source`` (aliased ``t``: its table, or a CTE named by ``with_``) with its
+    example and domain."""
+    sql = (
+        f"{with_}SELECT {_task_columns()} FROM {source} "  # noqa: S608 - table names and fixed fragments only
+        f"JOIN {_table(Example)} e ON e.id = t.example_id JOIN {_table(Domain)} d ON d.id = e.domain_id{where}"
+    )
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        row = cursor.fetchone()
+    return _task_of_row(row) if row is not None else None
 
 
 def task_load(task_id: int) -> ReviewTask:

@@ -25,6 +25,7 @@ from .pool import (
     QueueState,
     credentials_valid,
     pool_take,
+    pool_take_counted,
     pool_takeable,
     queue_state,
     task_load,
@@ -136,20 +137,24 @@ def _held_keep(
 
 
 def _claim(
-    reviewer: ReviewerProfile, credentials: Sequence[Credential], state: QueueState, now: datetime
-) -> ReviewTask | None:
-    """``review_task_claim`` once the reviewer's valid credentials (not none) and queue state are read."""
+    reviewer: ReviewerProfile, credentials: Sequence[Credential], state: QueueState, now: datetime, counted: bool
+) -> tuple[ReviewTask | None, int | None]:
+    """``review_task_claim`` once the reviewer's valid credentials (not none) and queue state are
+    read; with ``counted``, a lease from the pool also brings ``pool_takeable`` after it (else None)."""
     if state.held_id is not None:
         held = _held_keep(reviewer=reviewer, task_id=state.held_id, credentials=credentials, now=now)
         if held is not None:
-            return held
+            return held, None
     if state.today >= reviewer.capacity_per_day:
-        return None
+        return None, None
     counts = state.counts()
     gold = gold_task_claim(reviewer=reviewer, credentials=credentials, lease=lease_duration(), counts=counts)
     if gold is not None:
-        return gold
-    return pool_take(reviewer=reviewer, credentials=credentials, now=now, expires=now + lease_duration())
+        return gold, None
+    expires = now + lease_duration()
+    if counted:
+        return pool_take_counted(reviewer=reviewer, credentials=credentials, now=now, expires=expires)
+    return pool_take(reviewer=reviewer, credentials=credentials, now=now, expires=expires), None
 
 
 def review_task_claim(*, reviewer: ReviewerProfile) -> ReviewTask | None:
@@ -163,18 +168,29 @@ def review_task_claim(*, reviewer: ReviewerProfile) -> ReviewTask | None:
     credentials = credentials_valid(reviewer, now)
     if not credentials:
         return None
-    return _claim(reviewer, credentials, queue_state(reviewer), now)
+    return _claim(reviewer, credentials, queue_state(reviewer), now, counted=False)[0]
 
 
 def queue_left_count(
-    *, reviewer: ReviewerProfile, credentials: Sequence[Credential], today: int, holding: bool, now: datetime
+    *,
+    reviewer: ReviewerProfile,
+    credentials: Sequence[Credential],
+    today: int,
+    holding: bool,
+    now: datetime,
+    takeable: int | None = None,
 ) -> int:
     """"N left in your queue": how many more items the reviewer could be given today besides the
     one they hold (``holding``): the tasks ``pool_take`` could hand them (``credentials``: their
-    valid ones), at most their capacity left (``today``: their review labels today). Gold checks
-    are not counted: they are made on the fly and look like any other item."""
-    takeable = pool_takeable(reviewer=reviewer, credentials=credentials, now=now)
-    return max(0, min(takeable, reviewer.capacity_per_day - today - int(holding)))
+    valid ones; ``takeable``: that count when known already), at most their capacity left
+    (``today``: their review labels today). Gold checks are not counted: they are made on the fly
+    and look like any other item."""
+    room = reviewer.capacity_per_day - today - int(holding)
+    if room <= 0:
+        return 0
+    if takeable is None:
+        takeable = pool_takeable(reviewer=reviewer, credentials=credentials, now=now)
+    return min(takeable, room)
 
 
 @dataclass(frozen=True)
@@ -193,10 +209,10 @@ def review_task_next(*, reviewer: ReviewerProfile) -> NextItem:
     if not credentials:
         return NextItem(task=None, left=0)
     state = queue_state(reviewer)
-    task = _claim(reviewer, credentials, state, now)
+    task, takeable = _claim(reviewer, credentials, state, now, counted=True)
     # The claim wrote no label, so the day's count read before it still holds.
     left = queue_left_count(reviewer=reviewer, credentials=credentials, today=state.today,
-                            holding=task is not None, now=now)
+                            holding=task is not None, now=now, takeable=takeable)
     return NextItem(task=task, left=left)
 
 

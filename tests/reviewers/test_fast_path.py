@@ -22,9 +22,9 @@ pytestmark = pytest.mark.django_db
 # session, user, reviewer profile; savepoint (the test's transaction; BEGIN, unlogged, when served),
 # find and lock the task by its item id, credentials (still valid?), insert label, mark done; is a
 # webhook endpoint active (the gate's state is tracked only then); release; credentials, labels count +
-# held lease, claim and load the next item with its example (one statement), "N left in your queue"
-# (one count over the claim's tiers, with the claim's credentials and labels count).
-SUBMIT_NEXT_QUERIES = 14
+# held lease; claim the next item and load it with its example, and count "N left in your queue", in
+# one statement.
+SUBMIT_NEXT_QUERIES = 13
 
 
 def test_submit_next_query_count_is_pinned(django_assert_num_queries):
