@@ -69,17 +69,21 @@ def _instance(model: Any, alias: str, values: Sequence[Any]) -> Any:
     return model.from_db(connection.alias, attnames, row)
 
 
-def credentials_valid(reviewer: ReviewerProfile, now: datetime) -> list[Credential]:
-    """The reviewer's credentials usable now (``valid_credentials`` for one reviewer)."""
+def _credentials_sql(reviewer: ReviewerProfile, now: datetime) -> tuple[str, list[Any]]:
     sql = (
         f"SELECT {_columns(Credential, 'c')} FROM {_table(Credential)} c "  # noqa: S608 - names only
         f"JOIN {_table(ReviewerProfile)} r ON r.id = c.reviewer_id "
         "WHERE c.reviewer_id = %s AND c.paused = %s AND (c.expires_at IS NULL OR c.expires_at > %s) "
-        "AND r.status = %s ORDER BY c.domain_prefix, c.id"
+        "AND r.status = %s"
     )
-    params = [reviewer.pk, False, _dt(now), ReviewerProfile.Status.ACTIVE.value]
+    return sql, [reviewer.pk, False, _dt(now), ReviewerProfile.Status.ACTIVE.value]
+
+
+def credentials_valid(reviewer: ReviewerProfile, now: datetime) -> list[Credential]:
+    """The reviewer's credentials usable now (``valid_credentials`` for one reviewer)."""
+    sql, params = _credentials_sql(reviewer, now)
     with connection.cursor() as cursor:
-        cursor.execute(sql, params)
+        cursor.execute(f"{sql} ORDER BY c.domain_prefix, c.id", params)
         return [_instance(Credential, "c", row) for row in cursor.fetchall()]
 
 
@@ -97,14 +101,12 @@ class QueueState:
         return {"today": self.today, "total": self.total, "gold": self.gold}
 
 
-def queue_state(reviewer: ReviewerProfile) -> QueueState:
-    """One statement for what review_task_claim needs to know before claiming (the same figures
-    as ``reviewer_label_counts`` plus the held lease)."""
+def _state_sql(reviewer: ReviewerProfile) -> tuple[str, list[Any]]:
     sql = (
-        "SELECT COUNT(CASE WHEN l.created_at >= %s THEN 1 END), COUNT(*), "  # noqa: S608 - names only
-        "COUNT(CASE WHEN t.kind = %s THEN 1 END), "
+        "SELECT COUNT(CASE WHEN l.created_at >= %s THEN 1 END) AS today, COUNT(*) AS total, "  # noqa: S608
+        "COUNT(CASE WHEN t.kind = %s THEN 1 END) AS gold, "
         f"(SELECT h.id FROM {_table(ReviewTask)} h WHERE h.assignee_id = %s AND h.status = %s ORDER BY h.id LIMIT 1) "
-        f"FROM {_table(HumanLabel)} l LEFT JOIN {_table(ReviewTask)} t ON t.id = l.task_id "
+        f"AS held_id FROM {_table(HumanLabel)} l LEFT JOIN {_table(ReviewTask)} t ON t.id = l.task_id "
         "WHERE l.reviewer_id = %s AND l.source = %s"
     )
     params = [
@@ -115,10 +117,37 @@ def queue_state(reviewer: ReviewerProfile) -> QueueState:
         reviewer.pk,
         HumanLabel.Source.REVIEW.value,
     ]
+    return sql, params
+
+
+def _state_of(row: Sequence[Any]) -> QueueState:
+    today, total, gold, held_id = row
+    return QueueState(today=today or 0, total=total or 0, gold=gold or 0, held_id=held_id)
+
+
+def queue_state(reviewer: ReviewerProfile) -> QueueState:
+    """One statement for what review_task_claim needs to know before claiming (the same figures
+    as ``reviewer_label_counts`` plus the held lease)."""
+    sql, params = _state_sql(reviewer)
     with connection.cursor() as cursor:
         cursor.execute(sql, params)
-        today, total, gold, held_id = cursor.fetchone()
-    return QueueState(today=today or 0, total=total or 0, gold=gold or 0, held_id=held_id)
+        return _state_of(cursor.fetchone())
+
+
+def claim_inputs(reviewer: ReviewerProfile, now: datetime) -> tuple[list[Credential], QueueState]:
+    """``credentials_valid`` and ``queue_state`` in one statement: what every claim reads first.
+    The state is one row, joined to each credential (or to none: one row without a credential)."""
+    cred_sql, cred_params = _credentials_sql(reviewer, now)
+    state_sql, state_params = _state_sql(reviewer)
+    sql = (
+        f"SELECT s.today, s.total, s.gold, s.held_id, c.* FROM ({state_sql}) s "  # noqa: S608 - names only
+        f"LEFT JOIN ({cred_sql}) c ON 1 = 1 ORDER BY c.domain_prefix, c.id"
+    )
+    with connection.cursor() as cursor:
+        cursor.execute(sql, [*state_params, *cred_params])
+        rows = cursor.fetchall()
+    credentials = [_instance(Credential, "c", row[4:]) for row in rows if row[4] is not None]
+    return credentials, _state_of(rows[0][:4])
 
 
 def _paths_sql(credentials: Sequence[Credential], levels: bool) -> tuple[str, list[Any]]:

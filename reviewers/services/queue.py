@@ -23,11 +23,11 @@ from .gold import gold_task_claim
 from .matching import credential_fits, tasks_restaff
 from .pool import (
     QueueState,
+    claim_inputs,
     credentials_valid,
     pool_take,
     pool_take_counted,
     pool_takeable,
-    queue_state,
     task_load,
     task_lock,
     task_lock_public,
@@ -165,10 +165,10 @@ def review_task_claim(*, reviewer: ReviewerProfile) -> ReviewTask | None:
     a reviewer who holds one gets it back (renewed), so a reload shows the same item."""
     now = timezone.now()
     # Valid credentials are those of active reviewers: a paused reviewer has none.
-    credentials = credentials_valid(reviewer, now)
+    credentials, state = claim_inputs(reviewer, now)
     if not credentials:
         return None
-    return _claim(reviewer, credentials, queue_state(reviewer), now, counted=False)[0]
+    return _claim(reviewer, credentials, state, now, counted=False)[0]
 
 
 def queue_left_count(
@@ -205,10 +205,9 @@ def review_task_next(*, reviewer: ReviewerProfile) -> NextItem:
     """``review_task_claim`` and the "N left" count after it, from one read of the reviewer's
     credentials and label counts (the item page after every submit shows both)."""
     now = timezone.now()
-    credentials = credentials_valid(reviewer, now)
+    credentials, state = claim_inputs(reviewer, now)
     if not credentials:
         return NextItem(task=None, left=0)
-    state = queue_state(reviewer)
     task, takeable = _claim(reviewer, credentials, state, now, counted=True)
     # The claim wrote no label, so the day's count read before it still holds.
     left = queue_left_count(reviewer=reviewer, credentials=credentials, today=state.today,

@@ -10,9 +10,10 @@ import pytest
 from django.test import Client
 from django.utils import timezone
 
-from reviewers.models import HumanLabel, ReviewerProfile, ReviewTask, TaskSkip
+from reviewers.models import Credential, HumanLabel, ReviewerProfile, ReviewTask, TaskSkip
 from reviewers.rendering import markdown_safe
 from reviewers.services import review_label_submit, review_task_claim, review_task_next
+from reviewers.services.pool import QueueState, claim_inputs
 from reviewers.services.queue import NextItem
 from tests import factories
 from tests.factories import make_examples, make_tasks, profile
@@ -21,10 +22,10 @@ pytestmark = pytest.mark.django_db
 
 # session, user, reviewer profile; savepoint (the test's transaction; BEGIN, unlogged, when served),
 # find and lock the task by its item id, credentials (still valid?), insert label, mark done; is a
-# webhook endpoint active (the gate's state is tracked only then); release; credentials, labels count +
-# held lease; claim the next item and load it with its example, and count "N left in your queue", in
-# one statement.
-SUBMIT_NEXT_QUERIES = 13
+# webhook endpoint active (the gate's state is tracked only then); release; credentials with labels
+# count and held lease (one statement); claim the next item and load it with its example, and count
+# "N left in your queue" (one statement).
+SUBMIT_NEXT_QUERIES = 12
 
 
 def test_submit_next_query_count_is_pinned(django_assert_num_queries):
@@ -141,3 +142,22 @@ def test_markdown_cache_serves_only_sanitized_html():
     assert "<script" not in again
     assert 'href="javascript' not in again  # shown as text, never as a link
     assert markdown_safe(None) == ""  # type: ignore[arg-type]
+
+
+def test_claim_inputs_reads_valid_credentials_and_queue_state_in_one_statement(django_assert_num_queries):
+    p = profile("a", prefixes=("test/b", "test/a"))
+    Credential.objects.create(reviewer=p, domain_prefix="test/expired", expires_at=timezone.now() - timedelta(days=1))
+    Credential.objects.create(reviewer=p, domain_prefix="test/paused", paused=True)
+    make_tasks(3, domain="test/a/x")
+    first = review_task_claim(reviewer=p)
+    _submit(first, p)
+    held = review_task_claim(reviewer=p)
+    with django_assert_num_queries(1):
+        credentials, state = claim_inputs(p, timezone.now())
+    assert [c.domain_prefix for c in credentials] == ["test/a", "test/b"]
+    assert state == QueueState(today=1, total=1, gold=0, held_id=held.pk)
+
+
+def test_claim_inputs_without_a_valid_credential_still_reads_the_state():
+    p = profile("a", status="paused")
+    assert claim_inputs(p, timezone.now()) == ([], QueueState(today=0, total=0, gold=0, held_id=None))
