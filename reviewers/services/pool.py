@@ -9,7 +9,10 @@ Concurrency: the claim is one ``UPDATE ... WHERE id = COALESCE((tier 1), (tier 2
 whose tier subqueries each take ``LIMIT 1 FOR UPDATE SKIP LOCKED``, so a row another claim has
 locked is skipped, never waited for or handed out twice. PostgreSQL evaluates COALESCE's
 arguments lazily (uncorrelated subqueries are init plans run on first use), so a later tier is
-read, and its row locked, only when the earlier ones found nothing."""
+read, and its row locked, only when the earlier ones found nothing. After a submit the page needs
+the next item and "N left in your queue": ``claim_inputs`` reads the credentials and the queue state
+in one statement, and ``pool_take_counted`` claims, loads the item and counts in one more (the
+count is over the same tiers, OR-ed, so it cannot drift from what a claim hands out)."""
 
 from __future__ import annotations
 
