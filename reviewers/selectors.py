@@ -14,12 +14,13 @@ from routing.batches.domains import path_covered
 from routing.monitoring.metrics import Rate, labels_agree, rate
 
 from .agreement import cohen_kappa, krippendorff_alpha_nominal
-from .capacity import today_start, valid_credentials
+from .capacity import today_start
 from .models import Credential, HumanLabel, Notification, ReviewerProfile, ReviewTask
 from .references import label_value
 from .services.corrections import undo_open
 from .services.gold import gold_accuracy, gold_value
-from .services.matching import reviewer_task_q
+from .services.pool import credentials_valid, queue_state
+from .services.queue import queue_left_count
 
 
 def task_held(*, reviewer: ReviewerProfile, task_id: int) -> ReviewTask | None:
@@ -48,30 +49,15 @@ def task_current(*, reviewer: ReviewerProfile) -> ReviewTask | None:
 
 
 def queue_left(*, reviewer: ReviewerProfile, holding: bool) -> int:
-    """"N left in your queue": how many more items the reviewer could be given today besides the
-    one they hold (``holding``: whether they hold one). The tasks ``review_task_claim`` could hand
-    them (the ORM form of the claim's tiers: open ones, free unstaffed ones, expired leases; in
-    their valid credentials' scope, not of an example they labeled, not one they passed on), at most
-    their capacity left today. Gold checks are not counted: they are made on the fly and look like any other item."""
+    """"N left in your queue" for a page that claimed nothing (``queue_left_count``, with the
+    reviewer's valid credentials and review labels today read here; ``holding``: whether they
+    hold an item)."""
     now = timezone.now()
-    scope = reviewer_task_q(valid_credentials().filter(reviewer=reviewer))
-    if scope is None:
+    credentials = credentials_valid(reviewer, now)
+    if not credentials:
         return 0
-    takeable = (
-        Q(status=ReviewTask.Status.OPEN)
-        | Q(status=ReviewTask.Status.UNSTAFFED, assignee__isnull=True)
-        | Q(status=ReviewTask.Status.LEASED, lease_expires_at__lt=now)
-    )
-    mine = HumanLabel.objects.filter(reviewer=reviewer)
-    tasks = (
-        ReviewTask.objects.filter(scope & takeable)
-        .exclude(kind=ReviewTask.Kind.GOLD)
-        .exclude(example_id__in=mine.values("example_id"))
-        .exclude(skips__reviewer=reviewer)
-        .count()
-    )
-    done_today = mine.filter(source=HumanLabel.Source.REVIEW, created_at__gte=today_start(reviewer.timezone)).count()
-    return max(0, min(tasks, reviewer.capacity_per_day - done_today - int(holding)))
+    today = queue_state(reviewer).today
+    return queue_left_count(reviewer=reviewer, credentials=credentials, today=today, holding=holding, now=now)
 
 
 def labels_history(*, reviewer: ReviewerProfile) -> QuerySet[HumanLabel]:

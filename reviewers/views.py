@@ -24,7 +24,15 @@ from hybridqc.roles import reviewer_required
 from .forms import CRITERIA, LabelForm, SkipForm, form_errors
 from .models import ReviewerProfile, ReviewTask
 from .selectors import queue_left, reviewer_stats, task_current, task_held, task_pk, undo_offered
-from .services import FLAGS, ReviewError, review_label_submit, review_lease_renew, review_task_claim, undo_window
+from .services import (
+    FLAGS,
+    ReviewError,
+    review_label_submit,
+    review_lease_renew,
+    review_task_claim,
+    review_task_next,
+    undo_window,
+)
 from .services import review_task_skip as skip_service
 
 PAGE = "reviewers/queue.html"
@@ -56,8 +64,9 @@ def _item_context(task: ReviewTask | None, **extra: Any) -> dict[str, Any]:
 
 def _render_item(request: HtmxHttpRequest, task: ReviewTask | None, status: int = 200, **extra: Any) -> HttpResponse:
     """The item partial for htmx swaps, the whole page otherwise."""
-    holding = task is not None and task.status == ReviewTask.Status.LEASED
-    extra.setdefault("left", queue_left(reviewer=_profile(request), holding=holding))
+    if "left" not in extra:  # a claim counts it already (setdefault would run the count anyway)
+        holding = task is not None and task.status == ReviewTask.Status.LEASED
+        extra["left"] = queue_left(reviewer=_profile(request), holding=holding)
     return render_htmx(request, PAGE, "item", _item_context(task, **extra), status=status)
 
 
@@ -88,8 +97,8 @@ def _held_or_404(request: HtmxHttpRequest, item: str) -> ReviewTask:
 
 
 def _next_item(request: HtmxHttpRequest, status: int = 200, **extra: Any) -> HttpResponse:
-    task = review_task_claim(reviewer=_profile(request))  # loaded with example and domain
-    return _render_item(request, task, status=status, **extra)
+    item = review_task_next(reviewer=_profile(request))  # the task loaded with example and domain
+    return _render_item(request, item.task, status=status, left=item.left, **extra)
 
 
 def _kept(post: QueryDict) -> dict[str, Any]:
@@ -135,30 +144,29 @@ def task_detail(request: HtmxHttpRequest, item: str) -> HttpResponse:
 def task_submit(request: HtmxHttpRequest, item: str) -> HttpResponse:
     """Store the label, then show the next item in place of this one."""
     form = LabelForm(request.POST)
-    task = _task_of(item)
     if not form.is_valid():
-        return _retry(request, task, form_errors(form))
+        return _retry(request, item, form_errors(form))
     if form.cleaned_data["task"] != item:
         notice = WRONG_TASK.format(sent=form.cleaned_data["task"], url=item)
         return _next_item(request, status=409, notice=notice)
     try:
+        # By its item id alone: the service finds the row as it locks it (no lookup beforehand).
+        task = ReviewTask(public_id=item)
         review_label_submit(task=task, reviewer=_profile(request), **form.service_kwargs())
     except ReviewError as exc:
         if exc.status in (403, 409):
             return _next_item(request, status=exc.status, notice=exc.message)
-        return _retry(request, task, exc.message, 422 if exc.status == 400 else exc.status)
+        return _retry(request, item, exc.message, 422 if exc.status == 400 else exc.status)
     if not request.htmx:
         return _see_other(request, f"Saved your label for item {item}.")
     # The page counts what the server confirms it stored, item by item.
     return trigger_client_event(_next_item(request, notice="Saved.", undo=True), "reviewSaved", {"task": item})
 
 
-def _retry(request: HtmxHttpRequest, task: ReviewTask, message: str, status: int = 422) -> HttpResponse:
+def _retry(request: HtmxHttpRequest, item: str, message: str, status: int = 422) -> HttpResponse:
     """Show the same item again with the problem and what was entered, if the reviewer still
     holds it."""
-    held = task_held(reviewer=_profile(request), task_id=task.pk)
-    if held is None:
-        raise Http404("No such item in your queue.")
+    held = _held_or_404(request, item)
     return _render_item(request, held, status=status, error=message, kept=_kept(request.POST))
 
 

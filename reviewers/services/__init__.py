@@ -12,6 +12,7 @@ from .queue import (
     review_lease_renew,
     review_leases_expire,
     review_task_claim,
+    review_task_next,
     review_task_skip,
 )
 from .reset import review_tasks_untaken_delete
@@ -33,6 +34,7 @@ __all__ = [
     "review_lease_renew",
     "review_leases_expire",
     "review_task_claim",
+    "review_task_next",
     "review_task_skip",
     "review_tasks_create",
     "review_tasks_untaken_delete",

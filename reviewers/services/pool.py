@@ -9,7 +9,10 @@ Concurrency: the claim is one ``UPDATE ... WHERE id = COALESCE((tier 1), (tier 2
 whose tier subqueries each take ``LIMIT 1 FOR UPDATE SKIP LOCKED``, so a row another claim has
 locked is skipped, never waited for or handed out twice. PostgreSQL evaluates COALESCE's
 arguments lazily (uncorrelated subqueries are init plans run on first use), so a later tier is
-read, and its row locked, only when the earlier ones found nothing."""
+read, and its row locked, only when the earlier ones found nothing. After a submit the page needs
+the next item and "N left in your queue": ``claim_inputs`` reads the credentials and the queue state
+in one statement, and ``pool_take_counted`` claims, loads the item and counts in one more (the
+count is over the same tiers, OR-ed, so it cannot drift from what a claim hands out)."""
 
 from __future__ import annotations
 
@@ -69,17 +72,21 @@ def _instance(model: Any, alias: str, values: Sequence[Any]) -> Any:
     return model.from_db(connection.alias, attnames, row)
 
 
-def credentials_valid(reviewer: ReviewerProfile, now: datetime) -> list[Credential]:
-    """The reviewer's credentials usable now (``valid_credentials`` for one reviewer)."""
+def _credentials_sql(reviewer: ReviewerProfile, now: datetime) -> tuple[str, list[Any]]:
     sql = (
         f"SELECT {_columns(Credential, 'c')} FROM {_table(Credential)} c "  # noqa: S608 - names only
         f"JOIN {_table(ReviewerProfile)} r ON r.id = c.reviewer_id "
         "WHERE c.reviewer_id = %s AND c.paused = %s AND (c.expires_at IS NULL OR c.expires_at > %s) "
-        "AND r.status = %s ORDER BY c.domain_prefix, c.id"
+        "AND r.status = %s"
     )
-    params = [reviewer.pk, False, _dt(now), ReviewerProfile.Status.ACTIVE.value]
+    return sql, [reviewer.pk, False, _dt(now), ReviewerProfile.Status.ACTIVE.value]
+
+
+def credentials_valid(reviewer: ReviewerProfile, now: datetime) -> list[Credential]:
+    """The reviewer's credentials usable now (``valid_credentials`` for one reviewer)."""
+    sql, params = _credentials_sql(reviewer, now)
     with connection.cursor() as cursor:
-        cursor.execute(sql, params)
+        cursor.execute(f"{sql} ORDER BY c.domain_prefix, c.id", params)
         return [_instance(Credential, "c", row) for row in cursor.fetchall()]
 
 
@@ -97,14 +104,12 @@ class QueueState:
         return {"today": self.today, "total": self.total, "gold": self.gold}
 
 
-def queue_state(reviewer: ReviewerProfile) -> QueueState:
-    """One statement for what review_task_claim needs to know before claiming (the same figures
-    as ``reviewer_label_counts`` plus the held lease)."""
+def _state_sql(reviewer: ReviewerProfile) -> tuple[str, list[Any]]:
     sql = (
-        "SELECT COUNT(CASE WHEN l.created_at >= %s THEN 1 END), COUNT(*), "  # noqa: S608 - names only
-        "COUNT(CASE WHEN t.kind = %s THEN 1 END), "
+        "SELECT COUNT(CASE WHEN l.created_at >= %s THEN 1 END) AS today, COUNT(*) AS total, "  # noqa: S608
+        "COUNT(CASE WHEN t.kind = %s THEN 1 END) AS gold, "
         f"(SELECT h.id FROM {_table(ReviewTask)} h WHERE h.assignee_id = %s AND h.status = %s ORDER BY h.id LIMIT 1) "
-        f"FROM {_table(HumanLabel)} l LEFT JOIN {_table(ReviewTask)} t ON t.id = l.task_id "
+        f"AS held_id FROM {_table(HumanLabel)} l LEFT JOIN {_table(ReviewTask)} t ON t.id = l.task_id "
         "WHERE l.reviewer_id = %s AND l.source = %s"
     )
     params = [
@@ -115,10 +120,37 @@ def queue_state(reviewer: ReviewerProfile) -> QueueState:
         reviewer.pk,
         HumanLabel.Source.REVIEW.value,
     ]
+    return sql, params
+
+
+def _state_of(row: Sequence[Any]) -> QueueState:
+    today, total, gold, held_id = row
+    return QueueState(today=today or 0, total=total or 0, gold=gold or 0, held_id=held_id)
+
+
+def queue_state(reviewer: ReviewerProfile) -> QueueState:
+    """One statement for what review_task_claim needs to know before claiming (the same figures
+    as ``reviewer_label_counts`` plus the held lease)."""
+    sql, params = _state_sql(reviewer)
     with connection.cursor() as cursor:
         cursor.execute(sql, params)
-        today, total, gold, held_id = cursor.fetchone()
-    return QueueState(today=today or 0, total=total or 0, gold=gold or 0, held_id=held_id)
+        return _state_of(cursor.fetchone())
+
+
+def claim_inputs(reviewer: ReviewerProfile, now: datetime) -> tuple[list[Credential], QueueState]:
+    """``credentials_valid`` and ``queue_state`` in one statement: what every claim reads first.
+    The state is one row, joined to each credential (or to none: one row without a credential)."""
+    cred_sql, cred_params = _credentials_sql(reviewer, now)
+    state_sql, state_params = _state_sql(reviewer)
+    sql = (
+        f"SELECT s.today, s.total, s.gold, s.held_id, c.* FROM ({state_sql}) s "  # noqa: S608 - names only
+        f"LEFT JOIN ({cred_sql}) c ON 1 = 1 ORDER BY c.domain_prefix, c.id"
+    )
+    with connection.cursor() as cursor:
+        cursor.execute(sql, [*state_params, *cred_params])
+        rows = cursor.fetchall()
+    credentials = [_instance(Credential, "c", row[4:]) for row in rows if row[4] is not None]
+    return credentials, _state_of(rows[0][:4])
 
 
 def _paths_sql(credentials: Sequence[Credential], levels: bool) -> tuple[str, list[Any]]:
@@ -153,25 +185,49 @@ def _tiers(reviewer_id: int, now: datetime) -> list[tuple[str, list[Any]]]:
     ]
 
 
-def _tier_sql(tier: str, scope: str, lock: str) -> str:
-    """First task of one tier the reviewer may take: in their credentials' scope, not a gold
-    check (those are made per reviewer), not of an example they labeled, not one they passed on."""
+def _candidates_sql(tier: str, scope: str) -> str:
+    """The tasks of one tier (or of several, OR-ed) the reviewer may take: in their credentials'
+    scope, not a gold check (those are made per reviewer), not of an example they labeled, not
+    one they passed on. Parameters: the scope's, then gold, reviewer, reviewer, the tier's."""
     return (
-        f"SELECT t.id FROM {_table(ReviewTask)} t "  # noqa: S608 - table names and fixed fragments only
+        f"FROM {_table(ReviewTask)} t "  # noqa: S608 - table names and fixed fragments only
         f"JOIN {_table(Example)} e ON e.id = t.example_id JOIN {_table(Domain)} d ON d.id = e.domain_id "
         f"WHERE ({scope}) AND t.kind <> %s "
         f"AND t.example_id NOT IN (SELECT l.example_id FROM {_table(HumanLabel)} l WHERE l.reviewer_id = %s) "
         f"AND t.id NOT IN (SELECT s.task_id FROM {_table(TaskSkip)} s WHERE s.reviewer_id = %s) "
-        f"AND ({tier}) ORDER BY t.created_at, t.id LIMIT 1{lock}"
+        f"AND ({tier})"
     )
 
 
-def pool_take(
-    *, reviewer: ReviewerProfile, credentials: Sequence[Credential], now: datetime, expires: datetime
-) -> int | None:
-    """Lease the reviewer's next task from the pool in one statement; its id, or None."""
+def _tier_sql(tier: str, scope: str, lock: str) -> str:
+    """First task of one tier the reviewer may take."""
+    return f"SELECT t.id {_candidates_sql(tier, scope)} ORDER BY t.created_at, t.id LIMIT 1{lock}"
+
+
+def _takeable_sql(reviewer: ReviewerProfile, credentials: Sequence[Credential], now: datetime) -> tuple[str, list[Any]]:
+    """The count of the tasks every tier of ``pool_take`` offers the reviewer, and its parameters."""
+    scope, scope_params = _paths_sql(credentials, levels=True)
+    tiers = _tiers(reviewer.pk, now)
+    takeable = " OR ".join(f"({tier})" for tier, _ in tiers)
+    params = [*scope_params, Kind.GOLD.value, reviewer.pk, reviewer.pk, *(p for _, ps in tiers for p in ps)]
+    return f"SELECT COUNT(*) {_candidates_sql(takeable, scope)}", params
+
+
+def pool_takeable(*, reviewer: ReviewerProfile, credentials: Sequence[Credential], now: datetime) -> int:
+    """How many tasks ``pool_take`` could hand the reviewer now, over all its tiers, in one
+    statement (the "N left in your queue" count, before capacity)."""
     if not credentials:
-        return None
+        return 0
+    sql, params = _takeable_sql(reviewer, credentials, now)
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        return int(cursor.fetchone()[0])
+
+
+def _take_sql(
+    reviewer: ReviewerProfile, credentials: Sequence[Credential], now: datetime, expires: datetime
+) -> tuple[str, list[Any]]:
+    """The UPDATE that leases the reviewer's next task (RETURNING its row), and its parameters."""
     scope, scope_params = _paths_sql(credentials, levels=True)
     # SQLite (the embedded demo) has no row locks and needs none: it runs one writer at a time,
     # and a single UPDATE statement is atomic there.
@@ -182,12 +238,50 @@ def pool_take(
         params += [*scope_params, Kind.GOLD.value, reviewer.pk, reviewer.pk, *tier_params]
     sql = (
         f"UPDATE {_table(ReviewTask)} SET status = %s, assignee_id = %s, claimed_at = %s, "  # noqa: S608
-        f"lease_expires_at = %s WHERE id = COALESCE({', '.join(subqueries)}) RETURNING id"
+        f"lease_expires_at = %s WHERE id = COALESCE({', '.join(subqueries)}) RETURNING *"
+    )
+    return sql, [Status.LEASED.value, reviewer.pk, _dt(now), _dt(expires), *params]
+
+
+def pool_take(
+    *, reviewer: ReviewerProfile, credentials: Sequence[Credential], now: datetime, expires: datetime
+) -> ReviewTask | None:
+    """Lease the reviewer's next task from the pool and load it with its example and domain, in
+    one statement; None when there is none."""
+    if not credentials:
+        return None
+    sql, params = _take_sql(reviewer, credentials, now, expires)
+    if connection.vendor != "postgresql":  # SQLite allows no UPDATE inside WITH: claim, then load
+        with connection.cursor() as cursor:
+            cursor.execute(sql, params)
+            row = cursor.fetchone()
+        return task_load(row[0]) if row else None
+    return _task_select(params, source="t", with_=f"WITH t AS ({sql}) ")
+
+
+def pool_take_counted(
+    *, reviewer: ReviewerProfile, credentials: Sequence[Credential], now: datetime, expires: datetime
+) -> tuple[ReviewTask | None, int]:
+    """``pool_take``, and what ``pool_takeable`` counts once it has leased, in one statement. The
+    count reads the tasks as the statement found them (in PostgreSQL the rest of a statement does
+    not see its WITH's UPDATE), so it still holds the task just leased, which is one of those it
+    counts: one less."""
+    if not credentials:
+        return None, 0
+    if connection.vendor != "postgresql":
+        task = pool_take(reviewer=reviewer, credentials=credentials, now=now, expires=expires)
+        return task, pool_takeable(reviewer=reviewer, credentials=credentials, now=now)
+    take, take_params = _take_sql(reviewer, credentials, now, expires)
+    count, count_params = _takeable_sql(reviewer, credentials, now)
+    sql = (
+        f"WITH t AS ({take}) SELECT n.c, {_task_columns()} FROM ({count}) n (c) LEFT JOIN t ON TRUE "  # noqa: S608
+        f"LEFT JOIN {_table(Example)} e ON e.id = t.example_id LEFT JOIN {_table(Domain)} d ON d.id = e.domain_id"
     )
     with connection.cursor() as cursor:
-        cursor.execute(sql, [Status.LEASED.value, reviewer.pk, _dt(now), _dt(expires), *params])
-        row = cursor.fetchone()
-    return row[0] if row else None
+        cursor.execute(sql, [*take_params, *count_params])
+        n, *row = cursor.fetchone()
+    task = _task_of_row(row) if row[0] is not None else None
+    return task, max(0, n - int(task is not None))
 
 
 def gold_candidates(*, reviewer: ReviewerProfile, credentials: Sequence[Credential]) -> list[int]:
@@ -208,18 +302,13 @@ def gold_candidates(*, reviewer: ReviewerProfile, credentials: Sequence[Credenti
         return [row[0] for row in cursor.fetchall()]
 
 
-def _task_select(task_id: int, lock: str) -> ReviewTask | None:
+def _task_columns() -> str:
+    """The columns ``_task_of_row`` reads: the task's (alias t), its example's (e), its domain's (d)."""
+    return f"{_columns(ReviewTask, 't')}, {_columns(Example, 'e')}, {_columns(Domain, 'd')}"
+
+
+def _task_of_row(row: Sequence[Any]) -> ReviewTask:
     n_task, n_example = len(ReviewTask._meta.concrete_fields), len(Example._meta.concrete_fields)
-    sql = (
-        f"SELECT {_columns(ReviewTask, 't')}, {_columns(Example, 'e')}, {_columns(Domain, 'd')} "  # noqa: S608
-        f"FROM {_table(ReviewTask)} t JOIN {_table(Example)} e ON e.id = t.example_id "
-        f"JOIN {_table(Domain)} d ON d.id = e.domain_id WHERE t.id = %s{lock}"
-    )
-    with connection.cursor() as cursor:
-        cursor.execute(sql, [task_id])
-        row = cursor.fetchone()
-    if row is None:
-        return None
     task: ReviewTask = _instance(ReviewTask, "t", row[:n_task])
     example: Example = _instance(Example, "e", row[n_task : n_task + n_example])
     example.domain = _instance(Domain, "d", row[n_task + n_example :])
@@ -227,9 +316,22 @@ def _task_select(task_id: int, lock: str) -> ReviewTask | None:
     return task
 
 
+def _task_select(params: list[Any], *, source: str, where: str = "", with_: str = "") -> ReviewTask | None:
+    """The task from ``source`` (aliased ``t``: its table, or a CTE named by ``with_``) with its
+    example and domain."""
+    sql = (
+        f"{with_}SELECT {_task_columns()} FROM {source} "  # noqa: S608 - table names and fixed fragments only
+        f"JOIN {_table(Example)} e ON e.id = t.example_id JOIN {_table(Domain)} d ON d.id = e.domain_id{where}"
+    )
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        row = cursor.fetchone()
+    return _task_of_row(row) if row is not None else None
+
+
 def task_load(task_id: int) -> ReviewTask:
     """The task with its example and domain (what the item page shows), in one statement."""
-    task = _task_select(task_id, "")
+    task = _task_select([task_id], source=f"{_table(ReviewTask)} t", where=" WHERE t.id = %s")
     if task is None:
         raise ReviewTask.DoesNotExist(f"task {task_id}")
     return task
@@ -239,4 +341,10 @@ def task_lock(task_id: int) -> ReviewTask | None:
     """The task with its example and domain, its row locked until the transaction ends (only
     the task row: examples stay free for other writers); None when there is no such task."""
     lock = " FOR UPDATE OF t" if connection.features.has_select_for_update_of else ""
-    return _task_select(task_id, lock)
+    return _task_select([task_id], source=f"{_table(ReviewTask)} t", where=f" WHERE t.id = %s{lock}")
+
+
+def task_lock_public(public_id: str) -> ReviewTask | None:
+    """``task_lock`` by the reviewer-facing item id."""
+    lock = " FOR UPDATE OF t" if connection.features.has_select_for_update_of else ""
+    return _task_select([public_id], source=f"{_table(ReviewTask)} t", where=f" WHERE t.public_id = %s{lock}")

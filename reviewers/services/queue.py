@@ -6,6 +6,7 @@ retried submit finds the label the first one stored."""
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from django.conf import settings
@@ -20,7 +21,17 @@ from .errors import ReviewError
 from .followups import label_followups
 from .gold import gold_task_claim
 from .matching import credential_fits, tasks_restaff
-from .pool import credentials_valid, pool_take, queue_state, task_load, task_lock
+from .pool import (
+    QueueState,
+    claim_inputs,
+    credentials_valid,
+    pool_take,
+    pool_take_counted,
+    pool_takeable,
+    task_load,
+    task_lock,
+    task_lock_public,
+)
 
 NOT_YOURS = "This item is no longer yours (its lease expired or it was reassigned)."
 MAY_NOT_REVIEW = (
@@ -125,6 +136,27 @@ def _held_keep(
     return None
 
 
+def _claim(
+    reviewer: ReviewerProfile, credentials: Sequence[Credential], state: QueueState, now: datetime, counted: bool
+) -> tuple[ReviewTask | None, int | None]:
+    """``review_task_claim`` once the reviewer's valid credentials (not none) and queue state are
+    read; with ``counted``, a lease from the pool also brings ``pool_takeable`` after it (else None)."""
+    if state.held_id is not None:
+        held = _held_keep(reviewer=reviewer, task_id=state.held_id, credentials=credentials, now=now)
+        if held is not None:
+            return held, None
+    if state.today >= reviewer.capacity_per_day:
+        return None, None
+    counts = state.counts()
+    gold = gold_task_claim(reviewer=reviewer, credentials=credentials, lease=lease_duration(), counts=counts)
+    if gold is not None:
+        return gold, None
+    expires = now + lease_duration()
+    if counted:
+        return pool_take_counted(reviewer=reviewer, credentials=credentials, now=now, expires=expires)
+    return pool_take(reviewer=reviewer, credentials=credentials, now=now, expires=expires), None
+
+
 def review_task_claim(*, reviewer: ReviewerProfile) -> ReviewTask | None:
     """The reviewer's next item, leased to them; None when nothing is left for them.
 
@@ -133,22 +165,54 @@ def review_task_claim(*, reviewer: ReviewerProfile) -> ReviewTask | None:
     a reviewer who holds one gets it back (renewed), so a reload shows the same item."""
     now = timezone.now()
     # Valid credentials are those of active reviewers: a paused reviewer has none.
-    credentials = credentials_valid(reviewer, now)
+    credentials, state = claim_inputs(reviewer, now)
     if not credentials:
         return None
-    state = queue_state(reviewer)
-    if state.held_id is not None:
-        held = _held_keep(reviewer=reviewer, task_id=state.held_id, credentials=credentials, now=now)
-        if held is not None:
-            return held
-    if state.today >= reviewer.capacity_per_day:
-        return None
-    counts = state.counts()
-    gold = gold_task_claim(reviewer=reviewer, credentials=credentials, lease=lease_duration(), counts=counts)
-    if gold is not None:
-        return gold
-    task_id = pool_take(reviewer=reviewer, credentials=credentials, now=now, expires=now + lease_duration())
-    return task_load(task_id) if task_id is not None else None
+    return _claim(reviewer, credentials, state, now, counted=False)[0]
+
+
+def queue_left_count(
+    *,
+    reviewer: ReviewerProfile,
+    credentials: Sequence[Credential],
+    today: int,
+    holding: bool,
+    now: datetime,
+    takeable: int | None = None,
+) -> int:
+    """"N left in your queue": how many more items the reviewer could be given today besides the
+    one they hold (``holding``): the tasks ``pool_take`` could hand them (``credentials``: their
+    valid ones; ``takeable``: that count when known already), at most their capacity left
+    (``today``: their review labels today). Gold checks are not counted: they are made on the fly
+    and look like any other item."""
+    room = reviewer.capacity_per_day - today - int(holding)
+    if room <= 0:
+        return 0
+    if takeable is None:
+        takeable = pool_takeable(reviewer=reviewer, credentials=credentials, now=now)
+    return min(takeable, room)
+
+
+@dataclass(frozen=True)
+class NextItem:
+    """The reviewer's next item (None when nothing is left for them) and how many are left after it."""
+
+    task: ReviewTask | None
+    left: int
+
+
+def review_task_next(*, reviewer: ReviewerProfile) -> NextItem:
+    """``review_task_claim`` and the "N left" count after it, from one read of the reviewer's
+    credentials and label counts (the item page after every submit shows both)."""
+    now = timezone.now()
+    credentials, state = claim_inputs(reviewer, now)
+    if not credentials:
+        return NextItem(task=None, left=0)
+    task, takeable = _claim(reviewer, credentials, state, now, counted=True)
+    # The claim wrote no label, so the day's count read before it still holds.
+    left = queue_left_count(reviewer=reviewer, credentials=credentials, today=state.today,
+                            holding=task is not None, now=now, takeable=takeable)
+    return NextItem(task=task, left=left)
 
 
 def review_leases_expire() -> int:
@@ -250,14 +314,15 @@ def review_label_submit(
     seconds_spent: float | None = None,
     criteria: dict[str, float] | None = None,
 ) -> HumanLabel:
-    """Store the reviewer's label for a task they hold; idempotent.
+    """Store the reviewer's label for a task they hold; idempotent. ``task`` may be an unsaved
+    stand-in that carries only the reviewer-facing ``public_id`` (the row is found as it is locked).
 
     A repeated submit (double click, retried request) returns the label stored first. Marks
     the task done and starts follow-ups: a second review for a share of tasks, adjudication on
     disagreement, escalation when flagged, gold accuracy checks."""
     with transaction.atomic():
         # The row lock serialises concurrent submits of one task: the second sees the label.
-        locked = task_lock(task.pk)
+        locked = task_lock(task.pk) if task.pk is not None else task_lock_public(task.public_id)
         existing = _submittable(locked, reviewer)
         if existing is not None:
             return existing
