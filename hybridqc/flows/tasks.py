@@ -23,7 +23,7 @@ def batch_pipeline_run(batch_id: int) -> int:
     return batch_route_or_fail(batch=batch)
 
 
-@shared_task(acks_late=True, reject_on_worker_lost=True)
+@shared_task(acks_late=True, reject_on_worker_lost=True, **DATABASE_RETRY)
 def import_job_run(job_id: int) -> str:
     """Import a stored upload; on success the batch's pipeline starts, as after a direct import."""
     job = import_job_execute(job_id=job_id)

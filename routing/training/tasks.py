@@ -4,6 +4,7 @@ import logging
 
 from celery import shared_task
 
+from hybridqc.queueing import DATABASE_RETRY
 from routing.batches.models import Batch
 from routing.training.backtest_jobs import backtest_failure_save, backtest_pending_path, backtest_run_or_error
 from routing.training.retrain_jobs import retrain_job_run
@@ -17,14 +18,14 @@ from routing.training.router_training import (
 log = logging.getLogger(__name__)
 
 
-@shared_task(name="routing.tasks.router_retrain_check", acks_late=True, reject_on_worker_lost=True)
+@shared_task(name="routing.tasks.router_retrain_check", acks_late=True, reject_on_worker_lost=True, **DATABASE_RETRY)
 def router_retrain_check() -> int | None:
     """Beat: retrain the router when enough new human labels arrived; returns the new version."""
     model = router_retrain_if_due()
     return model.version if model else None
 
 
-@shared_task(name="routing.tasks.router_retrain", acks_late=True, reject_on_worker_lost=True)
+@shared_task(name="routing.tasks.router_retrain", acks_late=True, reject_on_worker_lost=True, **DATABASE_RETRY)
 def router_retrain(requested_by: int | None = None, job_id: int | None = None) -> int | None:
     """A lead asked for a retrain from the model page (``job_id``: its job row, which records
     the outcome); returns the new version."""
@@ -38,7 +39,7 @@ def router_retrain(requested_by: int | None = None, job_id: int | None = None) -
         return None
 
 
-@shared_task(name="routing.tasks.batch_backtest", acks_late=True, reject_on_worker_lost=True)
+@shared_task(name="routing.tasks.batch_backtest", acks_late=True, reject_on_worker_lost=True, **DATABASE_RETRY)
 def batch_backtest(token: str, batch_id: int, alpha: float, delta: float, splits: int) -> None:
     """A backtest on a stored batch's labeled history, too large to run inside the request;
     the result lands where the backtest page polls for it."""
