@@ -2,18 +2,26 @@
 
 from __future__ import annotations
 
+import psycopg
 import pytest
+from celery.signals import task_retry
 from django.core.exceptions import ImproperlyConfigured
+from django.db import OperationalError, connection
 
+from hybridqc.celery import app
 from hybridqc.flows.batches import batch_reroute, batch_route
 from hybridqc.flows.imports import batch_import
+from hybridqc.flows.tasks import batch_pipeline_run
 from reviewers.models import HumanLabel, ReviewTask
 from reviewers.references import HumanLabelSource
 from reviewers.services import review_task_claim
 from routing.batches import labels
+from routing.batches.models import Batch
 from routing.batches.selectors import example_references
 from routing.decisions.models import RoutingDecision
+from routing.judging.models import Judgment
 from tests import factories
+from tests.support.processes import test_db_url
 
 # Position-biased verdicts: every item goes to a human whatever the threshold.
 BIASED = [{"judge": "r", "variant": f"v{k}", "order": o, "choice": c}
@@ -69,3 +77,50 @@ def test_label_source_is_registered_by_the_reviewers_app_and_loud_when_missing(m
     monkeypatch.setattr(labels, "_registered", [])
     with pytest.raises(ImproperlyConfigured, match="no human-label source registered"):
         labels.label_source()
+
+
+def _rating_batch_that_breaks_the_pipeline(name: str) -> Batch:
+    """A rating item whose only judgment has a choice and no rating: the pipeline's rating
+    statistics raise StatisticsError on it (a row the import would refuse, written directly)."""
+    batch = factories.batch(name, items=[factories.rating_item(0)]).batch
+    Judgment.objects.filter(example__batch=batch).delete()
+    Judgment.objects.create(example=batch.examples.get(), judge="j", choice=1, rating=None)
+    return batch
+
+
+def test_batch_pipeline_run_in_process_keeps_the_failed_batch_without_raising_into_the_caller(db):
+    batch = _rating_batch_that_breaks_the_pipeline("breaks-eager")
+    assert batch_pipeline_run.apply(args=[batch.pk]).get() == 0
+    assert Batch.objects.get(pk=batch.pk).status == "failed"
+
+
+def test_batch_pipeline_run_retries_a_transient_database_error_instead_of_failing_the_batch(transactional_db):
+    """Another connection holds the batch's row lock and routing may wait 100 ms for it: PostgreSQL
+    cancels the wait (an OperationalError), so the task retries, ten times, and the batch stays
+    "routing"; once the lock is gone the task routes it."""
+    batch = factories.batch("locked", items=[factories.pairwise_item(0)]).batch
+    Batch.objects.filter(pk=batch.pk).update(status=Batch.Status.ROUTING)
+    reasons: list[str] = []
+
+    def on_retry(sender, reason, **kwargs) -> None:
+        reasons.append(f"{type(reason.exc).__name__}: {str(reason.exc).splitlines()[0]}")  # reason: celery's Retry
+
+    task_retry.connect(on_retry)
+    # In-process, a retry runs at once; not propagating lets the last one end as a failed result.
+    app.conf.task_eager_propagates = False
+    with psycopg.connect(test_db_url()) as locker, connection.cursor() as cursor:
+        cursor.execute("SET lock_timeout = '100ms'")
+        try:
+            locker.execute(f"SELECT id FROM {Batch._meta.db_table} WHERE id = %s FOR UPDATE", [batch.pk])
+            given_up = batch_pipeline_run.apply(args=[batch.pk])
+            locked = Batch.objects.get(pk=batch.pk)
+            locker.rollback()
+            routed = batch_pipeline_run.apply(args=[batch.pk])
+        finally:
+            task_retry.disconnect(on_retry)
+            app.conf.task_eager_propagates = True
+            cursor.execute("RESET lock_timeout")
+    assert reasons == ["OperationalError: canceling statement due to lock timeout"] * 10
+    assert (given_up.state, type(given_up.result)) == ("FAILURE", OperationalError)
+    assert (locked.status, locked.status_detail) == ("routing", "")
+    assert (routed.state, routed.result, Batch.objects.get(pk=batch.pk).status) == ("SUCCESS", 1, "ready")
