@@ -17,12 +17,13 @@ import logging
 from collections.abc import Callable
 from typing import Any
 
-from django.db import InterfaceError, OperationalError
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.template.loader import render_to_string
 from django.utils.html import escape
 from rest_framework.response import Response
 from rest_framework.views import exception_handler
+
+from hybridqc.queueing import DATABASE_DOWN
 
 log = logging.getLogger(__name__)
 
@@ -57,7 +58,7 @@ def application_error_for(exc: Exception) -> ApplicationError | None:
     """The one mapping: the application error an exception answers as, None for a bug (a 500)."""
     if isinstance(exc, ApplicationError):
         return exc
-    if isinstance(exc, (OperationalError, InterfaceError)):
+    if isinstance(exc, DATABASE_DOWN):
         log.warning("database unavailable: %s: %s", type(exc).__name__, exc)
         return DatabaseUnavailable(DATABASE_UNAVAILABLE_MESSAGE)
     return None
