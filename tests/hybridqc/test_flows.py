@@ -21,7 +21,7 @@ from routing.batches.selectors import example_references
 from routing.decisions.models import RoutingDecision
 from routing.judging.models import Judgment
 from tests import factories
-from tests.support.processes import test_db_url
+from tests.support import processes
 
 # Position-biased verdicts: every item goes to a human whatever the threshold.
 BIASED = [{"judge": "r", "variant": f"v{k}", "order": o, "choice": c}
@@ -108,7 +108,7 @@ def test_batch_pipeline_run_retries_a_transient_database_error_instead_of_failin
     task_retry.connect(on_retry)
     # In-process, a retry runs at once; not propagating lets the last one end as a failed result.
     app.conf.task_eager_propagates = False
-    with psycopg.connect(test_db_url()) as locker, connection.cursor() as cursor:
+    with psycopg.connect(processes.test_db_url()) as locker, connection.cursor() as cursor:
         cursor.execute("SET lock_timeout = '100ms'")
         try:
             locker.execute(f"SELECT id FROM {Batch._meta.db_table} WHERE id = %s FOR UPDATE", [batch.pk])
