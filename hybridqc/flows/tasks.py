@@ -33,10 +33,10 @@ def batch_pipeline_run(self: Task, batch_id: int) -> int:
         raise
 
 
-@shared_task(acks_late=True, reject_on_worker_lost=True, **DATABASE_RETRY)
-def import_job_run(job_id: int) -> str:
+@shared_task(bind=True, acks_late=True, reject_on_worker_lost=True, **DATABASE_RETRY)
+def import_job_run(self: Task, job_id: int) -> str:
     """Import a stored upload; on success the batch's pipeline starts, as after a direct import."""
-    job = import_job_execute(job_id=job_id)
+    job = import_job_execute(job_id=job_id, retrying=self.request.retries > 0)
     if job is None:
         return "skipped"
     if job.status == ImportJob.Status.DONE and job.batch_id is not None:

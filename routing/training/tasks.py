@@ -2,7 +2,7 @@
 
 import logging
 
-from celery import shared_task
+from celery import Task, shared_task
 
 from hybridqc.queueing import DATABASE_RETRY
 from routing.batches.models import Batch
@@ -25,12 +25,13 @@ def router_retrain_check() -> int | None:
     return model.version if model else None
 
 
-@shared_task(name="routing.tasks.router_retrain", acks_late=True, reject_on_worker_lost=True, **DATABASE_RETRY)
-def router_retrain(requested_by: int | None = None, job_id: int | None = None) -> int | None:
+@shared_task(name="routing.tasks.router_retrain", bind=True, acks_late=True, reject_on_worker_lost=True,
+             **DATABASE_RETRY)
+def router_retrain(self: Task, requested_by: int | None = None, job_id: int | None = None) -> int | None:
     """A lead asked for a retrain from the model page (``job_id``: its job row, which records
     the outcome); returns the new version."""
     if job_id is not None:
-        job = retrain_job_run(job_id=job_id)
+        job = retrain_job_run(job_id=job_id, retrying=self.request.retries > 0)
         return job.version if job is not None else None
     try:
         return router_train().version

@@ -3,14 +3,13 @@ for a moment: that is raised, so the task retries the backtest instead of storin
 
 from __future__ import annotations
 
-import psycopg
 import pytest
-from django.db import OperationalError, connection
+from django.db import OperationalError
 
 from routing.batches.models import Example
 from routing.training.backtest_jobs import backtest_run_or_error
 from tests import factories
-from tests.support import processes
+from tests.support.locks import lock_held
 
 
 def test_backtest_run_or_error_returns_a_refusal_as_the_error(db):
@@ -22,12 +21,6 @@ def test_backtest_run_or_error_returns_a_refusal_as_the_error(db):
 def test_backtest_run_or_error_raises_a_transient_database_error(transactional_db):
     """Another connection holds the examples table; the backtest may wait 100 ms for it."""
     batch = factories.batch("bt-locked").batch
-    with psycopg.connect(processes.test_db_url()) as locker, connection.cursor() as cursor:
-        cursor.execute("SET lock_timeout = '100ms'")
-        try:
-            locker.execute(f"LOCK TABLE {Example._meta.db_table} IN ACCESS EXCLUSIVE MODE")
-            with pytest.raises(OperationalError, match="^canceling statement due to lock timeout"):
-                backtest_run_or_error(batch=batch, alpha=0.2, delta=0.1, splits=4)
-        finally:
-            locker.rollback()
-            cursor.execute("RESET lock_timeout")
+    with (lock_held(f"LOCK TABLE {Example._meta.db_table} IN ACCESS EXCLUSIVE MODE"),
+          pytest.raises(OperationalError, match="^canceling statement due to lock timeout")):
+        backtest_run_or_error(batch=batch, alpha=0.2, delta=0.1, splits=4)
