@@ -6,6 +6,7 @@ import logging
 
 from celery import Task, shared_task
 
+from hybridqc.queueing import DATABASE_RETRY
 from routing.batches.models import Batch
 
 from .alarms import alarms_record
@@ -16,7 +17,7 @@ from .webhooks import webhook_delivery_attempt
 log = logging.getLogger(__name__)
 
 
-@shared_task(acks_late=True, reject_on_worker_lost=True)
+@shared_task(acks_late=True, reject_on_worker_lost=True, **DATABASE_RETRY)
 def batch_gate_check(batch_id: int) -> str | None:
     """Store the batch's release gate; a change queues its webhooks. Returns the event, if any."""
     batch = Batch.objects.filter(pk=batch_id).first()
@@ -26,8 +27,10 @@ def batch_gate_check(batch_id: int) -> str | None:
     return batch_gate_state_refresh(batch=batch)
 
 
-# The service bounds the attempts (WEBHOOK_MAX_ATTEMPTS); Celery's own limit would cut it short.
-@shared_task(bind=True, acks_late=True, reject_on_worker_lost=True, max_retries=None)
+# The service bounds the attempts (WEBHOOK_MAX_ATTEMPTS, at most 20); Celery's own limit would cut it
+# short. A database outage is retried with the same backoff, up to 30 retries of the task in all.
+@shared_task(bind=True, acks_late=True, reject_on_worker_lost=True,
+             **{**DATABASE_RETRY, "max_retries": None, "retry_kwargs": {"max_retries": 30}})
 def webhook_deliver(self: Task, delivery_id: int) -> None:
     """One attempt of a webhook delivery; transient failures come back later with backoff."""
     # In-process (no broker, the embedded demo) there is no later: Celery's eager retry would run
@@ -38,14 +41,14 @@ def webhook_deliver(self: Task, delivery_id: int) -> None:
 
 
 # Named as housekeeping work: the task routes put it on the housekeeping queue by this name.
-@shared_task(name="housekeeping.sweep", acks_late=True, reject_on_worker_lost=True)
+@shared_task(name="housekeeping.sweep", acks_late=True, reject_on_worker_lost=True, **DATABASE_RETRY)
 def housekeeping_sweep() -> dict[str, int]:
     """Beat: re-enqueue or fail whatever stopped making progress. Idempotent: every step is a
     conditional UPDATE on the state it found."""
     return stalled_work_sweep()
 
 
-@shared_task(acks_late=True, reject_on_worker_lost=True)
+@shared_task(acks_late=True, reject_on_worker_lost=True, **DATABASE_RETRY)
 def alarms_check() -> int:
     """Beat: test the latest month and week of every domain and judge version; storing an alarm
     is once per period (a unique constraint), so a redelivery raises nothing twice."""

@@ -5,17 +5,27 @@ A service refuses bad input or a lost race by raising ``ApplicationError`` (or a
 may catch it to answer in place (a form's partial with 422); what they leave uncaught is mapped
 here, once: ``ApplicationErrorMiddleware`` for the pages (a short escaped text, which htmx swaps
 into an error target) and ``api_exception_handler`` for DRF (``{"detail", "code"}``). Never a 500.
+
+The database unreachable for a moment (restarted, failed over) is mapped here too, as
+``DatabaseUnavailable``: a 503 with ``Retry-After`` (the styled page, or JSON under the API), not
+a 500 with a traceback.
 """
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable
 from typing import Any
 
-from django.http import HttpRequest, HttpResponse
+from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.template.loader import render_to_string
 from django.utils.html import escape
 from rest_framework.response import Response
 from rest_framework.views import exception_handler
+
+from hybridqc.queueing import DATABASE_DOWN
+
+log = logging.getLogger(__name__)
 
 
 class ApplicationError(Exception):
@@ -32,9 +42,43 @@ class ApplicationError(Exception):
         self.code = code or self.default_code
 
 
+class DatabaseUnavailable(ApplicationError):
+    """The database cannot be reached for a moment: try again after ``RETRY_AFTER`` seconds."""
+
+    default_status = 503
+    default_code = "database_unavailable"
+    RETRY_AFTER = 30
+
+
+DATABASE_UNAVAILABLE_MESSAGE = ("The database cannot be reached at the moment, so nothing could be read or saved. "
+                                f"Try again in about {DatabaseUnavailable.RETRY_AFTER} seconds.")
+
+
+def application_error_for(exc: Exception) -> ApplicationError | None:
+    """The one mapping: the application error an exception answers as, None for a bug (a 500)."""
+    if isinstance(exc, ApplicationError):
+        return exc
+    if isinstance(exc, DATABASE_DOWN):
+        log.warning("database unavailable: %s: %s", type(exc).__name__, exc)
+        return DatabaseUnavailable(DATABASE_UNAVAILABLE_MESSAGE)
+    return None
+
+
+def _headers(exc: ApplicationError) -> dict[str, str]:
+    return {"Retry-After": str(exc.RETRY_AFTER)} if isinstance(exc, DatabaseUnavailable) else {}
+
+
 def application_error_response(exc: ApplicationError) -> HttpResponse:
     """What a page answers: the message, escaped (it may quote user input), with its status."""
-    return HttpResponse(escape(exc.message), status=exc.status, content_type="text/plain; charset=utf-8")
+    return HttpResponse(escape(exc.message), status=exc.status, content_type="text/plain; charset=utf-8",
+                        headers=_headers(exc))
+
+
+def database_unavailable_page(exc: DatabaseUnavailable) -> HttpResponse:
+    # Rendered without the request: its context (the user, their permissions, messages) would
+    # query the database that is down, so the page keeps the top bar but names nobody.
+    return HttpResponse(render_to_string("503.html", {"message": exc.message}), status=exc.status,
+                        headers=_headers(exc))
 
 
 class ApplicationErrorMiddleware:
@@ -47,13 +91,20 @@ class ApplicationErrorMiddleware:
         return self.get_response(request)
 
     def process_exception(self, request: HttpRequest, exception: Exception) -> HttpResponse | None:
-        if isinstance(exception, ApplicationError):
-            return application_error_response(exception)
-        return None
+        error = application_error_for(exception)
+        if error is None:
+            return None
+        if request.path.startswith("/api/"):  # outside a DRF view (a decorator, the session)
+            return JsonResponse({"detail": error.message, "code": error.code}, status=error.status,
+                                headers=_headers(error))
+        if isinstance(error, DatabaseUnavailable) and not getattr(request, "htmx", False):
+            return database_unavailable_page(error)
+        return application_error_response(error)
 
 
 def api_exception_handler(exc: Exception, context: dict[str, Any]) -> Response | None:
     """DRF's handler, plus ``ApplicationError`` as ``{"detail": message, "code": code}``."""
-    if isinstance(exc, ApplicationError):
-        return Response({"detail": exc.message, "code": exc.code}, status=exc.status)
+    error = application_error_for(exc)
+    if error is not None:
+        return Response({"detail": error.message, "code": error.code}, status=error.status, headers=_headers(error))
     return exception_handler(exc, context)

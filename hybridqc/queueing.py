@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
+import psycopg
 from django.conf import settings
 from django.db import InterfaceError
 from django.db import OperationalError as DatabaseOperationalError
@@ -23,7 +24,9 @@ def enqueue_failed_message(what: str) -> str:
 
 # The database unreachable for a moment (restarted, failed over, a dropped connection): a task that
 # meets it is retried with backoff instead of failing its run or batch. Celery's Django fix-up
-# closes the broken connection when the task ends, so the retry connects afresh.
-DATABASE_DOWN = (DatabaseOperationalError, InterfaceError)
+# closes the broken connection when the task ends, so the retry connects afresh. psycopg's own
+# classes too: the COPY import path (routing/ingest/ingest_copy.py) runs on psycopg's cursor, whose
+# errors Django does not wrap.
+DATABASE_DOWN = (DatabaseOperationalError, InterfaceError, psycopg.OperationalError, psycopg.InterfaceError)
 DATABASE_RETRY: dict[str, Any] = {"autoretry_for": DATABASE_DOWN, "retry_backoff": 1, "retry_backoff_max": 30,
                                   "retry_jitter": False, "max_retries": 10}

@@ -68,16 +68,16 @@ def batch_route(*, batch: Batch) -> int:
 
 def batch_route_or_fail(*, batch: Batch) -> int:
     """``batch_route``, but a pipeline that raises leaves the batch ``failed`` with the reason a
-    lead can read (and a Retry), never ``routing`` with its page polling forever."""
+    lead can read (and a Retry), never ``routing`` with its page polling forever. The exception
+    is raised again, so that Celery records the task as failed with its traceback."""
     try:
         return batch_route(batch=batch)
     except DATABASE_DOWN:
         raise  # transient: the task retries; the batch stays "routing" (its routing is one transaction)
     except Exception as exc:
-        log.exception("batch %r: routing failed", batch.name)
         reason = f"routing failed: {type(exc).__name__}: {exc}"[:500]
         batch_status_set(batch=batch, status=Batch.Status.FAILED, detail=reason)
-        return 0
+        raise
 
 
 def batch_routing_reset(*, batch: Batch) -> set[int]:

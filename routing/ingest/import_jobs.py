@@ -19,6 +19,7 @@ from django.db import connection
 from django.db.models import F, Q
 from django.utils import timezone
 
+from hybridqc.queueing import DATABASE_DOWN
 from routing.ingest.import_v1 import ImportResult, batch_import
 from routing.ingest.import_validation import ImportValidationError, LineError
 from routing.ingest.models import ImportJob
@@ -97,20 +98,24 @@ def _job_done(job: ImportJob, result: ImportResult) -> None:
     )
 
 
-def _job_claim(job_id: int) -> ImportJob | None:
+def _job_claim(job_id: int, *, retrying: bool) -> ImportJob | None:
     # A long-running job too: a task redelivered after its worker died (once the broker's
-    # visibility timeout has passed) starts over, which the idempotent import allows.
+    # visibility timeout has passed) starts over, which the idempotent import allows. So does the
+    # task's own retry after the database went away: it takes back the job it had claimed.
     now = timezone.now()
-    stale = Q(status=ImportJob.Status.RUNNING, started_at__lt=now - STALE_AFTER)
-    claimed = ImportJob.objects.filter(Q(status=ImportJob.Status.QUEUED) | stale, pk=job_id).update(
+    taken = Q(status=ImportJob.Status.QUEUED) | Q(status=ImportJob.Status.RUNNING, started_at__lt=now - STALE_AFTER)
+    if retrying:
+        taken |= Q(status=ImportJob.Status.RUNNING)
+    claimed = ImportJob.objects.filter(taken, pk=job_id).update(
         status=ImportJob.Status.RUNNING, attempts=F("attempts") + 1, started_at=now
     )
     return ImportJob.objects.get(pk=job_id) if claimed else None
 
 
-def import_job_execute(*, job_id: int) -> ImportJob | None:
-    """Import a queued job's file; None when the job is gone or already finished."""
-    job = _job_claim(job_id)
+def import_job_execute(*, job_id: int, retrying: bool = False) -> ImportJob | None:
+    """Import a queued job's file; None when the job is gone or already finished. ``retrying``:
+    the task's retry after the database was unreachable (the error is raised, not stored)."""
+    job = _job_claim(job_id, retrying=retrying)
     if job is None:
         return None
     write, close = _progress_writer(job.pk)
@@ -120,6 +125,8 @@ def import_job_execute(*, job_id: int) -> ImportJob | None:
                                   user=job.created_by, **job.batch_fields)
     except ImportValidationError as exc:
         _job_failed(job, exc.errors)
+    except DATABASE_DOWN:
+        raise  # transient: the task retries, and the import (one transaction) starts over
     except Exception:
         log.exception("import job %s failed", job.pk)
         _job_failed(job, [LineError(0, "(file)", INTERNAL_ERROR)])

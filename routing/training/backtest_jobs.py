@@ -14,6 +14,7 @@ from typing import Any
 
 from django.utils import timezone
 
+from hybridqc.queueing import DATABASE_DOWN
 from routing.batches.models import Batch
 from routing.training.router_training import backtest_result_path, backtest_result_save, batch_backtest_run
 
@@ -73,6 +74,8 @@ def backtest_run_or_error(*, batch: Batch, alpha: float, delta: float, splits: i
         return batch_backtest_run(batch=batch, alpha=alpha, delta=delta, splits=splits, on_split=on_split)
     except ValueError as exc:
         return {"error": str(exc)}
+    except DATABASE_DOWN:
+        raise  # transient: the task retries the backtest rather than storing an error
     except Exception as exc:
         log.exception("backtest of batch %r failed", batch.name)
         return {"error": f"The backtest failed ({type(exc).__name__}); run it again or check the worker's log."}

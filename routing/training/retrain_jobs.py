@@ -7,6 +7,7 @@ import logging
 from django.contrib.auth.models import AnonymousUser, User
 from django.utils import timezone
 
+from hybridqc.queueing import DATABASE_DOWN
 from routing.training.models import RetrainJob
 from routing.training.router_promotion import promotion_summary
 from routing.training.router_training import RouterTrainingError, router_train
@@ -18,10 +19,12 @@ def retrain_job_create(*, user: User | AnonymousUser | None) -> RetrainJob:
     return RetrainJob.objects.create(requested_by=user if isinstance(user, User) else None)
 
 
-def retrain_job_run(*, job_id: int) -> RetrainJob | None:
+def retrain_job_run(*, job_id: int, retrying: bool = False) -> RetrainJob | None:
     """Run a queued retrain (a redelivery of one already taken does nothing) and store what it
-    decided, or why it could not train."""
-    claimed = RetrainJob.objects.filter(pk=job_id, status=RetrainJob.Status.QUEUED).update(
+    decided, or why it could not train. ``retrying``: the task's retry after the database was
+    unreachable (the error is raised, not stored), which takes back the job it had claimed."""
+    statuses = [RetrainJob.Status.QUEUED, RetrainJob.Status.RUNNING] if retrying else [RetrainJob.Status.QUEUED]
+    claimed = RetrainJob.objects.filter(pk=job_id, status__in=statuses).update(
         status=RetrainJob.Status.RUNNING, started_at=timezone.now())
     job = RetrainJob.objects.filter(pk=job_id).first()
     if not claimed or job is None:
@@ -30,6 +33,8 @@ def retrain_job_run(*, job_id: int) -> RetrainJob | None:
         model = router_train()
     except RouterTrainingError as exc:
         job.status, job.error = RetrainJob.Status.FAILED, f"Not retrained: {exc}"
+    except DATABASE_DOWN:
+        raise  # transient: the task retries the training
     except Exception as exc:
         log.exception("retrain job %s failed", job_id)
         job.status, job.error = RetrainJob.Status.FAILED, f"The retrain failed ({type(exc).__name__}); try again."

@@ -2,8 +2,9 @@
 
 import logging
 
-from celery import shared_task
+from celery import Task, shared_task
 
+from hybridqc.queueing import DATABASE_RETRY
 from routing.batches.models import Batch
 from routing.training.backtest_jobs import backtest_failure_save, backtest_pending_path, backtest_run_or_error
 from routing.training.retrain_jobs import retrain_job_run
@@ -17,19 +18,20 @@ from routing.training.router_training import (
 log = logging.getLogger(__name__)
 
 
-@shared_task(name="routing.tasks.router_retrain_check", acks_late=True, reject_on_worker_lost=True)
+@shared_task(name="routing.tasks.router_retrain_check", acks_late=True, reject_on_worker_lost=True, **DATABASE_RETRY)
 def router_retrain_check() -> int | None:
     """Beat: retrain the router when enough new human labels arrived; returns the new version."""
     model = router_retrain_if_due()
     return model.version if model else None
 
 
-@shared_task(name="routing.tasks.router_retrain", acks_late=True, reject_on_worker_lost=True)
-def router_retrain(requested_by: int | None = None, job_id: int | None = None) -> int | None:
+@shared_task(name="routing.tasks.router_retrain", bind=True, acks_late=True, reject_on_worker_lost=True,
+             **DATABASE_RETRY)
+def router_retrain(self: Task, requested_by: int | None = None, job_id: int | None = None) -> int | None:
     """A lead asked for a retrain from the model page (``job_id``: its job row, which records
     the outcome); returns the new version."""
     if job_id is not None:
-        job = retrain_job_run(job_id=job_id)
+        job = retrain_job_run(job_id=job_id, retrying=self.request.retries > 0)
         return job.version if job is not None else None
     try:
         return router_train().version
@@ -38,7 +40,7 @@ def router_retrain(requested_by: int | None = None, job_id: int | None = None) -
         return None
 
 
-@shared_task(name="routing.tasks.batch_backtest", acks_late=True, reject_on_worker_lost=True)
+@shared_task(name="routing.tasks.batch_backtest", acks_late=True, reject_on_worker_lost=True, **DATABASE_RETRY)
 def batch_backtest(token: str, batch_id: int, alpha: float, delta: float, splits: int) -> None:
     """A backtest on a stored batch's labeled history, too large to run inside the request;
     the result lands where the backtest page polls for it."""

@@ -9,10 +9,12 @@ import sys
 from pathlib import Path
 
 import pytest
+from celery import Celery
 from django.core.exceptions import ImproperlyConfigured
 
 from hybridqc import queues
 from hybridqc.celery import app, queues_use
+from hybridqc.queueing import DATABASE_DOWN
 
 ROOT = Path(__file__).resolve().parent.parent.parent
 EXPECTED = {
@@ -86,3 +88,47 @@ def test_queues_settings_refuse_to_load_with_a_lease_shorter_than_a_chunk():
     assert proc.returncode == 1
     assert ("JUDGE_CHUNK_SOFT_TIME_LIMIT/JUDGE_CHUNK_TIME_LIMIT: the hard time limit (1920 s) must be below the "
             "broker's visibility timeout (CELERY_VISIBILITY_TIMEOUT, 1000 s)") in proc.stderr
+
+
+def _policy_problems(task, *, default_time_limit: int | None, visibility_timeout: int) -> list[str]:
+    """What a task lacks of the delivery policy: redelivered only when done (acks_late, and again
+    when its worker dies), a hard time limit below the broker's visibility timeout, retries with
+    backoff for the database being unreachable and for nothing else, and a queue of its own kind."""
+    problems = []
+    if not (task.acks_late and task.reject_on_worker_lost):
+        problems.append("acks_late and reject_on_worker_lost")
+    hard = task.time_limit or default_time_limit
+    if hard is None or hard >= visibility_timeout:
+        problems.append(f"hard time limit {hard} below the visibility timeout {visibility_timeout}")
+    if set(getattr(task, "autoretry_for", ())) != set(DATABASE_DOWN) or not getattr(task, "retry_backoff", False):
+        problems.append("autoretry_for DATABASE_DOWN with backoff")
+    if task.max_retries is None and getattr(task, "retry_kwargs", {}).get("max_retries") is None:
+        problems.append("a bound on the database retries")
+    if task.name not in queues.TASK_KINDS:
+        problems.append("a queue in hybridqc/queues.py TASK_KINDS")
+    return problems
+
+
+def test_queues_every_registered_task_has_the_delivery_and_retry_policy(settings, prefix_t):
+    """Every task of ours touches the database: a new one that forgets any part of the policy fails here."""
+    app.loader.import_default_modules()
+    ours = {name: task for name, task in app.tasks.items() if not name.startswith("celery.")}
+    assert len(ours) == len(queues.TASK_KINDS) == 13
+    problems = {name: _policy_problems(task, default_time_limit=settings.CELERY_TASK_TIME_LIMIT,
+                                       visibility_timeout=settings.CELERY_VISIBILITY_TIMEOUT)
+                for name, task in ours.items()}
+    assert {name: p for name, p in problems.items() if p} == {}
+    assert {name: _queue_of(name) for name in ours} == {
+        name: queues.queue_name("t", kind) for name, kind in queues.TASK_KINDS.items()}
+
+
+def test_queues_policy_check_names_what_a_bare_task_lacks():
+    probe = Celery("probe")
+
+    @probe.task(name="probe.bare", acks_late=False, time_limit=3600)
+    def bare() -> None:
+        """A task written without the policy."""
+
+    assert _policy_problems(probe.tasks["probe.bare"], default_time_limit=None, visibility_timeout=3600) == [
+        "acks_late and reject_on_worker_lost", "hard time limit 3600 below the visibility timeout 3600",
+        "autoretry_for DATABASE_DOWN with backoff", "a queue in hybridqc/queues.py TASK_KINDS"]

@@ -10,6 +10,7 @@ import subprocess
 import sys
 from datetime import timedelta
 from pathlib import Path
+from statistics import StatisticsError
 
 import pytest
 from django.core.management import call_command
@@ -20,6 +21,7 @@ from django.utils import timezone
 
 from dashboard.housekeeping import stalled_work_sweep
 from hybridqc.flows.batches import batch_route_or_fail
+from hybridqc.flows.tasks import batch_pipeline_run
 from reviewers.models import ReviewTask
 from routing.batches.models import Batch
 from routing.decisions.models import RoutingDecision
@@ -108,17 +110,36 @@ def test_sweeper_fails_a_batch_whose_routing_keeps_stopping(settings):
         "failed", "routing made no progress after 1 re-enqueues by the sweeper")
 
 
-@pytest.mark.django_db
-def test_pipeline_that_raises_fails_the_batch_with_the_reason():
-    batch = factories.batch("bad-judgment", items=[factories.rating_item(0)]).batch
+def _bad_judgment_batch(name: str) -> Batch:
+    batch = factories.batch(name, items=[factories.rating_item(0)]).batch
     example = batch.examples.get()
     Judgment.objects.filter(example=example).delete()
     Judgment.objects.create(example=example, judge="j", choice=1, rating=None)
-    batch_route_or_fail(batch=batch)
+    return batch
+
+
+@pytest.mark.django_db
+def test_pipeline_that_raises_fails_the_batch_with_the_reason():
+    batch = _bad_judgment_batch("bad-judgment")
+    with pytest.raises(StatisticsError):
+        batch_route_or_fail(batch=batch)
     batch.refresh_from_db()
     assert batch.status == "failed"
-    assert batch.status_detail.startswith("routing failed: ")
+    assert batch.status_detail == "routing failed: StatisticsError: no median for empty data"
     assert RoutingDecision.objects.filter(example__batch=batch).count() == 0
+
+
+@pytest.mark.worker
+def test_pipeline_that_raises_in_a_worker_fails_the_batch_and_the_task(celery_worker, celery_queue):
+    """The worker records the task as failed with the exception (not a success returning 0)."""
+    batch = _bad_judgment_batch("bad-judgment-worker")
+    Batch.objects.filter(pk=batch.pk).update(status=Batch.Status.ROUTING)
+    task_id = batch_pipeline_run.delay(batch.pk).id
+    wait_until(lambda: Batch.objects.get(pk=batch.pk).status == "failed", timeout=60, what="batch failed")
+    log_file = ROOT / "var" / f"worker-{celery_queue}.log"
+    line = f"Task hybridqc.flows.tasks.batch_pipeline_run[{task_id}] raised unexpected: StatisticsError"
+    wait_until(lambda: line in log_file.read_text(), timeout=30, what="the task's failure in the worker log")
+    assert log_file.read_text().count(f"batch_pipeline_run[{task_id}] retry") == 0
 
 
 @pytest.mark.worker

@@ -3,14 +3,20 @@ state (queued only while it is queued), and a finished job tells the polling pag
 
 from __future__ import annotations
 
+import pytest
+from django.db import OperationalError
 from django.urls import reverse
 
 from hybridqc.flows.imports import batch_import
+from reviewers.models import HumanLabel
+from routing.batches.models import Example
+from routing.judging.models import Judgment
 from routing.training.models import RetrainJob
 from routing.training.retrain_jobs import retrain_job_create, retrain_job_run
 from routing.training.selectors import jobs_recent
 from tests import factories
 from tests.support.confirm import post_confirmed
+from tests.support.locks import lock_held
 
 
 def test_retrain_job_run_records_the_version_and_runs_once(db, lead_user):
@@ -46,3 +52,18 @@ def test_retrain_flash_says_queued_only_while_queued(db, client, lead_user):
     client.force_login(lead_user)
     page = post_confirmed(client, reverse("routing:router_retrain"), follow=True).content.decode()
     assert "Retraining queued" in page and RetrainJob.objects.get().status == "queued"
+
+
+def test_retrain_job_run_raises_a_transient_database_error_and_only_its_retry_takes_the_job_back(
+        transactional_db, lead_user):
+    """The tables training reads locked by another connection: the error is raised (the task
+    retries), not stored; the job stays running for the retry, which a fresh delivery leaves alone."""
+    job = retrain_job_create(user=lead_user)
+    tables = ", ".join(m._meta.db_table for m in (Example, Judgment, HumanLabel))
+    with (lock_held(f"LOCK TABLE {tables} IN ACCESS EXCLUSIVE MODE"),
+          pytest.raises(OperationalError, match="^canceling statement due to lock timeout")):
+        retrain_job_run(job_id=job.pk)
+    assert (RetrainJob.objects.get(pk=job.pk).status, RetrainJob.objects.get(pk=job.pk).error) == ("running", "")
+    assert retrain_job_run(job_id=job.pk).status == "running"  # a redelivery: not its job to take
+    retried = retrain_job_run(job_id=job.pk, retrying=True)
+    assert (retried.status, retried.error.startswith("Not retrained: ")) == ("failed", True)  # no history
