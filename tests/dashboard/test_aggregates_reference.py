@@ -66,7 +66,7 @@ def _python_references(examples: list[Example]) -> dict[int, float]:
     return out
 
 
-@settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(label_sets=st.lists(st.lists(LABEL, max_size=6), min_size=len(TASKS), max_size=len(TASKS)))
 def test_reference_sql_equals_label_reference_for_every_label_set(examples, label_sets):
     # The fixture's rows live for the whole test; each hypothesis example brings its own labels.
