@@ -13,6 +13,7 @@ from typing import Any
 
 from django.conf import settings
 from django.db import transaction
+from django.db.models import Exists, OuterRef
 from django.utils import timezone
 
 from routing.batches.events import batch_gate_inputs_changed
@@ -48,6 +49,20 @@ def undo_open(label: HumanLabel | None, now: datetime) -> bool:
     return label is not None and label.created_at >= now - undo_window()
 
 
+def adjudication_taken() -> Exists:
+    """Whether an adjudication of the outer label's item was taken or finished, as an expression:
+    a page of labels annotates it (``adjudication_taken``) and asks once for all its rows."""
+    adjudications = ReviewTask.objects.filter(example_id=OuterRef("example_id"), kind=ReviewTask.Kind.ADJUDICATION)
+    return Exists(adjudications.exclude(status__in=UNTAKEN))
+
+
+def _adjudication_taken(label: HumanLabel) -> bool:
+    # The annotation when the label was read with it (the history page); else the same expression, asked.
+    if hasattr(label, "adjudication_taken"):
+        return bool(label.adjudication_taken)
+    return HumanLabel.objects.filter(pk=label.pk).filter(adjudication_taken()).exists()
+
+
 def label_change_refusal(label: HumanLabel) -> str | None:
     """The rule for whether a reviewer may still change one of their labels: None when they may,
     else the reason. Not once an adjudication of the item started or ended (the adjudicator saw
@@ -55,8 +70,7 @@ def label_change_refusal(label: HumanLabel) -> str | None:
     reviewer cannot tell from any other item, stays changeable: refusing would give it away)."""
     if label.task is None or label.source != HumanLabel.Source.REVIEW:
         return NO_SUCH_LABEL
-    adjudication = ReviewTask.objects.filter(example_id=label.example_id, kind=ReviewTask.Kind.ADJUDICATION)
-    if adjudication.exclude(status__in=UNTAKEN).exists():
+    if _adjudication_taken(label):
         return ADJUDICATED
     if label.example.is_gold and label.task.kind != ReviewTask.Kind.GOLD:
         return GOLD_ANSWER
