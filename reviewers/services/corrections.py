@@ -21,6 +21,7 @@ from routing.batches.events import batch_gate_inputs_changed
 from ..models import HumanLabel, ReviewerProfile, ReviewTask
 from .errors import ReviewError
 from .followups import FIRST_KINDS, label_followups
+from .gold import gold_check
 from .pool import credentials_valid, task_load, task_lock
 from .queue import (
     MAY_NOT_REVIEW,
@@ -141,6 +142,9 @@ def review_label_undo(*, reviewer: ReviewerProfile) -> ReviewTask:
         assert task is not None  # the label's task exists: HumanLabel.task is set null on delete
         _followups_withdraw(label, task)
         label.delete()
+        if label.example.is_gold:
+            # Before the lease comes back: a credential this gold answer paused is active again.
+            gold_check(reviewer=reviewer, example=label.example)
         _lease_restore(task, reviewer, now)
         batch_gate_inputs_changed.send(sender=HumanLabel, batch_id=task.example.batch_id)
     return task_load(task.pk)
