@@ -297,6 +297,9 @@ REST_FRAMEWORK = {
         "token-create": env_rate("API_THROTTLE_TOKEN_CREATE", "20/hour"),
         # Refused tokens per client address (guessing).
         "token-failure": env_rate("API_THROTTLE_TOKEN_FAILURE", "30/min"),
+        # The password reset page (hybridqc.auth): each request mails a person.
+        "password-reset-email": env_rate("PASSWORD_RESET_PER_EMAIL", "3/hour"),
+        "password-reset-ip": env_rate("PASSWORD_RESET_PER_IP", "10/hour"),
     },
 }
 SPECTACULAR_SETTINGS = {
