@@ -1,4 +1,5 @@
-"""The cross-batch item search: one FilterSet over routing decisions (state in the query string).
+"""The FilterSets over routing decisions (state in the query string): a batch's decision table
+(``BatchDecisionFilter``) and the cross-batch item search (``ItemFilter``, the same filters and more).
 
 Every filter is a WHERE on an indexed column or an EXISTS on an indexed foreign key, except the
 text search (a scan of the prompts) and the agreement, which compares the judge's verdict with the
@@ -72,15 +73,15 @@ class CredentialFilter(django_filters.ModelChoiceFilter):
     field_class = CredentialField
 
 
-class ItemFilter(DecisionFilter):
-    batch = django_filters.ModelChoiceFilter(field_name="example__batch", queryset=Batch.objects.order_by("name"),
-                                             empty_label="all")
+class BatchDecisionFilter(DecisionFilter):
+    """One batch's decisions: route, id, domain and sort (``DecisionFilter``), and reason,
+    agreement, judge confidence and reviewer; line order unless the URL sorts."""
+
     reason = django_filters.CharFilter(field_name="reason", lookup_expr="icontains", label="Reason contains")
-    score = django_filters.RangeFilter(field_name="score", label="Router score (min, max)")
+    confidence = django_filters.RangeFilter(field_name="confidence", label="Judge confidence (min, max)")
     reviewer = CredentialFilter(queryset=Credential.objects.order_by("pk"), method="filter_reviewer",
                                 label="Labelled under credential", empty_label="anyone")
     agreement = django_filters.ChoiceFilter(choices=AGREEMENT, method="filter_agreement", empty_label="any")
-    text = django_filters.CharFilter(field_name="example__prompt", lookup_expr="icontains", label="Prompt contains")
 
     class Meta(DecisionFilter.Meta):
         fields: list[str] = []
@@ -99,6 +100,18 @@ class ItemFilter(DecisionFilter):
             return queryset.filter(reference__isnull=True)
         agreeing = queryset.filter(judged_q(), reference__isnull=False)
         return agreeing.filter(agree_q()) if value == "agree" else agreeing.exclude(agree_q())
+
+
+class ItemFilter(BatchDecisionFilter):
+    """Decisions across batches: the batch's filters, and batch, router score and prompt text."""
+
+    batch = django_filters.ModelChoiceFilter(field_name="example__batch", queryset=Batch.objects.order_by("name"),
+                                             empty_label="all")
+    score = django_filters.RangeFilter(field_name="score", label="Router score (min, max)")
+    text = django_filters.CharFilter(field_name="example__prompt", lookup_expr="icontains", label="Prompt contains")
+
+    class Meta(BatchDecisionFilter.Meta):
+        fields: list[str] = []
 
     def filter_queryset(self, queryset: QuerySet[Any]) -> QuerySet[Any]:
         # Example order unless the URL sorts: the decisions' unique example_id index serves it.

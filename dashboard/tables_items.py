@@ -1,4 +1,5 @@
-"""The table of routing decisions the item search shows (django-tables2); the FilterSet sorts."""
+"""The tables of routing decisions (django-tables2) the item search and the batch page show; the
+FilterSets filter and sort."""
 
 from __future__ import annotations
 
@@ -36,3 +37,21 @@ class DecisionTable(tables.Table):
 
     def render_score(self, value: Any) -> str:
         return f"{value:.3f}"
+
+
+class BatchDecisionTable(DecisionTable):
+    """One batch's decisions (no batch column). The sortable headers write the FilterSet's own
+    ``ordering`` parameter (``line``, ``confidence``, ``score``), so the sort has one place in the URL
+    and the sort menu and the headers always agree."""
+
+    line = tables.Column(accessor="example__external_id", verbose_name="Example", orderable=True,
+                         order_by=("example__line_number",),
+                         linkify=lambda record: reverse("dashboard:item", args=[record.example_id]))
+    confidence = tables.Column(orderable=True, attrs={"td": {"class": "num"}})
+    score = tables.Column(orderable=True, attrs={"td": {"class": "num"}})
+
+    class Meta(DecisionTable.Meta):
+        exclude = ("example", "batch")
+        sequence = ("line", "domain", "route", "confidence", "score", "reason", "router_version")
+        order_by_field = "ordering"
+        empty_text = "No decisions match these filters."

@@ -7,12 +7,13 @@ from django.contrib import messages
 from django.contrib.auth.decorators import permission_required
 from django.core.exceptions import RequestDataTooBig
 from django.core.paginator import Paginator
-from django.db.models import QuerySet
 from django.http import HttpRequest, HttpResponse, HttpResponseBase, StreamingHttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
+from django.utils.functional import cached_property
 from django.utils.http import content_disposition_header
 from django.views.decorators.http import require_http_methods, require_POST
 from django_htmx.http import HttpResponseClientRedirect, reswap, retarget
+from django_tables2 import LazyPaginator, RequestConfig
 
 from hybridqc.flows.imports import batch_import
 from hybridqc.flows.tasks import batch_pipeline_run
@@ -20,7 +21,6 @@ from hybridqc.http import HtmxHttpRequest
 from hybridqc.queueing import BROKER_DOWN, enqueue_failed_message
 from hybridqc.roles import is_admin, is_lead, is_reviewer, lead_required
 from routing.batches.models import Batch
-from routing.decisions.models import RoutingDecision
 from routing.decisions.pipeline import RETRYABLE, BatchRetryError, batch_retry
 from routing.ingest.import_v1 import ImportValidationError
 from routing.ingest.import_validation import FIELDS_TOO_LARGE, request_size_problem
@@ -28,7 +28,8 @@ from routing.monitoring.tasks import batch_input_drift_run
 
 from .alarms import open_alarms
 from .charts import drift_series
-from .filters import BatchFilter, DecisionFilter
+from .filters import BatchFilter
+from .filters_items import BatchDecisionFilter
 from .forms import BatchUploadForm
 from .selectors import (
     batch_decisions,
@@ -39,6 +40,7 @@ from .selectors import (
     batches_reports,
     release_gate,
 )
+from .tables_items import BatchDecisionTable
 from .views_imports import import_job_started
 
 log = logging.getLogger(__name__)
@@ -144,36 +146,39 @@ def _progress(request: HtmxHttpRequest, batch: Batch) -> HttpResponse:
     return render(request, "dashboard/batch.html#progress", context)
 
 
-class _Counted:
-    """A queryset whose size is already known from the batch's figures, so the paginator does not
-    count a 100k batch's decisions again on every page."""
+class _CountedPaginator(Paginator):
+    """A paginator told the table's size, which the batch's figures already know, so a 100k
+    batch's decisions are not counted again on every page."""
 
-    def __init__(self, qs: QuerySet[RoutingDecision], count: int) -> None:
-        self.qs, self._count = qs, count
+    def __init__(self, object_list: Any, per_page: int, *, known_count: int, **kwargs: Any) -> None:
+        super().__init__(object_list, per_page, **kwargs)
+        self.known_count = known_count
 
+    @cached_property
     def count(self) -> int:
-        return self._count
-
-    def __len__(self) -> int:
-        return self._count
-
-    def __getitem__(self, key: Any) -> Any:
-        return self.qs[key]
+        return self.known_count
 
 
 # Which of the batch's counts is the size of the decision table under each route filter.
 _ROUTE_COUNT = {"": "routed", "judge": "judge_kept", "human": "routed_to_human", "audit": "audited"}
 
 
+def _paginator(filters: BatchDecisionFilter, report: dict[str, Any]) -> dict[str, Any]:
+    """The size is known when only the route (and the sort) is chosen; under any other filter a
+    page reads one row past its end instead of counting the whole match (LazyPaginator)."""
+    data = filters.form.cleaned_data
+    if any(value for name, value in data.items() if name not in ("route", "ordering")):
+        return {"paginator_class": LazyPaginator}
+    return {"paginator_class": _CountedPaginator, "known_count": report[_ROUTE_COUNT[data.get("route") or ""]]}
+
+
 def _decisions_context(request: HtmxHttpRequest, batch: Batch, report: dict[str, Any]) -> tuple[dict[str, Any], bool]:
-    filters = DecisionFilter(request.GET, queryset=batch_decisions(batch))
+    filters = BatchDecisionFilter(request.GET, queryset=batch_decisions(batch))
     valid = filters.is_valid()
-    rows: Any = filters.qs if valid else batch_decisions(batch).none()
-    data = filters.form.cleaned_data if valid else {}
-    if valid and not data.get("q") and not data.get("domain"):
-        rows = _Counted(filters.qs, report[_ROUTE_COUNT[data.get("route") or ""]])
-    return {"batch": batch, "decision_filters": filters,
-            "decisions": Paginator(rows, DECISIONS_PER_PAGE).get_page(request.GET.get("page"))}, valid
+    table = BatchDecisionTable(filters.qs if valid else batch_decisions(batch).none())
+    pages = _paginator(filters, report) if valid else {"paginator_class": LazyPaginator}
+    RequestConfig(request, paginate={"per_page": DECISIONS_PER_PAGE, **pages}).configure(table)
+    return {"batch": batch, "decision_filters": filters, "decisions": table}, valid
 
 
 @lead_required

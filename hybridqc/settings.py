@@ -50,6 +50,8 @@ INSTALLED_APPS = [
     "django.contrib.sessions",
     "django.contrib.messages",
     "django.contrib.staticfiles",
+    # GinIndex (the prompt trigram index); it does nothing on other databases (the SQLite demo).
+    "django.contrib.postgres",
     "django_htmx",
     "django_filters",
     "django_tables2",
@@ -297,6 +299,9 @@ REST_FRAMEWORK = {
         "token-create": env_rate("API_THROTTLE_TOKEN_CREATE", "20/hour"),
         # Refused tokens per client address (guessing).
         "token-failure": env_rate("API_THROTTLE_TOKEN_FAILURE", "30/min"),
+        # The password reset page (hybridqc.auth): each request mails a person.
+        "password-reset-email": env_rate("PASSWORD_RESET_PER_EMAIL", "3/hour"),
+        "password-reset-ip": env_rate("PASSWORD_RESET_PER_IP", "10/hour"),
     },
 }
 SPECTACULAR_SETTINGS = {

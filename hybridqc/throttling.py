@@ -4,18 +4,26 @@ DRF's own classes copy ``DEFAULT_THROTTLE_RATES`` once, when they are imported, 
 later (a test, a reload) would never apply; these read the live API settings instead. Anonymous
 requests are counted during authentication (``AnonymousThrottleAuthentication``). The counters
 live in the default cache: Redis whenever one is configured, so every web worker counts the same
-requests.
+requests. ``password_reset_wait`` puts the same counters in front of a page (the password reset).
 """
 
 from __future__ import annotations
 
+import hashlib
 from typing import Any
 
+from django.http import HttpRequest
 from rest_framework.authentication import BaseAuthentication
 from rest_framework.exceptions import Throttled
 from rest_framework.request import Request
 from rest_framework.settings import api_settings
-from rest_framework.throttling import AnonRateThrottle, ScopedRateThrottle, SimpleRateThrottle, UserRateThrottle
+from rest_framework.throttling import (
+    AnonRateThrottle,
+    BaseThrottle,
+    ScopedRateThrottle,
+    SimpleRateThrottle,
+    UserRateThrottle,
+)
 
 
 def _rate(throttle: SimpleRateThrottle) -> str | None:
@@ -73,3 +81,34 @@ class TokenFailureThrottle(SimpleRateThrottle):
 
     def get_rate(self) -> str | None:
         return _rate(self)
+
+
+class PasswordResetThrottle(SimpleRateThrottle):
+    """Password-reset requests under one identity: an e-mail address (``password-reset-email``) or
+    a client address (``password-reset-ip``). Each request mails a person, so the page is limited
+    like the API, with DRF's rates and window over the same cache."""
+
+    def __init__(self, scope: str, ident: str) -> None:
+        self.scope, self.ident = scope, ident
+        super().__init__()
+
+    def get_cache_key(self, request: Any, view: object) -> str:
+        return self.cache_format % {"scope": self.scope, "ident": self.ident}
+
+    def get_rate(self) -> str | None:
+        return _rate(self)
+
+
+def password_reset_wait(request: HttpRequest, email: str) -> tuple[str, float] | None:
+    """None when a reset mail to ``email`` may be sent now (and it is counted); else which limit
+    refused it (``email`` or ``ip``) and the seconds until the oldest counted request expires.
+    The address is hashed: the cache holds no e-mail address."""
+    digest = hashlib.sha256(email.strip().lower().encode()).hexdigest()
+    drf_request = Request(request)  # DRF's client address rule (NUM_PROXIES) reads it
+    throttles = {"ip": PasswordResetThrottle("password-reset-ip", BaseThrottle().get_ident(drf_request)),
+                 "email": PasswordResetThrottle("password-reset-email", digest)}
+    for which, throttle in throttles.items():
+        # No view: the cache key is the identity alone.
+        if not throttle.allow_request(drf_request, None):  # type: ignore[arg-type]
+            return which, throttle.wait() or 0.0
+    return None

@@ -7,12 +7,14 @@ from django.views.generic import RedirectView
 from dashboard.views import home
 from reviewers.forms import ResetOrInviteForm
 
+from .auth import ThrottledPasswordResetView
+
 urlpatterns = [
     path("", home, name="home"),
     path("accounts/login/", auth_views.LoginView.as_view(), name="login"),
     path("accounts/logout/", auth_views.LogoutView.as_view(), name="logout"),
-    # Password reset by e-mail, also how an invited reviewer sets a first password.
-    path("accounts/password_reset/", auth_views.PasswordResetView.as_view(form_class=ResetOrInviteForm),
+    # Password reset by e-mail, also how an invited reviewer sets a first password (rate-limited).
+    path("accounts/password_reset/", ThrottledPasswordResetView.as_view(form_class=ResetOrInviteForm),
          name="password_reset"),
     path("accounts/password_reset/done/", auth_views.PasswordResetDoneView.as_view(), name="password_reset_done"),
     path("accounts/reset/<uidb64>/<token>/", auth_views.PasswordResetConfirmView.as_view(),

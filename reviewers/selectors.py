@@ -17,7 +17,7 @@ from .agreement import cohen_kappa, krippendorff_alpha_nominal
 from .capacity import today_start
 from .models import Credential, HumanLabel, Notification, ReviewerProfile, ReviewTask
 from .references import label_value
-from .services.corrections import undo_open
+from .services.corrections import adjudication_taken, undo_open
 from .services.gold import gold_accuracy, gold_value
 from .services.pool import credentials_valid, queue_state
 from .services.queue import queue_left_count
@@ -61,10 +61,12 @@ def queue_left(*, reviewer: ReviewerProfile, holding: bool) -> int:
 
 
 def labels_history(*, reviewer: ReviewerProfile) -> QuerySet[HumanLabel]:
-    """The reviewer's own review labels, newest first (their history page); nobody else's."""
+    """The reviewer's own review labels, newest first (their history page); nobody else's. Each
+    row carries what ``label_change_refusal`` reads, so a page costs the same queries at any size."""
     return (
         HumanLabel.objects.filter(reviewer=reviewer, source=HumanLabel.Source.REVIEW)
         .select_related("example__domain", "example__batch", "task")
+        .annotate(adjudication_taken=adjudication_taken())
         .order_by("-created_at", "-id")
     )
 

@@ -13,6 +13,7 @@ from typing import Any
 
 from django.conf import settings
 from django.db import transaction
+from django.db.models import Exists, OuterRef
 from django.utils import timezone
 
 from routing.batches.events import batch_gate_inputs_changed
@@ -20,6 +21,7 @@ from routing.batches.events import batch_gate_inputs_changed
 from ..models import HumanLabel, ReviewerProfile, ReviewTask
 from .errors import ReviewError
 from .followups import FIRST_KINDS, label_followups
+from .gold import gold_check
 from .pool import credentials_valid, task_load, task_lock
 from .queue import (
     MAY_NOT_REVIEW,
@@ -48,6 +50,20 @@ def undo_open(label: HumanLabel | None, now: datetime) -> bool:
     return label is not None and label.created_at >= now - undo_window()
 
 
+def adjudication_taken() -> Exists:
+    """Whether an adjudication of the outer label's item was taken or finished, as an expression:
+    a page of labels annotates it (``adjudication_taken``) and asks once for all its rows."""
+    adjudications = ReviewTask.objects.filter(example_id=OuterRef("example_id"), kind=ReviewTask.Kind.ADJUDICATION)
+    return Exists(adjudications.exclude(status__in=UNTAKEN))
+
+
+def _adjudication_taken(label: HumanLabel) -> bool:
+    # The annotation when the label was read with it (the history page); else the same expression, asked.
+    if hasattr(label, "adjudication_taken"):
+        return bool(label.adjudication_taken)
+    return HumanLabel.objects.filter(pk=label.pk).filter(adjudication_taken()).exists()
+
+
 def label_change_refusal(label: HumanLabel) -> str | None:
     """The rule for whether a reviewer may still change one of their labels: None when they may,
     else the reason. Not once an adjudication of the item started or ended (the adjudicator saw
@@ -55,8 +71,7 @@ def label_change_refusal(label: HumanLabel) -> str | None:
     reviewer cannot tell from any other item, stays changeable: refusing would give it away)."""
     if label.task is None or label.source != HumanLabel.Source.REVIEW:
         return NO_SUCH_LABEL
-    adjudication = ReviewTask.objects.filter(example_id=label.example_id, kind=ReviewTask.Kind.ADJUDICATION)
-    if adjudication.exclude(status__in=UNTAKEN).exists():
+    if _adjudication_taken(label):
         return ADJUDICATED
     if label.example.is_gold and label.task.kind != ReviewTask.Kind.GOLD:
         return GOLD_ANSWER
@@ -127,6 +142,9 @@ def review_label_undo(*, reviewer: ReviewerProfile) -> ReviewTask:
         assert task is not None  # the label's task exists: HumanLabel.task is set null on delete
         _followups_withdraw(label, task)
         label.delete()
+        if label.example.is_gold:
+            # Before the lease comes back: a credential this gold answer paused is active again.
+            gold_check(reviewer=reviewer, example=label.example)
         _lease_restore(task, reviewer, now)
         batch_gate_inputs_changed.send(sender=HumanLabel, batch_id=task.example.batch_id)
     return task_load(task.pk)

@@ -1,6 +1,7 @@
 """Gold items: examples whose answer is known, hidden among real tasks to measure reviewers.
 A reviewer whose gold accuracy in a domain falls below the threshold loses that credential
-(paused) until an admin looks, and admins get a notification."""
+(paused) until an admin looks, and admins get a notification, or until the reviewer's undo or
+correction of the failing answer brings the accuracy back (``gold_check``: one rule both ways)."""
 
 from __future__ import annotations
 
@@ -81,26 +82,33 @@ def gold_accuracy(reviewer: ReviewerProfile, prefix: str | None = None) -> Rate:
     return rate(hits, n)
 
 
+# The start of every reason this rule pauses with: how it knows the pauses that are its own.
+GOLD_PAUSE = "gold accuracy "
+
+
 def gold_check(*, reviewer: ReviewerProfile | None, example: Example) -> list[Credential]:
-    """Pause the reviewer's credentials covering this example's domain whose gold accuracy is
-    below the threshold over at least the minimum number of gold items. Returns those paused."""
+    """The gold-accuracy rule for the reviewer's credentials covering this example's domain: one
+    whose accuracy is below the threshold over at least the minimum number of gold items is
+    paused; one this rule paused whose accuracy no longer is (the failing answer was undone or
+    corrected) is active again. Pauses with other reasons are left alone. Returns those paused."""
     if reviewer is None:
         return []
     _, threshold, min_items = gold_settings()
-    paused = []
-    for credential in reviewer.credentials.filter(paused=False):
+    paused, lifted = [], []
+    for credential in reviewer.credentials.all():
         if not credential.covers(example.domain):
             continue
         acc = gold_accuracy(reviewer, credential.domain_prefix)
-        if acc.n >= min_items and acc.value is not None and acc.value < threshold:
-            credential_pause(
-                credential=credential,
-                reason=(
-                    f"gold accuracy {acc.value:.0%} (95% CI {acc.low:.0%}-{acc.high:.0%}) over {acc.n} gold "
-                    f"items in {credential.domain_prefix} is below {threshold:.0%}"
-                ),
-            )
+        failing = acc.n >= min_items and acc.value is not None and acc.value < threshold
+        if failing and not credential.paused:
+            credential_pause(credential=credential, reason=(
+                f"{GOLD_PAUSE}{acc.value:.0%} (95% CI {acc.low:.0%}-{acc.high:.0%}) over {acc.n} gold "
+                f"items in {credential.domain_prefix} is below {threshold:.0%}"))
             paused.append(credential)
+        elif not failing and credential.paused and credential.paused_reason.startswith(GOLD_PAUSE):
+            lifted.append(credential.pk)
+    if lifted:
+        credentials_unpause(credentials=Credential.objects.filter(pk__in=lifted))
     return paused
 
 

@@ -60,3 +60,29 @@ def test_batch_table_link_opens_the_item_page_with_line_breaks(live_server, tran
     assert page.locator("h1 code").inner_text() == "item-1"
     text = page.locator("[data-response='1'] .markdown").inner_text()
     assert text.strip().split("\n") == HAIKU.split("\n")
+
+
+def test_batch_table_sorts_and_pages_in_place_with_the_state_in_the_url(live_server, transactional_db, page):
+    batch = _batch(120)  # three pages of 50; 80 in domain test/a
+    _login(page, live_server)
+    page.goto(f"{live_server.url}/control/batch/{batch.pk}/")
+    page.evaluate("() => { window.notReloaded = true; }")  # gone if the page were loaded again
+    page.click("#decisions th a:text('Example')")
+    page.wait_for_url("**ordering=line")
+    page.click("#decisions th a:text('Example')")  # sorted by line now: the header turns it around
+    page.wait_for_url("**ordering=-line")
+    page.wait_for_function("() => document.querySelector('#decisions tr[data-example]').dataset.example === 'item-119'")
+    page.fill("#decision-filters input[name=domain]", "test/a")
+    page.click("#decision-filters button[type=submit]")
+    page.wait_for_url("**domain=test%2Fa*")
+    page.click("#decisions li.next a")
+    page.wait_for_url("**page=2*")
+    assert "ordering=-line" in page.url and "domain=test%2Fa" in page.url
+    ids = page.locator("#decisions tr[data-example]").evaluate_all("rows => rows.map(r => r.dataset.example)")
+    expected = [f"item-{i}" for i in range(119, -1, -1) if i % 3][50:]
+    assert ids == expected
+    assert page.evaluate("() => window.notReloaded") is True
+    page.reload()
+    assert page.input_value("#decision-filters input[name=domain]") == "test/a"
+    rows = page.locator("#decisions tr[data-example]")
+    assert rows.evaluate_all("rows => rows.map(r => r.dataset.example)") == expected

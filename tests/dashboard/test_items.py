@@ -1,7 +1,10 @@
 import re
 
 import pytest
+from django.db import connection, transaction
+from django.http import QueryDict
 
+from dashboard.filters_items import ItemFilter
 from dashboard.items import item_detail
 from hybridqc.flows.batches import batch_route
 from reviewers.models import Credential, HumanLabel, ReviewTask
@@ -176,3 +179,56 @@ def test_unstaffed_list_links_each_example_to_its_item_page(client, admin_user, 
     client.force_login(admin_user)
     body = client.get("/review/unstaffed/").content.decode()
     assert f'<a href="/control/item/{example.pk}/">item-0</a>' in body
+
+
+@pytest.mark.parametrize(("query", "expected"), [
+    ("", ["item-0", "item-1", "item-2", "item-3"]),
+    ("route=judge", ["item-0"]),
+    ("agreement=agree", ["item-1"]),
+    ("agreement=disagree", ["item-2"]),
+    ("agreement=unreviewed", ["item-0", "item-3"]),
+    ("confidence_min=0.4&confidence_max=0.8", ["item-2", "item-3"]),
+    ("confidence_min=0.8", ["item-0"]),
+    ("reason=%3E%3D+threshold", ["item-0"]),
+    ("reason=below&ordering=-score", ["item-3", "item-2", "item-1"]),
+    ("domain=test/other", ["item-3"]),
+])
+def test_batch_page_decision_table_filters_like_the_item_search(client, lead_user, world, query, expected):
+    """Confidences 0.85 (kept), 0.30, 0.50, 0.70; reasons "confidence 0.85 >= threshold 0.80" and
+    "... below threshold 0.80"."""
+    for i, confidence in enumerate((0.85, 0.30, 0.50, 0.70)):
+        RoutingDecision.objects.filter(example=world["ex"][f"item-{i}"]).update(confidence=confidence)
+    client.force_login(lead_user)
+    response = client.get(f"/control/batch/{world['s1'].pk}/?{query}", HTTP_HX_REQUEST="true",
+                          HTTP_HX_TARGET="decisions")
+    assert response.status_code == 200
+    assert _rows(response.content.decode()) == expected
+
+
+def test_batch_page_decision_table_filters_by_credential(client, lead_user, world):
+    client.force_login(lead_user)
+    credential = Credential.objects.get(reviewer=world["rb"])
+    body = client.get(f"/control/batch/{world['s1'].pk}/?reviewer={credential.pk}").content.decode()
+    assert _rows(body) == ["item-1", "item-2", "item-3"]
+    assert f'<option value="{credential.pk}" selected>#{credential.pk} test (practitioner)</option>' in body
+
+
+def test_batch_page_bad_confidence_range_is_400_naming_the_field(client, lead_user, world):
+    client.force_login(lead_user)
+    response = client.get(f"/control/batch/{world['s1'].pk}/?confidence_min=high")
+    assert response.status_code == 400
+    assert "<code>confidence</code>" in response.content.decode()
+    assert _rows(response.content.decode()) == []
+
+
+def test_item_search_prompt_filter_reads_the_trigram_index(world):
+    """The index's expression is the one icontains compares (UPPER(prompt)): with sequential scans
+    off, PostgreSQL answers "prompt contains" from example_prompt_trgm (the tiny test table would
+    be scanned otherwise), and finds the same item."""
+    filters = ItemFilter(QueryDict("text=frog"), queryset=RoutingDecision.objects.all())
+    assert filters.is_valid()
+    with transaction.atomic(), connection.cursor() as cursor:
+        cursor.execute("SET LOCAL enable_seqscan = off")
+        plan = filters.qs.explain()
+        assert [d.example.external_id for d in filters.qs.select_related("example")] == ["item-3"]
+    assert "Bitmap Index Scan on example_prompt_trgm" in plan

@@ -1,6 +1,8 @@
 import re
 
 import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
 
 from hybridqc.flows.batches import batch_route
 from reviewers.models import ReviewTask
@@ -154,3 +156,44 @@ def test_batch_status_poll_rerenders_the_block_once_the_status_changed(client, l
     assert body.lstrip().startswith('<section class="card" id="batch-status">')
     assert "Release gate" in body, body
     assert 'data-routed="3"' in body and "every 2s" not in body
+def _routed_batch(name, n):
+    items = [factories.pairwise_item(i, judgments=UNSURE if i % 4 == 0 else KEPT) for i in range(n)]
+    batch = factories.batch(name, items=items, audit_rate=0.0, audit_min_per_domain=0).batch
+    batch_route(batch=batch)
+    return batch
+
+
+@pytest.mark.parametrize("query", ["", "page=2", "route=human&ordering=-confidence", "agreement=unreviewed&page=2",
+                                   "reason=threshold&confidence_min=0.1"])
+def test_batch_page_decision_table_queries_do_not_grow_with_rows(client, lead_user, query):
+    """The same number of queries for a page of 60 and of 130 decisions: 14 for the page, 11 for
+    the table's htmx refresh (session, user, permissions, batch, figures, domains, alarms,
+    credentials for the reviewer filter, and one for the page's rows, counted or not)."""
+    client.force_login(lead_user)
+    for n in (60, 130):
+        url = f"/control/batch/{_routed_batch(f'q{n}', n).pk}/?{query}"
+        client.get(url)  # the batch's figures are cached on the first view
+        with CaptureQueriesContext(connection) as page:
+            assert client.get(url).status_code == 200
+        with CaptureQueriesContext(connection) as table:
+            client.get(url, HTTP_HX_REQUEST="true", HTTP_HX_TARGET="decisions")
+        assert (n, len(page), len(table)) == (n, 14, 11)
+
+
+def test_batch_page_decision_table_sorts_and_pages_in_the_url(client, lead_user, big_batch):
+    client.force_login(lead_user)
+    body = client.get(f"/control/batch/{big_batch.pk}/?ordering=-line").content.decode()
+    assert _ids(body)[:3] == ["item-59", "item-58", "item-57"]
+    assert '<th class="desc orderable">\n' in body
+    assert '<a href="?ordering=line">Example</a>' in body  # the header sorts by the FilterSet's parameter
+    assert '<a href="?ordering=-line&amp;page=2">' in body
+    assert _ids(client.get(f"/control/batch/{big_batch.pk}/?ordering=-line&page=2").content.decode()) == [
+        f"item-{i}" for i in range(9, -1, -1)]
+    decision = RoutingDecision.objects.get(example__batch=big_batch, example__external_id="item-17")
+    assert f'<td ><a href="/control/item/{decision.example_id}/">item-17</a></td>' in body
+
+
+def test_batch_page_route_links_keep_the_other_filters(client, lead_user, big_batch):
+    client.force_login(lead_user)
+    body = client.get(f"/control/batch/{big_batch.pk}/?domain=test&ordering=score&page=2").content.decode()
+    assert 'href="?domain=test&amp;ordering=score&amp;route=human"' in body

@@ -6,6 +6,8 @@ from __future__ import annotations
 from datetime import timedelta
 
 import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
 from reviewers.models import HumanLabel, ReviewTask
@@ -17,6 +19,7 @@ from reviewers.services import (
     review_label_undo,
     review_task_claim,
 )
+from reviewers.services.corrections import ADJUDICATED
 from tests import factories
 from tests.factories import make_tasks, profile
 from tests.reviewers.test_queue import _client
@@ -225,3 +228,33 @@ def test_undo_refused_once_the_credential_is_paused():
         review_label_undo(reviewer=r)
     assert exc.value.status == 403
     assert HumanLabel.objects.filter(pk=label.pk).exists()
+
+
+def _labels_on_tasks(reviewer, n, name):
+    """``n`` done tasks labeled by ``reviewer``; every third item's adjudication is taken."""
+    for i, task in enumerate(make_tasks(n, name=name)):
+        ReviewTask.objects.filter(pk=task.pk).update(status=ReviewTask.Status.DONE, assignee=reviewer)
+        HumanLabel.objects.create(example=task.example, task=task, reviewer=reviewer,
+                                  source=HumanLabel.Source.REVIEW, choice=1)
+        if i % 3 == 0:
+            ReviewTask.objects.create(example=task.example, kind=ReviewTask.Kind.ADJUDICATION,
+                                      status=ReviewTask.Status.LEASED)
+
+
+def test_history_page_queries_do_not_grow_with_its_rows():
+    """3 rows and 25 rows (a full page of 30 labels) cost the same 7 queries: the rows come in one,
+    with their items, domains, batches, tasks and whether an adjudication was taken (asking that
+    per row made it 10 and 32)."""
+    counts = []
+    for n, username in ((3, "few"), (30, "many")):
+        r = profile(username)
+        _labels_on_tasks(r, n, name=f"b-{username}")
+        c = _client(username)
+        c.get("/review/history/")
+        with CaptureQueriesContext(connection) as queries:
+            body = c.get("/review/history/").content.decode()
+        counts.append(len(queries))
+        shown = min(n, 25)
+        assert body.count("<tr data-label=") == shown
+        assert body.count(ADJUDICATED) == len([i for i in range(n - shown, n) if i % 3 == 0])
+    assert counts == [7, 7]

@@ -10,7 +10,16 @@ from django.test import Client
 
 from reviewers.models import Credential, HumanLabel, Notification, ReviewTask
 from reviewers.selectors import reviewer_stats
-from reviewers.services import batch_gold_from_labels, gold_mark, review_label_submit, review_task_claim
+from reviewers.services import (
+    batch_gold_from_labels,
+    credential_pause,
+    gold_check,
+    gold_mark,
+    review_label_submit,
+    review_label_undo,
+    review_task_claim,
+)
+from reviewers.services.gold import gold_accuracy
 from routing.batches.models import Example
 from tests import factories
 from tests.factories import make_examples, make_tasks, profile
@@ -137,3 +146,34 @@ def test_gold_tasks_look_like_real_tasks_to_reviewer(settings):
     assert f'data-task-id="{task.public_id}"' in page
     assert "gold" not in page.lower()
     assert HumanLabel.objects.filter(source="review").count() == 0
+
+
+def test_undo_of_the_failing_gold_answer_makes_the_credential_active_again(settings):
+    settings.REVIEW_GOLD_SHARE = 1.0
+    p = profile("r1")
+    _gold_examples(21)
+    _answer_gold(p, right=16, wrong=4)  # 16/20 = 80%: at the threshold, still active
+    assert Credential.objects.get(reviewer=p).paused is False
+    task = review_task_claim(reviewer=p)
+    review_label_submit(task=task, reviewer=p, choice=2)  # 16/21 = 76%: below 80%
+    cred = Credential.objects.get(reviewer=p)
+    assert (cred.paused, cred.paused_reason) == (
+        True, "gold accuracy 76% (95% CI 55%-89%) over 21 gold items in test is below 80%")
+    assert Notification.objects.get().resolved_at is None
+    restored = review_label_undo(reviewer=p)
+    assert restored.pk == task.pk and restored.status == ReviewTask.Status.LEASED
+    gold = gold_accuracy(p, "test")
+    assert (gold.hits, gold.n, gold.value) == (16, 20, 0.8)
+    cred.refresh_from_db()
+    assert (cred.paused, cred.paused_reason) == (False, "")
+    assert Notification.objects.get().resolved_at is not None
+
+
+def test_gold_rule_lifts_only_its_own_pauses(settings):
+    settings.REVIEW_GOLD_SHARE = 1.0
+    p = profile("r1")
+    _gold_examples(1)
+    _answer_gold(p, right=1, wrong=0)
+    credential_pause(credential=p.credentials.get(), reason="an admin is looking into this reviewer")
+    assert gold_check(reviewer=p, example=Example.objects.get()) == []
+    assert Credential.objects.get(reviewer=p).paused is True
