@@ -50,8 +50,6 @@ INSTALLED_APPS = [
     "django.contrib.sessions",
     "django.contrib.messages",
     "django.contrib.staticfiles",
-    # GinIndex (the prompt trigram index); it does nothing on other databases (the SQLite demo).
-    "django.contrib.postgres",
     "django_htmx",
     "django_filters",
     "django_tables2",

@@ -3,9 +3,7 @@ from __future__ import annotations
 import datetime
 
 from django.conf import settings
-from django.contrib.postgres.indexes import GinIndex, OpClass
 from django.db import models
-from django.db.models.functions import Upper
 
 from routing.batches.domains import path_covered
 
@@ -112,12 +110,6 @@ class Example(models.Model):
         ordering = ["batch_id", "line_number", "id"]
         constraints = [
             models.UniqueConstraint(fields=["batch", "external_id"], name="example_unique_in_batch")
-        ]
-        indexes = [
-            # The item search's "prompt contains" (icontains: UPPER(prompt) LIKE UPPER('%...%')) reads
-            # this trigram index instead of scanning every prompt. PostgreSQL only: the migration
-            # skips it elsewhere (the SQLite demo).
-            GinIndex(OpClass(Upper("prompt"), name="gin_trgm_ops"), name="example_prompt_trgm"),
         ]
 
     def __str__(self) -> str:

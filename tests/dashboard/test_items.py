@@ -1,10 +1,7 @@
 import re
 
 import pytest
-from django.db import connection, transaction
-from django.http import QueryDict
 
-from dashboard.filters_items import ItemFilter
 from dashboard.items import item_detail
 from hybridqc.flows.batches import batch_route
 from reviewers.models import Credential, HumanLabel, ReviewTask
@@ -219,16 +216,3 @@ def test_batch_page_bad_confidence_range_is_400_naming_the_field(client, lead_us
     assert response.status_code == 400
     assert "<code>confidence</code>" in response.content.decode()
     assert _rows(response.content.decode()) == []
-
-
-def test_item_search_prompt_filter_reads_the_trigram_index(world):
-    """The index's expression is the one icontains compares (UPPER(prompt)): with sequential scans
-    off, PostgreSQL answers "prompt contains" from example_prompt_trgm (the tiny test table would
-    be scanned otherwise), and finds the same item."""
-    filters = ItemFilter(QueryDict("text=frog"), queryset=RoutingDecision.objects.all())
-    assert filters.is_valid()
-    with transaction.atomic(), connection.cursor() as cursor:
-        cursor.execute("SET LOCAL enable_seqscan = off")
-        plan = filters.qs.explain()
-        assert [d.example.external_id for d in filters.qs.select_related("example")] == ["item-3"]
-    assert "Bitmap Index Scan on example_prompt_trgm" in plan
