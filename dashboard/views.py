@@ -24,7 +24,6 @@ from routing.decisions.models import RoutingDecision
 from routing.decisions.pipeline import RETRYABLE, BatchRetryError, batch_retry
 from routing.ingest.import_v1 import ImportValidationError
 from routing.ingest.import_validation import FIELDS_TOO_LARGE, request_size_problem
-from routing.monitoring.tasks import batch_input_drift_run
 
 from .alarms import open_alarms
 from .charts import drift_series
@@ -111,7 +110,6 @@ def batch_upload(request: HtmxHttpRequest) -> HttpResponse:
         return render(request, "dashboard/control.html#upload", context, status=400)
     try:
         batch_pipeline_run.delay_on_commit(result.batch.pk)
-        batch_input_drift_run.delay_on_commit(result.batch.pk)
     except BROKER_DOWN:
         log.warning("batch %r imported; its routing could not be queued (broker down)", result.batch.name)
         messages.error(request, enqueue_failed_message(f"Batch {result.batch.name}"))
