@@ -27,6 +27,7 @@ from routing.ingest.import_validation import FIELDS_TOO_LARGE, request_size_prob
 
 from .alarms import open_alarms
 from .charts import drift_series
+from .export_jobs import export_job_latest
 from .filters import BatchFilter, DecisionFilter
 from .forms import BatchUploadForm
 from .selectors import (
@@ -38,6 +39,7 @@ from .selectors import (
     batches_reports,
     release_gate,
 )
+from .views_export_jobs import export_card_context
 from .views_imports import import_job_started
 
 log = logging.getLogger(__name__)
@@ -190,7 +192,8 @@ def batch_detail(request: HtmxHttpRequest, batch_id: int) -> HttpResponse:
     status = 200 if valid else 400
     if request.htmx and part == "decisions":
         return render(request, "dashboard/batch.html#decisions", decisions, status=status)
-    context = {**status_context, **decisions, "domains": batch_domain_rows(batch)}
+    context = {**status_context, **decisions, "domains": batch_domain_rows(batch),
+               "export": export_card_context(batch, export_job_latest(batch))}
     return render(request, "dashboard/batch.html", context, status=status)
 
 
