@@ -15,7 +15,7 @@ import dataclasses
 import logging
 import tempfile
 from collections.abc import Iterator
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 from django.conf import settings
@@ -34,6 +34,7 @@ log = logging.getLogger(__name__)
 # Rows read between two progress writes: a 1 s poll sees it move, the row is written rarely.
 PROGRESS_EVERY = 1000
 GATE_CLOSED = "the release gate holds now ({reasons}); start the export again and confirm it"
+SWEPT = "no worker finished it (the message was lost or the worker stopped); Retry starts it again"
 
 
 def export_job_create(*, batch: Batch, fmt: str, user: Any, confirmed: bool) -> ExportJob:
@@ -48,6 +49,7 @@ def export_job_retry(*, job: ExportJob) -> bool:
     """Queue a failed job again from the start; False when it had not failed."""
     return ExportJob.objects.filter(pk=job.pk, status=ExportJob.Status.FAILED).update(
         status=ExportJob.Status.QUEUED, error="", rows_done=0, rows_written=0, left_out={}, finished_at=None,
+        queued_at=timezone.now(),
     ) == 1
 
 
@@ -115,6 +117,16 @@ def export_job_execute(*, job_id: int) -> ExportJob | None:
         _failed(job, f"the export stopped: {type(exc).__name__}: {exc}")
     job.refresh_from_db()
     return job
+
+
+def export_jobs_sweep(*, stale_before: datetime) -> int:
+    """Fail, with a reason and so a Retry, the jobs no worker took since ``stale_before`` and the
+    running ones that outlived the task's hard time limit by as long. Returns how many."""
+    outlived = stale_before - timedelta(seconds=settings.EXPORT_JOB_TIME_LIMIT)
+    lost = Q(status=ExportJob.Status.QUEUED, queued_at__lt=stale_before)
+    stopped = Q(status=ExportJob.Status.RUNNING, started_at__lt=outlived)
+    return ExportJob.objects.filter(lost | stopped).update(status=ExportJob.Status.FAILED, error=SWEPT,
+                                                           finished_at=timezone.now())
 
 
 def left_out_header(job: ExportJob) -> str:

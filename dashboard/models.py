@@ -162,6 +162,8 @@ class ExportJob(models.Model):
     error = models.CharField(max_length=500, blank=True)
     attempts = models.PositiveIntegerField(default=0)
     created_at = models.DateTimeField(default=timezone.now)
+    # When it was last queued (created or retried): the sweeper fails a message lost before a worker took it.
+    queued_at = models.DateTimeField(default=timezone.now)
     started_at = models.DateTimeField(null=True, blank=True)
     finished_at = models.DateTimeField(null=True, blank=True)
 

@@ -2,11 +2,15 @@
 reaches the rows total, what preference pairs leave out is on the download, a failure keeps its
 reason and Retry runs it again; the page, the API and the jobs list."""
 
+from datetime import timedelta
+
 import pytest
 from django.core.files.storage import default_storage
+from django.utils import timezone
 from django.utils.html import escape
 
-from dashboard.export_jobs import export_job_create, export_job_execute
+from dashboard.export_jobs import SWEPT, export_job_create, export_job_execute, export_job_retry
+from dashboard.housekeeping import stalled_work_sweep
 from dashboard.models import ExportJob
 from hybridqc.celery import app as celery_app
 from tests import factories
@@ -137,3 +141,24 @@ def test_export_job_api_starts_a_job_and_its_download_says_what_was_left_out(rel
     assert "X-HybridQC-Left-Out" not in client.get("/api/control/batches/exp/export/?fmt=preference")
     dated_batch("held", "2026-11-02", kept=2, unsure=1, audit_labels=[], routed_labels=[])
     assert client.post("/api/control/batches/held/export/").status_code == 409
+
+
+def test_export_jobs_no_worker_finished_are_swept_to_failed_and_retry_clears_them(released, media, settings):  # noqa: F811
+    settings.SWEEP_STALE_SECONDS, settings.EXPORT_JOB_TIME_LIMIT = 900, 1920
+    now = timezone.now()
+    lost = export_job_create(batch=released, fmt="jsonl", user=None, confirmed=False)
+    fresh = export_job_create(batch=released, fmt="csv", user=None, confirmed=False)
+    stopped = export_job_create(batch=released, fmt="parquet", user=None, confirmed=False)
+    alive = export_job_create(batch=released, fmt="preference", user=None, confirmed=False)
+    ExportJob.objects.filter(pk=lost.pk).update(queued_at=now - timedelta(seconds=901))
+    ExportJob.objects.filter(pk=stopped.pk).update(status="running", started_at=now - timedelta(seconds=2821))
+    # Running for less than the hard limit plus the stale interval: maybe still writing.
+    ExportJob.objects.filter(pk=alive.pk).update(status="running", started_at=now - timedelta(seconds=2819))
+    assert stalled_work_sweep(now=now)["exports_failed"] == 2
+    statuses = dict(ExportJob.objects.values_list("pk", "status"))
+    assert statuses == {lost.pk: "failed", fresh.pk: "queued", stopped.pk: "failed", alive.pk: "running"}
+    lost.refresh_from_db()
+    assert lost.error == SWEPT
+    assert export_job_retry(job=lost)
+    assert stalled_work_sweep(now=timezone.now())["exports_failed"] == 0
+    assert export_job_execute(job_id=lost.pk).status == "done"
