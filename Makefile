@@ -25,7 +25,7 @@ help:
 	@echo "make bench  - benchmarks into bench/results.json"
 	@echo "make backtests - the router's acceptance matrix (leave-one-source-out) into bench/backtests.json"
 	@echo "make reliability - authz matrix, fuzz, XSS and fault suites; figures into bench/reliability.json"
-	@echo "make serve  - gunicorn + celery workers (judge, routing, housekeeping queues) + beat on PostgreSQL and Redis"
+	@echo "make serve  - gunicorn + celery workers (judge, routing, housekeeping, export queues) + beat on PostgreSQL and Redis"
 	@echo "make lint   - ruff, mypy and the import contracts (lint-imports)"
 
 python-check:
@@ -101,5 +101,6 @@ serve: install services
 	  $(BIN)/celery -A hybridqc worker -Q hybridqc-judge -n judge@%h -l info -c 2 & \
 	  $(BIN)/celery -A hybridqc worker -Q hybridqc-routing -n routing@%h -l info -c 1 & \
 	  $(BIN)/celery -A hybridqc worker -Q hybridqc-housekeeping -n housekeeping@%h -l info -c 1 & \
+	  $(BIN)/celery -A hybridqc worker -Q hybridqc-export -n export@%h -l info -c 1 & \
 	  $(BIN)/celery -A hybridqc beat -l info -s var/celerybeat-schedule & \
 	  $(BIN)/gunicorn hybridqc.wsgi -b 127.0.0.1:8000 -w 4 --access-logfile - & wait'

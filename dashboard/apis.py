@@ -24,7 +24,6 @@ from hybridqc.roles import IsLead
 from routing.batches.models import Batch
 from routing.ingest.import_v1 import ImportValidationError
 from routing.ingest.import_validation import FIELDS_TOO_LARGE, request_size_problem
-from routing.monitoring.tasks import batch_input_drift_run
 
 from .filters import BatchFilter
 from .gate import batch_gate
@@ -101,7 +100,6 @@ class BatchListApi(APIView):
         except ImportValidationError as exc:
             errors = [{"line": e.line, "field": e.field, "message": e.message} for e in exc.errors[:500]]
             return Response({"detail": str(exc), "errors": errors}, status=status.HTTP_400_BAD_REQUEST)
-        batch_input_drift_run.delay_on_commit(result.batch.pk)
         body = {"batch": result.batch.name, "id": result.batch.pk, "created": result.created,
                 "skipped": result.skipped}
         try:

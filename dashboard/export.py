@@ -4,6 +4,7 @@ credentials reviewed it (ids, never names), and when."""
 
 from __future__ import annotations
 
+import itertools
 from collections import defaultdict
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -43,8 +44,8 @@ def covering_credential(credentials: list[Credential], domain: str) -> int | Non
     return max(fits, key=lambda c: len(c.domain_prefix)).pk if fits else None
 
 
-def _reviews(batch: Batch) -> dict[int, _Reviews]:
-    labels = (HumanLabel.objects.filter(example__batch=batch, source=HumanLabel.Source.REVIEW)
+def _reviews(example_ids: list[int]) -> dict[int, _Reviews]:
+    labels = (HumanLabel.objects.filter(example_id__in=example_ids, source=HumanLabel.Source.REVIEW)
               .select_related("task", "example__domain").prefetch_related("reviewer__credentials"))
     out: dict[int, _Reviews] = defaultdict(_Reviews)
     for label in labels:
@@ -125,17 +126,20 @@ def export_gate(batch: Batch) -> dict[str, Any]:
 
 def lineage_export(batch: Batch) -> LineageExport:
     """Every routed example of the batch in file order, read as the file is written (``rows`` is
-    an iterator over chunks of decisions; only the reviewed part, the references and reviews, is
-    held whole); ``released`` is whether the release gate passed at export time (a file exported
-    past a holding gate says so in every row)."""
+    an iterator over pages of decisions, each read with its references and reviews, so memory
+    holds one page whatever the batch's size); ``released`` is whether the release gate passed
+    at export time (a file exported past a holding gate says so in every row)."""
     gate = export_gate(batch)
     decisions = (RoutingDecision.objects.filter(example__batch=batch)
                  .select_related("example__domain", "run").order_by("example__line_number", "example_id"))
 
     def rows() -> Iterator[dict[str, Any]]:
-        reference = reviewed_references(decisions)
-        reviews = _reviews(batch)
-        for d in decisions.iterator(chunk_size=CHUNK_SIZE):
-            yield _row(batch, d, reference, reviews.get(d.example_id), gate["passed"])
+        for page in itertools.batched(decisions.iterator(chunk_size=CHUNK_SIZE), CHUNK_SIZE):
+            ids = [d.example_id for d in page]
+            # A reference is the rule applied to one example's labels, so a page's are exact.
+            reference = reviewed_references(RoutingDecision.objects.filter(example_id__in=ids))
+            reviews = _reviews(ids)
+            for d in page:
+                yield _row(batch, d, reference, reviews.get(d.example_id), gate["passed"])
 
     return LineageExport(batch=batch, released=gate["passed"], gate_reasons=gate["reasons"], rows=rows())

@@ -134,7 +134,7 @@ def preference_row(row: dict[str, Any]) -> dict[str, Any] | str:
     if row["label"] is None:
         return "unlabeled"
     if int(row["label"]) == 0:
-        return "tie"
+        return "ties"
     chosen = int(row["label"]) - 1
     return {"prompt": row["prompt"], "chosen": row["responses"][chosen], "rejected": row["responses"][1 - chosen],
             "id": row["id"], "label_source": row["label_source"], "router_version": row["router_version"],

@@ -34,3 +34,10 @@ class ApiTokenForm(forms.Form):
     name = forms.CharField(max_length=100, help_text="What will use it, e.g. “training pipeline”.")
     expires_in_days = forms.IntegerField(min_value=1, initial=90, required=False,
                                          help_text="Days until it stops working.")
+
+
+class ExportStartForm(forms.Form):
+    # Not ``format``: the synchronous export's query parameter is ``fmt`` too.
+    fmt = forms.ChoiceField(choices=[("jsonl", "JSONL"), ("csv", "CSV"), ("parquet", "Parquet"),
+                                     ("preference", "preference pairs")], initial="jsonl", label="Format")
+    confirm = forms.BooleanField(required=False, widget=forms.HiddenInput)

@@ -2,7 +2,8 @@
 
 Judge runs and batch stages that stopped making progress are re-enqueued, then failed with a
 reason (routing/decisions/sweeper.py); backtests that never stored a result are ended with an
-error (routing/training/backtest_jobs.py); expired review leases go back to the pool. Run by the
+error (routing/training/backtest_jobs.py), lineage exports no worker finished are failed
+(dashboard/export_jobs.py); expired review leases go back to the pool. Run by the
 beat task ``housekeeping.sweep`` every SWEEP_INTERVAL_SECONDS and by ``manage.py sweep``."""
 
 from __future__ import annotations
@@ -17,6 +18,8 @@ from reviewers.services import review_leases_expire
 from routing.decisions.sweeper import routing_sweep
 from routing.training.backtest_jobs import backtests_sweep
 
+from .export_jobs import export_jobs_sweep
+
 
 def stale_interval() -> timedelta:
     return timedelta(seconds=int(getattr(settings, "SWEEP_STALE_SECONDS", 900)))
@@ -28,5 +31,6 @@ def stalled_work_sweep(*, now: datetime | None = None) -> dict[str, int]:
     stale_before = now - stale_interval()
     counts = asdict(routing_sweep(stale_before=stale_before, now=now))
     counts["backtests_failed"] = backtests_sweep(stale_before=stale_before)
+    counts["exports_failed"] = export_jobs_sweep(stale_before=stale_before)
     counts["leases_expired"] = review_leases_expire()
     return counts

@@ -13,10 +13,12 @@ from routing.batches.models import Batch, Domain, Example
 from routing.decisions.models import RoutingDecision
 from routing.monitoring.metrics import Rate, WeightedRate, rates_keys
 from routing.monitoring.models import Alarm
+from routing.training.selectors import JobRow
 
 from .aggregates import counts_by_batch, rates_by_batch
 from .alarms import open_alarms
 from .label_accuracy import label_gate_reasons
+from .models import ExportJob
 from .stats import Figures, batches_figures
 
 
@@ -158,3 +160,12 @@ def batch_export_rows(batch: Batch) -> list[dict[str, Any]]:
             "reason": d.reason,
         })
     return rows
+
+
+def export_job_rows(limit: int) -> list[JobRow]:
+    """The latest lineage exports as rows of the jobs list (a failed one has its Retry)."""
+    jobs = ExportJob.objects.select_related("batch").order_by("-created_at", "-id")[:limit]
+    return [JobRow("export", j.pk, f"export of {j.batch.name} ({j.fmt})", j.status, j.percent,
+                   j.error if j.status == ExportJob.Status.FAILED else f"{j.rows_done} of {j.rows_total} rows",
+                   j.started_at or j.created_at, j.finished_at, j.batch_id, retry=j.status == ExportJob.Status.FAILED)
+            for j in jobs]

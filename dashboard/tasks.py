@@ -10,6 +10,7 @@ from hybridqc.queueing import DATABASE_RETRY
 from routing.batches.models import Batch
 
 from .alarms import alarms_record
+from .export_jobs import export_job_execute
 from .gate import batch_gate_state_refresh
 from .housekeeping import stalled_work_sweep
 from .webhooks import webhook_delivery_attempt
@@ -53,3 +54,12 @@ def alarms_check() -> int:
     """Beat: test the latest month and week of every domain and judge version; storing an alarm
     is once per period (a unique constraint), so a redelivery raises nothing twice."""
     return len(alarms_record(by="month")) + len(alarms_record(by="week"))
+
+
+# Time limits: EXPORT_JOB_SOFT_TIME_LIMIT/EXPORT_JOB_TIME_LIMIT (settings' task annotations), below
+# the broker's visibility timeout; a soft limit raises inside the service, which fails the job.
+@shared_task(acks_late=True, reject_on_worker_lost=True)
+def export_job_run(job_id: int) -> str:
+    """Write a queued lineage export; a redelivery of a running or finished job does nothing."""
+    job = export_job_execute(job_id=job_id)
+    return "skipped" if job is None else job.status

@@ -1,6 +1,16 @@
 from django.urls import path
 
-from . import views, views_export, views_imports, views_items, views_jobs, views_judge, views_router, views_trends
+from . import (
+    views,
+    views_export,
+    views_export_jobs,
+    views_imports,
+    views_items,
+    views_jobs,
+    views_judge,
+    views_router,
+    views_trends,
+)
 
 app_name = "dashboard"
 urlpatterns = [
@@ -12,6 +22,10 @@ urlpatterns = [
     path("imports/<int:job_id>/retry/", views_imports.import_job_retry_view, name="import-job-retry"),
     path("batch/<int:batch_id>/retry/", views.batch_retry_view, name="retry"),
     path("batch/<int:batch_id>/export/", views_export.batch_export_lineage, name="export-lineage"),
+    path("batch/<int:batch_id>/export/jobs/", views_export_jobs.export_job_start, name="export-job-start"),
+    path("exports/<int:job_id>/", views_export_jobs.export_job_detail, name="export-job"),
+    path("exports/<int:job_id>/download/", views_export_jobs.export_job_download, name="export-job-download"),
+    path("exports/<int:job_id>/retry/", views_export_jobs.export_job_retry_view, name="export-job-retry"),
     path("batch/<int:batch_id>/drift-to-humans/", views_trends.batch_drift_to_humans, name="drift-to-humans"),
     path("trends/", views_trends.trends_page, name="trends"),
     path("jobs/", views_jobs.jobs_page, name="jobs"),

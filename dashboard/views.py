@@ -24,10 +24,10 @@ from routing.batches.models import Batch
 from routing.decisions.pipeline import RETRYABLE, BatchRetryError, batch_retry
 from routing.ingest.import_v1 import ImportValidationError
 from routing.ingest.import_validation import FIELDS_TOO_LARGE, request_size_problem
-from routing.monitoring.tasks import batch_input_drift_run
 
 from .alarms import open_alarms
 from .charts import drift_series
+from .export_jobs import export_job_latest
 from .filters import BatchFilter
 from .filters_items import BatchDecisionFilter
 from .forms import BatchUploadForm
@@ -41,6 +41,7 @@ from .selectors import (
     release_gate,
 )
 from .tables_items import BatchDecisionTable
+from .views_export_jobs import export_card_context
 from .views_imports import import_job_started
 
 log = logging.getLogger(__name__)
@@ -113,7 +114,6 @@ def batch_upload(request: HtmxHttpRequest) -> HttpResponse:
         return render(request, "dashboard/control.html#upload", context, status=400)
     try:
         batch_pipeline_run.delay_on_commit(result.batch.pk)
-        batch_input_drift_run.delay_on_commit(result.batch.pk)
     except BROKER_DOWN:
         log.warning("batch %r imported; its routing could not be queued (broker down)", result.batch.name)
         messages.error(request, enqueue_failed_message(f"Batch {result.batch.name}"))
@@ -197,7 +197,8 @@ def batch_detail(request: HtmxHttpRequest, batch_id: int) -> HttpResponse:
     status = 200 if valid else 400
     if request.htmx and part == "decisions":
         return render(request, "dashboard/batch.html#decisions", decisions, status=status)
-    context = {**status_context, **decisions, "domains": batch_domain_rows(batch)}
+    context = {**status_context, **decisions, "domains": batch_domain_rows(batch),
+               "export": export_card_context(batch, export_job_latest(batch))}
     return render(request, "dashboard/batch.html", context, status=status)
 
 

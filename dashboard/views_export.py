@@ -7,6 +7,7 @@ from typing import Any
 
 from django.http import HttpRequest, HttpResponse, StreamingHttpResponse
 from django.shortcuts import get_object_or_404, render
+from django.utils.http import content_disposition_header
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema
 from rest_framework import serializers
@@ -19,16 +20,25 @@ from hybridqc.roles import lead_required
 from routing.batches.models import Batch
 
 from .apis import IsLead
-from .export import lineage_export
+from .apis_exports import export_job_accepted
+from .export import export_gate, lineage_export
 from .export_formats import CONTENT_TYPES, EXTENSIONS, FORMATS, Written, export_write
+
+# The formats whose left-out figure is only known once the last row is read.
+LEFT_OUT_AT_END = ("preference",)
 
 
 def _file_response(batch: Batch, fmt: str, written: Written, released: bool) -> StreamingHttpResponse:
-    """The file streamed as it is written (what was left out is only known at its end: the
-    command prints it; a preference file's rows are the pairs kept)."""
+    """The file streamed as it is written. ``X-HybridQC-Left-Out`` is sent where it is known
+    before the first byte: ``none`` for jsonl, csv and parquet (every routed example is a row).
+    What a preference file leaves out is only known at its end, so that response has no such
+    header: an export job (``POST`` to the API, or the batch page) reports it on its download."""
     response = StreamingHttpResponse(written.chunks, content_type=CONTENT_TYPES[fmt])
-    response["Content-Disposition"] = f'attachment; filename="{batch.name}-lineage.{EXTENSIONS[fmt]}"'
+    # Django's helper quotes (or RFC 5987-encodes) a name with quotes, newlines or non-ASCII.
+    response["Content-Disposition"] = content_disposition_header(True, f"{batch.name}-lineage.{EXTENSIONS[fmt]}")
     response["X-HybridQC-Released"] = "true" if released else "false"
+    if fmt not in LEFT_OUT_AT_END:
+        response["X-HybridQC-Left-Out"] = "none"
     return response
 
 
@@ -53,7 +63,12 @@ class ExportQuerySerializer(serializers.Serializer):
 
 
 class BatchExportApi(APIView):
-    """Release leads: the lineage export; 409 with the gate's reasons unless ``confirm=1``."""
+    """Release leads: the lineage export; 409 with the gate's reasons unless ``confirm=1``.
+
+    ``GET`` streams the file at once (pipelines and ``export_batch`` read it so); ``POST`` (same
+    parameters, in the query or the body) writes it in a background job and answers 202 with the
+    job's URL, whose download carries ``X-HybridQC-Left-Out`` for every format, the preference
+    pairs' ties included."""
 
     permission_classes = [IsAuthenticated, IsLead]
 
@@ -71,3 +86,17 @@ class BatchExportApi(APIView):
             return Response(body, status=409)
         fmt = query.validated_data["fmt"]
         return _file_response(batch, fmt, export_write(export, fmt), export.released)
+
+    @extend_schema(request=ExportQuerySerializer,
+                   responses={202: OpenApiTypes.OBJECT, 409: OpenApiTypes.OBJECT, 404: OpenApiTypes.OBJECT})
+    def post(self, request: Request, name: str) -> Response:
+        body = request.data if isinstance(request.data, dict) else {}
+        query = ExportQuerySerializer(data={**request.query_params.dict(), **body})
+        query.is_valid(raise_exception=True)
+        batch = get_object_or_404(Batch, name=name)
+        gate = export_gate(batch)
+        if not gate["passed"] and not query.validated_data["confirm"]:
+            body = {"detail": "the release gate holds; pass confirm=1 to export marked released: false",
+                    "reasons": gate["reasons"]}
+            return Response(body, status=409)
+        return export_job_accepted(request, batch, query.validated_data["fmt"], query.validated_data["confirm"])

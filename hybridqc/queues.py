@@ -1,7 +1,8 @@
 """Celery queues and time limits, as plain values (read by settings before Django is set up).
 
-Three queues, each with its own workers (`make serve`): judge chunks run for minutes, so review
-lease expiry and routing must never wait behind them. A prefix names the set, so that test
+Four queues, each with its own workers (`make serve`): judge chunks run for minutes, so review
+lease expiry and routing must never wait behind them, and a lineage export of a large batch
+must not hold up routing either. A prefix names the set, so that test
 sessions and benchmark runs on one broker never take each other's messages.
 """
 
@@ -9,8 +10,8 @@ from __future__ import annotations
 
 from django.core.exceptions import ImproperlyConfigured
 
-JUDGE, ROUTING, HOUSEKEEPING = "judge", "routing", "housekeeping"
-KINDS = (JUDGE, ROUTING, HOUSEKEEPING)
+JUDGE, ROUTING, HOUSEKEEPING, EXPORT = "judge", "routing", "housekeeping", "export"
+KINDS = (JUDGE, ROUTING, HOUSEKEEPING, EXPORT)
 # Every task by name; a task not listed goes to the default queue (routing).
 TASK_KINDS = {
     "routing.tasks.judge_chunk": JUDGE,
@@ -26,6 +27,7 @@ TASK_KINDS = {
     "dashboard.tasks.webhook_deliver": HOUSEKEEPING,
     "dashboard.tasks.alarms_check": HOUSEKEEPING,
     "hybridqc.flows.tasks.import_job_run": ROUTING,
+    "dashboard.tasks.export_job_run": EXPORT,
 }
 
 

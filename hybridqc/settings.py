@@ -233,11 +233,17 @@ CELERY_TASK_TIME_LIMIT = env_int("CELERY_TASK_TIME_LIMIT", 660, min_value=1)
 # A judge chunk is sized to take at most half its soft limit (routing/judging/runner.py).
 JUDGE_CHUNK_SOFT_TIME_LIMIT = env_int("JUDGE_CHUNK_SOFT_TIME_LIMIT", 1800, min_value=1)
 JUDGE_CHUNK_TIME_LIMIT = env_int("JUDGE_CHUNK_TIME_LIMIT", 1920, min_value=1)
+# A lineage export of a large batch writes for minutes (about 100k rows a minute in the lead bench).
+EXPORT_JOB_SOFT_TIME_LIMIT = env_int("EXPORT_JOB_SOFT_TIME_LIMIT", 1800, min_value=1)
+EXPORT_JOB_TIME_LIMIT = env_int("EXPORT_JOB_TIME_LIMIT", 1920, min_value=1)
 CELERY_TASK_ANNOTATIONS = {"routing.tasks.judge_chunk": {"soft_time_limit": JUDGE_CHUNK_SOFT_TIME_LIMIT,
-                                                         "time_limit": JUDGE_CHUNK_TIME_LIMIT}}
+                                                         "time_limit": JUDGE_CHUNK_TIME_LIMIT},
+                           "dashboard.tasks.export_job_run": {"soft_time_limit": EXPORT_JOB_SOFT_TIME_LIMIT,
+                                                              "time_limit": EXPORT_JOB_TIME_LIMIT}}
 queues.time_limits_check(
     {"CELERY_TASK_SOFT_TIME_LIMIT/CELERY_TASK_TIME_LIMIT": (CELERY_TASK_SOFT_TIME_LIMIT, CELERY_TASK_TIME_LIMIT),
-     "JUDGE_CHUNK_SOFT_TIME_LIMIT/JUDGE_CHUNK_TIME_LIMIT": (JUDGE_CHUNK_SOFT_TIME_LIMIT, JUDGE_CHUNK_TIME_LIMIT)},
+     "JUDGE_CHUNK_SOFT_TIME_LIMIT/JUDGE_CHUNK_TIME_LIMIT": (JUDGE_CHUNK_SOFT_TIME_LIMIT, JUDGE_CHUNK_TIME_LIMIT),
+     "EXPORT_JOB_SOFT_TIME_LIMIT/EXPORT_JOB_TIME_LIMIT": (EXPORT_JOB_SOFT_TIME_LIMIT, EXPORT_JOB_TIME_LIMIT)},
     visibility_timeout=CELERY_VISIBILITY_TIMEOUT,
 )
 # The judges' shared provider limits (routing/judging/limits.py): in Redis, by default the broker's;

@@ -100,7 +100,8 @@ def drift_test(reference: Sequence[ItemInput], new: Sequence[ItemInput], *, seed
 
 def batch_input_drift_compute(*, batch: Batch) -> dict[str, Any]:
     """Test the batch against the reference, store the result on the batch and return it. Run
-    after the import and again after every (re)routing, when the router may be another version."""
+    once per (re)routing (``hybridqc.flows.batches.batch_route`` queues it): only then is the router
+    known whose data the batch is compared with, and a re-route may use another version."""
     reference, source = reference_examples(batch)
     examples = list(batch.examples.select_related("domain", "batch").order_by("pk"))
     if len(reference) < MIN_ITEMS or len(examples) < MIN_ITEMS:

@@ -1,9 +1,11 @@
 """Every long job a lead may wait on, read from the tables that record them, as one list:
-imports, judge runs, routings (a batch's pipeline status and its stored runs) and retrains."""
+imports, judge runs, routings (a batch's pipeline status and its stored runs), retrains and
+backtests, with the jobs of the apps above (lineage exports) that their callers hand in."""
 
 from __future__ import annotations
 
 import json
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -120,8 +122,9 @@ def _backtests(limit: int) -> list[JobRow]:
     return rows + (_failed_backtests(directory, limit) if directory.exists() else [])
 
 
-def jobs_recent(limit: int = 50) -> list[JobRow]:
-    """Running jobs first, then the most recent of every kind, newest first."""
-    rows = [*_imports(limit), *_judge_runs(limit), *_routings(limit), *_retrains(limit), *_backtests(limit)]
+def jobs_recent(limit: int = 50, others: Sequence[JobRow] = ()) -> list[JobRow]:
+    """Running jobs first, then the most recent of every kind, newest first. ``others`` are the
+    jobs of the apps above (lineage exports), which hand their rows in."""
+    rows = [*_imports(limit), *_judge_runs(limit), *_routings(limit), *_retrains(limit), *_backtests(limit), *others]
     rows.sort(key=lambda r: (r.status not in (QUEUED, RUNNING), -(r.started.timestamp() if r.started else 0)))
     return rows[:limit]

@@ -33,14 +33,12 @@ from routing.web.forms import BacktestForm
 
 # A backtest of at most this many item-splits runs inside the request; larger ones go to Celery.
 SYNC_BACKTEST_LIMIT = 5_000
-SVG_SIZE = 240
 
 
-def reliability_points(bins: list[dict[str, Any]]) -> list[dict[str, float]]:
-    """SVG coordinates of the reliability diagram (predicted on x, observed on y)."""
-    most = max((b["n"] for b in bins), default=1)
-    return [{"x": round(b["predicted"] * SVG_SIZE, 1), "y": round((1 - b["observed"]) * SVG_SIZE, 1),
-             "r": round(3 + 7 * (b["n"] / most) ** 0.5, 1), **b} for b in bins]
+def reliability_bins(bins: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """The reliability diagram's bins as the chart (json_script) and its table read them."""
+    return [{"lo": b["lo"], "hi": b["hi"], "predicted": b["predicted"], "observed": b["observed"], "n": b["n"]}
+            for b in bins]
 
 
 @lead_required
@@ -49,7 +47,7 @@ def model_page(request: HttpRequest) -> HttpResponse:
     models = list(router_models())
     version = request.GET.get("version", "")
     model = next((m for m in models if str(m.version) == version), None) if version.isdigit() else router_active()
-    ctx: dict[str, Any] = {"models": models, "model": model, "size": SVG_SIZE, **_promotion_context(request, models),
+    ctx: dict[str, Any] = {"models": models, "model": model, **_promotion_context(request, models),
                            "retrain": retrain_job_latest()}
     if request.GET.get("part") == "retrain":
         response = render_htmx(request, "routing/model.html", "retrain", ctx)
@@ -57,7 +55,7 @@ def model_page(request: HttpRequest) -> HttpResponse:
             response["HX-Refresh"] = "true"  # the retrain changed the metrics, the champion, the runs
         return response
     if model is not None:
-        ctx["points"] = reliability_points(model.metrics.get("reliability", []))
+        ctx["reliability"] = reliability_bins(model.metrics.get("reliability", []))
         ctx["stage_certs"] = certifications_for(model, 0.10, 0.10)
         ctx["cert"] = ctx["stage_certs"][0]
         ctx["batch_runs"] = router_model_runs(model)

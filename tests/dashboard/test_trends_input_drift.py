@@ -1,12 +1,15 @@
+import io
 import random
 import re
 
 import pytest
+from celery.signals import task_prerun
+from django.core.management import call_command
 
 from dashboard.selectors import batch_report
 from hybridqc.celery import app as celery_app
 from hybridqc.flows.batches import batch_drifted_slice_to_humans, batch_route
-from routing.batches.models import Example
+from routing.batches.models import Batch, Example
 from routing.decisions.models import RoutingDecision
 from routing.ingest.import_v1 import batch_import
 from routing.monitoring.input_drift import batch_input_drift_compute, routing_router
@@ -113,3 +116,27 @@ def test_routing_measures_drift_against_the_router_that_routes_it(db, eager_task
     client.force_login(factories.lead())
     page = client.get(f"/control/batch/{other.pk}/").content.decode()
     assert f"measured after routing by {version}" in page and "drifted" in page
+
+
+def test_input_drift_is_computed_once_per_import_and_routing(db, eager_tasks, django_capture_on_commit_callbacks,
+                                                            tmp_path):
+    # Counted from Celery's own signal: the import queues only the routing, the routing the drift.
+    runs = []
+
+    def counted(sender=None, **kwargs):
+        runs.append(sender.name)
+
+    path = tmp_path / "pandalm.jsonl"
+    path.write_text("\n".join(factories.shuffled_lines("pandalm.jsonl", seed=3)[:60]) + "\n")
+    task_prerun.connect(counted, weak=False)
+    try:
+        with django_capture_on_commit_callbacks(execute=True):
+            call_command("import_examples", str(path), "--batch", "once", stdout=io.StringIO())
+    finally:
+        task_prerun.disconnect(counted)
+    batch = Batch.objects.get(name="once")
+    assert runs.count("routing.tasks.batch_input_drift_run") == 1
+    assert runs.count("hybridqc.flows.tasks.batch_pipeline_run") == 1
+    assert batch_report(batch)["input_drift"]["router_versions"] == sorted(
+        set(RoutingDecision.objects.filter(example__batch=batch).values_list("router_version", flat=True)))
+    assert batch_report(batch)["input_drift"]["router_versions"] != []

@@ -14,7 +14,7 @@ from django.test import Client
 from django.urls import URLPattern, URLResolver, get_resolver
 from django.utils import timezone
 
-from dashboard.models import ApiToken
+from dashboard.models import ApiToken, ExportJob
 from reviewers.models import HumanLabel, Notification, ReviewTask
 from reviewers.services import review_task_claim
 from routing.ingest.models import ImportJob
@@ -87,6 +87,10 @@ RULES: dict[str, Rule] = {
     "control/imports/<int:job_id>/": Rule(LEADS),
     "control/imports/<int:job_id>/retry/": Rule(LEADS),
     "control/batch/<int:batch_id>/export/": Rule(LEADS, served=frozenset({409})),  # held: asks to confirm
+    "control/batch/<int:batch_id>/export/jobs/": Rule(LEADS, "post"),  # an empty form: 422
+    "control/exports/<int:job_id>/": Rule(LEADS),
+    "control/exports/<int:job_id>/download/": Rule(LEADS, served=frozenset({409})),  # queued: not done yet
+    "control/exports/<int:job_id>/retry/": Rule(LEADS, "post"),
     "control/batch/<int:batch_id>/drift-to-humans/": Rule(LEADS),
     "control/batch/<int:batch_id>/router/": Rule(LEADS),
     "control/items/": Rule(LEADS),  # reviewers see only their own work
@@ -101,6 +105,8 @@ RULES: dict[str, Rule] = {
     "api/control/batches/<str:name>/gate/": Rule(LEADS, served=frozenset({409})),  # 409: the gate holds
     "api/control/batches/<str:name>/export/": Rule(LEADS, served=frozenset({409})),
     "api/control/imports/<int:job_id>/": Rule(LEADS),
+    "api/control/exports/<int:job_id>/": Rule(LEADS),
+    "api/control/exports/<int:job_id>/download/": Rule(LEADS, served=frozenset({409})),  # queued: not done yet
     "api/control/imports/<int:job_id>/retry/": Rule(LEADS, "post", served=frozenset({409})),  # not failed
     "api/control/trends/": Rule(LEADS),
     "api/tokens/": Rule(SIGNED_IN),
@@ -191,6 +197,7 @@ def world(db):
     lead = factories.User.objects.get(username="lead")
     token = ApiToken.objects.create(user=lead, name="authz", prefix="authzprefix", token_hash="0" * 64)
     job = ImportJob.objects.create(batch_name="authz-job", upload="imports/none.jsonl", created_by=lead)
+    ExportJob.objects.create(pk=job.pk, batch=batch, fmt="jsonl")  # one job_id for both kinds of job
     values = {"item": task.public_id, "token_id": str(token.pk), "job_id": str(job.pk), "alarm_id": "1",
               "batch_id": str(batch.pk), "name": batch.name, "example_id": str(task.example_id), "version": "1",
               "notification_id": str(note.pk), "label_id": str(label.pk),

@@ -25,6 +25,7 @@ EXPECTED = {
     "routing.tasks.router_retrain_check": "t-routing",
     "routing.tasks.batch_backtest": "t-routing",
     "reviewers.tasks.review_leases_expire": "t-housekeeping",
+    "dashboard.tasks.export_job_run": "t-export",
 }
 
 
@@ -57,7 +58,7 @@ def test_queues_list_every_project_task():
 def test_queues_settings_put_judge_chunks_on_the_judge_queue(settings):
     assert settings.CELERY_TASK_ROUTES["routing.tasks.judge_chunk"] == {"queue": "hybridqc-judge"}
     assert settings.CELERY_TASK_DEFAULT_QUEUE == "hybridqc-routing"
-    assert queues.queue_names("p") == ["p-judge", "p-routing", "p-housekeeping"]
+    assert queues.queue_names("p") == ["p-judge", "p-routing", "p-housekeeping", "p-export"]
 
 
 def test_queues_default_time_limits_stay_below_visibility_timeout(settings):

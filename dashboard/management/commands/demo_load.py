@@ -21,7 +21,6 @@ from reviewers.services import review_label_submit, review_task_claim
 from routing.batches.models import Batch, Domain
 from routing.judging.models import JudgeConfig
 from routing.judging.services import judge_config_create
-from routing.monitoring.input_drift import batch_input_drift_compute
 from routing.training.router_training import RouterTrainingError, router_train
 
 PASSWORD = "hybridqc-demo"
@@ -78,7 +77,6 @@ class Command(BaseCommand):
             result = batch_import(batch_name=name, lines=lines, source_name=file,
                                   date=demo_date(timezone.localdate(), MONTHS_AGO.get(name, 0)))
             batch_route(batch=result.batch)
-            batch_input_drift_compute(batch=result.batch)
             self.stdout.write(f"batch {name}: {result.created} examples routed")
             if name in FULLY_REVIEWED:
                 self._playback(1.0)

@@ -199,14 +199,20 @@ def test_router_pages_permissions(db, client, reviewer_user, lead_user, name):
     assert response.status_code == 200
 
 
-def test_router_model_page_shows_metrics_and_reliability_svg(db, client, lead_user):
+def test_router_model_page_shows_metrics_and_reliability_chart_data(db, client, lead_user):
     cold = client
     cold.force_login(lead_user)
     assert "No router trained yet" in cold.get(reverse("routing:model")).content.decode()
     model = _history_and_model()
     body = client.get(reverse("routing:model")).content.decode()
     assert f'data-version="{model.version}"' in body
-    assert "<svg" in body and body.count("<circle") == len(model.metrics["reliability"])
+    bins = model.metrics["reliability"]
+    # The chart's data (json_script, no inline script) and the table of bins, one row each.
+    embedded = re.search(r'<script id="reliability-data" type="application/json">(.*?)</script>', body, re.S)
+    assert json.loads(embedded.group(1)) == [{k: b[k] for k in ("lo", "hi", "predicted", "observed", "n")}
+                                             for b in bins]
+    assert "<svg" not in body and 'data-chart="reliability"' in body
+    assert re.findall(r'<tr data-n="(\d+)">', body) == [str(b["n"]) for b in bins]
     assert f'data-auroc="{model.metrics["auroc"]}"' in body
     assert "ltt-steps" in body
     # 394 usable items: 158 train the choice (cross-validation), 236 certify it

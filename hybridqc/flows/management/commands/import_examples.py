@@ -12,7 +12,6 @@ from hybridqc.queueing import BROKER_DOWN, enqueue_failed_message
 from routing.batches.models import Batch
 from routing.ingest.import_v1 import ImportValidationError
 from routing.ingest.import_validation import upload_size_problem
-from routing.monitoring.tasks import batch_input_drift_run
 
 
 def _iso_date(raw: str) -> datetime.date:
@@ -61,7 +60,6 @@ class Command(BaseCommand):
         if not opts["no_pipeline"]:
             try:
                 batch_pipeline_run.delay_on_commit(result.batch.pk)
-                batch_input_drift_run.delay_on_commit(result.batch.pk)
             except BROKER_DOWN as exc:
                 raise CommandError(enqueue_failed_message(f"Batch {result.batch.name}")) from exc
             self.stdout.write("pipeline queued")
