@@ -23,6 +23,7 @@ from django.core.files import File
 from django.db.models import F, Q
 from django.utils import timezone
 
+from hybridqc.queueing import DATABASE_DOWN
 from routing.batches.models import Batch
 from routing.decisions.models import RoutingDecision
 
@@ -53,11 +54,15 @@ def export_job_retry(*, job: ExportJob) -> bool:
     ) == 1
 
 
-def _claim(job_id: int) -> ExportJob | None:
-    # A running job older than the task's hard time limit is one whose worker died.
+def _claim(job_id: int, *, retrying: bool) -> ExportJob | None:
+    # A running job older than the task's hard time limit is one whose worker died; the task's
+    # own retry after the database went away takes back the job it had claimed.
     now = timezone.now()
     stale = Q(status=ExportJob.Status.RUNNING, started_at__lt=now - timedelta(seconds=settings.EXPORT_JOB_TIME_LIMIT))
-    claimed = ExportJob.objects.filter(Q(status=ExportJob.Status.QUEUED) | stale, pk=job_id).update(
+    taken = Q(status=ExportJob.Status.QUEUED) | stale
+    if retrying:
+        taken |= Q(status=ExportJob.Status.RUNNING)
+    claimed = ExportJob.objects.filter(taken, pk=job_id).update(
         status=ExportJob.Status.RUNNING, attempts=F("attempts") + 1, started_at=now, rows_done=0)
     return ExportJob.objects.select_related("batch").get(pk=job_id) if claimed else None
 
@@ -97,9 +102,10 @@ def _failed(job: ExportJob, reason: str) -> None:
     _mine(job).update(status=ExportJob.Status.FAILED, finished_at=timezone.now(), error=reason[:500])
 
 
-def export_job_execute(*, job_id: int) -> ExportJob | None:
-    """Write a queued job's file; None when the job is gone, finished or running elsewhere."""
-    job = _claim(job_id)
+def export_job_execute(*, job_id: int, retrying: bool = False) -> ExportJob | None:
+    """Write a queued job's file; None when the job is gone, finished or running elsewhere.
+    ``retrying``: the task's retry after the database was unreachable (that error is raised, not stored)."""
+    job = _claim(job_id, retrying=retrying)
     if job is None:
         return None
     if job.file:
@@ -112,6 +118,8 @@ def export_job_execute(*, job_id: int) -> ExportJob | None:
             _failed(job, GATE_CLOSED.format(reasons="; ".join(export.gate_reasons)))
         else:
             _write(job, export)
+    except DATABASE_DOWN:
+        raise
     except Exception as exc:
         log.exception("export job %s failed", job.pk)
         _failed(job, f"the export stopped: {type(exc).__name__}: {exc}")

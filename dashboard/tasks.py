@@ -58,8 +58,8 @@ def alarms_check() -> int:
 
 # Time limits: EXPORT_JOB_SOFT_TIME_LIMIT/EXPORT_JOB_TIME_LIMIT (settings' task annotations), below
 # the broker's visibility timeout; a soft limit raises inside the service, which fails the job.
-@shared_task(acks_late=True, reject_on_worker_lost=True)
-def export_job_run(job_id: int) -> str:
+@shared_task(bind=True, acks_late=True, reject_on_worker_lost=True, **DATABASE_RETRY)
+def export_job_run(self: Task, job_id: int) -> str:
     """Write a queued lineage export; a redelivery of a running or finished job does nothing."""
-    job = export_job_execute(job_id=job_id)
+    job = export_job_execute(job_id=job_id, retrying=self.request.retries > 0)
     return "skipped" if job is None else job.status

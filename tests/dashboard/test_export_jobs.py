@@ -6,6 +6,7 @@ from datetime import timedelta
 
 import pytest
 from django.core.files.storage import default_storage
+from django.db import OperationalError
 from django.utils import timezone
 from django.utils.html import escape
 
@@ -13,9 +14,11 @@ from dashboard.export_jobs import SWEPT, export_job_create, export_job_execute, 
 from dashboard.housekeeping import stalled_work_sweep
 from dashboard.models import ExportJob
 from hybridqc.celery import app as celery_app
+from routing.decisions.models import RoutingDecision
 from tests import factories
 from tests.dashboard.test_export import released  # noqa: F401 - the fixture: 8 examples, one tie
 from tests.dashboard.trend_batches import dated_batch
+from tests.support.locks import lock_held
 
 
 @pytest.fixture
@@ -162,3 +165,16 @@ def test_export_jobs_no_worker_finished_are_swept_to_failed_and_retry_clears_the
     assert export_job_retry(job=lost)
     assert stalled_work_sweep(now=timezone.now())["exports_failed"] == 0
     assert export_job_execute(job_id=lost.pk).status == "done"
+
+
+def test_export_job_database_error_is_raised_for_the_retry_which_takes_the_job_back(released, media,  # noqa: F811
+                                                                                     transactional_db):
+    job = export_job_create(batch=released, fmt="jsonl", user=None, confirmed=False)
+    table = RoutingDecision._meta.db_table
+    with lock_held(f"LOCK TABLE {table} IN ACCESS EXCLUSIVE MODE"), pytest.raises(OperationalError):
+        export_job_execute(job_id=job.pk)
+    job.refresh_from_db()
+    assert (job.status, job.error) == ("running", "")  # not stored as a failure: the task retries
+    assert export_job_execute(job_id=job.pk) is None  # another delivery leaves a running job alone
+    job = export_job_execute(job_id=job.pk, retrying=True)
+    assert (job.status, job.rows_written, job.attempts) == ("done", 8, 2)

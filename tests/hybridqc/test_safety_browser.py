@@ -43,6 +43,8 @@ FORM_CONFIRMATION = {
     "dashboard:alarms-check": "one",  # looks for alarms: opens alarms, changes no item
     "dashboard:retry": "one",  # routes a failed batch's unrouted items as its import would have
     "dashboard:import-job-retry": "one",
+    "dashboard:export-job-start": "one",  # writes a file; a holding gate asks first (409 with its reasons)
+    "dashboard:export-job-retry": "one",
     "dashboard:upload": "one",
     "routing:backtest": "one",  # reads only
     "reviewers:submit": "one",

@@ -34,7 +34,8 @@ ROOT = Path(__file__).resolve().parent.parent.parent.parent
 # A 3 s lease, so the killed worker's chunk is redelivered soon; the time limits must stay below it
 # to pass the settings check (the solo pool does not enforce them).
 SHORT_VISIBILITY = {"CELERY_VISIBILITY_TIMEOUT": "3", "CELERY_TASK_SOFT_TIME_LIMIT": "1", "CELERY_TASK_TIME_LIMIT": "2",
-                    "JUDGE_CHUNK_SOFT_TIME_LIMIT": "1", "JUDGE_CHUNK_TIME_LIMIT": "2"}
+                    "JUDGE_CHUNK_SOFT_TIME_LIMIT": "1", "JUDGE_CHUNK_TIME_LIMIT": "2",
+                    "EXPORT_JOB_SOFT_TIME_LIMIT": "1", "EXPORT_JOB_TIME_LIMIT": "2"}
 
 
 def test_judge_panel_run_with_real_worker(celery_worker, lead_user):
