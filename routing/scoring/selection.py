@@ -16,6 +16,14 @@ the judges' ensemble when several judges vote without probabilities; for one jud
 answer orders its probability weighted by how consistent its verdicts are across the orders
 (position bias is the best-documented failure of LLM judges), else its simulated-annotators
 confidence (Trust or Escalate).
+
+One more rule fixed in advance, from what the target's judgments carry (label-free): when the
+primary judge gives fewer than COARSE_VOTES verdicts per item and no probabilities
+(``coarse_judge_scores``), every judge-only score is a share over a few votes, moving in steps
+larger than the risk levels certification works at, so it takes a handful of values and
+certification can keep only whole ties of them. A history judged with more votes per item does
+not show this (its judge-only scores rank finely there), so cross-validation on it overrates them;
+the text-learned score, which ranks within those ties, is used whenever it is eligible.
 """
 
 from __future__ import annotations
@@ -39,6 +47,9 @@ SELECTION_FOLDS = 5
 # The least coverage that counts as keeping something, and the least tie margin (``candidate_choose``).
 TIE = 0.01
 LEARNED_C = 0.3
+# Fewer verdicts per item than this (without probabilities) make judge-only scores coarse:
+# a share over fewer than 10 votes moves in steps above 0.1 (see the module docstring).
+COARSE_VOTES = 10
 
 
 @dataclass
@@ -79,6 +90,15 @@ def default_candidate(items: Sequence[ItemInput]) -> str:
     if len({j.judge for j in votes}) > 1:
         return "most_confident_judge" if any(j.probability is not None for j in votes) else "judge_ensemble"
     return "order_weighted" if {"ab", "ba"} <= {j.order for j in votes} else "simulated_annotators"
+
+
+def coarse_judge_scores(items: Sequence[ItemInput]) -> bool:
+    """Whether the primary judge's votes on ``items`` carry no probability and number fewer than
+    COARSE_VOTES per item (the median item): judge-only scores then take a handful of values."""
+    primary = [it.primary for it in items]
+    if not primary or any(j.probability is not None for votes in primary for j in votes):
+        return False
+    return float(np.median([len(votes) for votes in primary])) < COARSE_VOTES
 
 
 def learned_fit(pool: Pool, train: np.ndarray, *, text: bool, seed: int) -> Router | None:
@@ -225,6 +245,9 @@ def candidate_select(pool: Pool, history: np.ndarray, target: np.ndarray, *, alp
                            delta=delta, n_calibration=n_calibration)
     n = sum(folds[k].size for part in parts for k in part)
     kind = "source" if grouped else "random"
+    if "learned_text" in figures and coarse_judge_scores([pool.items[i] for i in target]):
+        return Selection("learned_text", f"fixed rule: fewer than {COARSE_VOTES} verdicts per item without "
+                                         "probabilities (coarse judge-only scores)", figures)
     return Selection(candidate_choose(figures, fixed=fixed, n=n), f"cross-validation ({len(folds)} {kind} folds)",
                      figures)
 

@@ -16,7 +16,7 @@ from routing.scoring.candidates import (
 )
 from routing.scoring.certify import cascade_keep, certify, certify_cascade, threshold_grid
 from routing.scoring.power import calibration_grid, expected_coverage, max_errors
-from routing.scoring.selection import Pool, candidate_choose, candidate_select, default_candidate
+from routing.scoring.selection import Pool, candidate_choose, candidate_select, coarse_judge_scores, default_candidate
 from routing.scoring.vectorized import ItemInput
 from routing.training.backtest import LabeledItem, labeled_item
 
@@ -153,24 +153,43 @@ def test_default_candidate_rule_follows_what_the_judgments_carry():
     assert default_candidate([_item([_vote("a", 1, 0.8), _vote("b", 2)])]) == "most_confident_judge"
 
 
-def _domain_history(n: int, seed: int = 0) -> list[LabeledItem]:
-    """One vote per item, no probability: every judge-only score is constant. The judge is always
-    right on domain easy/x and right half the time on hard/y: only a learned score can tell."""
+def _domain_history(n: int, seed: int = 0, probability: float | None = None) -> list[LabeledItem]:
+    """One vote per item: every judge-only score is constant. The judge is always right on domain
+    easy/x and right half the time on hard/y: only a learned score can tell."""
     rng = random.Random(seed)
     out = []
     for i in range(n):
         easy = i % 2 == 0
         reference = 1 if easy or rng.random() < 0.5 else 2
-        out.append(labeled_item(_item([_vote("a", 1)], domain="easy/x" if easy else "hard/y"), reference))
+        out.append(labeled_item(_item([_vote("a", 1, probability)], domain="easy/x" if easy else "hard/y"),
+                                reference))
     return out
 
 
+def test_coarse_judge_scores_count_the_primary_judges_votes_without_probabilities():
+    nine = [_vote("a", 1, variant=f"v{k}") for k in range(9)]
+    assert coarse_judge_scores([_item(nine)]) is True
+    assert coarse_judge_scores([_item([*nine, _vote("a", 2, variant="v9")])]) is False  # 10 votes
+    assert coarse_judge_scores([_item([_vote("a", 1, 0.9)])]) is False  # a probability ranks finely
+    # the other judge's votes do not count: the primary judge still gives one
+    assert coarse_judge_scores([_item([_vote("a", 1), *[_vote("b", 1, variant=f"v{k}") for k in range(12)]])]) is True
+    assert coarse_judge_scores([]) is False
+
+
 def test_candidate_select_picks_a_learned_score_when_only_it_ranks_errors():
-    items = _domain_history(400)
-    pool = Pool.of(items)
+    # with a probability on every vote the judgments are not coarse: cross-validation decides
+    pool = Pool.of(_domain_history(400, probability=0.8))
     history, target = np.arange(300), np.arange(300, 400)
     pick = candidate_select(pool, history, target, alpha=0.1, delta=0.1, n_calibration=200)
     assert pick.name == "learned" and pick.rule == "cross-validation (5 random folds)"
+    assert pick.figures["vote_share"] == 0.0 and pick.figures["learned"] > 0.3
+
+
+def test_candidate_select_uses_the_text_learned_score_on_coarse_judgments():
+    pool = Pool.of(_domain_history(400))
+    pick = candidate_select(pool, np.arange(300), np.arange(300, 400), alpha=0.1, delta=0.1, n_calibration=200)
+    assert pick.name == "learned_text"
+    assert pick.rule == "fixed rule: fewer than 10 verdicts per item without probabilities (coarse judge-only scores)"
     assert pick.figures["vote_share"] == 0.0 and pick.figures["learned"] > 0.3
 
 
