@@ -23,7 +23,8 @@ primary judge gives fewer than COARSE_VOTES verdicts per item and no probabiliti
 larger than the risk levels certification works at, so it takes a handful of values and
 certification can keep only whole ties of them. A history judged with more votes per item does
 not show this (its judge-only scores rank finely there), so cross-validation on it overrates them;
-the text-learned score, which ranks within those ties, is used whenever it is eligible.
+``judge_refined`` (that judge score with its ties ranked by the text-learned score) is used
+whenever it is eligible.
 """
 
 from __future__ import annotations
@@ -34,7 +35,16 @@ from dataclasses import dataclass, field
 import numpy as np
 from scipy import sparse
 
-from routing.scoring.candidates import CANDIDATES, JUDGE_ONLY, LEARNED, Stage, agreement, judge_only_stages
+from routing.scoring.candidates import (
+    CANDIDATES,
+    JUDGE_ONLY,
+    LEARNED,
+    TEXT_LEARNED,
+    Stage,
+    agreement,
+    judge_only_stages,
+    refined,
+)
 from routing.scoring.certify import Certification, cascade_apply
 from routing.scoring.items import LabeledItem
 from routing.scoring.model import Router, router_fit_matrices
@@ -111,14 +121,18 @@ def learned_fit(pool: Pool, train: np.ndarray, *, text: bool, seed: int) -> Rout
     return router_fit_matrices(pool.hashed[fit], pool.vectors[fit], y, seed=seed, c=LEARNED_C, text=text)
 
 
-def router_stage(pool: Pool, router: Router | None, idx: np.ndarray) -> Stage:
-    """A fitted learned candidate's stage on the items ``idx`` (NaN without a primary verdict)."""
+def router_stage(pool: Pool, router: Router | None, idx: np.ndarray, name: str = "learned") -> Stage:
+    """The stage of learned candidate ``name`` fitted as ``router`` on the items ``idx`` (NaN
+    without a primary verdict)."""
     verdict = pool.primary.verdict[idx]
     out = np.full(idx.size, np.nan)
     usable = np.isfinite(verdict)
     if router is not None and usable.any():
         chosen = idx[usable]
         out[usable] = router.predict_matrices(pool.hashed[chosen], pool.vectors[chosen])
+    if name == "judge_refined":
+        judge = pool.judge_only["order_weighted"][0]
+        return refined(Stage(judge.score[idx], judge.verdict[idx]), out)
     return Stage(out, verdict)
 
 
@@ -127,7 +141,7 @@ def candidate_stages(pool: Pool, name: str, idx: np.ndarray, *, train: np.ndarra
     """A candidate's stages on items ``idx``; learned candidates are fitted on ``train``."""
     if name in LEARNED:
         assert train is not None
-        return [router_stage(pool, learned_fit(pool, train, text=name == "learned_text", seed=seed), idx)]
+        return [router_stage(pool, learned_fit(pool, train, text=name in TEXT_LEARNED, seed=seed), idx, name)]
     return [Stage(s.score[idx], s.verdict[idx]) for s in pool.judge_only[name]]
 
 
@@ -245,8 +259,8 @@ def candidate_select(pool: Pool, history: np.ndarray, target: np.ndarray, *, alp
                            delta=delta, n_calibration=n_calibration)
     n = sum(folds[k].size for part in parts for k in part)
     kind = "source" if grouped else "random"
-    if "learned_text" in figures and coarse_judge_scores([pool.items[i] for i in target]):
-        return Selection("learned_text", f"fixed rule: fewer than {COARSE_VOTES} verdicts per item without "
+    if "judge_refined" in figures and coarse_judge_scores([pool.items[i] for i in target]):
+        return Selection("judge_refined", f"fixed rule: fewer than {COARSE_VOTES} verdicts per item without "
                                          "probabilities (coarse judge-only scores)", figures)
     return Selection(candidate_choose(figures, fixed=fixed, n=n), f"cross-validation ({len(folds)} {kind} folds)",
                      figures)

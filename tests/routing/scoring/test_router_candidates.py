@@ -12,10 +12,13 @@ from routing.scoring.candidates import (
     cascade_order,
     item_scores,
     judge_only_stages,
+    refined,
     vote_distribution,
 )
 from routing.scoring.certify import cascade_keep, certify, certify_cascade, threshold_grid
+from routing.scoring.model import router_fit
 from routing.scoring.power import calibration_grid, expected_coverage, max_errors
+from routing.scoring.scoring import stages_of
 from routing.scoring.selection import Pool, candidate_choose, candidate_select, coarse_judge_scores, default_candidate
 from routing.scoring.vectorized import ItemInput
 from routing.training.backtest import LabeledItem, labeled_item
@@ -185,10 +188,10 @@ def test_candidate_select_picks_a_learned_score_when_only_it_ranks_errors():
     assert pick.figures["vote_share"] == 0.0 and pick.figures["learned"] > 0.3
 
 
-def test_candidate_select_uses_the_text_learned_score_on_coarse_judgments():
+def test_candidate_select_uses_the_refined_judge_score_on_coarse_judgments():
     pool = Pool.of(_domain_history(400))
     pick = candidate_select(pool, np.arange(300), np.arange(300, 400), alpha=0.1, delta=0.1, n_calibration=200)
-    assert pick.name == "learned_text"
+    assert pick.name == "judge_refined"
     assert pick.rule == "fixed rule: fewer than 10 verdicts per item without probabilities (coarse judge-only scores)"
     assert pick.figures["vote_share"] == 0.0 and pick.figures["learned"] > 0.3
 
@@ -206,3 +209,21 @@ def test_candidate_select_leaves_out_learned_scores_fitted_on_few_items():
     pick = candidate_select(pool, np.arange(60), np.arange(60, 80), alpha=0.1, delta=0.1, n_calibration=20)
     assert pick.rule == "cross-validation (5 random folds)"
     assert set(pick.figures) == set(JUDGE_ONLY)
+
+
+def test_refined_breaks_only_the_judge_scores_ties():
+    judge = Stage(np.array([0.5, 0.5, 1.0, np.nan]), np.array([1.0, 2.0, 1.0, np.nan]))
+    out = refined(judge, np.array([0.2, 0.9, 0.1, 0.5]))
+    assert out.score[:3].tolist() == [0.5 + 0.2e-7, 0.5 + 0.9e-7, 1.0 + 0.1e-7] and np.isnan(out.score[3])
+    assert out.verdict is judge.verdict
+    assert np.argsort(-out.score[:3]).tolist() == [2, 1, 0]  # the judge's order first, the learned one within ties
+
+
+def test_stages_of_judge_refined_is_the_order_weighted_score_refined_by_the_router():
+    items = _domain_history(120)
+    router = router_fit([it.item for it in items], [it.agree for it in items], text=True)
+    inputs = [it.item for it in items[:6]]
+    [live] = stages_of("judge_refined", inputs, router=router)
+    [judge] = stages_of("order_weighted", inputs)
+    assert live.score.tolist() == refined(judge, router.predict(inputs)).score.tolist()
+    assert live.verdict.tolist() == [1.0] * 6
