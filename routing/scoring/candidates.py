@@ -189,8 +189,9 @@ def judge_only_stages(items: Sequence[ItemInput], order: Sequence[str] | None = 
 
 def refined(judge: Stage, learned: np.ndarray) -> Stage:
     """``judge`` with its ties broken by the ``learned`` score (see the module docstring); NaN
-    where the judge score has none."""
-    return Stage(judge.score + REFINE_WEIGHT * np.nan_to_num(learned, nan=0.0), judge.verdict)
+    where the judge score has none. A weighted mean, so it stays a value in [0, 1] as the held-out
+    metrics (Brier, ECE) of the chosen score expect."""
+    return Stage((1 - REFINE_WEIGHT) * judge.score + REFINE_WEIGHT * np.nan_to_num(learned, nan=0.0), judge.verdict)
 
 
 def agreement(stage: Stage, references: np.ndarray, tasks: Sequence[str]) -> np.ndarray:

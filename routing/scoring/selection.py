@@ -18,7 +18,7 @@ answer orders its probability weighted by how consistent its verdicts are across
 confidence (Trust or Escalate).
 
 One more rule fixed in advance, from what the target's judgments carry (label-free): when the
-primary judge gives fewer than COARSE_VOTES verdicts per item and no probabilities
+primary judge gives fewer than COARSE_VOTES verdicts on every item and no probabilities
 (``coarse_judge_scores``), every judge-only score is a share over a few votes, moving in steps
 larger than the risk levels certification works at, so it takes a handful of values and
 certification can keep only whole ties of them. A history judged with more votes per item does
@@ -104,11 +104,13 @@ def default_candidate(items: Sequence[ItemInput]) -> str:
 
 def coarse_judge_scores(items: Sequence[ItemInput]) -> bool:
     """Whether the primary judge's votes on ``items`` carry no probability and number fewer than
-    COARSE_VOTES per item (the median item): judge-only scores then take a handful of values."""
+    COARSE_VOTES on every item: judge-only scores then take a handful of values. Every item, not
+    most: where finely judged items are mixed in, the judge's order among them still counts and
+    cross-validation decides."""
     primary = [it.primary for it in items]
     if not primary or any(j.probability is not None for votes in primary for j in votes):
         return False
-    return float(np.median([len(votes) for votes in primary])) < COARSE_VOTES
+    return all(len(votes) < COARSE_VOTES for votes in primary)
 
 
 def learned_fit(pool: Pool, train: np.ndarray, *, text: bool, seed: int) -> Router | None:

@@ -177,6 +177,9 @@ def test_coarse_judge_scores_count_the_primary_judges_votes_without_probabilitie
     # the other judge's votes do not count: the primary judge still gives one
     assert coarse_judge_scores([_item([_vote("a", 1), *[_vote("b", 1, variant=f"v{k}") for k in range(12)]])]) is True
     assert coarse_judge_scores([]) is False
+    # one finely judged item among coarse ones: the judge's order there still counts
+    ten = [*nine, _vote("a", 2, variant="v9")]
+    assert coarse_judge_scores([_item([_vote("a", 1)]), _item([_vote("a", 1)]), _item(ten)]) is False
 
 
 def test_candidate_select_picks_a_learned_score_when_only_it_ranks_errors():
@@ -214,7 +217,10 @@ def test_candidate_select_leaves_out_learned_scores_fitted_on_few_items():
 def test_refined_breaks_only_the_judge_scores_ties():
     judge = Stage(np.array([0.5, 0.5, 1.0, np.nan]), np.array([1.0, 2.0, 1.0, np.nan]))
     out = refined(judge, np.array([0.2, 0.9, 0.1, 0.5]))
-    assert out.score[:3].tolist() == [0.5 + 0.2e-7, 0.5 + 0.9e-7, 1.0 + 0.1e-7] and np.isnan(out.score[3])
+    w = 1e-7
+    assert out.score[:3].tolist() == pytest.approx([0.5 * (1 - w) + 0.2 * w, 0.5 * (1 - w) + 0.9 * w, 1 - 0.9 * w],
+                                                   rel=1e-15, abs=0)
+    assert np.isnan(out.score[3]) and out.score[2] <= 1.0
     assert out.verdict is judge.verdict
     assert np.argsort(-out.score[:3]).tolist() == [2, 1, 0]  # the judge's order first, the learned one within ties
 
