@@ -10,6 +10,11 @@ A vote with choice ``c`` and probability ``p`` (the judge's own, from its log-pr
 read as the class distribution P(c) = p with the rest spread over the other verdicts; a vote
 without a probability counts as P(c) = 1. A score is NaN where the candidate has no verdict.
 A cascade has several stages (one per judge, cheapest first); the others have one.
+
+``judge_refined`` is the primary judge's ``order_weighted`` score with its ties broken by the
+text-learned score (``refined``): it keeps the judge's own order wherever that has one and lets the
+learned score rank only within ties, which is where a judge-only score over a few votes carries
+no information.
 """
 
 from __future__ import annotations
@@ -27,7 +32,12 @@ from routing.scoring.vectorized import ItemInput
 N_CLASSES = 3
 JUDGE_ONLY = ("judge_confidence", "vote_share", "mean_probability", "order_weighted", "simulated_annotators",
               "most_confident_judge", "judge_ensemble", "cascade")
-LEARNED = ("learned", "learned_text")
+LEARNED = ("learned", "learned_text", "judge_refined")
+# The learned candidates fitted with the prompt's words.
+TEXT_LEARNED = ("learned_text", "judge_refined")
+# How far the learned score (a probability) moves a refined judge score: it reorders only judge
+# scores that are equal or within 1e-7, far below the steps of a share over the votes of an item.
+REFINE_WEIGHT = 1e-7
 CANDIDATES = JUDGE_ONLY + LEARNED
 
 
@@ -175,6 +185,13 @@ def judge_only_stages(items: Sequence[ItemInput], order: Sequence[str] | None = 
         out[name] = [Stage(np.array([p[1] for p in pairs], dtype=float), np.array([p[0] for p in pairs], dtype=float))]
     out["cascade"] = cascade_stages(items, cascade_order(items) if order is None else order)
     return out
+
+
+def refined(judge: Stage, learned: np.ndarray) -> Stage:
+    """``judge`` with its ties broken by the ``learned`` score (see the module docstring); NaN
+    where the judge score has none. A weighted mean, so it stays a value in [0, 1] as the held-out
+    metrics (Brier, ECE) of the chosen score expect."""
+    return Stage((1 - REFINE_WEIGHT) * judge.score + REFINE_WEIGHT * np.nan_to_num(learned, nan=0.0), judge.verdict)
 
 
 def agreement(stage: Stage, references: np.ndarray, tasks: Sequence[str]) -> np.ndarray:

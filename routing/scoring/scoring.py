@@ -11,7 +11,7 @@ from collections.abc import Sequence
 
 import numpy as np
 
-from routing.scoring.candidates import LEARNED, Stage, cascade_stages, item_scores
+from routing.scoring.candidates import LEARNED, Stage, cascade_stages, item_scores, refined
 from routing.scoring.model import Router
 from routing.scoring.vectorized import ItemInput, verdicts_of
 
@@ -31,9 +31,14 @@ def stages_of(name: str, items: Sequence[ItemInput], *, router: Router | None = 
         if router is None:
             raise ValueError(f"candidate {name} needs a fitted router")
         verdict = primary_verdicts(items)
-        score = router.predict(items) if items else np.zeros(0)
-        return [Stage(np.where(np.isfinite(verdict), score, np.nan), verdict)]
+        score = np.where(np.isfinite(verdict), router.predict(items) if items else np.zeros(0), np.nan)
+        return [refined(_judge_stage("order_weighted", items), score) if name == "judge_refined"
+                else Stage(score, verdict)]
     if name == "cascade":
         return cascade_stages(items, order)
+    return [_judge_stage(name, items)]
+
+
+def _judge_stage(name: str, items: Sequence[ItemInput]) -> Stage:
     pairs = [item_scores(it).get(name, (np.nan, np.nan)) for it in items]
-    return [Stage(np.array([p[1] for p in pairs], dtype=float), np.array([p[0] for p in pairs], dtype=float))]
+    return Stage(np.array([p[1] for p in pairs], dtype=float), np.array([p[0] for p in pairs], dtype=float))

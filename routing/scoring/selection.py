@@ -16,6 +16,15 @@ the judges' ensemble when several judges vote without probabilities; for one jud
 answer orders its probability weighted by how consistent its verdicts are across the orders
 (position bias is the best-documented failure of LLM judges), else its simulated-annotators
 confidence (Trust or Escalate).
+
+One more rule fixed in advance, from what the target's judgments carry (label-free): when the
+primary judge gives fewer than COARSE_VOTES verdicts on every item and no probabilities
+(``coarse_judge_scores``), every judge-only score is a share over a few votes, moving in steps
+larger than the risk levels certification works at, so it takes a handful of values and
+certification can keep only whole ties of them. A history judged with more votes per item does
+not show this (its judge-only scores rank finely there), so cross-validation on it overrates them;
+``judge_refined`` (that judge score with its ties ranked by the text-learned score) is used
+whenever it is eligible.
 """
 
 from __future__ import annotations
@@ -26,7 +35,16 @@ from dataclasses import dataclass, field
 import numpy as np
 from scipy import sparse
 
-from routing.scoring.candidates import CANDIDATES, JUDGE_ONLY, LEARNED, Stage, agreement, judge_only_stages
+from routing.scoring.candidates import (
+    CANDIDATES,
+    JUDGE_ONLY,
+    LEARNED,
+    TEXT_LEARNED,
+    Stage,
+    agreement,
+    judge_only_stages,
+    refined,
+)
 from routing.scoring.certify import Certification, cascade_apply
 from routing.scoring.items import LabeledItem
 from routing.scoring.model import Router, router_fit_matrices
@@ -39,6 +57,9 @@ SELECTION_FOLDS = 5
 # The least coverage that counts as keeping something, and the least tie margin (``candidate_choose``).
 TIE = 0.01
 LEARNED_C = 0.3
+# Fewer verdicts per item than this (without probabilities) make judge-only scores coarse:
+# a share over fewer than 10 votes moves in steps above 0.1 (see the module docstring).
+COARSE_VOTES = 10
 
 
 @dataclass
@@ -81,6 +102,17 @@ def default_candidate(items: Sequence[ItemInput]) -> str:
     return "order_weighted" if {"ab", "ba"} <= {j.order for j in votes} else "simulated_annotators"
 
 
+def coarse_judge_scores(items: Sequence[ItemInput]) -> bool:
+    """Whether the primary judge's votes on ``items`` carry no probability and number fewer than
+    COARSE_VOTES on every item: judge-only scores then take a handful of values. Every item, not
+    most: where finely judged items are mixed in, the judge's order among them still counts and
+    cross-validation decides."""
+    primary = [it.primary for it in items]
+    if not primary or any(j.probability is not None for votes in primary for j in votes):
+        return False
+    return all(len(votes) < COARSE_VOTES for votes in primary)
+
+
 def learned_fit(pool: Pool, train: np.ndarray, *, text: bool, seed: int) -> Router | None:
     """Fit a learned candidate on the ``train`` items with a primary verdict (None when they do
     not hold both outcomes: such a history trains nothing)."""
@@ -91,14 +123,18 @@ def learned_fit(pool: Pool, train: np.ndarray, *, text: bool, seed: int) -> Rout
     return router_fit_matrices(pool.hashed[fit], pool.vectors[fit], y, seed=seed, c=LEARNED_C, text=text)
 
 
-def router_stage(pool: Pool, router: Router | None, idx: np.ndarray) -> Stage:
-    """A fitted learned candidate's stage on the items ``idx`` (NaN without a primary verdict)."""
+def router_stage(pool: Pool, router: Router | None, idx: np.ndarray, name: str = "learned") -> Stage:
+    """The stage of learned candidate ``name`` fitted as ``router`` on the items ``idx`` (NaN
+    without a primary verdict)."""
     verdict = pool.primary.verdict[idx]
     out = np.full(idx.size, np.nan)
     usable = np.isfinite(verdict)
     if router is not None and usable.any():
         chosen = idx[usable]
         out[usable] = router.predict_matrices(pool.hashed[chosen], pool.vectors[chosen])
+    if name == "judge_refined":
+        judge = pool.judge_only["order_weighted"][0]
+        return refined(Stage(judge.score[idx], judge.verdict[idx]), out)
     return Stage(out, verdict)
 
 
@@ -107,7 +143,7 @@ def candidate_stages(pool: Pool, name: str, idx: np.ndarray, *, train: np.ndarra
     """A candidate's stages on items ``idx``; learned candidates are fitted on ``train``."""
     if name in LEARNED:
         assert train is not None
-        return [router_stage(pool, learned_fit(pool, train, text=name == "learned_text", seed=seed), idx)]
+        return [router_stage(pool, learned_fit(pool, train, text=name in TEXT_LEARNED, seed=seed), idx, name)]
     return [Stage(s.score[idx], s.verdict[idx]) for s in pool.judge_only[name]]
 
 
@@ -225,6 +261,9 @@ def candidate_select(pool: Pool, history: np.ndarray, target: np.ndarray, *, alp
                            delta=delta, n_calibration=n_calibration)
     n = sum(folds[k].size for part in parts for k in part)
     kind = "source" if grouped else "random"
+    if "judge_refined" in figures and coarse_judge_scores([pool.items[i] for i in target]):
+        return Selection("judge_refined", f"fixed rule: fewer than {COARSE_VOTES} verdicts per item without "
+                                         "probabilities (coarse judge-only scores)", figures)
     return Selection(candidate_choose(figures, fixed=fixed, n=n), f"cross-validation ({len(folds)} {kind} folds)",
                      figures)
 

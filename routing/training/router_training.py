@@ -19,7 +19,7 @@ from threadpoolctl import threadpool_limits
 from routing.batches.models import Batch
 from routing.batches.selectors import example_references, human_label_count, labeled_examples
 from routing.monitoring.metrics import expected_calibration_error
-from routing.scoring.candidates import LEARNED, Stage, cascade_order
+from routing.scoring.candidates import LEARNED, TEXT_LEARNED, Stage, cascade_order
 from routing.scoring.certify import START_FRACTION, START_KEPT, certify_cascade
 from routing.scoring.model import Router, router_dumps
 from routing.scoring.models import RouterModel
@@ -114,10 +114,11 @@ def router_train_items(items: Sequence[LabeledItem], *, seed: int = 0, alpha: fl
         raise RouterTrainingError("the judge agrees (or disagrees) with humans on every training example")
     with threadpool_limits(limits=1):
         pick = candidate_select(pool, train, cal, alpha=alpha, delta=delta, n_calibration=n_cal, seed=seed)
-        text = pick.name == "learned_text"
+        text = pick.name in TEXT_LEARNED
         router = learned_fit(pool, train, text=text, seed=seed)
         assert router is not None  # both outcomes are in the train part (checked above)
-        stages = [router_stage(pool, router, cal)] if pick.name in LEARNED else candidate_stages(pool, pick.name, cal)
+        stages = ([router_stage(pool, router, cal, pick.name)] if pick.name in LEARNED
+                  else candidate_stages(pool, pick.name, cal))
     calibration = _calibration(pool, stages, cal, alpha=alpha, delta=delta)
     if ids is not None:
         calibration["example_ids"] = [int(ids[i]) for i in cal]

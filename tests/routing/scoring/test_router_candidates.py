@@ -12,11 +12,14 @@ from routing.scoring.candidates import (
     cascade_order,
     item_scores,
     judge_only_stages,
+    refined,
     vote_distribution,
 )
 from routing.scoring.certify import cascade_keep, certify, certify_cascade, threshold_grid
+from routing.scoring.model import router_fit
 from routing.scoring.power import calibration_grid, expected_coverage, max_errors
-from routing.scoring.selection import Pool, candidate_choose, candidate_select, default_candidate
+from routing.scoring.scoring import stages_of
+from routing.scoring.selection import Pool, candidate_choose, candidate_select, coarse_judge_scores, default_candidate
 from routing.scoring.vectorized import ItemInput
 from routing.training.backtest import LabeledItem, labeled_item
 
@@ -153,24 +156,46 @@ def test_default_candidate_rule_follows_what_the_judgments_carry():
     assert default_candidate([_item([_vote("a", 1, 0.8), _vote("b", 2)])]) == "most_confident_judge"
 
 
-def _domain_history(n: int, seed: int = 0) -> list[LabeledItem]:
-    """One vote per item, no probability: every judge-only score is constant. The judge is always
-    right on domain easy/x and right half the time on hard/y: only a learned score can tell."""
+def _domain_history(n: int, seed: int = 0, probability: float | None = None) -> list[LabeledItem]:
+    """One vote per item: every judge-only score is constant. The judge is always right on domain
+    easy/x and right half the time on hard/y: only a learned score can tell."""
     rng = random.Random(seed)
     out = []
     for i in range(n):
         easy = i % 2 == 0
         reference = 1 if easy or rng.random() < 0.5 else 2
-        out.append(labeled_item(_item([_vote("a", 1)], domain="easy/x" if easy else "hard/y"), reference))
+        out.append(labeled_item(_item([_vote("a", 1, probability)], domain="easy/x" if easy else "hard/y"),
+                                reference))
     return out
 
 
+def test_coarse_judge_scores_count_the_primary_judges_votes_without_probabilities():
+    nine = [_vote("a", 1, variant=f"v{k}") for k in range(9)]
+    assert coarse_judge_scores([_item(nine)]) is True
+    assert coarse_judge_scores([_item([*nine, _vote("a", 2, variant="v9")])]) is False  # 10 votes
+    assert coarse_judge_scores([_item([_vote("a", 1, 0.9)])]) is False  # a probability ranks finely
+    # the other judge's votes do not count: the primary judge still gives one
+    assert coarse_judge_scores([_item([_vote("a", 1), *[_vote("b", 1, variant=f"v{k}") for k in range(12)]])]) is True
+    assert coarse_judge_scores([]) is False
+    # one finely judged item among coarse ones: the judge's order there still counts
+    ten = [*nine, _vote("a", 2, variant="v9")]
+    assert coarse_judge_scores([_item([_vote("a", 1)]), _item([_vote("a", 1)]), _item(ten)]) is False
+
+
 def test_candidate_select_picks_a_learned_score_when_only_it_ranks_errors():
-    items = _domain_history(400)
-    pool = Pool.of(items)
+    # with a probability on every vote the judgments are not coarse: cross-validation decides
+    pool = Pool.of(_domain_history(400, probability=0.8))
     history, target = np.arange(300), np.arange(300, 400)
     pick = candidate_select(pool, history, target, alpha=0.1, delta=0.1, n_calibration=200)
     assert pick.name == "learned" and pick.rule == "cross-validation (5 random folds)"
+    assert pick.figures["vote_share"] == 0.0 and pick.figures["learned"] > 0.3
+
+
+def test_candidate_select_uses_the_refined_judge_score_on_coarse_judgments():
+    pool = Pool.of(_domain_history(400))
+    pick = candidate_select(pool, np.arange(300), np.arange(300, 400), alpha=0.1, delta=0.1, n_calibration=200)
+    assert pick.name == "judge_refined"
+    assert pick.rule == "fixed rule: fewer than 10 verdicts per item without probabilities (coarse judge-only scores)"
     assert pick.figures["vote_share"] == 0.0 and pick.figures["learned"] > 0.3
 
 
@@ -187,3 +212,24 @@ def test_candidate_select_leaves_out_learned_scores_fitted_on_few_items():
     pick = candidate_select(pool, np.arange(60), np.arange(60, 80), alpha=0.1, delta=0.1, n_calibration=20)
     assert pick.rule == "cross-validation (5 random folds)"
     assert set(pick.figures) == set(JUDGE_ONLY)
+
+
+def test_refined_breaks_only_the_judge_scores_ties():
+    judge = Stage(np.array([0.5, 0.5, 1.0, np.nan]), np.array([1.0, 2.0, 1.0, np.nan]))
+    out = refined(judge, np.array([0.2, 0.9, 0.1, 0.5]))
+    w = 1e-7
+    assert out.score[:3].tolist() == pytest.approx([0.5 * (1 - w) + 0.2 * w, 0.5 * (1 - w) + 0.9 * w, 1 - 0.9 * w],
+                                                   rel=1e-15, abs=0)
+    assert np.isnan(out.score[3]) and out.score[2] <= 1.0
+    assert out.verdict is judge.verdict
+    assert np.argsort(-out.score[:3]).tolist() == [2, 1, 0]  # the judge's order first, the learned one within ties
+
+
+def test_stages_of_judge_refined_is_the_order_weighted_score_refined_by_the_router():
+    items = _domain_history(120)
+    router = router_fit([it.item for it in items], [it.agree for it in items], text=True)
+    inputs = [it.item for it in items[:6]]
+    [live] = stages_of("judge_refined", inputs, router=router)
+    [judge] = stages_of("order_weighted", inputs)
+    assert live.score.tolist() == refined(judge, router.predict(inputs)).score.tolist()
+    assert live.verdict.tolist() == [1.0] * 6
