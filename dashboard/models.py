@@ -10,7 +10,7 @@ from django.conf import settings
 from django.db import models
 from django.utils import timezone
 
-from routing.batches.models import Batch
+from routing.batches.models import Batch, Job
 
 
 class ApiToken(models.Model):
@@ -136,23 +136,16 @@ class BatchStats(models.Model):
         return f"stats of batch {self.batch_id}"
 
 
-class ExportJob(models.Model):
+class ExportJob(Job):
     """A lineage export written in the background to the default storage: its progress (rows
     read of the batch's routed examples), and once done the file, whether it was released and
     what its format left out (preference pairs leave out ties, unlabeled and non-pairwise rows)."""
-
-    class Status(models.TextChoices):
-        QUEUED = "queued"
-        RUNNING = "running"
-        DONE = "done"
-        FAILED = "failed"
 
     batch = models.ForeignKey(Batch, on_delete=models.CASCADE, related_name="export_jobs")
     fmt = models.CharField(max_length=20)
     # The lead exported past a holding release gate knowingly (the file then says released: false).
     confirmed = models.BooleanField(default=False)
     created_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL)
-    status = models.CharField(max_length=10, choices=Status, default=Status.QUEUED)
     rows_total = models.PositiveIntegerField(default=0)
     rows_done = models.PositiveIntegerField(default=0)
     rows_written = models.PositiveIntegerField(default=0)
@@ -161,21 +154,11 @@ class ExportJob(models.Model):
     file = models.FileField(upload_to="exports/%Y/%m/", blank=True)
     error = models.CharField(max_length=500, blank=True)
     attempts = models.PositiveIntegerField(default=0)
-    created_at = models.DateTimeField(default=timezone.now)
     # When it was last queued (created or retried): the sweeper fails a message lost before a worker took it.
     queued_at = models.DateTimeField(default=timezone.now)
-    started_at = models.DateTimeField(null=True, blank=True)
-    finished_at = models.DateTimeField(null=True, blank=True)
-
-    class Meta:
-        ordering = ["-created_at", "-id"]
 
     def __str__(self) -> str:
         return f"export {self.pk} of batch {self.batch_id} ({self.fmt}, {self.status})"
-
-    @property
-    def finished(self) -> bool:
-        return self.status in (self.Status.DONE, self.Status.FAILED)
 
     @property
     def percent(self) -> int:

@@ -30,7 +30,7 @@ class Migration(migrations.Migration):
                 ('file', models.FileField(blank=True, upload_to='exports/%Y/%m/')),
                 ('error', models.CharField(blank=True, max_length=500)),
                 ('attempts', models.PositiveIntegerField(default=0)),
-                ('created_at', models.DateTimeField(default=django.utils.timezone.now)),
+                ('created_at', models.DateTimeField(auto_now_add=True)),
                 ('queued_at', models.DateTimeField(default=django.utils.timezone.now)),
                 ('started_at', models.DateTimeField(blank=True, null=True)),
                 ('finished_at', models.DateTimeField(blank=True, null=True)),

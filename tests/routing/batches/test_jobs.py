@@ -1,15 +1,16 @@
-"""The abstract ``Job`` both kinds of background job rows share: finished means done or failed,
+"""The abstract ``Job`` every kind of background job row shares: finished means done or failed,
 and the newest comes first (by creation time, then id)."""
 
 import datetime
 
 import pytest
 
+from dashboard.models import ExportJob
 from routing.ingest.models import ImportJob
 from routing.training.models import RetrainJob
 
 
-@pytest.mark.parametrize("model", [ImportJob, RetrainJob])
+@pytest.mark.parametrize("model", [ImportJob, RetrainJob, ExportJob])
 def test_job_finished_exactly_when_done_or_failed(model):
     finished = {status: model(status=status).finished for status in model.Status.values}
     assert finished == {"queued": False, "running": False, "done": True, "failed": True}
