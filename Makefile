@@ -17,13 +17,14 @@ TEST_ENV := DATABASE_URL=$(PG_URL) CELERY_BROKER_URL=$(TEST_BROKER) SECRET_KEY=t
 	DJANGO_ALLOW_ASYNC_UNSAFE=true JUDGE_ALLOW_PRIVATE_HOSTS=1
 DEMO_ENV := HYBRIDQC_DEMO=1 DATABASE_URL= CELERY_BROKER_URL=
 
-.PHONY: help install demo test lint bench backtests reliability serve chromium services python-check
+.PHONY: help install demo test lint bench backtests coarse-check reliability serve chromium services python-check
 
 help:
 	@echo "make demo   - install, load the real demo data, serve http://127.0.0.1:8000 (SQLite, no services)"
 	@echo "make test   - install and run the whole suite (PostgreSQL, Redis, Celery worker, Chromium)"
 	@echo "make bench  - benchmarks into bench/results.json"
 	@echo "make backtests - the router's acceptance matrix (leave-one-source-out) into bench/backtests.json"
+	@echo "make coarse-check - the router's coarse-judgment rule on coarsened LLMBar into bench/coarse_check.json"
 	@echo "make reliability - authz matrix, fuzz, XSS and fault suites; figures into bench/reliability.json"
 	@echo "make serve  - gunicorn + celery workers (judge, routing, housekeeping, export queues) + beat on PostgreSQL and Redis"
 	@echo "make lint   - ruff, mypy and the import contracts (lint-imports)"
@@ -83,6 +84,10 @@ reliability: install chromium services
 # No database: the backtest reads the data files only.
 backtests: install
 	DATABASE_URL= CELERY_BROKER_URL= $(BIN)/python bench/backtest_matrix.py
+
+# The same backtests on LLMBar cut to k verdicts per item (KS=, default 1 2 4 8), one case at a time.
+coarse-check: install
+	DATABASE_URL= CELERY_BROKER_URL= $(BIN)/python bench/coarse_check.py $(KS)
 
 # `make serve` listens on plain HTTP on 127.0.0.1: the production default (HTTPS: redirect to https://,
 # Secure cookies a browser never sends back over HTTP) would make it unusable, so it is off here only.

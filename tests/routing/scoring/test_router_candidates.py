@@ -199,6 +199,18 @@ def test_candidate_select_uses_the_refined_judge_score_on_coarse_judgments():
     assert pick.figures["vote_share"] == 0.0 and pick.figures["learned"] > 0.3
 
 
+def test_candidate_select_leaves_a_source_without_history_to_cross_validation_on_coarse_judgments():
+    # the text-learned tie-breaker does not carry over to a source left out of the history
+    pool = Pool.of(_domain_history(400))
+    history, target = np.arange(300), np.arange(300, 400)
+    unseen = np.array(["a" if i % 2 else "b" for i in range(300)] + ["c"] * 100)
+    pick = candidate_select(pool, history, target, alpha=0.1, delta=0.1, n_calibration=200, groups=unseen)
+    assert pick.rule == "cross-validation (2 source folds)"
+    seen = np.array(["a" if i % 2 else "b" for i in range(300)] + ["a"] * 100)
+    pick = candidate_select(pool, history, target, alpha=0.1, delta=0.1, n_calibration=200, groups=seen)
+    assert pick.name == "judge_refined"
+
+
 def test_candidate_select_uses_the_fixed_rule_on_little_history():
     pool = Pool.of(_domain_history(60))
     pick = candidate_select(pool, np.arange(40), np.arange(40, 60), alpha=0.1, delta=0.1, n_calibration=20)
