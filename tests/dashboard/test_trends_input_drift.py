@@ -5,14 +5,17 @@ import re
 
 import pytest
 from celery.signals import task_prerun
+from django.core.files.uploadedfile import SimpleUploadedFile
 from django.core.management import call_command
 
 from dashboard.selectors import batch_report
 from hybridqc.celery import app as celery_app
 from hybridqc.flows.batches import batch_drifted_slice_to_humans, batch_reroute, batch_route
 from hybridqc.flows.imports import batch_import as flows_batch_import
+from hybridqc.flows.tasks import import_job_run
 from routing.batches.models import Batch, Example
 from routing.decisions.models import RoutingDecision
+from routing.ingest.import_jobs import import_job_create
 from routing.ingest.import_v1 import batch_import
 from routing.monitoring.input_drift import batch_input_drift_compute, routing_router
 from routing.scoring.models import RouterModel
@@ -234,3 +237,21 @@ def test_drift_is_measured_again_only_when_routing_uses_another_router(db, eager
     assert (batch.input_drift["router"], batch.input_drift["router_versions"]) == (
         f"router-v{second.version}", [f"router-v{second.version}"])
     assert batch.input_drift["reference"] == f"router v{second.version} calibration"
+
+
+def test_import_job_measures_drift_at_its_end_and_routing_by_the_same_router_does_not_again(
+        db, eager_tasks, task_runs, settings, tmp_path, django_capture_on_commit_callbacks):
+    settings.MEDIA_ROOT = str(tmp_path / "media")
+    model = factories.router_trained()
+    lines = factories.shuffled_lines("pandalm.jsonl", seed=6)[:60]
+    upload = SimpleUploadedFile("pandalm.jsonl", ("\n".join(lines) + "\n").encode())
+    job = import_job_create(upload=upload, batch_name="from-job", user=None, batch_fields={})
+    task_runs.clear()
+    with django_capture_on_commit_callbacks(execute=True):
+        import_job_run.delay(job.pk)
+    assert sorted(task_runs) == ["hybridqc.flows.tasks.batch_pipeline_run", "hybridqc.flows.tasks.import_job_run",
+                                 "routing.tasks.batch_input_drift_run"]
+    batch = Batch.objects.get(name="from-job")
+    assert RoutingDecision.objects.filter(example__batch=batch).count() == 60
+    assert (batch.input_drift["router"], batch.input_drift["examples"], batch.input_drift["n_batch"]) == (
+        f"router-v{model.version}", 60, 60)
