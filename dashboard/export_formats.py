@@ -1,6 +1,7 @@
 """Writers for the lineage export: JSONL, CSV (safe to open in a spreadsheet), Parquet and
 preference pairs. Each streams the file as byte chunks while it reads the rows, so memory holds
-one chunk, never the file; what a writer left out is known once the last chunk is read."""
+one chunk, never the file; what a writer left out is counted as it goes (and, before the first
+byte, by ``dashboard.export_left_out`` with the same rule)."""
 
 from __future__ import annotations
 
@@ -17,6 +18,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from .export import LineageExport
+from .export_left_out import preference_left_out
 
 FORMATS = ("jsonl", "csv", "parquet", "preference")
 CONTENT_TYPES = {"jsonl": "application/x-ndjson", "csv": "text/csv", "parquet": "application/vnd.apache.parquet",
@@ -128,13 +130,10 @@ def write_parquet(export: LineageExport, out: Written) -> Iterator[bytes]:
 
 
 def preference_row(row: dict[str, Any]) -> dict[str, Any] | str:
-    """``{"prompt", "chosen", "rejected"}`` plus the row's lineage keys, or why it is left out."""
-    if row["task"] != "pairwise":
-        return "not_pairwise"
-    if row["label"] is None:
-        return "unlabeled"
-    if int(row["label"]) == 0:
-        return "ties"
+    """``{"prompt", "chosen", "rejected"}`` plus the row's lineage keys, or why it is left out
+    (``preference_left_out``, the rule the count before streaming applies too)."""
+    if (reason := preference_left_out(row["task"], row["label"])) is not None:
+        return reason
     chosen = int(row["label"]) - 1
     return {"prompt": row["prompt"], "chosen": row["responses"][chosen], "rejected": row["responses"][1 - chosen],
             "id": row["id"], "label_source": row["label_source"], "router_version": row["router_version"],

@@ -29,6 +29,7 @@ from routing.decisions.models import RoutingDecision
 
 from .export import LineageExport, lineage_export
 from .export_formats import EXTENSIONS, FORMATS, export_write
+from .export_left_out import left_out_text
 from .models import ExportJob
 
 log = logging.getLogger(__name__)
@@ -138,9 +139,8 @@ def export_jobs_sweep(*, stale_before: datetime) -> int:
 
 
 def left_out_header(job: ExportJob) -> str:
-    """``X-HybridQC-Left-Out``: each reason with its count (``ties=12, unlabeled=3``), ``none``
-    when the file has every routed example."""
-    return ", ".join(f"{reason}={count}" for reason, count in sorted(job.left_out.items()) if count) or "none"
+    """``X-HybridQC-Left-Out`` of the job's file, as the streamed export words it."""
+    return left_out_text(job.left_out)
 
 
 def export_job_latest(batch: Batch) -> ExportJob | None:

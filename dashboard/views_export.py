@@ -23,22 +23,21 @@ from .apis import IsLead
 from .apis_exports import export_job_accepted
 from .export import export_gate, lineage_export
 from .export_formats import CONTENT_TYPES, EXTENSIONS, FORMATS, Written, export_write
-
-# The formats whose left-out figure is only known once the last row is read.
-LEFT_OUT_AT_END = ("preference",)
+from .export_left_out import left_out_before, left_out_text
 
 
 def _file_response(batch: Batch, fmt: str, written: Written, released: bool) -> StreamingHttpResponse:
-    """The file streamed as it is written. ``X-HybridQC-Left-Out`` is sent where it is known
-    before the first byte: ``none`` for jsonl, csv and parquet (every routed example is a row).
-    What a preference file leaves out is only known at its end, so that response has no such
-    header: an export job (``POST`` to the API, or the batch page) reports it on its download."""
+    """The file streamed as it is written. ``X-HybridQC-Left-Out`` is counted before the first
+    byte: ``none`` for jsonl, csv and parquet (every routed example is a row); for preference
+    pairs one grouped query under the writer's own rule (``ties=3, unlabeled=1``), as an export
+    job's download reports it. Both read the labels of the moment: a label given while the file
+    streams can make them differ by that example."""
+    left_out = left_out_text(left_out_before(batch, fmt))
     response = StreamingHttpResponse(written.chunks, content_type=CONTENT_TYPES[fmt])
     # Django's helper quotes (or RFC 5987-encodes) a name with quotes, newlines or non-ASCII.
     response["Content-Disposition"] = content_disposition_header(True, f"{batch.name}-lineage.{EXTENSIONS[fmt]}")
     response["X-HybridQC-Released"] = "true" if released else "false"
-    if fmt not in LEFT_OUT_AT_END:
-        response["X-HybridQC-Left-Out"] = "none"
+    response["X-HybridQC-Left-Out"] = left_out
     return response
 
 
@@ -67,8 +66,8 @@ class BatchExportApi(APIView):
 
     ``GET`` streams the file at once (pipelines and ``export_batch`` read it so); ``POST`` (same
     parameters, in the query or the body) writes it in a background job and answers 202 with the
-    job's URL, whose download carries ``X-HybridQC-Left-Out`` for every format, the preference
-    pairs' ties included."""
+    job's URL. Both carry ``X-HybridQC-Left-Out`` for every format, the preference pairs' ties
+    included."""
 
     permission_classes = [IsAuthenticated, IsLead]
 

@@ -9,6 +9,7 @@ settings) takes back only what nobody has started on, so no reviewer's open item
 from __future__ import annotations
 
 import logging
+from functools import partial
 
 from django.db import transaction
 
@@ -27,6 +28,7 @@ from routing.decisions.pipeline import (
     batch_examples_unrouted,
     batch_signals_prepare,
 )
+from routing.monitoring.input_drift import input_drift_due_at_import, input_drift_outdated
 from routing.monitoring.tasks import batch_input_drift_run
 
 log = logging.getLogger(__name__)
@@ -37,6 +39,19 @@ def batch_roster_capacity(batch: Batch) -> int | None:
     if batch.routing_mode != Batch.Mode.BUDGET:
         return None
     return roster_remaining_capacity(batch_domains(batch))
+
+
+def batch_input_drift_queue(*, batch: Batch) -> None:
+    """Queue the input drift test once the transaction commits. A broker that is down is logged
+    and not raised: the import or routing it follows is committed and stands without it."""
+    transaction.on_commit(partial(batch_input_drift_run.delay, batch.pk), robust=True)
+
+
+def batch_imported_drift_queue(*, batch: Batch) -> None:
+    """At the end of an import: the drift test against the active router, when it is due
+    (judgments to test, a router to compare with), so a batch not routed yet has it too."""
+    if input_drift_due_at_import(batch):
+        batch_input_drift_queue(batch=batch)
 
 
 def batch_route(*, batch: Batch) -> int:
@@ -59,9 +74,10 @@ def batch_route(*, batch: Batch) -> int:
         review_tasks_create(examples=audits, kind=ReviewTask.Kind.AUDIT)
         batch_status_set(batch=batch, status=Batch.Status.READY)
         batch_gate_inputs_changed.send(sender=Batch, batch_id=batch.pk)
-        if decisions:
-            # Against the data of the router that has just routed it (a re-route may use another).
-            batch_input_drift_run.delay_on_commit(batch.pk)
+        if decisions and input_drift_outdated(batch):
+            # Against the data of the router that has just routed it, unless the import measured
+            # the batch against that one already.
+            batch_input_drift_queue(batch=batch)
     log.info("batch %r: routed %d examples (%d human, %d audit)", batch.name, len(decisions), len(human), len(audits))
     return len(decisions)
 

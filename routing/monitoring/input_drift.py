@@ -6,7 +6,13 @@ of fold) whose AUC is the drift score, its p-value from the Mann-Whitney U test 
 and a two-sample Kolmogorov-Smirnov test on the judge's confidence. The batch is flagged when the
 Bonferroni-combined p-value is below ``INPUT_DRIFT_ALPHA`` and the effect is large enough (AUC
 at least ``INPUT_DRIFT_MIN_AUC``, or a KS distance of at least 0.2), so a large batch never flags
-a trivial difference. The result is stored on the batch; pages and reports read it."""
+a trivial difference. The result is stored on the batch; pages and reports read it.
+
+It is computed at the end of an import that brings judgments while a router is active (so a
+batch imported with its judgments and not routed has it too), and after each routing; either
+time only when what it was computed on changed (``drift_basis``: the router compared with, the
+number of examples, the primary judge), so a batch routed by the router it was measured against
+at import is not measured again."""
 
 from __future__ import annotations
 
@@ -23,6 +29,7 @@ from sklearn.model_selection import StratifiedKFold, cross_val_predict
 
 from routing.batches.models import Batch, Example
 from routing.decisions.models import RoutingDecision
+from routing.judging.models import Judgment
 from routing.scoring.models import RouterModel
 from routing.scoring.selectors import example_inputs, router_active
 from routing.scoring.vectorized import ItemInput, hashed_column, hashed_features
@@ -49,11 +56,36 @@ def routing_router(batch: Batch) -> RouterModel | None:
     return found or router_active()
 
 
-def reference_examples(batch: Batch) -> tuple[list[Example], str]:
-    """The held-out calibration examples (the data it was certified on) of the router that
-    routes the batch, else earlier batches' examples; at most MAX_REFERENCE, a seeded sample,
-    never the batch's own."""
-    model = routing_router(batch)
+def router_name(model: RouterModel | None) -> str | None:
+    return f"{LEARNED_PREFIX}{model.version}" if model else None
+
+
+def drift_basis(batch: Batch, model: RouterModel | None) -> dict[str, Any]:
+    """What a stored result was computed on besides the data: the router it is compared with,
+    how many examples the batch had and whose confidence (the primary judge) was tested."""
+    return {"router": router_name(model), "examples": batch.examples.count(), "primary_judge": batch.primary_judge}
+
+
+def input_drift_outdated(batch: Batch) -> bool:
+    """No result is stored, or it was computed on another basis than the batch's now (a
+    re-route by another router version, examples added, a re-judge)."""
+    batch.refresh_from_db(fields=["input_drift", "primary_judge"])
+    stored = batch.input_drift or {}
+    basis = drift_basis(batch, routing_router(batch))
+    return not stored or {key: stored.get(key) for key in basis} != basis
+
+
+def input_drift_due_at_import(batch: Batch) -> bool:
+    """At the end of an import: the batch has judgments to test, a router is active to compare
+    with, and the stored result (if any) is outdated."""
+    judged = Judgment.objects.filter(example__batch=batch).exists()
+    return judged and router_active() is not None and input_drift_outdated(batch)
+
+
+def reference_examples(batch: Batch, model: RouterModel | None) -> tuple[list[Example], str]:
+    """The held-out calibration examples (the data it was certified on) of ``model`` (the
+    router that routes the batch, ``routing_router``), else earlier batches' examples; at most
+    MAX_REFERENCE, a seeded sample, never the batch's own."""
     ids = [int(i) for i in (model.calibration.get("example_ids") or [])] if model else []
     if ids:
         qs, source = Example.objects.filter(pk__in=ids), f"router v{model.version if model else ''} calibration"
@@ -99,10 +131,10 @@ def drift_test(reference: Sequence[ItemInput], new: Sequence[ItemInput], *, seed
 
 
 def batch_input_drift_compute(*, batch: Batch) -> dict[str, Any]:
-    """Test the batch against the reference, store the result on the batch and return it. Run
-    once per (re)routing (``hybridqc.flows.batches.batch_route`` queues it): only then is the router
-    known whose data the batch is compared with, and a re-route may use another version."""
-    reference, source = reference_examples(batch)
+    """Test the batch against the data of the router that routed it (the active one before
+    routing), store the result with its ``drift_basis`` on the batch and return it."""
+    model = routing_router(batch)
+    reference, source = reference_examples(batch, model)
     examples = list(batch.examples.select_related("domain", "batch").order_by("pk"))
     if len(reference) < MIN_ITEMS or len(examples) < MIN_ITEMS:
         result: dict[str, Any] = {"score": None, "p_value": None, "flagged": False, "method": METHOD,
@@ -114,6 +146,15 @@ def batch_input_drift_compute(*, batch: Batch) -> dict[str, Any]:
     result["reference"] = source
     versions = RoutingDecision.objects.filter(example__batch=batch).values_list("router_version", flat=True)
     result["router_versions"] = sorted(set(versions))
+    result.update(drift_basis(batch, model))
     Batch.objects.filter(pk=batch.pk).update(input_drift=result)
     batch.input_drift = result
     return result
+
+
+def batch_input_drift_refresh(*, batch: Batch) -> dict[str, Any]:
+    """The stored result, computed again first when it is outdated (two deliveries queued by
+    an import and the routing that follows it compute it once)."""
+    if input_drift_outdated(batch):
+        return batch_input_drift_compute(batch=batch)
+    return batch.input_drift or {}

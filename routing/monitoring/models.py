@@ -14,6 +14,10 @@ class Alarm(models.Model):
         OVERRIDE_COLLAPSE = "override_collapse", "Override collapse"
         CEILING_DROP = "ceiling_drop", "Capability ceiling drop"
 
+    class Method(models.TextChoices):
+        Z_TEST = "z-test", "one-sided pooled z-test"
+        FISHER = "fisher-exact", "one-sided Fisher exact test"
+
     class Status(models.TextChoices):
         OPEN = "open"
         DISMISSED = "dismissed"
@@ -25,6 +29,8 @@ class Alarm(models.Model):
     by = models.CharField(max_length=10, default="month", help_text="Period length: month or week.")
     period = models.CharField(max_length=10, help_text="e.g. 2026-11 or 2026-W47")
     p_value = models.FloatField()
+    method = models.CharField(max_length=20, choices=Method, default=Method.Z_TEST,
+                              help_text="The test that gave the p-value (Fisher's exact on small counts).")
     effect = models.FloatField(help_text="Latest period minus the trailing window.")
     message = models.TextField()
     details = models.JSONField(default=dict)

@@ -1,4 +1,5 @@
 import json
+import math
 import random
 
 import pytest
@@ -40,6 +41,21 @@ def test_proportion_drop_hand_computed():
     assert proportion_drop(0.5, 0, 0.9, 30) is None
 
 
+def test_proportion_drop_small_counts_take_fishers_exact_test_hand_computed():
+    # latest 7 of 12 agree, trailing 33 of 36: pooled 40/48, so the latest period expects
+    # 12 * 8/48 = 2 disagreements (< 5): Fisher's one-sided test. With the margins fixed (40
+    # agreeing of 48, 12 of them latest), P(latest agreeing <= 7) is the hypergeometric sum
+    # over x = 4..7 (the latest 12 hold at least 12 - 8 agreeing).
+    expected = sum(math.comb(40, x) * math.comb(8, 12 - x) for x in range(4, 8)) / math.comb(48, 12)
+    test = proportion_drop(7 / 12, 12, 33 / 36, 36)
+    assert (test.method, round(expected, 6)) == ("fisher-exact", 0.016605)
+    assert test.p_value == pytest.approx(expected, rel=1e-9)
+    assert round(test.effect, 4) == round(7 / 12 - 33 / 36, 4)
+    # The z-test on the same counts would claim p = 0.0036 and raise an alarm at alpha = 0.01.
+    assert round(test.z, 4) == -2.6833 and test.p_value > ALPHA
+    assert proportion_drop(0.6, 60, 0.9, 180).method == "z-test"
+
+
 def test_series_alarms_injected_agreement_drop_raises_one_alarm():
     rows = [_row(0.9, 60, 60, 200) for _ in range(3)] + [_row(0.6, 60, 60, 200)]
     found = series_alarms(rows, alpha=ALPHA, window=WINDOW)
@@ -77,6 +93,24 @@ def test_series_alarms_stable_series_false_alarm_rate_at_most_five_percent():
     assert raised <= 10, f"{raised} of 200 stable periods raised an alarm"
 
 
+def _small_stable_series(rng: random.Random) -> list[dict]:
+    # 12 audits a period at 85% agreement: every period expects 1.8 disagreements.
+    return [_row(sum(rng.random() < 0.85 for _ in range(12)) / 12, 12, 60, 200) for _ in range(WINDOW + 1)]
+
+
+def test_series_alarms_small_periods_false_alarm_rate_at_most_five_percent_and_a_drop_raises():
+    rng = random.Random(20261202)
+    series = [_small_stable_series(rng) for _ in range(200)]
+    raised = [found for rows in series if (found := series_alarms(rows, alpha=ALPHA, window=WINDOW))]
+    assert len(raised) <= 10, f"{len(raised)} of 200 small stable periods raised an alarm"
+    # 12 of 12 agreeing for three periods, then 6 of 12: hypergeometric P(X <= 6) with 42 agreeing
+    # of 48 and 12 latest (all 6 disagreements latest): C(12, 6) / C(48, 6).
+    rows = [_row(1.0, 12, 60, 200) for _ in range(3)] + [_row(0.5, 12, 60, 200)]
+    [(kind, test)] = series_alarms(rows, alpha=ALPHA, window=WINDOW)
+    assert (kind, test.method) == (Alarm.Kind.AGREEMENT_DRIFT, "fisher-exact")
+    assert test.p_value == pytest.approx(math.comb(12, 6) / math.comb(48, 6), rel=1e-9)
+
+
 def _four_months(last_labels):
     for month, labels in (("2026-07-10", [1] * 20), ("2026-08-10", [1] * 20), ("2026-09-10", [1] * 20),
                           ("2026-10-10", last_labels)):
@@ -91,6 +125,11 @@ def test_alarms_record_injected_drop_stores_one_alarm_once():
         ("agreement_drift", "test/general", "judge-x", "2026-10")]
     # trailing 60/60 agree, latest 10/20: pooled 70/80, se = sqrt(0.875 * 0.125 * (1/20 + 1/60)) = 0.085391
     assert round(created[0].effect, 4) == -0.5 and round(created[0].details["z"], 4) == -5.8554
+    # The latest 20 expect 2.5 disagreements: Fisher's test, all 10 disagreements in the latest
+    # 20 of 80: C(20, 10) / C(80, 10).
+    assert (created[0].method, alarm_json(created[0])["method"]) == ("fisher-exact", "fisher-exact")
+    assert created[0].p_value == pytest.approx(math.comb(20, 10) / math.comb(80, 10), rel=1e-9)
+    assert "one-sided Fisher exact test" in created[0].message
     assert alarms_record(by="month") == []
     assert Alarm.objects.count() == 1
 
@@ -133,17 +172,19 @@ def test_alarm_switch_domain_to_always_human_from_the_alarm(client, reviewer_use
 
 @pytest.mark.django_db
 def test_alarms_record_pools_a_source_whose_domains_drift_each_too_little():
-    # Per domain: 30/30 agree, then 9/10 (z = -1.75, p = 0.04: no alarm). Pooled under "test":
-    # 60/60 then 18/20: pooled 78/80, se = sqrt(0.975 * 0.025 * (1/20 + 1/60)) = 0.040311, z = -2.4807.
+    # Per domain: 30/30 agree, then 8/10. Few disagreements are expected, so Fisher's test: both
+    # disagreements in the latest 10 of 40, C(10, 2) / C(40, 2) = 0.0577, no alarm (the z-test
+    # would say z = -2.51, p = 0.006 and raise one per domain). Pooled under "test": 60/60 then
+    # 16/20, all 4 disagreements in the latest 20 of 80: C(20, 4) / C(80, 4) = 0.0031.
     for domain in ("test/a", "test/b"):
         for month in ("2026-07-10", "2026-08-10", "2026-09-10"):
             dated_batch(f"{domain}-{month}", month, kept=10, unsure=0, audit_labels=[1] * 10, routed_labels=[],
                         domain=domain)
-        dated_batch(f"{domain}-last", "2026-10-10", kept=10, unsure=0, audit_labels=[1] * 9 + [2],
+        dated_batch(f"{domain}-last", "2026-10-10", kept=10, unsure=0, audit_labels=[1] * 8 + [2] * 2,
                     routed_labels=[], domain=domain)
     created = alarms_record(by="month")
-    assert [(a.kind, a.domain, round(a.details["z"], 4)) for a in created] == [
-        ("agreement_drift", "test", -2.4807)]
+    assert [(a.kind, a.domain, a.method) for a in created] == [("agreement_drift", "test", "fisher-exact")]
+    assert created[0].p_value == pytest.approx(math.comb(20, 4) / math.comb(80, 4), rel=1e-9)
     assert alarm_domain_always_human(alarm=created[0], user=None) is True
     assert sorted(Domain.objects.filter(always_human=True).values_list("path", flat=True)) == ["test/a", "test/b"]
 

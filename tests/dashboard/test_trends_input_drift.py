@@ -1,18 +1,25 @@
 import io
+import json
 import random
 import re
 
 import pytest
 from celery.signals import task_prerun
+from django.core.files.uploadedfile import SimpleUploadedFile
 from django.core.management import call_command
 
 from dashboard.selectors import batch_report
 from hybridqc.celery import app as celery_app
-from hybridqc.flows.batches import batch_drifted_slice_to_humans, batch_route
+from hybridqc.flows.batches import batch_drifted_slice_to_humans, batch_reroute, batch_route
+from hybridqc.flows.imports import batch_import as flows_batch_import
+from hybridqc.flows.tasks import import_job_run
 from routing.batches.models import Batch, Example
 from routing.decisions.models import RoutingDecision
+from routing.ingest.import_jobs import import_job_create
 from routing.ingest.import_v1 import batch_import
 from routing.monitoring.input_drift import batch_input_drift_compute, routing_router
+from routing.scoring.models import RouterModel
+from routing.training.router_promotion import router_model_activate
 from tests import factories
 
 
@@ -140,3 +147,111 @@ def test_input_drift_is_computed_once_per_import_and_routing(db, eager_tasks, dj
     assert batch_report(batch)["input_drift"]["router_versions"] == sorted(
         set(RoutingDecision.objects.filter(example__batch=batch).values_list("router_version", flat=True)))
     assert batch_report(batch)["input_drift"]["router_versions"] != []
+
+
+@pytest.fixture
+def task_runs():
+    # Counted from Celery's own signal (the tasks run eagerly in this process).
+    runs = []
+
+    def counted(sender=None, **kwargs):
+        runs.append(sender.name)
+
+    task_prerun.connect(counted, weak=False)
+    yield runs
+    task_prerun.disconnect(counted)
+
+
+def _import_no_pipeline(tmp_path, name, lines):
+    path = tmp_path / f"{name}.jsonl"
+    path.write_text("\n".join(lines) + "\n")
+    call_command("import_examples", str(path), "--batch", name, "--no-pipeline", stdout=io.StringIO())
+    return Batch.objects.get(name=name)
+
+
+def test_no_pipeline_import_measures_drift_against_the_active_router(db, eager_tasks, tmp_path, client, task_runs,
+                                                                     django_capture_on_commit_callbacks):
+    model = factories.router_trained()
+    version, calibration = f"router-v{model.version}", len(model.calibration["example_ids"])
+    task_runs.clear()
+    history = factories.data_lines("llmbar.jsonl", 400)  # what the router learned from, as new examples
+    random.Random(2).shuffle(history)
+    with django_capture_on_commit_callbacks(execute=True):
+        other = _import_no_pipeline(tmp_path, "pandalm-file", factories.shuffled_lines("pandalm.jsonl", seed=2)[:150])
+        same = _import_no_pipeline(tmp_path, "llmbar-file", history[:150])
+    assert task_runs == ["routing.tasks.batch_input_drift_run"] * 2
+    assert not RoutingDecision.objects.filter(example__batch__in=[other, same]).exists()
+    other.refresh_from_db()
+    same.refresh_from_db()
+    for drift in (other.input_drift, same.input_drift):
+        figures = tuple(drift[k] for k in ("router", "router_versions", "reference", "n_reference", "n_batch"))
+        assert figures == (version, [], f"router v{model.version} calibration", calibration, 150)
+    assert other.input_drift["flagged"] is True and other.input_drift["score"] > 0.9
+    assert same.input_drift["flagged"] is False and same.input_drift["score"] < 0.65
+    out = io.StringIO()
+    call_command("batch_report", "pandalm-file", "--json", stdout=out)
+    reported = json.loads(out.getvalue())["input_drift"]
+    assert (reported["router"], reported["flagged"], reported["method"]) == (version, True, other.input_drift["method"])
+    client.force_login(factories.lead())
+    page = client.get(f"/control/batch/{other.pk}/").content.decode()
+    assert f"Compared with <strong>{version}</strong>, the active router at import." in page and "drifted" in page
+
+
+def test_no_pipeline_import_without_a_router_or_judgments_leaves_drift_to_routing(db, eager_tasks, tmp_path,
+                                                                                django_capture_on_commit_callbacks,
+                                                                                task_runs):
+    unjudged = [json.dumps({**json.loads(line), "judgments": []}) for line in factories.data_lines("llmbar.jsonl", 30)]
+    with django_capture_on_commit_callbacks(execute=True):
+        no_router = _import_no_pipeline(tmp_path, "no-router", factories.shuffled_lines("pandalm.jsonl", seed=4)[:30])
+    factories.router_trained()
+    task_runs.clear()
+    with django_capture_on_commit_callbacks(execute=True):
+        no_judgments = _import_no_pipeline(tmp_path, "no-judgments", unjudged)
+    assert task_runs == []
+    assert (no_router.input_drift, Batch.objects.get(pk=no_judgments.pk).input_drift) == (None, None)
+
+
+def test_drift_is_measured_again_only_when_routing_uses_another_router(db, eager_tasks, task_runs,
+                                                                       django_capture_on_commit_callbacks):
+    first = factories.router_trained()
+    task_runs.clear()
+    with django_capture_on_commit_callbacks(execute=True):
+        batch = flows_batch_import(batch_name="routed", lines=factories.shuffled_lines("pandalm.jsonl", seed=5)[:60],
+                                   source_name="p", routing_mode="certified", route=True).batch
+    # Measured at the import's end against the active router, which then routed it: once.
+    assert task_runs.count("routing.tasks.batch_input_drift_run") == 1
+    assert task_runs.count("hybridqc.flows.tasks.batch_pipeline_run") == 1
+    batch.refresh_from_db()
+    assert (batch.input_drift["router"], batch.input_drift["router_versions"]) == (f"router-v{first.version}", [])
+    assert set(RoutingDecision.objects.filter(example__batch=batch).values_list("router_version", flat=True)) == {
+        f"router-v{first.version}"}
+    with django_capture_on_commit_callbacks(execute=True):
+        batch_reroute(batch=batch)
+    assert task_runs.count("routing.tasks.batch_input_drift_run") == 1
+    second = RouterModel.objects.get(pk=factories.router_trained(seed=1).pk)
+    router_model_activate(model=second, event={"action": "activated", "by": "test"})
+    with django_capture_on_commit_callbacks(execute=True):
+        batch_reroute(batch=batch)
+    assert task_runs.count("routing.tasks.batch_input_drift_run") == 2
+    batch.refresh_from_db()
+    assert (batch.input_drift["router"], batch.input_drift["router_versions"]) == (
+        f"router-v{second.version}", [f"router-v{second.version}"])
+    assert batch.input_drift["reference"] == f"router v{second.version} calibration"
+
+
+def test_import_job_measures_drift_at_its_end_and_routing_by_the_same_router_does_not_again(
+        db, eager_tasks, task_runs, settings, tmp_path, django_capture_on_commit_callbacks):
+    settings.MEDIA_ROOT = str(tmp_path / "media")
+    model = factories.router_trained()
+    lines = factories.shuffled_lines("pandalm.jsonl", seed=6)[:60]
+    upload = SimpleUploadedFile("pandalm.jsonl", ("\n".join(lines) + "\n").encode())
+    job = import_job_create(upload=upload, batch_name="from-job", user=None, batch_fields={})
+    task_runs.clear()
+    with django_capture_on_commit_callbacks(execute=True):
+        import_job_run.delay(job.pk)
+    assert sorted(task_runs) == ["hybridqc.flows.tasks.batch_pipeline_run", "hybridqc.flows.tasks.import_job_run",
+                                 "routing.tasks.batch_input_drift_run"]
+    batch = Batch.objects.get(name="from-job")
+    assert RoutingDecision.objects.filter(example__batch=batch).count() == 60
+    assert (batch.input_drift["router"], batch.input_drift["examples"], batch.input_drift["n_batch"]) == (
+        f"router-v{model.version}", 60, 60)

@@ -6,6 +6,7 @@ from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from dashboard.export import lineage_export
 from dashboard.export_formats import FORMATS, export_write
+from dashboard.export_left_out import left_out_text
 from routing.batches.models import Batch
 
 
@@ -38,6 +39,6 @@ class Command(BaseCommand):
             with opts["output"].open("wb") as out:
                 for chunk in written.chunks:
                     out.write(chunk)
-        left = ", ".join(f"{k}: {v}" for k, v in sorted(written.left_out.items()))
-        self.stderr.write(f"{written.rows} rows{' (left out ' + left + ')' if left else ''}"
+        # Worded as the API's X-HybridQC-Left-Out header, so a script compares them as text.
+        self.stderr.write(f"{written.rows} rows, left out: {left_out_text(written.left_out)}"
                           f"{'' if export.released else ', NOT released'}")
