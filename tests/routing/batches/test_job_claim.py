@@ -19,7 +19,8 @@ def _job(model):
     if model is ImportJob:
         return ImportJob.objects.create(batch_name="claim", upload="imports/x.jsonl")
     if model is ExportJob:
-        return ExportJob.objects.create(batch=factories.batch("claim", items=[factories.pairwise_item(0)]).batch, fmt="jsonl")
+        batch = factories.batch("claim", items=[factories.pairwise_item(0)]).batch
+        return ExportJob.objects.create(batch=batch, fmt="jsonl")
     return RetrainJob.objects.create()
 
 
