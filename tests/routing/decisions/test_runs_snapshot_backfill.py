@@ -107,9 +107,10 @@ def _decisions(batch: Batch) -> list[tuple]:
                 .values_list("example_id", *SNAPSHOT_FIELDS))
 
 
-def _revertable(client, batch: Batch) -> list[str]:
+def _panel(client, batch: Batch) -> tuple[list[str], list[str]]:
+    """The router panel's runs (revertable or not) and its count of decisions with no run."""
     body = client.get(reverse("dashboard:router_panel", args=[batch.pk]), HTTP_HX_REQUEST="true").content.decode()
-    return re.findall(r'data-revertable="([^"]*)"', body)
+    return re.findall(r'data-revertable="([^"]*)"', body), re.findall(r'data-unrecorded="([^"]*)"', body)
 
 
 @pytest.mark.parametrize("before", ["no run", "empty snapshot"])
@@ -126,12 +127,12 @@ def test_backfilled_batch_rerouted_then_reverted_gets_its_decisions_back_exactly
     original = _decisions(batch)
     assert [d[1] for d in original] == ["judge"] * 4 + ["human"]
     client.force_login(lead_user)
-    assert _revertable(client, batch) == ([] if before == "no run" else ["false"])
+    assert _panel(client, batch) == (([], ["5"]) if before == "no run" else (["false"], []))
 
     BACKFILL.runs_snapshot_backfill(live_apps, None)
 
     [backfilled] = RoutingRun.objects.filter(batch=batch)
-    assert _revertable(client, batch) == ["true"]
+    assert _panel(client, batch) == (["true"], [])
     Batch.objects.filter(pk=batch.pk).update(audit_rate=1.0)
     batch.refresh_from_db()
     assert batch_reroute(batch=batch) == 5
