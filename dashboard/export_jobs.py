@@ -20,10 +20,11 @@ from typing import Any
 
 from django.conf import settings
 from django.core.files import File
-from django.db.models import F, Q
+from django.db.models import Q
 from django.utils import timezone
 
 from hybridqc.queueing import DATABASE_DOWN
+from routing.batches.jobs import job_claim
 from routing.batches.models import Batch
 from routing.decisions.models import RoutingDecision
 
@@ -53,19 +54,6 @@ def export_job_retry(*, job: ExportJob) -> bool:
         status=ExportJob.Status.QUEUED, error="", rows_done=0, rows_written=0, left_out={}, finished_at=None,
         queued_at=timezone.now(),
     ) == 1
-
-
-def _claim(job_id: int, *, retrying: bool) -> ExportJob | None:
-    # A running job older than the task's hard time limit is one whose worker died; the task's
-    # own retry after the database went away takes back the job it had claimed.
-    now = timezone.now()
-    stale = Q(status=ExportJob.Status.RUNNING, started_at__lt=now - timedelta(seconds=settings.EXPORT_JOB_TIME_LIMIT))
-    taken = Q(status=ExportJob.Status.QUEUED) | stale
-    if retrying:
-        taken |= Q(status=ExportJob.Status.RUNNING)
-    claimed = ExportJob.objects.filter(taken, pk=job_id).update(
-        status=ExportJob.Status.RUNNING, attempts=F("attempts") + 1, started_at=now, rows_done=0)
-    return ExportJob.objects.select_related("batch").get(pk=job_id) if claimed else None
 
 
 def _mine(job: ExportJob) -> Any:
@@ -106,7 +94,9 @@ def _failed(job: ExportJob, reason: str) -> None:
 def export_job_execute(*, job_id: int, retrying: bool = False) -> ExportJob | None:
     """Write a queued job's file; None when the job is gone, finished or running elsewhere.
     ``retrying``: the task's retry after the database was unreachable (that error is raised, not stored)."""
-    job = _claim(job_id, retrying=retrying)
+    # A running job older than the task's hard time limit is one whose worker died.
+    job = job_claim(jobs=ExportJob.objects.select_related("batch"), job_id=job_id, retrying=retrying,
+                    stale_after=timedelta(seconds=settings.EXPORT_JOB_TIME_LIMIT), rows_done=0)
     if job is None:
         return None
     if job.file:

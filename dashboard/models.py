@@ -153,7 +153,6 @@ class ExportJob(Job):
     left_out = models.JSONField(default=dict, blank=True)
     file = models.FileField(upload_to="exports/%Y/%m/", blank=True)
     error = models.CharField(max_length=500, blank=True)
-    attempts = models.PositiveIntegerField(default=0)
     # When it was last queued (created or retried): the sweeper fails a message lost before a worker took it.
     queued_at = models.DateTimeField(default=timezone.now)
 

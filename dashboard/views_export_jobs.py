@@ -20,6 +20,7 @@ from .export_jobs import export_job_create, export_job_latest, export_job_retry,
 from .forms import ExportStartForm
 from .models import ExportJob
 from .tasks import export_job_run
+from .views_jobs import job_retry_answer
 
 CARD = "dashboard/export_job.html#card"
 
@@ -69,13 +70,8 @@ def export_job_detail(request: HtmxHttpRequest, job_id: int) -> HttpResponse:
 def export_job_retry_view(request: HtmxHttpRequest, job_id: int) -> HttpResponse:
     """Queue a failed export again; any other job answers 409 with its card as it is."""
     job = get_object_or_404(ExportJob.objects.select_related("batch"), pk=job_id)
-    retried = export_job_retry(job=job)
-    if retried:
-        export_job_run.delay_on_commit(job.pk)
-    if not request.htmx:
-        return redirect("dashboard:export-job", job_id=job.pk)
-    job.refresh_from_db()
-    return _card(request, job.batch, job, status=202 if retried else 409, retry_refused=not retried)
+    return job_retry_answer(request, job, retry=export_job_retry, task=export_job_run, page="dashboard:export-job",
+                            block=lambda j, status, refused: _card(request, j.batch, j, status, retry_refused=refused))
 
 
 def export_job_file_response(job: ExportJob) -> FileResponse:

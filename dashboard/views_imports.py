@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from django.http import HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_http_methods
@@ -14,8 +16,14 @@ from routing.ingest.models import ImportJob
 from routing.ingest.selectors import import_job_progress
 
 from .forms import BatchUploadForm
+from .views_jobs import job_retry_answer
 
 PROGRESS = "dashboard/import_job.html#progress"
+
+
+def _progress(request: HtmxHttpRequest, job: ImportJob, status: int = 200, **extra: Any) -> HttpResponse:
+    """The job's progress block alone (what htmx swaps in)."""
+    return render(request, PROGRESS, {"job": import_job_progress(job), **extra}, status=status)
 
 
 def import_job_started(request: HtmxHttpRequest, form: BatchUploadForm) -> HttpResponse:
@@ -34,10 +42,9 @@ def import_job_started(request: HtmxHttpRequest, form: BatchUploadForm) -> HttpR
 def import_job_detail(request: HtmxHttpRequest, job_id: int) -> HttpResponse:
     """Release leads: one background import's progress, outcome and line errors."""
     job = get_object_or_404(ImportJob, pk=job_id)
-    context = {"job": import_job_progress(job)}
     if request.htmx and request.GET.get("part") == "progress":
-        return render(request, PROGRESS, context)
-    return render(request, "dashboard/import_job.html", context)
+        return _progress(request, job)
+    return render(request, "dashboard/import_job.html", {"job": import_job_progress(job)})
 
 
 @lead_required
@@ -45,11 +52,5 @@ def import_job_detail(request: HtmxHttpRequest, job_id: int) -> HttpResponse:
 def import_job_retry_view(request: HtmxHttpRequest, job_id: int) -> HttpResponse:
     """Release leads: queue a failed import again; any other job answers 409 with the block as it is."""
     job = get_object_or_404(ImportJob, pk=job_id)
-    retried = import_job_retry(job=job)
-    if retried:
-        import_job_run.delay_on_commit(job.pk)
-    if not request.htmx:
-        return redirect("dashboard:import-job", job_id=job.pk)
-    job.refresh_from_db()
-    context = {"job": import_job_progress(job), "retry_refused": not retried}
-    return render(request, PROGRESS, context, status=202 if retried else 409)
+    return job_retry_answer(request, job, retry=import_job_retry, task=import_job_run, page="dashboard:import-job",
+                            block=lambda j, status, refused: _progress(request, j, status, retry_refused=refused))

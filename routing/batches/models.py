@@ -117,8 +117,9 @@ class Example(models.Model):
 
 
 class Job(models.Model):
-    """What every background job row has: its state (queued, running, then done or failed) and
-    when it was asked for, started and ended, newest first. Abstract: each kind keeps its table."""
+    """What every background job row has: its state (queued, running, then done or failed), how
+    often a worker claimed it, and when it was asked for, started and ended, newest
+    first. Abstract: each kind keeps its table."""
 
     class Status(models.TextChoices):
         QUEUED = "queued"
@@ -130,6 +131,8 @@ class Job(models.Model):
     created_at = models.DateTimeField(auto_now_add=True)
     started_at = models.DateTimeField(null=True, blank=True)
     finished_at = models.DateTimeField(null=True, blank=True)
+    # How many workers have claimed it (routing.batches.jobs.job_claim): more than one is a redelivery or retry.
+    attempts = models.PositiveIntegerField(default=0)
 
     class Meta:
         abstract = True

@@ -3,8 +3,6 @@ Pages read these rows; nothing re-derives a run's certification from a later rou
 
 from __future__ import annotations
 
-import json
-import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -14,6 +12,14 @@ from django.db import transaction
 from routing.batches.models import Batch
 from routing.decisions.models import RoutingDecision, RoutingRun
 from routing.decisions.risk_groups import decision_is_open, domain_risk
+from routing.decisions.snapshots import (
+    SNAPSHOT_FIELDS,
+    decision_snapshot,
+    learned_version,
+    plain_json,
+    run_counts,
+    run_settings,
+)
 from routing.scoring.budget import BudgetPlan
 from routing.scoring.certify import Certification
 from routing.scoring.models import RouterModel
@@ -32,37 +38,23 @@ class RoutingPlan:
     budget: BudgetPlan | None = None
 
 
-_LEARNED_VERSION = re.compile(r"router-v(\d+)$")
-
-
-def _plain(value: Any) -> Any:
-    """JSON-safe copy (numpy scalars from a certification become plain numbers)."""
-    return json.loads(json.dumps(value, default=lambda x: x.item() if hasattr(x, "item") else str(x)))
-
-
-def _router_model(version: str) -> RouterModel | None:
-    match = _LEARNED_VERSION.match(version)
-    return RouterModel.objects.filter(version=int(match.group(1))).first() if match else None
-
-
 def _certification_row(batch: Batch, group: str, cert: Any, decisions: Sequence[RoutingDecision],
                        stages: Sequence[Any] = ()) -> dict[str, Any]:
     """The certification of one risk group as computed (``as_dict``; a cascade's first stage,
     with every stage under ``stages``), under the names the pages use, with the batch items the
     group's thresholds were applied to and how many they kept."""
-    data = _plain(cert.as_dict())
+    data = plain_json(cert.as_dict())
     alpha, delta = (float(x) for x in group.split("/"))  # the group's own risk (a stage runs at delta / S)
     items = [d for d in decisions if decision_is_open(d) and domain_risk(batch, d.example.domain) == (alpha, delta)]
     return {**data, "alpha": alpha, "delta": delta, "group": group, "calibration_errors": data.get("errors"),
             "bound": data.get("ucb"), "batch_items_scored": len(items),
             "batch_items_kept": sum(d.route == RoutingDecision.Route.JUDGE for d in items),
-            "stages": [_plain(c.as_dict()) for c in stages]}
+            "stages": [plain_json(c.as_dict()) for c in stages]}
 
 
-def _settings(batch: Batch) -> dict[str, Any]:
-    return {"alpha": batch.alpha, "delta": batch.delta, "audit_rate": batch.audit_rate,
-            "audit_min_per_domain": batch.audit_min_per_domain,
-            "confidence_threshold": batch.confidence_threshold, "seed": batch.seed}
+def _router_model(version: str) -> RouterModel | None:
+    number = learned_version(version)
+    return RouterModel.objects.filter(version=number).first() if number is not None else None
 
 
 def routing_run_record(*, batch: Batch, plan: RoutingPlan | None,
@@ -75,28 +67,16 @@ def routing_run_record(*, batch: Batch, plan: RoutingPlan | None,
     run = RoutingRun.objects.create(
         batch=batch, mode=plan.mode if plan else Batch.Mode.THRESHOLD, router_version=version,
         router_model=_router_model(version), cold_start=plan.cold_start if plan else "",
-        settings=_settings(batch),
+        settings=run_settings(batch),
         score_name=plan.score_name if plan else "",
         certifications=[_certification_row(batch, key, cert, decisions, plan.stage_certifications.get(key, ()))
                         for key, cert in certs] if plan else [],
-        budget=_plain(plan.budget.as_dict()) if plan and plan.budget else None,
-        n_routed=len(decisions),
-        n_judge_kept=sum(d.route == RoutingDecision.Route.JUDGE for d in decisions),
-        n_audited=sum(d.audit for d in decisions),
-        snapshot=[decision_snapshot(d) for d in decisions],
+        budget=plain_json(plan.budget.as_dict()) if plan and plan.budget else None,
+        snapshot=[decision_snapshot(d) for d in decisions], **run_counts(decisions),
     )
     for d in decisions:
         d.run = run
     return run
-
-
-# What a decision row holds besides its example and run: enough to rebuild it exactly.
-SNAPSHOT_FIELDS = ("route", "audit", "reason", "confidence", "judge_verdict", "judge_rating", "router_version",
-                   "score", "threshold", "audit_probability")
-
-
-def decision_snapshot(decision: RoutingDecision) -> dict[str, Any]:
-    return _plain({"example_id": decision.example_id, **{f: getattr(decision, f) for f in SNAPSHOT_FIELDS}})
 
 
 def routing_run_restore(*, batch: Batch, run: RoutingRun, keep: set[int]) -> RoutingRun:
@@ -113,9 +93,7 @@ def routing_run_restore(*, batch: Batch, run: RoutingRun, keep: set[int]) -> Rou
         restored = RoutingRun.objects.create(
             batch=batch, mode=run.mode, router_version=run.router_version, router_model=run.router_model,
             score_name=run.score_name, cold_start=run.cold_start, settings=run.settings,
-            certifications=run.certifications, budget=run.budget, n_routed=len(decisions),
-            n_judge_kept=sum(d.route == RoutingDecision.Route.JUDGE for d in decisions),
-            n_audited=sum(d.audit for d in decisions),
+            certifications=run.certifications, budget=run.budget, **run_counts(decisions),
             snapshot=[decision_snapshot(d) for d in decisions], reverted_from=run)
         RoutingDecision.objects.filter(example_id__in=[d.example_id for d in decisions]).delete()
         for d in decisions:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from django.db.models import Count, Q
+from django.db.models import BooleanField, Count, ExpressionWrapper, Q
 
 from routing.batches.models import Batch
 from routing.decisions.models import RoutingDecision, RoutingRun
@@ -32,10 +32,12 @@ def batch_decision_counts(batch: Batch) -> dict[str, Any]:
 
 def batch_routing_runs(batch: Batch) -> list[RoutingRun]:
     """The stored runs behind the batch's current decisions, newest first; each has
-    ``n_current``, how many of the batch's current decisions it produced."""
+    ``n_current``, how many of the batch's current decisions it produced, and ``revertable``,
+    whether it stored its decisions (so a re-route can be reverted to it)."""
+    stored = ExpressionWrapper(~Q(snapshot=[]), output_field=BooleanField())
     return list(
-        RoutingRun.objects.filter(decisions__example__batch=batch)
-        .annotate(n_current=Count("decisions"))
+        RoutingRun.objects.filter(decisions__example__batch=batch).defer("snapshot")
+        .annotate(n_current=Count("decisions"), revertable=stored)
         .select_related("router_model")
         .order_by("-created_at", "-id")
     )

@@ -16,10 +16,10 @@ from typing import Any
 from django.conf import settings
 from django.core.files.uploadedfile import UploadedFile
 from django.db import connection
-from django.db.models import F, Q
 from django.utils import timezone
 
 from hybridqc.queueing import DATABASE_DOWN
+from routing.batches.jobs import job_claim
 from routing.ingest.import_v1 import ImportResult, batch_import
 from routing.ingest.import_validation import ImportValidationError, LineError
 from routing.ingest.models import ImportJob
@@ -98,24 +98,12 @@ def _job_done(job: ImportJob, result: ImportResult) -> None:
     )
 
 
-def _job_claim(job_id: int, *, retrying: bool) -> ImportJob | None:
-    # A long-running job too: a task redelivered after its worker died (once the broker's
-    # visibility timeout has passed) starts over, which the idempotent import allows. So does the
-    # task's own retry after the database went away: it takes back the job it had claimed.
-    now = timezone.now()
-    taken = Q(status=ImportJob.Status.QUEUED) | Q(status=ImportJob.Status.RUNNING, started_at__lt=now - STALE_AFTER)
-    if retrying:
-        taken |= Q(status=ImportJob.Status.RUNNING)
-    claimed = ImportJob.objects.filter(taken, pk=job_id).update(
-        status=ImportJob.Status.RUNNING, attempts=F("attempts") + 1, started_at=now
-    )
-    return ImportJob.objects.get(pk=job_id) if claimed else None
-
-
 def import_job_execute(*, job_id: int, retrying: bool = False) -> ImportJob | None:
     """Import a queued job's file; None when the job is gone or already finished. ``retrying``:
     the task's retry after the database was unreachable (the error is raised, not stored)."""
-    job = _job_claim(job_id, retrying=retrying)
+    # A long-running job is taken over too: a task redelivered after its worker died (once the
+    # broker's visibility timeout has passed) starts over, which the idempotent import allows.
+    job = job_claim(jobs=ImportJob.objects.all(), job_id=job_id, retrying=retrying, stale_after=STALE_AFTER)
     if job is None:
         return None
     write, close = _progress_writer(job.pk)

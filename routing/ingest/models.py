@@ -26,7 +26,6 @@ class ImportJob(Job):
     errors = models.JSONField(default=list, blank=True)
     error_count = models.PositiveIntegerField(default=0)
     batch = models.ForeignKey(Batch, null=True, blank=True, on_delete=models.SET_NULL, related_name="import_jobs")
-    attempts = models.PositiveIntegerField(default=0)
 
     def __str__(self) -> str:
         return f"import {self.pk} into {self.batch_name} ({self.status})"

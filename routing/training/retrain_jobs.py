@@ -8,6 +8,7 @@ from django.contrib.auth.models import AnonymousUser, User
 from django.utils import timezone
 
 from hybridqc.queueing import DATABASE_DOWN
+from routing.batches.jobs import job_claim
 from routing.training.models import RetrainJob
 from routing.training.router_promotion import promotion_summary
 from routing.training.router_training import RouterTrainingError, router_train
@@ -23,12 +24,10 @@ def retrain_job_run(*, job_id: int, retrying: bool = False) -> RetrainJob | None
     """Run a queued retrain (a redelivery of one already taken does nothing) and store what it
     decided, or why it could not train. ``retrying``: the task's retry after the database was
     unreachable (the error is raised, not stored), which takes back the job it had claimed."""
-    statuses = [RetrainJob.Status.QUEUED, RetrainJob.Status.RUNNING] if retrying else [RetrainJob.Status.QUEUED]
-    claimed = RetrainJob.objects.filter(pk=job_id, status__in=statuses).update(
-        status=RetrainJob.Status.RUNNING, started_at=timezone.now())
-    job = RetrainJob.objects.filter(pk=job_id).first()
-    if not claimed or job is None:
-        return job
+    # A retrain is never taken from a worker that may still run it: two would train at once.
+    job = job_claim(jobs=RetrainJob.objects.all(), job_id=job_id, retrying=retrying, stale_after=None)
+    if job is None:
+        return RetrainJob.objects.filter(pk=job_id).first()
     try:
         model = router_train()
     except RouterTrainingError as exc:

@@ -4,16 +4,14 @@ import pytest
 
 from dashboard.models import ApiToken
 from tests import factories
+from tests.support.browser import login
 
 
 @pytest.mark.browser
 def test_token_page_in_browser_creates_shows_once_and_revokes(live_server, transactional_db, page, settings):
     settings.API_TOKEN_MAX_DAYS = 30  # a limit only the server knows: its 422 is swapped in place
     user = factories.lead()
-    page.goto(f"{live_server.url}/accounts/login/")
-    page.fill("input[name=username]", user.username)
-    page.fill("input[name=password]", factories.PASSWORD)
-    page.click("button[type=submit]")
+    login(page, live_server.url, user.username)
     page.goto(f"{live_server.url}/accounts/tokens/")
     page.fill("input[name=name]", "browser")
     page.fill("input[name=expires_in_days]", "31")

@@ -4,6 +4,7 @@ lands in the address bar, and the next-page link keeps the filter."""
 import pytest
 
 from tests import factories
+from tests.support.browser import login
 
 pytestmark = pytest.mark.browser
 
@@ -12,10 +13,7 @@ def test_control_center_filter_swaps_table_and_pushes_state_to_url(live_server, 
     factories.lead("f-lead")
     for i in range(30):
         factories.batch(f"alpha-{i:02d}" if i % 2 else f"beta-{i:02d}", items=[factories.pairwise_item(0)])
-    page.goto(f"{live_server.url}/accounts/login/")
-    page.fill("input[name=username]", "f-lead")
-    page.fill("input[name=password]", factories.PASSWORD)
-    page.click("button[type=submit]")
+    login(page, live_server.url, "f-lead")
     page.goto(f"{live_server.url}/control/")
     documents: list[str] = []
     page.on("request", lambda r: documents.append(r.url) if r.resource_type == "document" else None)

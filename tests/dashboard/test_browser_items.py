@@ -6,19 +6,12 @@ import pytest
 
 from hybridqc.flows.batches import batch_route
 from tests import factories
+from tests.support.browser import login
 
 pytestmark = pytest.mark.browser
 
 UNSURE = [{"judge": "judge-x", "choice": 1}, {"judge": "judge-x", "choice": 1}, {"judge": "judge-x", "choice": 2}]
 HAIKU = "An old silent pond\nA frog jumps into the pond\nSplash! Silence again."
-
-
-def _login(page, live_server):
-    factories.lead("i-lead")
-    page.goto(f"{live_server.url}/accounts/login/")
-    page.fill("input[name=username]", "i-lead")
-    page.fill("input[name=password]", factories.PASSWORD)
-    page.click("button[type=submit]")
 
 
 def _batch(n):
@@ -31,7 +24,7 @@ def _batch(n):
 
 def test_item_search_keeps_its_filters_in_the_url_across_reload_and_pages(live_server, transactional_db, page):
     _batch(160)  # 106 of domain test/a: three pages of 50
-    _login(page, live_server)
+    login(page, live_server.url, factories.lead("i-lead").username)
     page.goto(f"{live_server.url}/control/items/")
     page.fill("#item-filters input[name=domain]", "test/a")
     page.select_option("#item-filters select[name=route]", "human")
@@ -53,7 +46,7 @@ def test_item_search_keeps_its_filters_in_the_url_across_reload_and_pages(live_s
 
 def test_batch_table_link_opens_the_item_page_with_line_breaks(live_server, transactional_db, page):
     batch = _batch(3)
-    _login(page, live_server)
+    login(page, live_server.url, factories.lead("i-lead").username)
     page.goto(f"{live_server.url}/control/batch/{batch.pk}/")
     page.click("#decisions tr[data-example='item-1'] a")
     page.wait_for_url("**/control/item/*/")
@@ -64,7 +57,7 @@ def test_batch_table_link_opens_the_item_page_with_line_breaks(live_server, tran
 
 def test_batch_table_sorts_and_pages_in_place_with_the_state_in_the_url(live_server, transactional_db, page):
     batch = _batch(120)  # three pages of 50; 80 in domain test/a
-    _login(page, live_server)
+    login(page, live_server.url, factories.lead("i-lead").username)
     page.goto(f"{live_server.url}/control/batch/{batch.pk}/")
     page.evaluate("() => { window.notReloaded = true; }")  # gone if the page were loaded again
     page.click("#decisions th a:text('Example')")

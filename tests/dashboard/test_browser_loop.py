@@ -6,6 +6,7 @@ import pytest
 from hybridqc.flows.batches import batch_route
 from reviewers.models import HumanLabel
 from tests import factories
+from tests.support.browser import login
 
 pytestmark = pytest.mark.browser
 UNSURE = [{"judge": "judge-x", "choice": 1}, {"judge": "judge-x", "choice": 1}, {"judge": "judge-x", "choice": 2}]
@@ -17,13 +18,6 @@ NEXT_READY = """([previous]) => {
 }"""
 
 
-def _login(page, base, username):
-    page.goto(f"{base}/accounts/login/")
-    page.fill("input[name=username]", username)
-    page.fill("input[name=password]", factories.PASSWORD)
-    page.click("button[type=submit]")
-
-
 def test_reviewer_labels_two_items_by_keyboard_and_control_center_shows_them(
     live_server, transactional_db, page, browser
 ):
@@ -33,7 +27,7 @@ def test_reviewer_labels_two_items_by_keyboard_and_control_center_shows_them(
                             audit_rate=0.0, audit_min_per_domain=0).batch
     batch_route(batch=batch)
 
-    _login(page, live_server.url, "kb-rev")
+    login(page, live_server.url, "kb-rev")
     documents: list[str] = []
     page.on("request", lambda r: documents.append(r.url) if r.resource_type == "document" else None)
     page.goto(f"{live_server.url}/review/")
@@ -53,7 +47,7 @@ def test_reviewer_labels_two_items_by_keyboard_and_control_center_shows_them(
     assert sorted(labels) == sorted([(first, 1), (second, 2)])
 
     lead = browser.new_context().new_page()
-    _login(lead, live_server.url, "kb-lead")
+    login(lead, live_server.url, "kb-lead")
     lead.goto(f"{live_server.url}/control/")
     row = lead.locator('tr[data-batch="kb-batch"]')
     assert row.locator("td.human-done").inner_text().startswith("2/")

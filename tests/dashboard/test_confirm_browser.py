@@ -10,18 +10,11 @@ from routing.batches.models import Domain
 from routing.monitoring.models import Alarm
 from routing.training.models import RetrainJob
 from tests import factories
+from tests.support.browser import login
 
 pytestmark = pytest.mark.browser
 
 TIED = [{"judge": "judge-x", "order": "ab", "choice": 1}, {"judge": "judge-x", "order": "ba", "choice": 2}]
-
-
-def _login(page, url: str, username: str) -> None:
-    page.goto(f"{url}/accounts/login/")
-    page.fill("input[name=username]", username)
-    page.fill("input[name=password]", factories.PASSWORD)
-    page.click("button[type=submit]")
-    page.wait_for_selector("header.topbar nav")
 
 
 def _routed_batch() -> None:
@@ -36,7 +29,7 @@ def _routed_batch() -> None:
 def test_browser_retrain_waits_for_the_confirmation(live_server, transactional_db, page):
     factories.lead("c-lead")
     _routed_batch()
-    _login(page, live_server.url, "c-lead")
+    login(page, live_server.url, "c-lead")
     page.goto(f"{live_server.url}/routing/model/")
     page.click("#retrain-status button:text('Retrain now')")
     step = page.wait_for_selector('[data-confirm-step="router-retrain"]')
@@ -54,7 +47,7 @@ def test_browser_always_human_waits_for_the_confirmation(live_server, transactio
     _routed_batch()
     alarm = Alarm.objects.create(kind=Alarm.Kind.AGREEMENT_DRIFT, domain="test", period="2026-11", p_value=0.01,
                                  effect=-0.2, message="agreement fell")
-    _login(page, live_server.url, "c-lead")
+    login(page, live_server.url, "c-lead")
     page.goto(f"{live_server.url}/control/trends/")
     page.click(f"#alarm-{alarm.pk} button:text('Send test to humans always')")
     step = page.wait_for_selector('[data-confirm-step="domain-always-human"]')

@@ -4,18 +4,15 @@ while the job runs) that polls until the worker is done, then a download link.""
 import pytest
 
 from dashboard.models import ExportJob
-from tests import factories
 from tests.conftest import ROOT
 from tests.dashboard.test_export import released  # noqa: F401 - the fixture: 8 examples, one tie
+from tests.support.browser import login
 
 
 @pytest.mark.browser
 def test_export_in_browser_shows_progress_then_the_download(live_server, celery_worker, released, lead_user,  # noqa: F811
                                                             page):
-    page.goto(f"{live_server.url}/accounts/login/")
-    page.fill("input[name=username]", lead_user.username)
-    page.fill("input[name=password]", factories.PASSWORD)
-    page.click("button[type=submit]")
+    login(page, live_server.url, lead_user.username)
     page.goto(f"{live_server.url}/control/batch/{released.pk}/")
     page.select_option("#export-card select[name=fmt]", "preference")
     page.click("#export-card button:has-text('Start the export')")

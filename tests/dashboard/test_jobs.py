@@ -3,8 +3,10 @@ running jobs first, with progress, the failure reason and Retry where it applies
 
 from __future__ import annotations
 
+import pytest
 from django.urls import reverse
 
+from dashboard.models import ExportJob
 from hybridqc.confirm import TOKEN_FIELD
 from hybridqc.flows.batches import batch_route
 from routing.batches.models import Batch
@@ -100,3 +102,26 @@ def test_jobs_failed_backtest_retries_with_its_own_parameters(db, client, lead_u
     again = client.post(reverse("routing:backtest"), params)
     assert again.status_code == 400  # run again by the backtest itself, which names its own reason:
     assert "only 4 items with a human reference; the backtest needs at least 20" in again.content.decode()
+
+
+def _failed_job(kind: str) -> ImportJob | ExportJob:
+    if kind == "imports":
+        return ImportJob.objects.create(batch_name="r", upload="imports/x.jsonl", status="failed", error_count=1)
+    return ExportJob.objects.create(batch=factories.batch("r").batch, fmt="jsonl", status="failed", error="boom")
+
+
+@pytest.mark.parametrize(("kind", "noun"), [("imports", "import"), ("exports", "export")])
+def test_job_retry_queues_a_failed_job_once_then_answers_409_with_its_block(db, client, lead_user, kind, noun,
+                                                                           django_capture_on_commit_callbacks):
+    job = _failed_job(kind)
+    client.force_login(lead_user)
+    with django_capture_on_commit_callbacks() as enqueued:
+        first = client.post(f"/control/{kind}/{job.pk}/retry/", headers={"HX-Request": "true"})
+    assert (first.status_code, len(enqueued), type(job).objects.get(pk=job.pk).status) == (202, 1, "queued")
+    assert "can be retried" not in first.content.decode()
+    with django_capture_on_commit_callbacks() as enqueued:
+        again = client.post(f"/control/{kind}/{job.pk}/retry/", headers={"HX-Request": "true"})
+    assert (again.status_code, len(enqueued)) == (409, 0)
+    assert f"Only a failed {noun} can be retried; this one is queued." in again.content.decode()
+    plain = client.post(f"/control/{kind}/{job.pk}/retry/")
+    assert (plain.status_code, plain["Location"]) == (302, f"/control/{kind}/{job.pk}/")

@@ -4,6 +4,7 @@ import pytest
 
 from tests import factories
 from tests.conftest import ROOT
+from tests.support.browser import login
 
 
 @pytest.mark.browser
@@ -12,10 +13,7 @@ def test_upload_in_browser_polls_the_background_job_to_done(live_server, celery_
     settings.IMPORT_BACKGROUND_BYTES = 0
     path = tmp_path / "big.jsonl"
     path.write_text("\n".join(factories.jsonl([factories.pairwise_item(i) for i in range(3)])) + "\n")
-    page.goto(f"{live_server.url}/accounts/login/")
-    page.fill("input[name=username]", lead_user.username)
-    page.fill("input[name=password]", factories.PASSWORD)
-    page.click("button[type=submit]")
+    login(page, live_server.url, lead_user.username)
     page.goto(f"{live_server.url}/control/")
     page.fill("#upload-form input[name=name]", "in-browser")
     page.set_input_files("#upload-form input[name=file]", str(path))

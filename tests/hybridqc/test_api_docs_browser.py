@@ -5,20 +5,14 @@ from urllib.parse import urlsplit
 import pytest
 
 from tests import factories
-
-
-def _login(page, base, user):
-    page.goto(f"{base}/accounts/login/")
-    page.fill("input[name=username]", user.username)
-    page.fill("input[name=password]", factories.PASSWORD)
-    page.click("button[type=submit]")
+from tests.support.browser import login
 
 
 @pytest.mark.browser
 def test_api_docs_page_renders_operations_without_outside_requests(live_server, transactional_db, page):
     hosts = set()
     page.on("request", lambda r: hosts.add(urlsplit(r.url).netloc))
-    _login(page, live_server.url, factories.lead())
+    login(page, live_server.url, factories.lead().username)
     page.goto(f"{live_server.url}/api/docs/")
     page.wait_for_selector(".opblock-summary-path", timeout=20_000)
     paths = page.locator(".opblock-summary-path").all_inner_texts()

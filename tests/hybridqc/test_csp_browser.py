@@ -9,6 +9,7 @@ import pytest
 from hybridqc.flows.batches import batch_route
 from routing.ingest.models import ImportJob
 from tests import factories
+from tests.support.browser import login
 from tests.support.figures import figures_write
 
 pytestmark = [pytest.mark.browser]
@@ -33,10 +34,7 @@ class CspWatch:
             self.violations.append(f"console on {self.page.url}: {message.text[:300]}")
 
     def login(self, base: str, username: str) -> None:
-        self.page.goto(f"{base}/accounts/login/")
-        self.page.fill("input[name=username]", username)
-        self.page.fill("input[name=password]", factories.PASSWORD)
-        self.page.click("button[type=submit]")
+        login(self.page, base, username)
         self.page.wait_for_load_state("networkidle")
 
     def visit(self, url: str) -> None:

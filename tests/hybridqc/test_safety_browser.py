@@ -20,6 +20,7 @@ from routing.judging.models import JudgeRun
 from tests import factories
 from tests.factories import make_tasks
 from tests.hybridqc.test_authz_matrix import ADMIN, LEAD, REVIEWER, concrete_url, rule_for, url_patterns
+from tests.support.browser import login
 
 pytestmark = pytest.mark.browser
 
@@ -65,14 +66,6 @@ RAW_ERRORS = ("Traceback", "Exception", "cross-validation", "sklearn", "ValueErr
 NOT_PAGES = ("api/", "admin/", "accounts/logout/", "favicon.ico", ".jsonl", ".csv", "export/")
 
 
-def _login(page, url: str, username: str) -> None:
-    page.goto(f"{url}/accounts/login/")
-    page.fill("input[name=username]", username)
-    page.fill("input[name=password]", factories.PASSWORD)
-    page.click("button[type=submit]")
-    page.wait_for_selector("header.topbar nav")
-
-
 def _tied_batch(name: str) -> Batch:
     items = [factories.pairwise_item(i) for i in range(4)] + [factories.pairwise_item(i, judgments=TIED)
                                                               for i in range(4, 6)]
@@ -84,7 +77,7 @@ def _tied_batch(name: str) -> Batch:
 def test_browser_reroute_waits_for_the_confirmation(live_server, transactional_db, page, reviewer_user):
     factories.lead("s-lead")
     batch = _tied_batch("s-confirm")
-    _login(page, live_server.url, "s-lead")
+    login(page, live_server.url, "s-lead")
     page.goto(f"{live_server.url}/control/batch/{batch.pk}/router/")
     runs = RoutingRun.objects.filter(batch=batch).count()
     page.fill("input[name=audit_rate]", "0.5")
@@ -107,7 +100,7 @@ def test_browser_rejudge_waits_for_the_confirmation(live_server, transactional_d
     task = review_task_claim(reviewer=reviewer_user.reviewer)
     review_label_submit(task=task, reviewer=reviewer_user.reviewer, choice=1)
     config = factories.judge_config("http://127.0.0.1:9/v1")
-    _login(page, live_server.url, "s-lead")
+    login(page, live_server.url, "s-lead")
     page.goto(f"{live_server.url}/routing/batch/{batch.pk}/judge/")
     page.click("text=Start judging")
     step = page.wait_for_selector('[data-confirm-step="batch-rejudge"]')
@@ -125,7 +118,7 @@ def test_browser_jobs_list_shows_a_finished_job(live_server, transactional_db, p
     factories.lead("s-lead")
     batch = _tied_batch("s-jobs")
     run = RoutingRun.objects.get(batch=batch)
-    _login(page, live_server.url, "s-lead")
+    login(page, live_server.url, "s-lead")
     page.click("header.topbar nav >> text=Jobs")
     row = page.wait_for_selector(f'tr[data-job-kind="routing run"][data-job="{run.pk}"]')
     assert row.get_attribute("data-status") == "done"
@@ -189,7 +182,7 @@ def test_browser_walk_every_page_of_every_role(live_server, transactional_db, pa
     problems, visited = [], 0
     for role, username in ((REVIEWER, reviewer_user.username), (LEAD, "lead"), (ADMIN, "admin")):
         page.context.clear_cookies()
-        _login(page, live_server.url, username)
+        login(page, live_server.url, username)
         nav = {urlparse(a.get_attribute("href")).path for a in page.query_selector_all("header.topbar nav a")}
         for path in sorted(set(_role_paths(role, values)) | {p for p in nav if not p.startswith("/admin/")}):
             if page.request.get(f"{live_server.url}{path}", max_redirects=0).status == 405:

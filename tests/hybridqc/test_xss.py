@@ -14,6 +14,7 @@ from reviewers.services import review_label_submit, review_task_claim
 from routing.batches.models import Batch, Domain
 from routing.ingest.import_v1 import batch_import
 from tests import factories
+from tests.support.browser import login
 from tests.support.figures import figures_write
 
 pytestmark = [pytest.mark.browser]
@@ -67,14 +68,6 @@ def _world() -> list[Batch]:
     return batches
 
 
-def _login(page, url: str, username: str) -> None:
-    page.goto(f"{url}/accounts/login/")
-    page.fill("input[name=username]", username)
-    page.fill("input[name=password]", factories.PASSWORD)
-    page.click("button[type=submit]")
-    page.wait_for_load_state("networkidle")
-
-
 class Watch:
     """Dialogs and window.__xss on every page visited."""
 
@@ -96,17 +89,17 @@ def test_xss_payloads_never_execute(transactional_db, live_server, browser):
     factories.admin("xss-admin")
     batches = _world()
     lead = Watch(browser.new_context().new_page())
-    _login(lead.page, live_server.url, "xss-lead")
+    login(lead.page, live_server.url, "xss-lead")
     lead.visit(f"{live_server.url}/control/")
     lead.visit(f"{live_server.url}/routing/backtest/")
     for batch in batches:
         lead.visit(f"{live_server.url}/control/batch/{batch.pk}/")
     admin = Watch(browser.new_context().new_page())
-    _login(admin.page, live_server.url, "xss-admin")
+    login(admin.page, live_server.url, "xss-admin")
     admin.visit(f"{live_server.url}/review/unstaffed/")
     admin.visit(f"{live_server.url}/review/roster/")
     reviewer = Watch(browser.new_context().new_page())
-    _login(reviewer.page, live_server.url, "xss-rev")
+    login(reviewer.page, live_server.url, "xss-rev")
     profile = factories.User.objects.get(username="xss-rev").reviewer
     shown = 0
     while (task := review_task_claim(reviewer=profile)) is not None and shown < len(PAYLOADS) * 2:

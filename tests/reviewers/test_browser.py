@@ -12,8 +12,8 @@ from django.utils import timezone
 from reviewers import views
 from reviewers.models import HumanLabel, ReviewTask
 from reviewers.services import review_task_claim
-from tests import factories
 from tests.factories import make_tasks, profile
+from tests.support.browser import login
 
 pytestmark = [pytest.mark.browser]
 CHOICES = {"1": 1, "2": 2, "t": 0}
@@ -25,11 +25,9 @@ READY = """([id]) => {
 }"""
 
 
-def _login(page, live_server, username: str) -> None:
-    page.goto(f"{live_server.url}/accounts/login/?next=/review/")
-    page.fill("input[name=username]", username)
-    page.fill("input[name=password]", factories.PASSWORD)
-    page.click("button[type=submit]")
+def _start_reviewing(page, live_server, username: str) -> None:
+    """Sign in straight into the review queue and wait for its first item (or its empty state)."""
+    login(page, live_server.url, username, next_path="/review/")
     page.wait_for_url(f"{live_server.url}/review/")
     _wait_task(page, None)
 
@@ -79,7 +77,7 @@ def test_keyboard_only_labels_pairwise_then_rating(transactional_db, live_server
     profile("rev")
     pairwise = make_tasks(1, name="pw")[0]
     rating = make_tasks(1, name="rt", rating=True)[0]
-    _login(page, live_server, "rev")
+    _start_reviewing(page, live_server, "rev")
     assert _task_id(page) == pairwise.public_id
     assert page.is_visible("text=Submit")
     page.keyboard.press("2")
@@ -111,7 +109,7 @@ def test_keyboard_only_labels_pairwise_then_rating(transactional_db, live_server
 def test_enter_without_choice_shows_error_and_keeps_item(transactional_db, live_server, page):
     profile("rev")
     task = make_tasks(1)[0]
-    _login(page, live_server, "rev")
+    _start_reviewing(page, live_server, "rev")
     page.keyboard.press("Enter")
     page.wait_for_selector("#review-item .error")
     assert "Choose response 1, response 2 or tie." in page.inner_text("#review-item .error")
@@ -129,12 +127,12 @@ def test_expired_lease_hands_item_to_another_reviewer(transactional_db, live_ser
     profile("ann")
     profile("bob")
     task = make_tasks(1)[0]
-    _login(page, live_server, "ann")
+    _start_reviewing(page, live_server, "ann")
     assert _task_id(page) == task.public_id
     ReviewTask.objects.filter(pk=task.pk).update(lease_expires_at=timezone.now() - timedelta(seconds=1))
     other = browser.new_context().new_page()
     try:
-        _login(other, live_server, "bob")
+        _start_reviewing(other, live_server, "bob")
         assert _task_id(other) == task.public_id
         page.keyboard.press("1")
         page.keyboard.press("Enter")
@@ -155,7 +153,7 @@ def test_reviewer_without_credential_never_sees_item(transactional_db, live_serv
     profile("outsider", prefixes=("medicine",))
     make_tasks(1)
     task = review_task_claim(reviewer=holder)
-    _login(page, live_server, "outsider")
+    _start_reviewing(page, live_server, "outsider")
     assert _task_id(page) == ""
     assert "Question 0?" not in page.content()
     response = page.goto(f"{live_server.url}/review/task/{task.public_id}/")
@@ -184,7 +182,7 @@ def test_model_output_executes_nothing(transactional_db, live_server, page):
     tasks = make_tasks(2, prompt=evil, responses=[evil, "<script>window.__pwned = 10</script>" + evil])
     dialogs: list[str] = []
     page.on("dialog", lambda d: (dialogs.append(d.message), d.dismiss()))
-    _login(page, live_server, "rev")
+    _start_reviewing(page, live_server, "rev")
     _wait_task(page, tasks[0].public_id)
     page.wait_for_timeout(300)
     assert page.evaluate("window.__pwned") is None
@@ -214,7 +212,7 @@ def test_burst_while_next_item_loads_saves_one_label_and_says_the_rest_were_igno
 ):
     profile("rev")
     tasks = make_tasks(5)
-    _login(page, live_server, "rev")
+    _start_reviewing(page, live_server, "rev")
     _wait_task(page, tasks[0].public_id)
     monkeypatch.setattr(views, "review_label_submit", _slowed(views.review_label_submit, 1.0))
     seen = _requests(page)
@@ -236,7 +234,7 @@ def test_burst_while_next_item_loads_saves_one_label_and_says_the_rest_were_igno
 def test_keys_with_no_delay_across_five_items_lose_no_label(transactional_db, live_server, page):
     profile("rev")
     tasks = make_tasks(5)
-    _login(page, live_server, "rev")
+    _start_reviewing(page, live_server, "rev")
     _wait_task(page, tasks[0].public_id)
     seen = _requests(page)
     page.keyboard.type("1\n2\n1\n2\n1\n", delay=0)
@@ -259,7 +257,7 @@ def test_keys_with_no_delay_across_five_items_lose_no_label(transactional_db, li
 def test_keys_between_swap_and_htmx_processing_never_submit_natively(transactional_db, live_server, page):
     profile("rev")
     tasks = make_tasks(2)
-    _login(page, live_server, "rev")
+    _start_reviewing(page, live_server, "rev")
     _wait_task(page, tasks[0].public_id)
     # Widen the gap between htmx swapping the next item in and processing it (a slow machine):
     # the new form has no htmx handler yet, so a submit now would be a native, full-page one.

@@ -26,6 +26,7 @@ from routing.judging.models import JudgeRun, Judgment
 from routing.judging.services import verdict_requests
 from tests import factories
 from tests.conftest import wait_until
+from tests.support.browser import login
 from tests.support.confirm import post_confirmed
 from tests.support.fake_server import running_fake, stats
 
@@ -151,10 +152,7 @@ def test_judge_panel_in_browser_starts_run_and_polls_to_done(live_server, celery
     batch = factories.batch("w3", items=items).batch
     with running_fake(latency_ms=150) as fake:
         factories.judge_config(fake.url, max_concurrency=4)
-        page.goto(f"{live_server.url}/accounts/login/")
-        page.fill("input[name=username]", lead_user.username)
-        page.fill("input[name=password]", factories.PASSWORD)
-        page.click("button[type=submit]")
+        login(page, live_server.url, lead_user.username)
         page.goto(f"{live_server.url}/routing/batch/{batch.pk}/judge/")
         page.click("text=Start judging")  # the start shows what it replaces and asks to confirm
         page.click('[data-confirm-step="batch-rejudge"] [data-confirm-accept]')
@@ -172,10 +170,7 @@ def test_judge_panel_in_browser_shows_conflict_message(live_server, transactiona
     batch = factories.batch("w4").batch
     config = factories.judge_config("http://127.0.0.1:9/v1")
     JudgeRun.objects.create(batch=batch, judge_config=config, backend="live", total=10)  # a run in progress
-    page.goto(f"{live_server.url}/accounts/login/")
-    page.fill("input[name=username]", lead_user.username)
-    page.fill("input[name=password]", factories.PASSWORD)
-    page.click("button[type=submit]")
+    login(page, live_server.url, lead_user.username)
     page.goto(f"{live_server.url}/routing/batch/{batch.pk}/judge/")
     page.route("**/judge/", lambda route: route.continue_() if route.request.method == "POST" else route.fulfill(
         status=204))  # stop the polling so the 409 panel stays in view

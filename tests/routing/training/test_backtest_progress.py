@@ -21,6 +21,7 @@ from routing.training.router_training import backtest_result_path, backtest_resu
 from routing.training.selectors import jobs_recent
 from tests import factories
 from tests.conftest import wait_until
+from tests.support.browser import login
 
 
 @pytest.fixture
@@ -63,10 +64,7 @@ def test_backtest_poll_shows_the_bar_and_disables_the_button_until_done(token, c
 @pytest.mark.browser
 def test_browser_backtest_progress_bar_advances(live_server, celery_worker, lead_user, page):
     batch = batch_import(batch_name="bt-live", lines=factories.data_lines("llmbar.jsonl", 120)).batch
-    page.goto(f"{live_server.url}/accounts/login/")
-    page.fill("input[name=username]", lead_user.username)
-    page.fill("input[name=password]", factories.PASSWORD)
-    page.click("button[type=submit]")
+    login(page, live_server.url, lead_user.username)
     page.goto(f"{live_server.url}/routing/backtest/")
     page.select_option("select[name=batch]", str(batch.pk))
     page.fill("input[name=splits]", "60")  # 120 labeled items x 60 splits: the worker's job
