@@ -8,7 +8,7 @@ from dashboard.selectors import batch_domain_rows, batch_report, batches_reports
 from dashboard.stats import FORMAT
 from hybridqc.flows.batches import batch_route
 from reviewers.models import HumanLabel, ReviewTask
-from reviewers.services.references import example_reference_refresh
+from reviewers.services import example_reference_refresh
 from routing.batches.models import Domain, Example
 from tests import factories
 

@@ -14,7 +14,7 @@ from hypothesis import strategies as st
 from dashboard.aggregates import reviewed_rows
 from reviewers.models import HumanLabel, ReviewTask
 from reviewers.references import label_reference
-from reviewers.services.references import example_reference_refresh
+from reviewers.services import example_reference_refresh
 from routing.batches.models import Batch, Domain, Example
 from routing.decisions.models import RoutingDecision
 

@@ -5,7 +5,7 @@ import pytest
 from dashboard.items import item_detail
 from hybridqc.flows.batches import batch_route
 from reviewers.models import Credential, HumanLabel, ReviewTask
-from reviewers.services.references import example_reference_refresh
+from reviewers.services import example_reference_refresh
 from routing.batches.models import Example
 from routing.decisions.models import RoutingDecision
 from routing.monitoring.metrics import labels_agree

@@ -6,7 +6,7 @@ from django.core.management import call_command
 from dashboard.selectors import batch_counts, batch_domain_rows, batch_report, release_gate
 from hybridqc.flows.batches import batch_route
 from reviewers.models import HumanLabel, ReviewTask
-from reviewers.services.references import example_reference_refresh
+from reviewers.services import example_reference_refresh
 from routing.decisions.models import RoutingDecision
 from routing.monitoring.metrics import rate, weighted_rate
 from tests import factories

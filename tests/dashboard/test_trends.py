@@ -9,7 +9,7 @@ from dashboard.trend_charts import ChartQuery, chart_data, chart_query, period_r
 from dashboard.trends import Split, period_label, trend_periods, trend_series
 from hybridqc.flows.batches import batch_route
 from reviewers.models import HumanLabel, ReviewTask
-from reviewers.services.references import example_reference_refresh
+from reviewers.services import example_reference_refresh
 from routing.batches.models import Batch
 from routing.decisions.models import RoutingDecision
 from routing.monitoring.metrics import weighted_rate

@@ -7,7 +7,7 @@ from collections.abc import Sequence
 
 from hybridqc.flows.batches import batch_route
 from reviewers.models import HumanLabel, ReviewTask
-from reviewers.services.references import example_reference_refresh
+from reviewers.services import example_reference_refresh
 from routing.batches.models import Batch
 from routing.decisions.models import RoutingDecision
 from tests import factories

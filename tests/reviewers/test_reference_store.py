@@ -133,12 +133,19 @@ def _admin_client() -> Client:
     return client
 
 
-def test_admin_task_delete_drops_the_adjudication_from_the_reference(world):
+@pytest.fixture
+def adjudicated(world):
+    """The pairwise example: two reviews say 1, the adjudicator 2; its adjudication task."""
     (pairwise, _), (a, b, c, _) = world
     _submit(pairwise, a, "routed", 1)
     _submit(pairwise, b, "second", 1)
     adjudication = _submit(pairwise, c, "adjudication", 2).task
     assert _stored(pairwise) == 2.0
+    return pairwise, adjudication
+
+
+def test_admin_task_delete_drops_the_adjudication_from_the_reference(adjudicated):
+    pairwise, adjudication = adjudicated
     resp = _admin_client().post(f"/admin/reviewers/reviewtask/{adjudication.pk}/delete/", {"post": "yes"})
     assert resp.status_code == 302
     # The label stays, without its task: one of three votes for 2 against two for 1.
@@ -146,11 +153,8 @@ def test_admin_task_delete_drops_the_adjudication_from_the_reference(world):
     assert _stored(pairwise) == 1.0
 
 
-def test_admin_bulk_task_delete_refreshes_the_reference(world):
-    (pairwise, _), (a, b, c, _) = world
-    _submit(pairwise, a, "routed", 1)
-    _submit(pairwise, b, "second", 1)
-    adjudication = _submit(pairwise, c, "adjudication", 2).task
+def test_admin_bulk_task_delete_refreshes_the_reference(adjudicated):
+    pairwise, adjudication = adjudicated
     resp = _admin_client().post("/admin/reviewers/reviewtask/",
                                 {"action": "delete_selected", "_selected_action": [adjudication.pk], "post": "yes"})
     assert resp.status_code == 302
@@ -158,18 +162,14 @@ def test_admin_bulk_task_delete_refreshes_the_reference(world):
     assert _stored(pairwise) == 1.0
 
 
-def test_admin_task_kind_edit_refreshes_the_reference(world):
-    (pairwise, _), (a, b, c, _) = world
-    _submit(pairwise, a, "routed", 1)
-    _submit(pairwise, b, "second", 1)
-    task = _submit(pairwise, c, "second", 2).task
-    assert _stored(pairwise) == 1.0
-    form = {"example": pairwise.pk, "kind": "adjudication", "status": "done", "assignee": c.pk, "min_level": "",
-            "skip_reason": ""}
-    resp = _admin_client().post(f"/admin/reviewers/reviewtask/{task.pk}/change/", form)
-    assert resp.status_code == 302, resp.content.decode()[:2000]
-    assert ReviewTask.objects.get(pk=task.pk).kind == "adjudication"
-    assert _stored(pairwise) == 2.0
+def test_admin_task_kind_edit_refreshes_the_reference(adjudicated):
+    pairwise, adjudication = adjudicated
+    form = {"example": pairwise.pk, "kind": "second", "status": "done", "assignee": adjudication.assignee_id,
+            "min_level": "", "skip_reason": ""}
+    resp = _admin_client().post(f"/admin/reviewers/reviewtask/{adjudication.pk}/change/", form)
+    assert resp.status_code == 302
+    assert ReviewTask.objects.get(pk=adjudication.pk).kind == "second"
+    assert _stored(pairwise) == 1.0  # no adjudication left: two of three say 1
 
 
 IMPORTED = [{"annotator": "x", "choice": 1}, {"annotator": "y", "choice": 1}]
