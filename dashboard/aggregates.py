@@ -1,14 +1,16 @@
 """The control center's figures for a set of batches, from SQL aggregates over only those batches.
 
-Why aggregates and not kept statistics: the figures (counts, the reviewed reference, the weighted
-audit agreement, the override rate) change wherever decisions, tasks or labels change — routing,
+Why aggregates and not kept statistics: the figures (counts, the weighted audit agreement, the
+override rate) change wherever decisions, tasks or labels change — routing,
 re-routing, label submit, adjudication, label import — in three apps. A statistics table would have
 to be updated in every one of those transactions, and one missed path would show a wrong figure
 silently. Computing per page needs no bookkeeping: a page asks for its 25 batches only, and every
 query here is restricted to those batches' examples through the ``routing_example (batch_id, ...)``
 indexes, so the cost of a page is bounded by the size of the batches on it, never by how many rows
-are stored in all. The few rows that carry a reviewed reference are fetched so the tested pure
-rules (``labels_agree``, ``weighted_rate``, ``rate``) compute the rates exactly as before.
+are stored in all. The one input kept per row is the reviewed reference (``Example.reviewed_reference``,
+written with the labels by the one Python rule, so SQL never re-derives it). The few rows that carry
+one are fetched so the tested pure rules (``labels_agree``, ``weighted_rate``, ``rate``) compute the
+rates exactly as before.
 """
 
 from __future__ import annotations
@@ -20,7 +22,7 @@ from typing import Any, NamedTuple
 from django.db import connection
 from django.db.models import Count, Q
 
-from reviewers.models import HumanLabel, ReviewTask
+from reviewers.models import ReviewTask
 from routing.batches.models import Example
 from routing.decisions.models import RoutingDecision
 from routing.monitoring.metrics import Rate, WeightedRate, labels_agree, rate, weighted_rate
@@ -43,63 +45,30 @@ def _placeholders(ids: Sequence[int]) -> str:
     return ", ".join(["%s"] * len(ids))
 
 
-# The reviewed reference in SQL, restricted (``scope``, on the example ``e``) to the examples a
-# figure needs (routed or audited): the latest adjudication label if there is one (its value, even when empty,
-# decides), else the unique most common value of the review labels (a tie gives none).
-_REFERENCE_SQL = """
-WITH d AS (
-    SELECT e.batch_id, d.example_id, e.task, d.route, d.audit, d.audit_probability,
-           CASE WHEN e.task = 'rating' THEN d.judge_rating ELSE d.judge_verdict END AS judge
-    FROM {decision} d JOIN {example} e ON e.id = d.example_id
-    WHERE {scope} AND (d.route = 'human' OR d.audit = %s)
-),
-lab AS (
-    SELECT l.example_id, CASE WHEN d.task = 'rating' THEN l.rating ELSE l.choice END AS v,
-           CASE WHEN t.kind = 'adjudication' THEN 1 ELSE 0 END AS adj, l.created_at, l.id
-    FROM {label} l JOIN d ON d.example_id = l.example_id LEFT JOIN {task} t ON t.id = l.task_id
-    WHERE l.source = 'review'
-),
-adj AS (
-    SELECT example_id, v FROM (
-        SELECT example_id, v,
-               row_number() OVER (PARTITION BY example_id ORDER BY created_at DESC, id DESC) AS rn
-        FROM lab WHERE adj = 1
-    ) x WHERE rn = 1
-),
-votes AS (
-    SELECT example_id, v, count(*) AS c FROM lab
-    WHERE v IS NOT NULL AND adj = 0 AND example_id NOT IN (SELECT example_id FROM adj)
-    GROUP BY example_id, v
-),
-maj AS (
-    SELECT example_id, max(v) AS v FROM (
-        SELECT example_id, v, c, max(c) OVER (PARTITION BY example_id) AS top FROM votes
-    ) y WHERE c = top GROUP BY example_id HAVING count(*) = 1
-),
-ref AS (
-    SELECT example_id, v FROM adj WHERE v IS NOT NULL
-    UNION ALL SELECT example_id, v FROM maj
-)
-SELECT d.batch_id, d.example_id, d.route, d.audit, d.audit_probability, d.task, ref.v, d.judge
-FROM d JOIN ref ON ref.example_id = d.example_id
-WHERE d.judge IS NOT NULL
+# The routed or audited decisions of the examples ``scope`` (SQL on the example ``e``) admits that
+# have a reviewed reference (stored on the example by ``reviewers.services.references``, from the
+# one rule) and a judge verdict.
+_REVIEWED_SQL = """
+SELECT e.batch_id, d.example_id, d.route, d.audit, d.audit_probability, e.task, e.reviewed_reference AS v,
+       CASE WHEN e.task = 'rating' THEN d.judge_rating ELSE d.judge_verdict END AS judge
+FROM {decision} d JOIN {example} e ON e.id = d.example_id
+WHERE {scope} AND (d.route = 'human' OR d.audit = %s) AND e.reviewed_reference IS NOT NULL
+  AND (CASE WHEN e.task = 'rating' THEN d.judge_rating ELSE d.judge_verdict END) IS NOT NULL
 """
 
 
-def reference_sql(scope: str) -> str:
-    """The reviewed-reference query over the examples ``scope`` (SQL on ``e``) admits; its
-    parameters are the scope's, then True (the audit flag)."""
-    return _REFERENCE_SQL.format(
-        decision=RoutingDecision._meta.db_table, example=Example._meta.db_table,
-        label=HumanLabel._meta.db_table, task=ReviewTask._meta.db_table, scope=scope,
-    )
+def reviewed_sql(scope: str) -> str:
+    """The reviewed decisions of the examples ``scope`` (SQL on ``e``) admits; its parameters are the
+    scope's, then True (the audit flag). Columns: batch, example, route, audit, audit probability,
+    task, reference, judge."""
+    return _REVIEWED_SQL.format(decision=RoutingDecision._meta.db_table, example=Example._meta.db_table, scope=scope)
 
 
 def reviewed_rows(batch_ids: Sequence[int]) -> list[Reviewed]:
     """Routed or audited decisions of these batches with a reviewed reference and a judge verdict."""
     if not batch_ids:
         return []
-    sql = reference_sql(f"e.batch_id IN ({_placeholders(batch_ids)})")
+    sql = reviewed_sql(f"e.batch_id IN ({_placeholders(batch_ids)})")
     with connection.cursor() as cursor:
         cursor.execute(sql, [*batch_ids, True])
         return [Reviewed(r[0], r[1], r[2], bool(r[3]), r[4], r[5], float(r[6]), float(r[7])) for r in cursor.fetchall()]

@@ -3,50 +3,24 @@
 
 Every filter is a WHERE on an indexed column or an EXISTS on an indexed foreign key, except the
 text search (a scan of the prompts) and the agreement, which compares the judge's verdict with the
-reviewed reference computed per row in SQL by the rule the batch figures use
-(``dashboard.aggregates._REFERENCE_SQL``: the latest adjudication's value, else the unique most
-common review label). Nothing is looped over in Python, so a page costs what its rows cost."""
+example's stored reviewed reference (``Example.reviewed_reference``, written with the labels by the
+one rule, ``reviewers.references.label_reference``). Nothing is looped over in Python, so a page
+costs what its rows cost."""
 
 from __future__ import annotations
 
 from typing import Any
 
 import django_filters
-from django.db.models import Exists, F, FloatField, OuterRef, Q, QuerySet
-from django.db.models.expressions import RawSQL
+from django.db.models import Exists, F, OuterRef, Q, QuerySet
 
-from reviewers.models import Credential, HumanLabel, ReviewTask
+from reviewers.models import Credential, HumanLabel
 from routing.batches.models import Batch, Example
 from routing.decisions.models import RoutingDecision
 
 from .filters import DecisionFilter
 
 AGREEMENT = [("agree", "agree"), ("disagree", "disagree"), ("unreviewed", "no reviewed reference")]
-
-_VALUE = "CASE WHEN (SELECT e.task FROM {example} e WHERE e.id = {decision}.example_id) = 'rating' " \
-         "THEN {alias}.rating ELSE {alias}.choice END"
-_REFERENCE = """(SELECT CASE
-  WHEN EXISTS (SELECT 1 FROM {label} la JOIN {task} t ON t.id = la.task_id
-               WHERE la.example_id = {decision}.example_id AND la.source = 'review' AND t.kind = 'adjudication')
-  THEN (SELECT {value_la} FROM {label} la JOIN {task} t ON t.id = la.task_id
-        WHERE la.example_id = {decision}.example_id AND la.source = 'review' AND t.kind = 'adjudication'
-        ORDER BY la.created_at DESC, la.id DESC LIMIT 1)
-  ELSE (SELECT CASE WHEN count(*) = 1 THEN max(h.v) END FROM (
-          SELECT g.v, g.c, max(g.c) OVER () AS top FROM (
-            SELECT {value_l} AS v, count(*) AS c FROM {label} l LEFT JOIN {task} t ON t.id = l.task_id
-            WHERE l.example_id = {decision}.example_id AND l.source = 'review'
-              AND (t.kind IS NULL OR t.kind <> 'adjudication')
-            GROUP BY 1) g WHERE g.v IS NOT NULL) h WHERE h.c = h.top)
-  END)"""
-
-
-def reference_sql() -> RawSQL:
-    """The reviewed reference of the outer routing decision's example, as one SQL expression."""
-    names = {"decision": RoutingDecision._meta.db_table, "example": Example._meta.db_table,
-             "label": HumanLabel._meta.db_table, "task": ReviewTask._meta.db_table}
-    value = {f"value_{a}": _VALUE.format(alias=a, **names) for a in ("la", "l")}
-    # Only table names (from the models) are formatted in; there is no user input in the SQL.
-    return RawSQL(_REFERENCE.format(**names, **value), [], output_field=FloatField())  # noqa: S611
 
 
 def agree_q() -> Q:
@@ -95,7 +69,7 @@ class BatchDecisionFilter(DecisionFilter):
 
     def filter_agreement(self, queryset: QuerySet[RoutingDecision], name: str,
                          value: str) -> QuerySet[RoutingDecision]:
-        queryset = queryset.annotate(reference=reference_sql())
+        queryset = queryset.annotate(reference=F("example__reviewed_reference"))
         if value == "unreviewed":
             return queryset.filter(reference__isnull=True)
         agreeing = queryset.filter(judged_q(), reference__isnull=False)

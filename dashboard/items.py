@@ -100,7 +100,7 @@ def item_detail(example_id: int, *, admin: bool) -> dict[str, Any]:
     example = _example(example_id)
     labels = list(example.human_labels.all())
     decision = getattr(example, "decision", None)
-    # Reviews only, as the batch figures count them (aggregates._REFERENCE_SQL).
+    # Reviews only, as the batch figures count them (the stored Example.reviewed_reference, same rule).
     reviewed = [x for x in labels if x.source == HumanLabel.Source.REVIEW]
     reference, basis = reference_basis(reviewed, example.task)
     judge = decision_judge_value(decision, example.task)

@@ -11,16 +11,14 @@ from fractions import Fraction
 from typing import Any
 
 from django.db import connection
-from django.db.models import Count, F, Q, QuerySet
+from django.db.models import Count, Q, QuerySet
 from django.db.models.functions import TruncMonth, TruncWeek
 
-from reviewers.models import HumanLabel
-from reviewers.references import references_of
 from routing.batches.models import Batch, Domain, Example
 from routing.decisions.models import RoutingDecision
 from routing.monitoring.metrics import NO_WEIGHTS, WeightSums, rate, rates_keys, weighted_rate_of_sums
 
-from .aggregates import reference_sql
+from .aggregates import reviewed_sql
 
 PERIODS = ("month", "week")
 # A series key: (domain path, judge version), None where the series pools them.
@@ -96,18 +94,14 @@ def _count_cells(by: str, prefix: str | None, split: Split, cells: dict[Key, dic
 
 
 def reviewed_references(decisions: QuerySet[RoutingDecision]) -> dict[int, float]:
-    """Per example of the given decisions: the reference of its review labels, by the one rule
-    (``reviewers.references``: the adjudicator's label, else the strict majority)."""
-    labels = (
-        HumanLabel.objects.filter(source=HumanLabel.Source.REVIEW, example__decision__in=decisions)
-        .select_related("task").annotate(example_task=F("example__task")).order_by("example_id", "created_at", "id")
-    )
-    rows = list(labels)
-    return references_of(rows, {label.example_id: label.example_task for label in rows})
+    """Per example of the given decisions that has one: its reviewed reference (stored with its
+    labels by the one rule, ``reviewers.references``: the adjudicator's label, else the strict majority)."""
+    rows = Example.objects.filter(decision__in=decisions, reviewed_reference__isnull=False).order_by()
+    return {pk: float(v) for pk, v in rows.values_list("pk", "reviewed_reference") if v is not None}
 
 
 # Per batch date, domain and judge: the sums the agreement and override rates are made of, over
-# the reviewed rows of ``reference_sql``. ``agree`` is ``routing.monitoring.metrics.labels_agree`` in SQL
+# the reviewed rows of ``reviewed_sql``. ``agree`` is ``routing.monitoring.metrics.labels_agree`` in SQL
 # (test_trends checks both give the same figures). A batch with an audit routed before
 # probabilities were stored counts all its audits equally, as the per-batch report does. Weights
 # are NUMERIC so sums of equal weights stay exact.
@@ -140,7 +134,7 @@ def _rate_rows(prefix: str | None) -> list[tuple[Any, ...]]:
         domains = f"SELECT id FROM {Domain._meta.db_table} WHERE path = %s OR substr(path, 1, %s) = %s"  # noqa: S608
         scope = f"e.domain_id IN ({domains})"
         params = [prefix, len(prefix) + 1, prefix + "/"]
-    sql = _RATES_SQL.format(reference=reference_sql(scope), batch=Batch._meta.db_table,
+    sql = _RATES_SQL.format(reference=reviewed_sql(scope), batch=Batch._meta.db_table,
                             example=Example._meta.db_table, domain=Domain._meta.db_table)
     with connection.cursor() as cursor:
         cursor.execute(sql, [*params, True])

@@ -15,6 +15,7 @@ from routing.decisions.admin import ViewOnlyAdmin
 from .models import Credential, HumanLabel, Notification, ReviewerProfile, ReviewTask, TaskSkip
 from .services import credentials_unpause, unstaffed_restaff
 from .services.invitations import SiteLink, reviewer_invitations_send
+from .services.references import example_reference_refresh, review_tasks_admin_delete, task_label_examples
 
 
 class CredentialInline(admin.TabularInline):
@@ -80,6 +81,17 @@ class ReviewTaskAdmin(admin.ModelAdmin):
     list_display = ["id", "example", "kind", "status", "assignee", "min_level", "lease_expires_at"]
     list_filter = ["status", "kind", "min_level"]
     raw_id_fields = ["example", "assignee"]
+
+    # A task's kind says whether its label is an adjudication, which decides the reviewed reference.
+    def save_model(self, request: HttpRequest, obj: ReviewTask, form: Any, change: bool) -> None:
+        super().save_model(request, obj, form, change)
+        example_reference_refresh(example_ids=task_label_examples([obj.pk]))
+
+    def delete_model(self, request: HttpRequest, obj: ReviewTask) -> None:
+        review_tasks_admin_delete(tasks=[obj])
+
+    def delete_queryset(self, request: HttpRequest, queryset: QuerySet[ReviewTask]) -> None:
+        review_tasks_admin_delete(tasks=queryset)
 
 
 @admin.register(HumanLabel)

@@ -15,6 +15,7 @@ from .queue import (
     review_task_next,
     review_task_skip,
 )
+from .references import example_reference_refresh, review_tasks_admin_delete
 from .reset import review_tasks_untaken_delete
 from .roster import roster_csv_export, roster_csv_import
 
@@ -25,6 +26,7 @@ __all__ = [
     "batch_gold_from_labels",
     "credential_pause",
     "credentials_unpause",
+    "example_reference_refresh",
     "gold_check",
     "gold_mark",
     "label_change_refusal",
@@ -36,6 +38,7 @@ __all__ = [
     "review_task_claim",
     "review_task_next",
     "review_task_skip",
+    "review_tasks_admin_delete",
     "review_tasks_create",
     "review_tasks_untaken_delete",
     "roster_csv_export",

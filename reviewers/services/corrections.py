@@ -32,6 +32,7 @@ from .queue import (
     leases_end,
     verdict_check,
 )
+from .references import example_reference_refresh, example_reference_store
 
 NO_SUCH_LABEL = "No such label among yours."
 UNDO_GONE = "Nothing to undo: your last label is more than {seconds} seconds old, or there is none."
@@ -142,6 +143,7 @@ def review_label_undo(*, reviewer: ReviewerProfile) -> ReviewTask:
         assert task is not None  # the label's task exists: HumanLabel.task is set null on delete
         _followups_withdraw(label, task)
         label.delete()
+        example_reference_store(tasks={task.example_id: task.example.task})  # task_lock locked it
         if label.example.is_gold:
             # Before the lease comes back: a credential this gold answer paused is active again.
             gold_check(reviewer=reviewer, example=label.example)
@@ -170,6 +172,7 @@ def review_label_correct(
         label.rationale, label.flags = rationale.strip(), flags_check(flags)
         label.criteria = criteria or {}
         label.save(update_fields=["choice", "rating", "rationale", "flags", "criteria"])
+        example_reference_refresh(example_ids=[label.example_id])
         _followups_withdraw(label, task)
         label_followups(task=task, label=label)
         example_flag(example_id=task.example_id, flags=label.flags)

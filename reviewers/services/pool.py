@@ -337,14 +337,20 @@ def task_load(task_id: int) -> ReviewTask:
     return task
 
 
+def _task_lock_clause() -> str:
+    # The example too, FOR NO KEY UPDATE: what changes a label of it takes turns with other such
+    # writers, so the reviewed reference it stores counts every label (``example_reference_store``);
+    # the label's own foreign key check (KEY SHARE) and other readers are not held up.
+    return " FOR UPDATE OF t FOR NO KEY UPDATE OF e" if connection.features.has_select_for_update_of else ""
+
+
 def task_lock(task_id: int) -> ReviewTask | None:
-    """The task with its example and domain, its row locked until the transaction ends (only
-    the task row: examples stay free for other writers); None when there is no such task."""
-    lock = " FOR UPDATE OF t" if connection.features.has_select_for_update_of else ""
-    return _task_select([task_id], source=f"{_table(ReviewTask)} t", where=f" WHERE t.id = %s{lock}")
+    """The task with its example and domain, the task's and the example's rows locked until the
+    transaction ends (the domain stays free); None when there is no such task."""
+    return _task_select([task_id], source=f"{_table(ReviewTask)} t", where=f" WHERE t.id = %s{_task_lock_clause()}")
 
 
 def task_lock_public(public_id: str) -> ReviewTask | None:
     """``task_lock`` by the reviewer-facing item id."""
-    lock = " FOR UPDATE OF t" if connection.features.has_select_for_update_of else ""
-    return _task_select([public_id], source=f"{_table(ReviewTask)} t", where=f" WHERE t.public_id = %s{lock}")
+    return _task_select([public_id], source=f"{_table(ReviewTask)} t",
+                        where=f" WHERE t.public_id = %s{_task_lock_clause()}")

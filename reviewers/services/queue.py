@@ -32,6 +32,7 @@ from .pool import (
     task_lock,
     task_lock_public,
 )
+from .references import example_reference_store
 
 NOT_YOURS = "This item is no longer yours (its lease expired or it was reassigned)."
 MAY_NOT_REVIEW = (
@@ -330,6 +331,7 @@ def review_label_submit(
         choice, rating = verdict_check(locked.example, choice, rating)
         label = _label_store(locked, reviewer, choice=choice, rating=rating, rationale=rationale,
                              flags=flags_check(flags), seconds_spent=seconds_spent, criteria=criteria)
+        example_reference_store(tasks={locked.example_id: locked.example.task})  # task_lock locked it
         label_followups(task=locked, label=label)
         batch_gate_inputs_changed.send(sender=HumanLabel, batch_id=locked.example.batch_id)
     return label

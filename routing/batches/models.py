@@ -104,6 +104,12 @@ class Example(models.Model):
     gold_choice = models.IntegerField(null=True, blank=True)
     gold_rating = models.FloatField(null=True, blank=True)
     flagged = models.BooleanField(default=False, help_text="Flagged by a reviewer or the judge.")
+    # What the reviewers said of the example (its review labels only, imports aside), by the one rule
+    # (``reviewers.references.label_reference``), written by ``example_reference_refresh`` in the
+    # transaction of every change of a review label. Stored on the example, not in a table of the
+    # reviewers app, because every reader (the control center, trends, the decision filters) already
+    # joins the example: the SQL reads a column instead of re-deriving the rule. Routing only reads it.
+    reviewed_reference = models.FloatField(null=True, blank=True, editable=False)
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:

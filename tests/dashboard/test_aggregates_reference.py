@@ -1,7 +1,9 @@
-"""The reviewed reference in SQL (``dashboard.aggregates.reference_sql``, for the control center's
-speed) and the one rule in Python (``reviewers.references.label_reference``) agree on every label
-set hypothesis makes up: choices and ratings, ties, adjudications (several, or without a value),
-empty values, imported labels, labels without a task, and labels sharing a timestamp."""
+"""The stored reviewed reference (``example_reference_refresh``), as the control center reads it
+(``dashboard.aggregates.reviewed_rows``), is the one rule in Python
+(``reviewers.references.label_reference``) on every label set hypothesis makes up: choices and
+ratings, ties, adjudications (several, or without a value), empty values, imported labels, labels
+without a task, and labels sharing a timestamp. The services that write labels are driven in
+random sequences in tests/reviewers/test_reference_store.py."""
 
 import datetime
 
@@ -12,6 +14,7 @@ from hypothesis import strategies as st
 from dashboard.aggregates import reviewed_rows
 from reviewers.models import HumanLabel, ReviewTask
 from reviewers.references import label_reference
+from reviewers.services import example_reference_refresh
 from routing.batches.models import Batch, Domain, Example
 from routing.decisions.models import RoutingDecision
 
@@ -53,10 +56,11 @@ def _store(example: Example, labels: list[dict]) -> None:
         label = HumanLabel.objects.create(example=example, task=task, source=spec["source"], choice=spec["choice"],
                                           rating=spec["rating"], annotator=f"annotator-{n}")
         HumanLabel.objects.filter(pk=label.pk).update(created_at=T0 + datetime.timedelta(minutes=spec["minute"]))
+    example_reference_refresh(example_ids=[example.pk])
 
 
 def _python_references(examples: list[Example]) -> dict[int, float]:
-    """The rule in Python on what the SQL reads: the example's HybridQC review labels, oldest first."""
+    """The rule in Python on the example's HybridQC review labels, oldest first."""
     out = {}
     for example in examples:
         labels = list(HumanLabel.objects.filter(example=example, source=HumanLabel.Source.REVIEW)
@@ -68,17 +72,21 @@ def _python_references(examples: list[Example]) -> dict[int, float]:
 
 @settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(label_sets=st.lists(st.lists(LABEL, max_size=6), min_size=len(TASKS), max_size=len(TASKS)))
-def test_reference_sql_equals_label_reference_for_every_label_set(examples, label_sets):
+def test_stored_reference_equals_label_reference_for_every_label_set(examples, label_sets):
     # The fixture's rows live for the whole test; each hypothesis example brings its own labels.
     ReviewTask.objects.filter(example__in=examples).delete()
     HumanLabel.objects.filter(example__in=examples).delete()
+    Example.objects.filter(pk__in=[e.pk for e in examples]).update(reviewed_reference=None)
     for example, labels in zip(examples, label_sets, strict=True):
         _store(example, labels)
-    sql = {row.example_id: row.reference for row in reviewed_rows([examples[0].batch_id])}
-    assert sql == _python_references(examples)
+    stored = dict(Example.objects.filter(pk__in=[e.pk for e in examples], reviewed_reference__isnull=False)
+                  .values_list("pk", "reviewed_reference"))
+    assert stored == _python_references(examples)
+    # Every example has a judge verdict and is routed or audited, so the control center reads them all.
+    assert {row.example_id: row.reference for row in reviewed_rows([examples[0].batch_id])} == stored
 
 
-def test_reference_sql_takes_the_latest_adjudication_by_time_then_id(examples):
+def test_stored_reference_takes_the_latest_adjudication_by_time_then_id(examples):
     # Hand-computed: of three adjudications, the latest (minute 2) wins, though an older one has
     # the highest id; at one timestamp the higher id wins. Review majorities are ignored.
     pairwise, rating = examples[0], examples[1]

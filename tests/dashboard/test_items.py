@@ -5,6 +5,7 @@ import pytest
 from dashboard.items import item_detail
 from hybridqc.flows.batches import batch_route
 from reviewers.models import Credential, HumanLabel, ReviewTask
+from reviewers.services import example_reference_refresh
 from routing.batches.models import Example
 from routing.decisions.models import RoutingDecision
 from routing.monitoring.metrics import labels_agree
@@ -22,8 +23,10 @@ def _rows(body):
 
 def _label(example, profile, choice, kind=ReviewTask.Kind.ROUTED):
     task = ReviewTask.objects.create(example=example, kind=kind, status=ReviewTask.Status.DONE, assignee=profile)
-    return HumanLabel.objects.create(example=example, task=task, reviewer=profile, source=HumanLabel.Source.REVIEW,
-                                     choice=choice)
+    label = HumanLabel.objects.create(example=example, task=task, reviewer=profile, source=HumanLabel.Source.REVIEW,
+                                      choice=choice)
+    example_reference_refresh(example_ids=[example.pk])  # as every service writing a review label does
+    return label
 
 
 @pytest.fixture

@@ -6,6 +6,7 @@ from django.core.management import call_command
 from dashboard.selectors import batch_counts, batch_domain_rows, batch_report, release_gate
 from hybridqc.flows.batches import batch_route
 from reviewers.models import HumanLabel, ReviewTask
+from reviewers.services import example_reference_refresh
 from routing.decisions.models import RoutingDecision
 from routing.monitoring.metrics import rate, weighted_rate
 from tests import factories
@@ -17,6 +18,7 @@ UNSURE = [{"judge": "judge-x", "choice": 1}, {"judge": "judge-x", "choice": 1}, 
 def _label(example, choice, kind):
     task = ReviewTask.objects.get(example=example, kind=kind)
     HumanLabel.objects.create(example=example, task=task, source="review", choice=choice)
+    example_reference_refresh(example_ids=[example.pk])  # as every service writing a review label does
     task.status = ReviewTask.Status.DONE
     task.save()
 

@@ -9,6 +9,7 @@ from dashboard.trend_charts import ChartQuery, chart_data, chart_query, period_r
 from dashboard.trends import Split, period_label, trend_periods, trend_series
 from hybridqc.flows.batches import batch_route
 from reviewers.models import HumanLabel, ReviewTask
+from reviewers.services import example_reference_refresh
 from routing.batches.models import Batch
 from routing.decisions.models import RoutingDecision
 from routing.monitoring.metrics import weighted_rate
@@ -144,6 +145,7 @@ def test_trend_periods_rating_agreement_within_half_a_point(db):
         RoutingDecision.objects.filter(pk=d.pk).update(route="judge", audit=True, audit_probability=None)
         task = ReviewTask.objects.create(example=d.example, kind="audit", status="done")
         HumanLabel.objects.create(example=d.example, task=task, source="review", rating=rating)
+        example_reference_refresh(example_ids=[d.example_id])  # as every service writing a review label does
     [period] = trend_periods(by="month")
     expected = weighted_rate([True, False, True], [1.0, 1.0, 1.0])
     assert (period["period"], period["audit_agreement"], period["audit_agreement_n"]) == ("2026-04", 2 / 3, 3)

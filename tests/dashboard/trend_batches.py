@@ -7,6 +7,7 @@ from collections.abc import Sequence
 
 from hybridqc.flows.batches import batch_route
 from reviewers.models import HumanLabel, ReviewTask
+from reviewers.services import example_reference_refresh
 from routing.batches.models import Batch
 from routing.decisions.models import RoutingDecision
 from tests import factories
@@ -18,6 +19,7 @@ UNSURE = [{"judge": "judge-x", "choice": 1}, {"judge": "judge-x", "choice": 1}, 
 def label(example, choice: int, kind: str) -> None:
     task, _ = ReviewTask.objects.get_or_create(example=example, kind=kind, defaults={"status": "open"})
     HumanLabel.objects.create(example=example, task=task, source="review", choice=choice)
+    example_reference_refresh(example_ids=[example.pk])  # as every service writing a review label does
     ReviewTask.objects.filter(pk=task.pk).update(status=ReviewTask.Status.DONE)
 
 

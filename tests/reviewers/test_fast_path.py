@@ -21,11 +21,12 @@ from tests.factories import make_examples, make_tasks, profile
 pytestmark = pytest.mark.django_db
 
 # session, user, reviewer profile; savepoint (the test's transaction; BEGIN, unlogged, when served),
-# find and lock the task by its item id, credentials (still valid?), insert label, mark done; is a
+# find and lock the task (and its example) by its item id, credentials (still valid?), insert label, mark
+# done, read the example's review labels and store its reviewed reference (one UPDATE); is a
 # webhook endpoint active (the gate's state is tracked only then); release; credentials with labels
 # count and held lease (one statement); claim the next item and load it with its example, and count
 # "N left in your queue" (one statement).
-SUBMIT_NEXT_QUERIES = 12
+SUBMIT_NEXT_QUERIES = 14
 
 
 def test_submit_next_query_count_is_pinned(django_assert_num_queries):
