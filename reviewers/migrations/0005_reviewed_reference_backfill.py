@@ -27,7 +27,7 @@ class Migration(migrations.Migration):
 
     dependencies = [
         ("reviewers", "0004_ops_public_id"),
-        ("routing", "0016_example_reviewed_reference"),
+        ("routing", "0019_example_reviewed_reference"),
     ]
 
     operations = [

@@ -6,7 +6,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('routing', '0015_ingest2_redundant_indexes'),
+        ('routing', '0018_alarm_method'),
     ]
 
     operations = [
