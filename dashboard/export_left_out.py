@@ -16,8 +16,6 @@ from django.db.models import Case, Count, F, FloatField, Q, Value, When
 from routing.batches.models import Batch, Example
 from routing.decisions.models import RoutingDecision
 
-from .filters_items import reference_sql
-
 
 def preference_left_out(task: str, label: float | None) -> str | None:
     """Why an example with this task and final label is not a preference pair (``not_pairwise``,
@@ -45,7 +43,7 @@ def _pairwise_label() -> Case:
 def left_out_counts(batch: Batch) -> Counter[str]:
     """Per reason, how many of the batch's routed examples a preference file leaves out: one
     grouped query (a handful of (task, label) groups), the rule applied to each group."""
-    groups = (RoutingDecision.objects.filter(example__batch=batch).annotate(reference=reference_sql())
+    groups = (RoutingDecision.objects.filter(example__batch=batch).annotate(reference=F("example__reviewed_reference"))
               .annotate(pair_label=_pairwise_label()).order_by().values("example__task", "pair_label")
               .annotate(n=Count("pk")))
     counts: Counter[str] = Counter()
