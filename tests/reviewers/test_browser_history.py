@@ -6,7 +6,7 @@ import pytest
 
 from reviewers.models import HumanLabel
 from tests.factories import make_tasks, profile
-from tests.reviewers.test_browser import _login, _task_id, _wait_task
+from tests.reviewers.test_browser import _start_reviewing, _task_id, _wait_task
 
 pytestmark = [pytest.mark.browser]
 
@@ -14,7 +14,7 @@ pytestmark = [pytest.mark.browser]
 def test_undo_key_restores_the_previous_item(transactional_db, live_server, page):
     profile("rev")
     first, second = make_tasks(2, name="undo")
-    _login(page, live_server, "rev")
+    _start_reviewing(page, live_server, "rev")
     assert _task_id(page) == first.public_id
     assert page.text_content("#queue-left").strip() == "1 left in your queue after this item."
     page.keyboard.press("2")
@@ -37,7 +37,7 @@ def test_undo_key_restores_the_previous_item(transactional_db, live_server, page
 def test_question_mark_opens_key_help_and_escape_closes_it(transactional_db, live_server, page):
     profile("rev")
     task = make_tasks(1, name="help")[0]
-    _login(page, live_server, "rev")
+    _start_reviewing(page, live_server, "rev")
     assert not page.is_visible("#help-overlay")
     page.keyboard.press("?")
     assert page.is_visible("#help-overlay")
@@ -56,7 +56,7 @@ def test_question_mark_opens_key_help_and_escape_closes_it(transactional_db, liv
 def test_history_shows_the_label_just_given(transactional_db, live_server, page):
     profile("rev")
     task = make_tasks(1, name="hist")[0]
-    _login(page, live_server, "rev")
+    _start_reviewing(page, live_server, "rev")
     page.keyboard.press("t")
     page.keyboard.press("Enter")
     _wait_task(page, "")
