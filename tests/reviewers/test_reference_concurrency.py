@@ -27,7 +27,7 @@ def test_concurrent_submits_on_one_example_store_the_reference_of_all_labels(tra
     settings.REVIEW_SECOND_SHARE = 0.0
     reviewers = [profile(f"cr{i}") for i in range(len(CHOICES))]
     now = timezone.now()
-    for example in make_examples(3, name="together"):
+    for example in make_examples(6, name="together"):
         tasks = [ReviewTask.objects.create(example=example, kind="gold", status="leased", assignee=r, claimed_at=now,
                                            lease_expires_at=now + timedelta(minutes=10)) for r in reviewers]
         assert threads_run(_submit, list(zip(tasks, CHOICES, strict=True))) == []
