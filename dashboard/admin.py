@@ -6,7 +6,7 @@ from __future__ import annotations
 from typing import Any
 
 from axes import admin as axes_admin
-from axes.models import AccessAttempt
+from axes.models import AccessAttempt, AccessFailureLog, AccessLog
 from django import forms
 from django.contrib import admin
 from django.http import HttpRequest
@@ -16,6 +16,13 @@ from hybridqc.admin_actions import confirmed_action
 
 from .models import ApiToken, WebhookAttempt, WebhookDelivery, WebhookEndpoint
 from .webhooks import webhook_endpoint_check
+
+
+class NoChangeAdmin(admin.ModelAdmin):
+    """Records written by the system (login attempts, deliveries): shown, never edited by hand."""
+
+    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
 
 
 @admin.register(ApiToken)
@@ -62,7 +69,7 @@ class WebhookEndpointAdmin(admin.ModelAdmin):
 
 
 @admin.register(WebhookDelivery)
-class WebhookDeliveryAdmin(admin.ModelAdmin):
+class WebhookDeliveryAdmin(NoChangeAdmin):
     list_display = ["event", "batch", "endpoint", "status", "attempts", "created_at", "finished_at"]
     list_filter = ["status", "event"]
     readonly_fields = ["endpoint", "batch", "event", "body", "status", "attempts", "created_at", "finished_at"]
@@ -72,7 +79,7 @@ class WebhookDeliveryAdmin(admin.ModelAdmin):
         return False
 
 
-class AccessAttemptAdmin(axes_admin.AccessAttemptAdmin):
+class AccessAttemptAdmin(NoChangeAdmin, axes_admin.AccessAttemptAdmin):
     actions = ["cleanup_expired_attempts"]
 
     # Axes' own action removes every expired attempt, whichever rows are selected.
@@ -86,5 +93,15 @@ class AccessAttemptAdmin(axes_admin.AccessAttemptAdmin):
         self.message_user(request, f"Cleaned up {count} expired access attempts.")
 
 
-admin.site.unregister(AccessAttempt)
-admin.site.register(AccessAttempt, AccessAttemptAdmin)
+class AccessLogAdmin(NoChangeAdmin, axes_admin.AccessLogAdmin):
+    pass
+
+
+class AccessFailureLogAdmin(NoChangeAdmin, axes_admin.AccessFailureLogAdmin):
+    pass
+
+
+for model, model_admin in ((AccessAttempt, AccessAttemptAdmin), (AccessLog, AccessLogAdmin),
+                           (AccessFailureLog, AccessFailureLogAdmin)):
+    admin.site.unregister(model)
+    admin.site.register(model, model_admin)
