@@ -283,6 +283,7 @@ REST_FRAMEWORK = {
         "hybridqc.throttling.AnonymousThrottleAuthentication",
     ],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
+    "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer", "hybridqc.renderers.CspBrowsableAPIRenderer"],
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
     # NUL, lone surrogates and too-deep nesting are a 400 naming the problem, not a 500 (hybridqc/parsers.py).
     "DEFAULT_PARSER_CLASSES": [

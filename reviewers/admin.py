@@ -10,6 +10,7 @@ from django.db.models import QuerySet
 from django.http import HttpRequest
 from django.utils import timezone
 
+from hybridqc.admin_actions import confirmed_action
 from routing.decisions.admin import ViewOnlyAdmin
 
 from .models import Credential, HumanLabel, Notification, ReviewerProfile, ReviewTask, TaskSkip
@@ -43,7 +44,8 @@ class ReviewerProfileAdmin(admin.ModelAdmin):
     autocomplete_fields = ["user"]
     actions = ["invite"]
 
-    @admin.action(description="E-mail the selected reviewers a link to set their password")
+    @confirmed_action(description="E-mail the selected reviewers a link to set their password",
+                      effect="E-mail each of these reviewers a link to set their password.")
     def invite(self, request: HttpRequest, queryset: QuerySet[ReviewerProfile]) -> None:
         site = SiteLink(domain=request.get_host(), https=request.is_secure())
         n = reviewer_invitations_send(users=[p.user for p in queryset.select_related("user")], site=site)
@@ -71,7 +73,8 @@ class CredentialAdmin(admin.ModelAdmin):
     search_fields = ["reviewer__user__username", "domain_prefix"]
     actions = ["unpause"]
 
-    @admin.action(description="Unpause the selected credentials")
+    @confirmed_action(description="Unpause the selected credentials",
+                      effect="Unpause these credentials: their reviewers get tasks of these domains again.")
     def unpause(self, request: HttpRequest, queryset: QuerySet[Credential]) -> None:
         credentials_unpause(credentials=queryset)
 

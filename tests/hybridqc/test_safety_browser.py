@@ -8,7 +8,7 @@ from __future__ import annotations
 from urllib.parse import urlparse
 
 import pytest
-from django.urls import NoReverseMatch, Resolver404, resolve, reverse
+from django.urls import NoReverseMatch, reverse
 
 from hybridqc.flows.batches import batch_route
 from reviewers.models import Notification
@@ -19,51 +19,14 @@ from routing.ingest.models import ImportJob
 from routing.judging.models import JudgeRun
 from tests import factories
 from tests.factories import make_tasks
-from tests.hybridqc.test_authz_matrix import ADMIN, LEAD, REVIEWER, concrete_url, rule_for, url_patterns
+from tests.hybridqc.test_authz_matrix import ADMIN, LEAD, REVIEWER
 from tests.support.browser import login
+from tests.support.walk import FORM_CONFIRMATION, PageWatch, page_problems, role_paths
 
 pytestmark = pytest.mark.browser
 
 TIED = [{"judge": "judge-x", "order": "ab", "choice": 1}, {"judge": "judge-x", "order": "ba", "choice": 2}]
 
-# Every form that POSTs, by the view it posts to: how it asks before changing more than one item.
-# "preview": the server answers with what will change and a token to confirm (hybridqc/confirm.py,
-# tests/hybridqc/test_confirm.py); "dialog": the browser asks (data-confirm, static/js/app.js);
-# "one": it changes one item (or only the user's own session, token or a new upload).
-FORM_CONFIRMATION = {
-    "dashboard:router_panel": "preview",
-    "dashboard:router_revert": "preview",
-    "dashboard:judge-start": "preview",
-    "routing:router_retrain": "preview",
-    "routing:router_promote": "dialog",
-    "routing:router_rollback": "dialog",
-    "reviewers:gold_mark": "preview",
-    "dashboard:drift-to-humans": "preview",
-    "dashboard:alarm-always-human": "preview",
-    "dashboard:alarm-dismiss": "one",
-    "dashboard:alarms-check": "one",  # looks for alarms: opens alarms, changes no item
-    "dashboard:retry": "one",  # routes a failed batch's unrouted items as its import would have
-    "dashboard:import-job-retry": "one",
-    "dashboard:export-job-start": "one",  # writes a file; a holding gate asks first (409 with its reasons)
-    "dashboard:export-job-retry": "one",
-    "dashboard:upload": "one",
-    "routing:backtest": "one",  # reads only
-    "reviewers:submit": "one",
-    "reviewers:undo": "one",  # the reviewer's own last label
-    "reviewers:correct": "one",  # one of the reviewer's own labels
-    "reviewers:skip": "one",
-    "reviewers:next": "one",
-    "reviewers:notification_resolve": "one",
-    "reviewers:roster": "one",  # the roster CSV: refused whole on any bad row
-    "reviewers:unstaffed": "one",  # offers the unstaffed tasks to the roster again
-    "tokens:page": "one",
-    "tokens:revoke": "one",
-    "logout": "one",
-    "login": "one",
-    "password_reset": "one",  # sends one e-mail
-}
-RAW_ERRORS = ("Traceback", "Exception", "cross-validation", "sklearn", "ValueError", "TemplateSyntaxError")
-NOT_PAGES = ("api/", "admin/", "accounts/logout/", "favicon.ico", ".jsonl", ".csv", "export/")
 
 
 def _tied_batch(name: str) -> Batch:
@@ -146,37 +109,6 @@ def _walk_world(reviewer_user) -> dict[str, str]:
             "example_id": str(task.example_id), "label_id": str(label.pk)}
 
 
-def _page_problems(page, path: str) -> list[str]:
-    problems = []
-    if page.query_selector("header.topbar nav") is None:
-        problems.append(f"{path}: no site navigation")
-    text = page.inner_text("body")
-    problems += [f"{path}: raw error text {word!r}" for word in RAW_ERRORS if word in text]
-    for form in page.query_selector_all("form[method=post], form[method=POST]"):
-        action = urlparse(form.get_attribute("action") or path).path
-        try:
-            name = resolve(action).view_name
-        except Resolver404:
-            problems.append(f"{path}: a form posts to {action}, which no pattern serves")
-            continue
-        kind = FORM_CONFIRMATION.get(name)
-        if kind is None:
-            problems.append(f"{path}: form to {name} is not declared in FORM_CONFIRMATION")
-        elif kind == "dialog" and form.get_attribute("data-confirm") is None:
-            problems.append(f"{path}: form to {name} changes many items without data-confirm")
-    return problems
-
-
-def _role_paths(role: str, values: dict[str, str]) -> list[str]:
-    paths = []
-    for route in url_patterns():
-        rule = rule_for(route)
-        if rule is None or rule.method != "get" or role not in rule.allowed or any(n in route for n in NOT_PAGES):
-            continue
-        paths.append(concrete_url(route, values))
-    return paths
-
-
 def test_browser_walk_every_page_of_every_role(live_server, transactional_db, page, reviewer_user):
     values = _walk_world(reviewer_user)
     problems, visited = [], 0
@@ -184,14 +116,14 @@ def test_browser_walk_every_page_of_every_role(live_server, transactional_db, pa
         page.context.clear_cookies()
         login(page, live_server.url, username)
         nav = {urlparse(a.get_attribute("href")).path for a in page.query_selector_all("header.topbar nav a")}
-        for path in sorted(set(_role_paths(role, values)) | {p for p in nav if not p.startswith("/admin/")}):
+        for path in sorted(set(role_paths(role, values)) | {p for p in nav if not p.startswith("/admin/")}):
             if page.request.get(f"{live_server.url}{path}", max_redirects=0).status == 405:
                 continue  # a POST-only action: its form is checked on the page that shows it
             response = page.goto(f"{live_server.url}{path}")
             visited += 1
             if response is None or response.status >= 500:
                 problems.append(f"{role} {path}: {response.status if response else 'no answer'}")
-            problems += [f"{role} {p}" for p in _page_problems(page, path)]
+            problems += [f"{role} {p}" for p in page_problems(page, path)]
     print(f"walk: {visited} pages visited, {len(problems)} problems")  # noqa: T201 - the figure for the report
     assert visited >= 20
     assert problems == [], "\n".join(problems)
@@ -207,3 +139,18 @@ def test_walk_form_table_names_existing_views():
                 unknown.append(name)
     assert unknown == []
     assert set(FORM_CONFIRMATION.values()) == {"preview", "dialog", "one"}
+
+
+def test_walk_checks_catch_an_unstyled_page_raw_errors_and_an_undeclared_form(browser):
+    """The control of tests/support/walk.py's checks: a page with no stylesheet, a traceback, a
+    console error and a form posting to an undeclared view is reported on every count."""
+    watch = PageWatch(browser, "http://walk.test")
+    html = ('<header class="topbar"><nav><a href="/">x</a></nav></header><p>Traceback (most recent call last)</p>'
+            '<form method="post" action="/review/gold/"></form><form method="post" action="/api/tokens/"></form>'
+            '<script>console.error("boom")</script>')
+    watch.page.route("http://walk.test/", lambda route: route.fulfill(status=200, body=html,
+                                                                      headers={"Content-Type": "text/html"}))
+    problems = watch.visit("/")
+    watch.close()
+    assert problems == ["/: no stylesheet applied", "/: raw error text 'Traceback'",
+                        "/: form to api-tokens is not declared in FORM_CONFIRMATION", "/: console: boom"]

@@ -59,8 +59,9 @@ def test_admin_action_invites_selected_reviewers(admin_user):
     p = factories.profile("cy")
     p.user.email = "cy@x.example"
     p.user.save()
+    # The action asks first (hybridqc/admin_actions.py): "post": "yes" is its "Yes, I'm sure".
     resp = _admin(admin_user).post("/admin/reviewers/reviewerprofile/",
-                                   {"action": "invite", "_selected_action": [p.pk]}, follow=True)
+                                   {"action": "invite", "_selected_action": [p.pk], "post": "yes"}, follow=True)
     assert "Sent 1 invitation." in resp.content.decode()
     assert mail.outbox[0].to == ["cy@x.example"] and LINK.search(mail.outbox[0].body)
 
