@@ -12,6 +12,7 @@ from hybridqc.flows.batches import batch_route
 from hybridqc.flows.imports import batch_import
 from routing.batches.models import Batch
 from routing.decisions.models import RoutingDecision, RoutingRun
+from routing.decisions.risk_groups import decision_is_open
 from routing.decisions.route import certifications_for, router_stages, seen_sources
 from routing.scoring.selection import COARSE_RULE
 from routing.training.router_training import router_train
@@ -45,8 +46,9 @@ def _coarse_model():
 
 
 def _open(batch: Batch) -> list[RoutingDecision]:
-    return list(RoutingDecision.objects.filter(example__batch=batch, threshold__isnull=False)
-                .select_related("example__domain").order_by("example_id"))
+    """The batch's decisions the certified threshold decided (no rule settled them)."""
+    decisions = RoutingDecision.objects.filter(example__batch=batch).select_related("example__domain")
+    return [d for d in decisions.order_by("example_id") if decision_is_open(d)]
 
 
 def test_router_train_keeps_cross_validations_choice_for_sources_without_history(db):
@@ -63,55 +65,83 @@ def test_router_train_keeps_cross_validations_choice_for_sources_without_history
     assert unseen["calibration"]["scores"] != model.calibration["scores"]
 
 
-@pytest.mark.parametrize(("lines", "group", "score_name", "sources"), [
-    (LLMBAR[300:], "0.2/0.1", "judge_refined", "with history"),
-    (MTBENCH, "0.2/0.1/unseen", "order_weighted", "without history"),
-])
-def test_router_routes_a_source_without_history_with_its_own_score_and_certification(
-        db, lines, group, score_name, sources):
-    model = _coarse_model()
-    batch = batch_import(batch_name="live", lines=coarse(lines, 2), routing_mode="certified", alpha=0.2,
-                         delta=0.1).batch
+def _tied(lines: list[str]) -> int:
+    """Items whose votes split evenly (a rule sends them to humans unscored)."""
+    votes = [[j["choice"] for j in json.loads(line)["judgments"]] for line in lines]
+    return sum(v.count(1) == v.count(2) for v in votes)
+
+
+def _route(name: str, lines: list[str]) -> tuple[Batch, RoutingRun]:
+    batch = batch_import(batch_name=name, lines=lines, routing_mode="certified", alpha=0.1, delta=0.1).batch
     assert batch_route(batch=batch) == len(lines)
-    run = RoutingRun.objects.get(batch=batch)
+    return batch, RoutingRun.objects.get(batch=batch)
+
+
+def _stored_matches_recomputed(model, batch: Batch, cert: dict, *, unseen: bool) -> list[RoutingDecision]:
+    """The stored certification is its group's own score and calibration on the batch's scores."""
+    decisions = _open(batch)
+    stages = router_stages(model, [d.example for d in decisions], batch.primary_judge, unseen=unseen)
+    [expected] = certifications_for(model, 0.1, 0.1, [stages[0].score], unseen=unseen)
+    assert (cert["threshold"], cert["n_calibration"]) == (expected.threshold, model.n_calibration)
+    assert [d.score for d in decisions] == pytest.approx(stages[0].score.tolist())
+    return decisions
+
+
+def test_router_routes_a_source_with_history_with_the_coarse_rules_score(db):
+    model = _coarse_model()
+    lines = coarse(LLMBAR[300:], 2)
+    batch, run = _route("live-llmbar", lines)
     [cert] = run.certifications
     assert (cert["group"], cert["score_name"], cert["sources"], run.score_name) == (
-        group, score_name, sources, "judge_refined")
-    assert cert["n_calibration"] == model.n_calibration
-    decisions = _open(batch)
-    assert cert["batch_items_scored"] == len(decisions) > 0
-    # the stored certification is the one of this group's own score and calibration, on its batch scores
-    unseen = group.endswith("/unseen")
-    stages = router_stages(model, [d.example for d in decisions], batch.primary_judge, unseen=unseen)
-    [expected] = certifications_for(model, 0.2, 0.1, [stages[0].score], unseen=unseen)
-    assert cert["threshold"] == expected.threshold
-    assert [d.score for d in decisions] == pytest.approx(stages[0].score.tolist())
+        "0.1/0.1", "judge_refined", "with history", "judge_refined")
+    decisions = _stored_matches_recomputed(model, batch, cert, unseen=False)
+    assert _tied(lines) == 19 and cert["batch_items_scored"] == len(decisions) == 119 - 19
     kept = [d for d in decisions if d.route == RoutingDecision.Route.JUDGE]
-    assert cert["batch_items_kept"] == len(kept)
-    if expected.threshold is not None:
-        assert all(f"({score_name}) " in d.reason for d in decisions)
-        assert all((d.route == RoutingDecision.Route.JUDGE) == (d.score >= expected.threshold) for d in decisions)
-    else:
-        assert not kept and all(d.reason.startswith("nothing certified") for d in decisions)
+    assert cert["batch_items_kept"] == len(kept) == 95
+    assert all("(judge_refined) " in d.reason for d in decisions)
+    assert all((d in kept) == (d.score >= cert["threshold"]) for d in decisions)
+
+
+def test_router_routes_a_source_without_history_with_cross_validations_choice(db):
+    model = _coarse_model()
+    lines = coarse(MTBENCH, 2)
+    batch, run = _route("live-mtbench", lines)
+    [cert] = run.certifications
+    assert (cert["group"], cert["score_name"], cert["sources"], run.score_name) == (
+        "0.1/0.1/unseen", "order_weighted", "without history", "judge_refined")
+    decisions = _stored_matches_recomputed(model, batch, cert, unseen=True)
+    assert _tied(lines) == 26 and cert["batch_items_scored"] == len(decisions) == 200 - 26
+    # two agreeing votes score 1.0 each: the strictest threshold keeps all 158 held-out items,
+    # and their judge errors exceed what alpha allows
+    agree = model.selection["unseen"]["calibration"]["agree"]
+    assert 158 - sum(agree) == 13
+    assert (cert["threshold"], cert["reason"]) == (None, "the strictest threshold keeps 158 calibration items "
+                                                         "with 13 judge errors: upper bound 0.118 > alpha 0.10")
+    assert cert["batch_items_kept"] == 0
+    assert all(d.route == RoutingDecision.Route.HUMAN and d.reason.startswith("nothing certified at 90% agreement")
+               for d in decisions)
+    # the rule's score would have kept these items on a tie-breaker learned on another source
+    stages = router_stages(model, [d.example for d in decisions], batch.primary_judge)
+    assert certifications_for(model, 0.1, 0.1, [stages[0].score])[0].threshold is not None
 
 
 def test_router_panel_and_model_page_show_both_scores(db, client, lead_user):
     model = _coarse_model()
-    batch = batch_import(batch_name="mixed", lines=coarse(LLMBAR[300:] + MTBENCH, 2), routing_mode="certified",
-                         alpha=0.2, delta=0.1).batch
-    batch_route(batch=batch)
-    run = RoutingRun.objects.get(batch=batch)
-    assert {(c["group"], c["score_name"]) for c in run.certifications} == {
-        ("0.2/0.1", "judge_refined"), ("0.2/0.1/unseen", "order_weighted")}
-    assert sum(c["batch_items_scored"] for c in run.certifications) == len(_open(batch))
+    lines = coarse(LLMBAR[300:] + MTBENCH, 2)  # the LLMBAR part is cut as in the batch above
+    batch, run = _route("mixed", lines)
+    assert [(c["group"], c["score_name"], c["batch_items_kept"]) for c in run.certifications] == [
+        ("0.1/0.1", "judge_refined", 95), ("0.1/0.1/unseen", "order_weighted", 0)]
+    scored = [119 - _tied(lines[:119]), 200 - _tied(lines[119:])]
+    assert [c["batch_items_scored"] for c in run.certifications] == scored == [100, 178]
+    assert len(_open(batch)) == 100 + 178
     client.force_login(lead_user)
     page = client.get(reverse("routing:model")).content.decode()
     assert 'data-unseen-score="order_weighted"' in page and 'data-seen-sources="llmbar"' in page
     assert '<tr data-candidate="order_weighted"><td>order_weighted</td>' in page
     assert "<span class=\"badge\">cross-validation's choice</span>" in page
     panel = client.get(reverse("dashboard:router_panel", args=[batch.pk])).content.decode()
-    assert 'data-score-name="judge_refined"' in panel or "with judge_refined" in panel
-    assert 'data-score-name="order_weighted"' in panel or "with order_weighted" in panel
+    assert '<code data-score-name="judge_refined">judge_refined</code>, sources with history):' in panel
+    assert "alone with order_weighted (sources without history) at 0.90 agreement" in panel
     assert model.version == run.router_model.version
 
 
@@ -120,7 +150,7 @@ def test_router_worker_routes_a_live_batch_with_a_stored_judge_refined_model(cel
     model = _coarse_model()
     factories.reviewer("worker-rev", prefixes=["llmbar", "mtbench"])
     batch = batch_import(batch_name="live-worker", lines=coarse(LLMBAR[300:], 2), routing_mode="certified",
-                         alpha=0.2, delta=0.1, route=True).batch
+                         alpha=0.1, delta=0.1, route=True).batch
 
     def routed() -> bool:
         batch.refresh_from_db()
@@ -130,7 +160,7 @@ def test_router_worker_routes_a_live_batch_with_a_stored_judge_refined_model(cel
     run = RoutingRun.objects.get(batch=batch)
     [cert] = run.certifications
     assert (run.router_version, run.score_name, cert["score_name"], cert["group"]) == (
-        f"router-v{model.version}", "judge_refined", "judge_refined", "0.2/0.1")
-    decisions = _open(batch)
-    assert cert["batch_items_scored"] == len(decisions) > 0
+        f"router-v{model.version}", "judge_refined", "judge_refined", "0.1/0.1")
+    decisions = _stored_matches_recomputed(model, batch, cert, unseen=False)
+    assert (cert["batch_items_scored"], cert["batch_items_kept"]) == (len(decisions), 95) == (100, 95)
     assert RoutingDecision.objects.filter(example__batch=batch).count() == 119
