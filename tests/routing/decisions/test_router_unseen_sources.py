@@ -4,10 +4,10 @@ own choice, on that choice's own calibration data."""
 
 import json
 
-import numpy as np
 import pytest
 from django.urls import reverse
 
+from bench.coarse_check import coarse_lines
 from hybridqc.flows.batches import batch_route
 from hybridqc.flows.imports import batch_import
 from routing.batches.models import Batch
@@ -24,19 +24,9 @@ LLMBAR = [line for line in LINES if json.loads(line)["domain"].startswith("llmba
 MTBENCH = [line for line in LINES if json.loads(line)["domain"].startswith("mtbench/")]  # 200 items
 
 
-def coarse(lines: list[str], k: int, seed: int = 0) -> list[str]:
-    """Each item keeps k of its judgments (the first k of one seeded permutation per item, in file
-    order), without probabilities: as bench/coarse_check.py cuts votes, for every domain."""
-    rng = np.random.default_rng(seed)
-    out = []
-    for line in lines:
-        row = json.loads(line)
-        judgments = row.get("judgments", [])
-        keep = sorted(rng.permutation(len(judgments))[:k].tolist())
-        row["judgments"] = [{key: v for key, v in judgments[i].items() if key not in ("probability", "logprobs")}
-                            for i in keep]
-        out.append(json.dumps(row))
-    return out
+def coarse(lines: list[str], k: int) -> list[str]:
+    """Each item with k of its judgments, without probabilities, cut as bench/coarse_check.py does."""
+    return coarse_lines(lines, k, domains=("llmbar/", "mtbench/"))
 
 
 def _coarse_model():
@@ -87,14 +77,20 @@ def _stored_matches_recomputed(model, batch: Batch, cert: dict, *, unseen: bool)
     return decisions
 
 
-def test_router_routes_a_source_with_history_with_the_coarse_rules_score(db):
+def _route_one_group(name: str, lines: list[str], expected: tuple[str, str, str]):
+    """Train on the coarse history, route ``lines`` as one batch: its single certification's
+    (group, score, sources) are ``expected``, and it matches the recomputed one."""
     model = _coarse_model()
-    lines = coarse(LLMBAR[300:], 2)
-    batch, run = _route("live-llmbar", lines)
+    batch, run = _route(name, lines)
     [cert] = run.certifications
-    assert (cert["group"], cert["score_name"], cert["sources"], run.score_name) == (
-        "0.1/0.1", "judge_refined", "with history", "judge_refined")
-    decisions = _stored_matches_recomputed(model, batch, cert, unseen=False)
+    assert (cert["group"], cert["score_name"], cert["sources"], run.score_name) == (*expected, "judge_refined")
+    unseen = expected[0].endswith("/unseen")
+    return model, batch, cert, _stored_matches_recomputed(model, batch, cert, unseen=unseen)
+
+
+def test_router_routes_a_source_with_history_with_the_coarse_rules_score(db):
+    lines = coarse(LLMBAR[300:], 2)
+    _, _, cert, decisions = _route_one_group("live-llmbar", lines, ("0.1/0.1", "judge_refined", "with history"))
     assert _tied(lines) == 19 and cert["batch_items_scored"] == len(decisions) == 119 - 19
     kept = [d for d in decisions if d.route == RoutingDecision.Route.JUDGE]
     assert cert["batch_items_kept"] == len(kept) == 95
@@ -103,13 +99,9 @@ def test_router_routes_a_source_with_history_with_the_coarse_rules_score(db):
 
 
 def test_router_routes_a_source_without_history_with_cross_validations_choice(db):
-    model = _coarse_model()
     lines = coarse(MTBENCH, 2)
-    batch, run = _route("live-mtbench", lines)
-    [cert] = run.certifications
-    assert (cert["group"], cert["score_name"], cert["sources"], run.score_name) == (
-        "0.1/0.1/unseen", "order_weighted", "without history", "judge_refined")
-    decisions = _stored_matches_recomputed(model, batch, cert, unseen=True)
+    model, batch, cert, decisions = _route_one_group("live-mtbench", lines,
+                                                     ("0.1/0.1/unseen", "order_weighted", "without history"))
     assert _tied(lines) == 26 and cert["batch_items_scored"] == len(decisions) == 200 - 26
     # two agreeing votes score 1.0 each: the strictest threshold keeps all 158 held-out items,
     # and their judge errors exceed what alpha allows
