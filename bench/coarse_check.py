@@ -36,14 +36,14 @@ TARGETS = ("llmbar/natural", "llmbar/adversarial")
 FRACTIONS = (0.35, 0.5)
 
 
-def coarse_lines(lines: list[str], k: int, seed: int = SEED) -> list[str]:
-    """LLMBar's natural and adversarial items of ``lines`` with k judgments each (see the module
-    docstring); every other item is dropped."""
+def coarse_lines(lines: list[str], k: int, seed: int = SEED, domains: tuple[str, ...] = TARGETS) -> list[str]:
+    """The items of ``lines`` whose domain starts with one of ``domains`` (LLMBar's natural and
+    adversarial ones) with k judgments each (see the module docstring); every other item is dropped."""
     rng = np.random.default_rng(seed)
     out = []
     for line in lines:
         row = json.loads(line)
-        if not row["domain"].startswith(TARGETS):
+        if not row["domain"].startswith(domains):
             continue
         judgments = row.get("judgments", [])
         keep = sorted(rng.permutation(len(judgments))[:k].tolist())

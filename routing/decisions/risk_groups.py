@@ -3,8 +3,11 @@ certifies per risk group, and the run record, which stores each group's batch co
 
 from __future__ import annotations
 
+from collections.abc import Collection
+
 from routing.batches.models import Batch, Domain
 from routing.decisions.models import RoutingDecision
+from routing.scoring.items import domain_source
 
 # Reasons of decisions that reached the certified threshold (no rule sent them to humans first).
 OPEN_REASONS = ("router score", "nothing certified")
@@ -15,6 +18,25 @@ def domain_risk(batch: Batch, domain: Domain) -> tuple[float, float]:
     alpha = domain.alpha if domain.alpha is not None else batch.alpha
     delta = domain.delta if domain.delta is not None else batch.delta
     return alpha, delta
+
+
+# The suffix of a risk group of items whose source the router's training part did not have.
+UNSEEN = "unseen"
+
+
+def risk_group(batch: Batch, domain: Domain, seen: Collection[str] | None) -> str:
+    """The certification group of a domain's items: "alpha/delta" of its risk, with "/unseen"
+    when the router keeps a separate score for sources without history (``seen`` is then the
+    sources it had; None when it keeps none) and this domain's source is not among them."""
+    alpha, delta = domain_risk(batch, domain)
+    key = f"{alpha:g}/{delta:g}"
+    return f"{key}/{UNSEEN}" if seen is not None and domain_source(domain.path) not in seen else key
+
+
+def group_risk(group: str) -> tuple[float, float, bool]:
+    """(alpha, delta, unseen) of a ``risk_group`` key."""
+    parts = group.split("/")
+    return float(parts[0]), float(parts[1]), parts[2:] == [UNSEEN]
 
 
 def decision_is_open(decision: RoutingDecision) -> bool:

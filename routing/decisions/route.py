@@ -13,7 +13,7 @@ from django.db import transaction
 from routing.batches.models import Batch, Example
 from routing.decisions.audit import audits_mark
 from routing.decisions.models import RoutingDecision
-from routing.decisions.risk_groups import domain_risk
+from routing.decisions.risk_groups import group_risk, risk_group
 from routing.decisions.routing_runs import RoutingPlan, routing_run_record
 from routing.judging.models import JudgeSignals
 from routing.scoring.budget import budget_plan
@@ -98,19 +98,22 @@ def _calibration_arrays(model: RouterModel) -> tuple[np.ndarray, np.ndarray]:
     return stages[0] if stages else (np.zeros(0), np.zeros(0, dtype=int))
 
 
-def calibration_stages(model: RouterModel) -> list[tuple[np.ndarray, np.ndarray]]:
-    """Per stage of the model's score (one unless it is a cascade): held-out (scores, agree)."""
-    cal = model.calibration or {}
+def calibration_stages(model: RouterModel, *, unseen: bool = False) -> list[tuple[np.ndarray, np.ndarray]]:
+    """Per stage of the model's score (one unless it is a cascade): held-out (scores, agree);
+    ``unseen``: of its score for sources without history (``seen_sources``)."""
+    cal = (model.selection or {})["unseen"]["calibration"] if unseen else (model.calibration or {})
     stages = cal.get("stages") or [{"scores": cal.get("scores", []), "agree": cal.get("agree", [])}]
     return [(np.asarray(s["scores"], dtype=float), np.asarray(s["agree"], dtype=int)) for s in stages]
 
 
 def certifications_for(model: RouterModel, alpha: float, delta: float,
-                       batch_scores: Sequence[np.ndarray] | None = None) -> list[Certification]:
+                       batch_scores: Sequence[np.ndarray] | None = None, *,
+                       unseen: bool = False) -> list[Certification]:
     """Learn-then-Test of each stage on the model's held-out calibration data (a cascade splits
     delta over its stages). With ``batch_scores`` (per stage) the guarantee is about the batch's
-    own kept items (finite-batch test), else the population rate."""
-    stages = calibration_stages(model)
+    own kept items (finite-batch test), else the population rate. ``unseen``: of the score for
+    sources without history, on its own calibration data."""
+    stages = calibration_stages(model, unseen=unseen)
     return certify_cascade([s for s, _ in stages], [a for _, a in stages], alpha=alpha, delta=delta,
                            batch_scores=batch_scores)
 
@@ -123,16 +126,20 @@ def certification_for(model: RouterModel, alpha: float, delta: float,
 
 # Loaded routers by (pk, version): a stored model never changes, and loading (skops, type checks,
 # novelty index) costs more than scoring a batch. Only the active model is in use, so keep a few.
-_LOADED: dict[tuple[int, int], Router] = {}
-_LOADED_MAX = 2
+_LOADED: dict[tuple[int, int, bool], Router] = {}
+_LOADED_MAX = 4
 
 
-def router_of(model: RouterModel) -> Router:
-    """The loaded router of a stored model, loaded once per process."""
-    key = (model.pk, model.version)
+def router_of(model: RouterModel, *, unseen: bool = False) -> Router:
+    """The loaded router of a stored model (``unseen``: its own router for sources without
+    history, when it has one), loaded once per process."""
+    unseen = unseen and model.unseen_blob is not None
+    key = (model.pk, model.version, unseen)
     router = _LOADED.get(key)
     if router is None:
-        router = router_loads(bytes(model.blob))
+        blob = model.unseen_blob if unseen else model.blob
+        assert blob is not None  # ``unseen`` only with an unseen blob (above)
+        router = router_loads(bytes(blob))
         if len(_LOADED) >= _LOADED_MAX:
             _LOADED.clear()
         _LOADED[key] = router
@@ -151,12 +158,27 @@ def stale_reason(model: RouterModel) -> str | None:
             f"this code computes v{current['version']}: nothing is kept on the judge alone until it is retrained")
 
 
-def router_stages(model: RouterModel, examples: Sequence[Example], primary_judge: str) -> list[Stage]:
-    """The stages (verdict and score per example) of the model's chosen candidate score."""
+def seen_sources(model: RouterModel) -> frozenset[str] | None:
+    """The sources the model's training part had, when it keeps a separate score for the others
+    (the coarse-judgment rule is applied only where the history is the target's own, as the
+    backtest measures it: ``selection._target_seen``); None when one score routes every item."""
+    unseen = (model.selection or {}).get("unseen")
+    return frozenset(unseen["seen_sources"]) if unseen else None
+
+
+def score_name_of(model: RouterModel, *, unseen: bool = False) -> str:
+    return (model.selection or {})["unseen"]["score_name"] if unseen else model.score_name
+
+
+def router_stages(model: RouterModel, examples: Sequence[Example], primary_judge: str, *,
+                  unseen: bool = False) -> list[Stage]:
+    """The stages (verdict and score per example) of the model's chosen candidate score
+    (``unseen``: of its score for sources without history)."""
     inputs = example_inputs(examples, primary_judge)
     order = (model.selection or {}).get("cascade_order", [])
-    router = router_of(model) if model.score_name in LEARNED else None
-    return stages_of(model.score_name, inputs, router=router, order=order)
+    name = score_name_of(model, unseen=unseen)
+    router = router_of(model, unseen=unseen) if name in LEARNED else None
+    return stages_of(name, inputs, router=router, order=order)
 
 
 def _learned_decision(example: Example, signals: JudgeSignals | None, version: str) -> RoutingDecision:
@@ -180,21 +202,25 @@ def _keep(decision: RoutingDecision, threshold: float, what: str, name: str) -> 
 
 
 def _route_certified(batch: Batch, model: RouterModel, open_: list[tuple[RoutingDecision, int]],
-                     stages: list[Stage], plan: RoutingPlan) -> None:
-    """Certify per risk group (domain overrides) on the batch's own scores; each open decision
-    (with its row in ``stages``) is kept by the first stage that clears its threshold."""
-    groups: dict[tuple[float, float], list[tuple[RoutingDecision, int]]] = defaultdict(list)
+                     stages: list[Stage], unseen_stages: list[Stage] | None, plan: RoutingPlan) -> None:
+    """Certify per risk group (domain overrides; items of sources without history apart, with the
+    model's score for them, ``seen_sources``) on the batch's own scores, each group on its own
+    calibration data; each open decision (with its row in the stages) is kept by the first stage
+    that clears its threshold."""
+    groups: dict[str, list[tuple[RoutingDecision, int]]] = defaultdict(list)
     for d, row in open_:
-        groups[domain_risk(batch, d.example.domain)].append((d, row))
-    for (alpha, delta), members in groups.items():
+        groups[risk_group(batch, d.example.domain, plan.seen_sources)].append((d, row))
+    for key, members in groups.items():
+        alpha, delta, unseen = group_risk(key)
+        own = unseen_stages if unseen and unseen_stages is not None else stages
         rows = np.array([row for _, row in members], dtype=np.int64)
-        batch_scores = [s.score[rows] for s in stages]
-        certs = certifications_for(model, alpha, delta, batch_scores)
-        plan.certifications[f"{alpha:g}/{delta:g}"] = certs[0]
-        plan.stage_certifications[f"{alpha:g}/{delta:g}"] = certs
+        batch_scores = [s.score[rows] for s in own]
+        certs = certifications_for(model, alpha, delta, batch_scores, unseen=unseen)
+        plan.certifications[key], plan.stage_certifications[key] = certs[0], certs
         keep = cascade_keep(batch_scores, [c.threshold for c in certs])
         for (d, row), stage in zip(members, keep.tolist(), strict=True):
-            _certified_decision(d, row, stage, stages, certs, model.score_name, alpha)
+            d.score = _first_score(own, row) if unseen else d.score
+            _certified_decision(d, row, stage, own, certs, score_name_of(model, unseen=unseen), alpha)
 
 
 def _certified_decision(d: RoutingDecision, row: int, stage: int, stages: list[Stage], certs: list[Certification],
@@ -238,12 +264,17 @@ def _open_decisions(decisions: list[RoutingDecision], stages: list[Stage]) -> li
     decision keeps it to show what the router would have said)."""
     out = []
     for row, d in enumerate(decisions):
-        scores = [float(s.score[row]) for s in stages if np.isfinite(s.score[row])]
-        if scores:
-            d.score = scores[0]
+        score = _first_score(stages, row)
+        if score is not None:
+            d.score = score
             if not d.reason:
                 out.append((d, row))
     return out
+
+
+def _first_score(stages: list[Stage], row: int) -> float | None:
+    """The first stage's score of ``row`` that is a number (None when no stage scores it)."""
+    return next((float(s.score[row]) for s in stages if np.isfinite(s.score[row])), None)
 
 
 def batch_route_learned(*, batch: Batch, examples: Sequence[Example],
@@ -273,7 +304,11 @@ def batch_route_learned(*, batch: Batch, examples: Sequence[Example],
             n_rule = len(decisions) - len(open_)  # rule-routed items use up capacity first
             _route_budget(batch, model, [d for d, _ in open_], (roster_capacity or 0) - n_rule, plan)
         else:
-            _route_certified(batch, model, open_, stages, plan)
+            plan.seen_sources = seen_sources(model)
+            unseen = plan.seen_sources is not None
+            plan.unseen_score_name = score_name_of(model, unseen=True) if unseen else ""
+            unseen_stages = router_stages(model, examples, batch.primary_judge, unseen=True) if unseen else None
+            _route_certified(batch, model, open_, stages, unseen_stages, plan)
     audits_mark(batch=batch, kept=[d for d in decisions if d.route == RoutingDecision.Route.JUDGE])
     routing_run_record(batch=batch, plan=plan, decisions=decisions)
     decisions_save(decisions=decisions)

@@ -11,7 +11,7 @@ from django.db import transaction
 
 from routing.batches.models import Batch
 from routing.decisions.models import RoutingDecision, RoutingRun
-from routing.decisions.risk_groups import decision_is_open, domain_risk
+from routing.decisions.risk_groups import decision_is_open, group_risk, risk_group
 from routing.decisions.snapshots import (
     SNAPSHOT_FIELDS,
     decision_snapshot,
@@ -36,17 +36,24 @@ class RoutingPlan:
     stage_certifications: dict[str, list[Certification]] = field(default_factory=dict)  # every stage
     score_name: str = ""
     budget: BudgetPlan | None = None
+    # With a separate score for sources without history: the sources the router had, and that score.
+    seen_sources: frozenset[str] | None = None
+    unseen_score_name: str = ""
 
 
-def _certification_row(batch: Batch, group: str, cert: Any, decisions: Sequence[RoutingDecision],
-                       stages: Sequence[Any] = ()) -> dict[str, Any]:
+def _certification_row(batch: Batch, plan: RoutingPlan, group: str, decisions: Sequence[RoutingDecision]
+                       ) -> dict[str, Any]:
     """The certification of one risk group as computed (``as_dict``; a cascade's first stage,
-    with every stage under ``stages``), under the names the pages use, with the batch items the
-    group's thresholds were applied to and how many they kept."""
-    data = plain_json(cert.as_dict())
-    alpha, delta = (float(x) for x in group.split("/"))  # the group's own risk (a stage runs at delta / S)
-    items = [d for d in decisions if decision_is_open(d) and domain_risk(batch, d.example.domain) == (alpha, delta)]
+    with every stage under ``stages``), under the names the pages use, with the score it
+    certified, the batch items the group's thresholds were applied to and how many they kept."""
+    data = plain_json(plan.certifications[group].as_dict())
+    stages = plan.stage_certifications.get(group, ())
+    alpha, delta, unseen = group_risk(group)  # the group's own risk (a stage runs at delta / S)
+    items = [d for d in decisions
+             if decision_is_open(d) and risk_group(batch, d.example.domain, plan.seen_sources) == group]
     return {**data, "alpha": alpha, "delta": delta, "group": group, "calibration_errors": data.get("errors"),
+            "score_name": plan.unseen_score_name if unseen else plan.score_name,
+            "sources": "without history" if unseen else ("with history" if plan.seen_sources is not None else "all"),
             "bound": data.get("ucb"), "batch_items_scored": len(items),
             "batch_items_kept": sum(d.route == RoutingDecision.Route.JUDGE for d in items),
             "stages": [plain_json(c.as_dict()) for c in stages]}
@@ -63,14 +70,13 @@ def routing_run_record(*, batch: Batch, plan: RoutingPlan | None,
 
     ``plan`` is the learned router's plan; None for the confidence-threshold router."""
     version = plan.router_version if plan else (decisions[0].router_version if decisions else "")
-    certs = plan.certifications.items() if plan else []
     run = RoutingRun.objects.create(
         batch=batch, mode=plan.mode if plan else Batch.Mode.THRESHOLD, router_version=version,
         router_model=_router_model(version), cold_start=plan.cold_start if plan else "",
         settings=run_settings(batch),
         score_name=plan.score_name if plan else "",
-        certifications=[_certification_row(batch, key, cert, decisions, plan.stage_certifications.get(key, ()))
-                        for key, cert in certs] if plan else [],
+        certifications=[_certification_row(batch, plan, key, decisions) for key in plan.certifications]
+        if plan else [],
         budget=plain_json(plan.budget.as_dict()) if plan and plan.budget else None,
         snapshot=[decision_snapshot(d) for d in decisions], **run_counts(decisions),
     )

@@ -17,3 +17,9 @@ class LabeledItem:
     verdict: float | None
     agree: int  # 1 where the judge's verdict equals the reference; 0 also when no verdict
     confidence: float | None
+
+
+def domain_source(domain: str) -> str:
+    """The source a domain belongs to without named prefixes: its first segment (as the
+    backtest's groups are built, ``backtest.source_of``)."""
+    return domain.split("/")[0]

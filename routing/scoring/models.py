@@ -17,6 +17,9 @@ class RouterModel(models.Model):
     version = models.PositiveIntegerField(unique=True)
     created_at = models.DateTimeField(auto_now_add=True)
     blob = models.BinaryField()
+    # The learned score without text features when it is the choice for sources without history
+    # and the main score needs the text fit (``selection["unseen"]``).
+    unseen_blob = models.BinaryField(null=True, blank=True)
     feature_spec = models.JSONField(default=dict)
     metrics = models.JSONField(default=dict)
     calibration = models.JSONField(default=dict, help_text="Threshold search and guarantee.")

@@ -60,6 +60,8 @@ LEARNED_C = 0.3
 # Fewer verdicts per item than this (without probabilities) make judge-only scores coarse:
 # a share over fewer than 10 votes moves in steps above 0.1 (see the module docstring).
 COARSE_VOTES = 10
+COARSE_RULE = (f"fixed rule: fewer than {COARSE_VOTES} verdicts per item without probabilities "
+               "(coarse judge-only scores)")
 
 
 @dataclass
@@ -172,6 +174,9 @@ class Selection:
     name: str
     rule: str
     figures: dict[str, float] = field(default_factory=dict)
+    # Cross-validation's own choice (``candidate_choose``), also when a fixed rule overrode it:
+    # live routing uses it for sources the history lacks, where the rule is not applied.
+    cv_name: str = ""
 
 
 def _folds(idx: np.ndarray, groups: np.ndarray | None, rng: np.random.Generator) -> list[np.ndarray]:
@@ -269,12 +274,11 @@ def candidate_select(pool: Pool, history: np.ndarray, target: np.ndarray, *, alp
                            delta=delta, n_calibration=n_calibration)
     n = sum(folds[k].size for part in parts for k in part)
     kind = "source" if grouped else "random"
+    cv = candidate_choose(figures, fixed=fixed, n=n)
     if "judge_refined" in figures and _target_seen(groups, history, target) \
             and coarse_judge_scores([pool.items[i] for i in target]):
-        return Selection("judge_refined", f"fixed rule: fewer than {COARSE_VOTES} verdicts per item without "
-                                         "probabilities (coarse judge-only scores)", figures)
-    return Selection(candidate_choose(figures, fixed=fixed, n=n), f"cross-validation ({len(folds)} {kind} folds)",
-                     figures)
+        return Selection("judge_refined", COARSE_RULE, figures, cv_name=cv)
+    return Selection(cv, f"cross-validation ({len(folds)} {kind} folds)", figures, cv_name=cv)
 
 
 def candidate_choose(figures: dict[str, float], *, fixed: str, n: int) -> str:
@@ -295,5 +299,5 @@ def candidate_choose(figures: dict[str, float], *, fixed: str, n: int) -> str:
     return max(figures, key=figures.__getitem__)
 
 
-__all__ = ["JUDGE_ONLY", "Pool", "Selection", "candidate_choose", "candidate_evaluate", "candidate_select",
-           "candidate_stages"]
+__all__ = ["COARSE_RULE", "JUDGE_ONLY", "Pool", "Selection", "candidate_choose", "candidate_evaluate",
+           "candidate_select", "candidate_stages"]

@@ -23,7 +23,7 @@ from routing.ingest.import_v1 import _judgment_from, parse_lines
 from routing.judging.models import Judgment
 from routing.monitoring.metrics import labels_agree, majority_label
 from routing.scoring.candidates import CANDIDATES, Stage
-from routing.scoring.items import LabeledItem
+from routing.scoring.items import LabeledItem, domain_source
 from routing.scoring.selection import Pool, candidate_evaluate, candidate_select, candidate_stages
 from routing.scoring.vectorized import ItemInput, verdicts_of
 
@@ -181,7 +181,7 @@ def _no_verdict(items: Sequence[LabeledItem]) -> int:
 def source_of(domain: str, prefixes: Sequence[str]) -> str:
     """The source an item belongs to: the first prefix its domain starts with, else the domain's
     first segment. Plain string prefixes, so ``llmbar/adversarial`` covers ``llmbar/adversarial-manual``."""
-    return next((p for p in prefixes if domain.startswith(p)), domain.split("/")[0])
+    return next((p for p in prefixes if domain.startswith(p)), domain_source(domain))
 
 
 def backtest_transfer(target: Sequence[LabeledItem], history: Sequence[LabeledItem], *, prefixes: Sequence[str] = (),

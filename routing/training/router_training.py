@@ -21,9 +21,18 @@ from routing.batches.selectors import example_references, human_label_count, lab
 from routing.monitoring.metrics import expected_calibration_error
 from routing.scoring.candidates import LEARNED, TEXT_LEARNED, Stage, cascade_order
 from routing.scoring.certify import START_FRACTION, START_KEPT, certify_cascade
+from routing.scoring.items import domain_source
 from routing.scoring.model import Router, router_dumps
 from routing.scoring.models import RouterModel
-from routing.scoring.selection import Pool, candidate_select, candidate_stages, learned_fit, router_stage
+from routing.scoring.selection import (
+    COARSE_RULE,
+    Pool,
+    Selection,
+    candidate_select,
+    candidate_stages,
+    learned_fit,
+    router_stage,
+)
 from routing.scoring.selectors import example_inputs, router_active, router_latest
 from routing.scoring.vectorized import feature_spec
 from routing.training.backtest import LabeledItem, backtest_items, labeled_item
@@ -53,6 +62,7 @@ class Trained:
     n_calibration: int
     score_name: str
     selection: dict[str, Any]
+    unseen_router: Router | None = None  # the unseen sources' learned score, when it needs its own fit
 
 
 def labeled_history() -> tuple[list[LabeledItem], list[int]]:
@@ -92,7 +102,9 @@ def held_out_metrics(probs: np.ndarray, agree: np.ndarray) -> dict[str, Any]:
 
 def _json_floats(values: np.ndarray) -> list[float | None]:
     # JSON (and PostgreSQL's jsonb) has no NaN: an item no stage can score is stored as null.
-    return [None if not np.isfinite(v) else round(float(v), 6) for v in values]
+    # Unrounded: judge_refined breaks ties at REFINE_WEIGHT (1e-7), which rounding would erase,
+    # leaving its calibration ranked by the judge score alone while batches are ranked refined.
+    return [None if not np.isfinite(v) else float(v) for v in values]
 
 
 def router_train_items(items: Sequence[LabeledItem], *, seed: int = 0, alpha: float = 0.1,
@@ -119,14 +131,38 @@ def router_train_items(items: Sequence[LabeledItem], *, seed: int = 0, alpha: fl
         assert router is not None  # both outcomes are in the train part (checked above)
         stages = ([router_stage(pool, router, cal, pick.name)] if pick.name in LEARNED
                   else candidate_stages(pool, pick.name, cal))
+        unseen, unseen_router = _unseen_choice(pool, pick, router, train, cal, alpha=alpha, delta=delta, seed=seed)
     calibration = _calibration(pool, stages, cal, alpha=alpha, delta=delta)
     if ids is not None:
         calibration["example_ids"] = [int(ids[i]) for i in cal]
     first = np.isfinite(stages[0].score)
     metrics = held_out_metrics(stages[0].score[first], pool.correct(stages[0], cal)[first]) if first.any() else {}
     order = cascade_order([it.item for it in items])
-    selection = {"rule": pick.rule, "figures": pick.figures, "cascade_order": order, "learned_text": text}
-    return Trained(router, metrics, calibration, int(train.size), int(cal.size), pick.name, selection)
+    selection = {"rule": pick.rule, "figures": pick.figures, "cascade_order": order, "learned_text": text,
+                 "cv_choice": pick.cv_name}
+    if unseen is not None:
+        selection["unseen"] = unseen
+    return Trained(router, metrics, calibration, int(train.size), int(cal.size), pick.name, selection, unseen_router)
+
+
+def _unseen_choice(pool: Pool, pick: Selection, text_router: Router, train: np.ndarray, cal: np.ndarray, *,
+                   alpha: float, delta: float, seed: int) -> tuple[dict[str, Any] | None, Router | None]:
+    """When the coarse rule chose ``judge_refined`` over cross-validation's own choice, that choice
+    with its own held-out calibration, and the sources of the training part: the rule is applied
+    only to sources with history, as the backtest does (``selection._target_seen``); the others
+    are routed with this. Its router when it is the learned score without text (``learned_text``
+    is the same fit as ``judge_refined``'s)."""
+    name = pick.cv_name
+    if pick.rule != COARSE_RULE or not name or name == pick.name:
+        return None, None
+    router = learned_fit(pool, train, text=False, seed=seed) if name == "learned" else None
+    if name in LEARNED:
+        stages = [router_stage(pool, router or text_router, cal, name)]
+    else:
+        stages = candidate_stages(pool, name, cal)
+    sources = sorted({domain_source(pool.items[i].domain) for i in train})
+    return {"score_name": name, "rule": "cross-validation's own choice, for sources without labeled history",
+            "seen_sources": sources, "calibration": _calibration(pool, stages, cal, alpha=alpha, delta=delta)}, router
 
 
 def _calibration(pool: Pool, stages: list[Stage], cal: np.ndarray, *, alpha: float, delta: float) -> dict[str, Any]:
@@ -147,6 +183,7 @@ def router_model_save(*, trained: Trained, n_labels_seen: int, activate: bool) -
             metrics=trained.metrics, calibration=trained.calibration, n_train=trained.n_train,
             n_calibration=trained.n_calibration, n_labels_seen=n_labels_seen, is_active=False,
             status=RouterModel.Status.CANDIDATE, score_name=trained.score_name, selection=trained.selection,
+            unseen_blob=router_dumps(trained.unseen_router) if trained.unseen_router else None,
         )
         if activate:  # no comparison: the caller has decided
             router_model_activate(model=model, event={"action": "activated", "by": "router_model_save"})

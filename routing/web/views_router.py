@@ -58,6 +58,8 @@ def model_page(request: HttpRequest) -> HttpResponse:
         ctx["reliability"] = reliability_bins(model.metrics.get("reliability", []))
         ctx["stage_certs"] = certifications_for(model, 0.10, 0.10)
         ctx["cert"] = ctx["stage_certs"][0]
+        if (model.selection or {}).get("unseen"):
+            ctx["unseen_cert"] = certifications_for(model, 0.10, 0.10, unseen=True)[0]
         ctx["batch_runs"] = router_model_runs(model)
         ctx["grid"] = model.calibration.get("grid", {})
     return render(request, "routing/model.html", ctx)
