@@ -96,7 +96,7 @@ class BatchListApi(APIView):
             return import_job_accepted(request, upload, data)
         try:
             result = batch_import(batch_name=data.pop("name"), lines=upload, source_name=upload.name,
-                                  user=request.user, route=True, **data)
+                                  user=request.user, **data)
         except ImportValidationError as exc:
             errors = [{"line": e.line, "field": e.field, "message": e.message} for e in exc.errors[:500]]
             return Response({"detail": str(exc), "errors": errors}, status=status.HTTP_400_BAD_REQUEST)

@@ -3,6 +3,8 @@ from __future__ import annotations
 from django.conf import settings
 from django.db import models
 
+from routing.batches.domains import path_covered
+
 
 class Alarm(models.Model):
     """A trend test that failed for one domain (a path, or a prefix pooling its domains) and judge
@@ -53,4 +55,4 @@ class Alarm(models.Model):
         return f"{self.get_kind_display()}: {self.domain} {self.period}"
 
     def covers(self, path: str) -> bool:
-        return path == self.domain or path.startswith(self.domain + "/")
+        return path_covered(path, self.domain)

@@ -4,8 +4,8 @@ without a value stays a gap, hovering a point shows its values, and no script ru
 import pytest
 
 from tests import factories
-from tests.dashboard.test_browser_loop import _login
 from tests.dashboard.trend_batches import dated_batch
+from tests.support.browser import login
 
 pytestmark = pytest.mark.browser
 
@@ -17,7 +17,7 @@ def test_trends_page_draws_charts_with_gaps_and_hover_values(live_server, transa
     factories.lead("tr-lead")
     errors: list[str] = []
     page.on("pageerror", lambda exc: errors.append(str(exc)))
-    _login(page, live_server.url, "tr-lead")
+    login(page, live_server.url, "tr-lead")
     page.goto(f"{live_server.url}/control/trends/")
     assert page.evaluate("document.querySelectorAll('script:not([src]):not([type=\"application/json\"])').length") == 0
     page.wait_for_function("() => [...document.querySelectorAll('canvas[data-chart]')].every(c => Chart.getChart(c))")
@@ -45,7 +45,7 @@ def test_control_center_drift_chart_is_drawn_by_batch_date_with_hover_values(liv
     factories.lead("dr-lead")
     errors: list[str] = []
     page.on("pageerror", lambda exc: errors.append(str(exc)))
-    _login(page, live_server.url, "dr-lead")
+    login(page, live_server.url, "dr-lead")
     page.goto(f"{live_server.url}/control/")
     assert page.locator("svg.drift").count() == 0
     page.wait_for_function("() => Chart.getChart(document.querySelector('canvas[data-chart=drift]'))")

@@ -5,7 +5,7 @@ its tooltip giving the bin's count; no script runs inline, and the table keeps t
 import pytest
 
 from tests import factories
-from tests.dashboard.test_browser_loop import _login
+from tests.support.browser import login
 
 pytestmark = pytest.mark.browser
 CHART = "Chart.getChart(document.querySelector('canvas[data-chart=reliability]'))"
@@ -17,7 +17,7 @@ def test_model_page_draws_the_reliability_diagram_with_counts(live_server, trans
     factories.lead("rel-lead")
     errors: list[str] = []
     page.on("pageerror", lambda exc: errors.append(str(exc)))
-    _login(page, live_server.url, "rel-lead")
+    login(page, live_server.url, "rel-lead")
     page.goto(f"{live_server.url}/routing/model/")
     assert page.evaluate("document.querySelectorAll('script:not([src]):not([type=\"application/json\"])').length") == 0
     assert page.locator("svg.reliability").count() == 0
