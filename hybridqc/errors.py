@@ -18,6 +18,7 @@ from collections.abc import Callable
 from typing import Any
 
 from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.shortcuts import render
 from django.template.loader import render_to_string
 from django.utils.html import escape
 from rest_framework.response import Response
@@ -81,14 +82,28 @@ def database_unavailable_page(exc: DatabaseUnavailable) -> HttpResponse:
                         headers=_headers(exc))
 
 
+def method_not_allowed_page(request: HttpRequest, response: HttpResponse) -> HttpResponse:
+    """The styled page for an action's address opened as a page (``require_POST`` answers 405 with
+    no body, which the browser would show as its own bare error page); its ``Allow`` is kept."""
+    allowed = response.get("Allow", "")
+    page = render(request, "405.html", {"allowed": allowed or "a form"}, status=405)
+    if allowed:
+        page["Allow"] = allowed
+    return page
+
+
 class ApplicationErrorMiddleware:
-    """Maps an ``ApplicationError`` a view did not catch to its status (never a 500)."""
+    """Maps an ``ApplicationError`` a view did not catch to its status (never a 500), and gives
+    a page's bare 405 the styled page."""
 
     def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
         self.get_response = get_response
 
     def __call__(self, request: HttpRequest) -> HttpResponse:
-        return self.get_response(request)
+        response = self.get_response(request)
+        if response.status_code == 405 and not response.content and not request.path.startswith("/api/"):
+            return method_not_allowed_page(request, response)
+        return response
 
     def process_exception(self, request: HttpRequest, exception: Exception) -> HttpResponse | None:
         error = application_error_for(exception)

@@ -183,6 +183,8 @@ class PageWatch:
                 return []
             return [f"{path}: {status}, no page ({str(exc).splitlines()[0]})"]
         self.visited += 1
+        if status == 405 and 405 in statuses:
+            self.post_only.append(path)  # a POST-only action: its form is checked where it is shown
         if status not in statuses:
             return [f"{path}: status {status}, expected one of {sorted(statuses)}"]
         styled = self.page.evaluate(STYLED_JS, [self.plain_font, nav])
