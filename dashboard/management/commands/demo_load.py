@@ -40,9 +40,11 @@ BATCHES = [
 # below the target), so the control center shows both outcomes with their reasons.
 FULLY_REVIEWED = {"llmbar-natural": "llmbar/natural"}
 # How many months before this one each batch is dated, so the trends page has a history
-# (two batches of the same source months apart show its domain's trend).
-MONTHS_AGO = {"llmbar-natural": 5, "llmbar-adversarial": 3, "mtbench-experts": 2, "pandalm-part1": 4,
-              "pandalm-part2": 1}
+# (two batches of the same source months apart show its domain's trend). Within a source the batch
+# with the larger share routed to humans comes later: the other order is a capability-ceiling drop
+# (llmbar: the fully reviewed batch, 100%, then 20.7%), whose alarm would hold the one batch released.
+MONTHS_AGO = {"llmbar-natural": 3, "llmbar-adversarial": 5, "mtbench-experts": 2, "pandalm-part1": 1,
+              "pandalm-part2": 4}
 # (username, credential prefixes, level): the playback crew; `reviewer` is left for the visitor.
 CREW = [
     ("alice", ["llmbar", "mtbench"], "expert"),
