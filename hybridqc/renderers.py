@@ -9,7 +9,7 @@ from rest_framework.renderers import BrowsableAPIRenderer
 
 
 class CspBrowsableAPIRenderer(BrowsableAPIRenderer):
-    """DRF's browsable API without the inline ``<style>`` of code colours it adds when Pygments is
+    """DRF's browsable API without the inline style element of code colours it adds when Pygments is
     installed (the CSP refuses it, and every API page logged the refusal as a console error), and
     read-only: its POST forms started a judge run over a reviewed batch or an export of a held one
     on one click, where the batch pages ask first. Scripts use the same endpoints with JSON."""

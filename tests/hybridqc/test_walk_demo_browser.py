@@ -39,16 +39,21 @@ from tests.hybridqc.test_authz_matrix import ADMIN, LEAD, REVIEWER, concrete_url
 from tests.support.walk import ADMIN_ACTIONS, NOT_PAGES, PageWatch
 
 # Each test in a transaction of its own (rolled back), over the demo the module committed once.
-pytestmark = [pytest.mark.browser, pytest.mark.django_db]
+# No django_db mark: the demo is committed once for the module, not rolled back per test, and the
+# module runs with the tests that use no database, after the transactional browser tests, so its
+# Chromium (the session's) starts where theirs does, never before the tests that run asyncio.
+pytestmark = [pytest.mark.browser]
 
 # The demo's gates, as `make demo` loads it (the full data files): one batch released, four held.
-# The batches the demo holds, and the shape of their reasons: open human work, then the audit bound.
+# The batches the demo holds, and the shape of their reasons: open human work, then the audit bound
+# (or none yet).
 # Not the counts: the demo's playback on PostgreSQL does not give the same counts run to run (42-46
 # open tasks of llmbar-adversarial over three loads), so the pages are checked against the gates as
 # stored instead.
 HELD = ("llmbar-adversarial", "mtbench-experts", "pandalm-part1", "pandalm-part2")
 REASONS = (re.compile(r"[1-9][0-9]* human tasks open"),
-           re.compile(r"audit agreement lower bound [0-9.]+% is below the target 90%"))
+           re.compile(r"audit agreement lower bound [0-9.]+% is below the target 90%"
+                      r"|no audited item reviewed yet: the judge's agreement is unmeasured"))
 FILES = (".jsonl", ".csv", "download/", "api/schema/")  # fetched, not opened: the answer is a file
 
 
@@ -88,8 +93,9 @@ def demo_site(django_db_setup, django_db_blocker, browser) -> Iterator[Demo]:
 
 
 @pytest.fixture
-def demo(demo_site, db) -> Demo:
-    return demo_site
+def demo(demo_site, django_db_blocker) -> Iterator[Demo]:
+    with django_db_blocker.unblock():  # the module's committed demo, read and added to as it is
+        yield demo_site
 
 
 def _labelled(reviewer: ReviewerProfile) -> HumanLabel:
@@ -103,8 +109,11 @@ def _labelled(reviewer: ReviewerProfile) -> HumanLabel:
 def _sample_items() -> list[int]:
     """An item with a HybridQC review label per batch; one the judge kept and one audited."""
     examples = Example.objects.order_by("pk")
-    ids = [examples.filter(batch=b, human_labels__source=HumanLabel.Source.REVIEW).values_list("pk", flat=True)[0]
-           for b in Batch.objects.order_by("pk")]
+    # A batch may have no played-back label: the playback's counts vary run to run on PostgreSQL.
+    reviewed = [examples.filter(batch=b, human_labels__source=HumanLabel.Source.REVIEW).values_list("pk", flat=True)
+                .first() for b in Batch.objects.order_by("pk")]
+    ids = [pk for pk in reviewed if pk is not None]
+    assert ids, "the demo played back no review label"
     ids.append(examples.filter(decision__route=RoutingDecision.Route.JUDGE, decision__audit=False)[0].pk)
     ids.append(examples.filter(decision__audit=True).exclude(pk__in=ids)[0].pk)
     return ids

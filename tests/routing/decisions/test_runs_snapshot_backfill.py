@@ -85,21 +85,24 @@ def test_backfill_records_a_run_for_decisions_without_one_and_fills_the_latest_e
     _examples(apps, unrouted, 2)
 
     MigrationExecutor(connection).migrate([AFTER])
+    # The models as of the backfill: later migrations add columns the live models read.
+    after = MigrationExecutor(connection).loader.project_state([AFTER]).apps
+    runs, decisions_at = after.get_model("routing", "RoutingRun"), after.get_model("routing", "RoutingDecision")
 
-    [run] = RoutingRun.objects.filter(batch_id=unrun.pk)
+    [run] = runs.objects.filter(batch_id=unrun.pk)
     assert (run.mode, run.router_version, run.router_model.version, run.settings) == ("certified", "router-v2", 2,
                                                                                      SETTINGS)
     assert (run.n_routed, run.n_judge_kept, run.n_audited, run.created_at) == (3, 2, 1, T2)
     assert run.snapshot == _snapshot(examples, ROWS)
-    assert list(RoutingDecision.objects.filter(example__batch_id=unrun.pk).values_list("run_id", flat=True)) == [
+    assert list(decisions_at.objects.filter(example__batch_id=unrun.pk).values_list("run_id", flat=True)) == [
         run.pk] * 3
-    refilled = RoutingRun.objects.get(pk=old_run.pk)
+    refilled = runs.objects.get(pk=old_run.pk)
     assert refilled.snapshot == _snapshot([old_example], [ROWS[2]])
     assert (refilled.n_routed, refilled.settings, refilled.router_version) == (1, {"seed": 3}, "threshold-v1")
-    assert (RoutingRun.objects.get(pk=later.pk).snapshot, RoutingRun.objects.get(pk=earlier.pk).snapshot) == (stored,
+    assert (runs.objects.get(pk=later.pk).snapshot, runs.objects.get(pk=earlier.pk).snapshot) == (stored,
                                                                                                               [])
-    assert RoutingRun.objects.filter(batch_id__in=[unrouted.pk]).count() == 0
-    assert RoutingRun.objects.count() == 4
+    assert runs.objects.filter(batch_id__in=[unrouted.pk]).count() == 0
+    assert runs.objects.count() == 4
 
 
 def _decisions(batch: Batch) -> list[tuple]:
