@@ -290,7 +290,8 @@ def _admin_model_problems(watch: PageWatch, model, facts: dict[str, set[str]], t
 
 def test_walk_demo_admin_pages_styled_and_generated_rows_read_only(demo, browser):
     watch = PageWatch(browser, demo.url)
-    watch.login("walk-nobody", "wrong-password", form="/admin/login/")  # a failed login: the axes rows
+    # A failed login first: it makes the axes rows the admin pages list.
+    watch.login("walk-nobody", "wrong-password", form="/admin/login/", expect_refusal=True)
     watch.login("admin", PASSWORD, form="/admin/login/")
     problems = watch.visit("/admin/", nav=ADMIN_NAV)
     if watch.page.inner_text(ADMIN_NAV) != "HybridQC administration":

@@ -7,11 +7,17 @@ from typing import Any
 from tests import factories
 
 
-def login(page: Any, base_url: str, username: str, *, next_path: str = "") -> None:
-    """Sign ``username`` in on ``page`` and wait until the page the login leads to has loaded
-    (``next_path``, else the user's start page), so the session cookie is set for what follows."""
-    page.goto(f"{base_url}/accounts/login/" + (f"?next={next_path}" if next_path else ""))
+def login(page: Any, base_url: str, username: str, *, next_path: str = "", password: str = factories.PASSWORD,
+          form: str = "/accounts/login/", expect_refusal: bool = False) -> None:
+    """Sign ``username`` in on ``page`` through the login form at ``form`` and wait until the page
+    the login leads to has loaded (``next_path``, else the user's start page), so the session cookie
+    is set for what follows. ``expect_refusal``: a wrong password, which stays on the form; wait
+    for the answer to load instead."""
+    page.goto(f"{base_url}{form}" + (f"?next={next_path}" if next_path else ""))
     page.fill("input[name=username]", username)
-    page.fill("input[name=password]", factories.PASSWORD)
-    page.click("button[type=submit]")
-    page.wait_for_url(lambda url: "/accounts/login/" not in url)
+    page.fill("input[name=password]", password)
+    page.click("[type=submit]")
+    if expect_refusal:
+        page.wait_for_load_state("load")
+    else:
+        page.wait_for_url(lambda url: form not in url)

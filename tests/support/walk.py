@@ -13,6 +13,7 @@ from django.urls import Resolver404, resolve
 from playwright.sync_api import Error as PlaywrightError
 
 from tests.hybridqc.test_authz_matrix import concrete_url, rule_for, url_patterns
+from tests.support.browser import login
 
 # Every form that POSTs, by the view it posts to: how it asks before changing more than one item.
 # "preview": the server answers with what will change and a token to confirm (hybridqc/confirm.py,
@@ -161,12 +162,9 @@ class PageWatch:
         if response.request.resource_type in ("stylesheet", "script") and response.status >= 400:
             self.errors.append(f"{response.request.resource_type} {response.url}: {response.status}")
 
-    def login(self, username: str, password: str, form: str = "/accounts/login/") -> None:
-        self.page.goto(f"{self.base}{form}")
-        self.page.fill("input[name=username]", username)
-        self.page.fill("input[name=password]", password)
-        self.page.click("[type=submit]")
-        self.page.wait_for_load_state("load")
+    def login(self, username: str, password: str, form: str = "/accounts/login/", *,
+              expect_refusal: bool = False) -> None:
+        login(self.page, self.base, username, password=password, form=form, expect_refusal=expect_refusal)
 
     def visit(self, path: str, *, statuses: frozenset[int] = frozenset({200}),
               nav: str = "header.topbar nav") -> list[str]:
