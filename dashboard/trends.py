@@ -16,6 +16,7 @@ from django.db.models.functions import TruncMonth, TruncWeek
 
 from routing.batches.models import Batch, Domain, Example
 from routing.decisions.models import RoutingDecision
+from routing.monitoring.agreement import agreement_sql
 from routing.monitoring.metrics import NO_WEIGHTS, WeightSums, rate, rates_keys, weighted_rate_of_sums
 
 from .aggregates import reviewed_sql
@@ -101,10 +102,10 @@ def reviewed_references(decisions: QuerySet[RoutingDecision]) -> dict[int, float
 
 
 # Per batch date, domain and judge: the sums the agreement and override rates are made of, over
-# the reviewed rows of ``reviewed_sql``. ``agree`` is ``routing.monitoring.metrics.labels_agree`` in SQL
-# (test_trends checks both give the same figures). A batch with an audit routed before
-# probabilities were stored counts all its audits equally, as the per-batch report does. Weights
-# are NUMERIC so sums of equal weights stay exact.
+# the reviewed rows of ``reviewed_sql``. ``agree`` is the agreement rule's one SQL form,
+# ``routing.monitoring.agreement.agreement_expression``, compiled on the columns of ``x``. A batch
+# with an audit routed before probabilities were stored counts all its audits equally, as the
+# per-batch report does. Weights are NUMERIC so sums of equal weights stay exact.
 _RATES_SQL = """
 SELECT b.date, dom.path, b.primary_judge,
     sum(CASE WHEN r.audit THEN 1 ELSE 0 END), sum(CASE WHEN r.audit AND r.agree THEN 1 ELSE 0 END),
@@ -117,8 +118,7 @@ FROM (
         CASE WHEN max(CASE WHEN x.audit AND x.audit_probability IS NULL THEN 1 ELSE 0 END)
                   OVER (PARTITION BY x.batch_id) = 1 OR x.audit_probability IS NULL THEN CAST(1 AS NUMERIC)
              ELSE CAST(1 AS NUMERIC) / CAST(x.audit_probability AS NUMERIC) END AS w,
-        CASE WHEN x.task = 'rating' THEN abs(x.v - x.judge) <= 0.5
-             ELSE CAST(x.v AS INTEGER) = CAST(x.judge AS INTEGER) END AS agree
+        {agree} AS agree
     FROM ({reference}) x
 ) r
 JOIN {batch} b ON b.id = r.batch_id JOIN {example} e ON e.id = r.example_id JOIN {domain} dom ON dom.id = e.domain_id
@@ -134,10 +134,11 @@ def _rate_rows(prefix: str | None) -> list[tuple[Any, ...]]:
         domains = f"SELECT id FROM {Domain._meta.db_table} WHERE path = %s OR substr(path, 1, %s) = %s"  # noqa: S608
         scope = f"e.domain_id IN ({domains})"
         params = [prefix, len(prefix) + 1, prefix + "/"]
-    sql = _RATES_SQL.format(reference=reviewed_sql(scope), batch=Batch._meta.db_table,
+    agree, agree_params = agreement_sql("x.task", "x.v", "x.judge")
+    sql = _RATES_SQL.format(agree=agree, reference=reviewed_sql(scope), batch=Batch._meta.db_table,
                             example=Example._meta.db_table, domain=Domain._meta.db_table)
     with connection.cursor() as cursor:
-        cursor.execute(sql, [*params, True])
+        cursor.execute(sql, [*agree_params, *params, True])
         return cursor.fetchall()
 
 
