@@ -1,7 +1,8 @@
 """The agreement rule on the database side: ``agreement_expression`` is
 ``routing.monitoring.metrics.labels_agree`` as one ORM expression (pairwise: the same choice, a tie
 its own verdict; rating: within half a point; NULL when either verdict is missing). The decision
-filters use it as a filter and the trends embed its compiled SQL (``agreement_sql``), so SQL states
+filters use it as a filter, and the reviewed rows of the control center and the trends
+(``dashboard.aggregates.reviewed_sql``) embed its compiled SQL (``agreement_sql``), so SQL states
 the rule once. ``labels_agree`` stays the form for values in memory; a property test on PostgreSQL
 (tests/routing/monitoring/test_agreement.py) holds the two to one answer on generated values."""
 

@@ -1,5 +1,5 @@
-"""The agreement rule has one definition: the trends' SQL, the decision filter and ``labels_agree``
-all follow ``routing.monitoring.metrics.RATING_TOLERANCE``, so changing it changes every consumer."""
+"""The agreement rule has one definition: the control center's rates, the trends' SQL, the decision
+filter and ``labels_agree`` all follow ``routing.monitoring.metrics.RATING_TOLERANCE``, so changing it changes every consumer."""
 
 from __future__ import annotations
 
@@ -7,6 +7,7 @@ import datetime
 
 import pytest
 
+from dashboard.aggregates import rates_by_batch
 from dashboard.filters_items import BatchDecisionFilter
 from dashboard.trends import trend_periods
 from hybridqc.flows.batches import batch_route
@@ -35,15 +36,17 @@ def rated(db) -> Batch:
     return batch
 
 
-def _consumers(batch: Batch) -> tuple[list[float], tuple[float, int], list[bool]]:
-    """The ratings each consumer counts as agreeing with the judge's 7: filter, trends, Python."""
+def _consumers(batch: Batch) -> tuple[list[float], tuple[float, int], tuple[int, int], list[bool]]:
+    """What each consumer counts as agreeing with the judge's 7: the filter's ratings, the trends'
+    agreement, the control center's hits, ``labels_agree`` per rating."""
     decisions = RoutingDecision.objects.filter(example__batch=batch)
     agreeing = BatchDecisionFilter({"agreement": "agree"}, queryset=decisions).qs
     by_filter = sorted(d.example.reviewed_reference for d in agreeing.select_related("example"))
     [period] = trend_periods(by="month")
     by_trends = (period["audit_agreement"], period["audit_agreement_n"])
+    agreement, _ = rates_by_batch([batch.pk])[batch.pk]
     by_python = [bool(metrics.labels_agree("rating", r, 7.0)) for r in REVIEWER_RATINGS]
-    return by_filter, by_trends, by_python
+    return by_filter, by_trends, (agreement.hits, agreement.n), by_python
 
 
 @pytest.mark.parametrize(("tolerance", "agreeing", "python"), [
@@ -53,7 +56,8 @@ def _consumers(batch: Batch) -> tuple[list[float], tuple[float, int], list[bool]
 ])
 def test_changing_the_rating_tolerance_changes_every_consumer(rated, monkeypatch, tolerance, agreeing, python):
     monkeypatch.setattr(metrics, "RATING_TOLERANCE", tolerance)
-    by_filter, by_trends, by_python = _consumers(rated)
+    by_filter, by_trends, by_control_center, by_python = _consumers(rated)
     assert by_filter == agreeing
     assert by_trends == (len(agreeing) / 3, 3)
+    assert by_control_center == (len(agreeing), 3)
     assert by_python == python
