@@ -1,5 +1,6 @@
 """The agreement rule has one definition: the control center's rates, the trends' SQL, the decision
-filter and ``labels_agree`` all follow ``routing.monitoring.metrics.RATING_TOLERANCE``, so changing it changes every consumer."""
+filter and ``labels_agree`` all follow ``routing.monitoring.metrics.RATING_TOLERANCE``, so changing
+it changes every consumer."""
 
 from __future__ import annotations
 
