@@ -9,8 +9,8 @@ query here is restricted to those batches' examples through the ``routing_exampl
 indexes, so the cost of a page is bounded by the size of the batches on it, never by how many rows
 are stored in all. The one input kept per row is the reviewed reference (``Example.reviewed_reference``,
 written with the labels by the one Python rule, so SQL never re-derives it). The few rows that carry
-one are fetched so the tested pure rules (``labels_agree``, ``weighted_rate``, ``rate``) compute the
-rates exactly as before.
+one are fetched, with whether the judge agrees with it (the agreement rule's SQL form), so the
+tested pure rules (``weighted_rate``, ``rate``) compute the rates exactly as before.
 """
 
 from __future__ import annotations
@@ -25,7 +25,8 @@ from django.db.models import Count, Q
 from reviewers.models import ReviewTask
 from routing.batches.models import Example
 from routing.decisions.models import RoutingDecision
-from routing.monitoring.metrics import Rate, WeightedRate, labels_agree, rate, weighted_rate
+from routing.monitoring.agreement import agreement_sql
+from routing.monitoring.metrics import Rate, WeightedRate, rate, weighted_rate
 
 
 class Reviewed(NamedTuple):
@@ -39,6 +40,7 @@ class Reviewed(NamedTuple):
     task: str
     reference: float
     judge: float
+    agree: bool
 
 
 def _placeholders(ids: Sequence[int]) -> str:
@@ -47,31 +49,37 @@ def _placeholders(ids: Sequence[int]) -> str:
 
 # The routed or audited decisions of the examples ``scope`` (SQL on the example ``e``) admits that
 # have a reviewed reference (stored on the example by ``reviewers.services.references``, from the
-# one rule) and a judge verdict.
+# one rule) and a judge verdict, and whether the two agree (``agree``: the agreement rule's one SQL
+# form, ``routing.monitoring.agreement.agreement_expression``, compiled on these columns).
+_JUDGE_SQL = "CASE WHEN e.task = 'rating' THEN d.judge_rating ELSE d.judge_verdict END"
 _REVIEWED_SQL = """
 SELECT e.batch_id, d.example_id, d.route, d.audit, d.audit_probability, e.task, e.reviewed_reference AS v,
-       CASE WHEN e.task = 'rating' THEN d.judge_rating ELSE d.judge_verdict END AS judge
+       {judge} AS judge, {agree} AS agree
 FROM {decision} d JOIN {example} e ON e.id = d.example_id
 WHERE {scope} AND (d.route = 'human' OR d.audit = %s) AND e.reviewed_reference IS NOT NULL
-  AND (CASE WHEN e.task = 'rating' THEN d.judge_rating ELSE d.judge_verdict END) IS NOT NULL
+  AND ({judge}) IS NOT NULL
 """
 
 
-def reviewed_sql(scope: str) -> str:
-    """The reviewed decisions of the examples ``scope`` (SQL on ``e``) admits; its parameters are the
-    scope's, then True (the audit flag). Columns: batch, example, route, audit, audit probability,
-    task, reference, judge."""
-    return _REVIEWED_SQL.format(decision=RoutingDecision._meta.db_table, example=Example._meta.db_table, scope=scope)
+def reviewed_sql(scope: str) -> tuple[str, list[Any]]:
+    """The reviewed decisions of the examples ``scope`` (SQL on ``e``) admits, and the parameters
+    that come first (the agreement's); then come the scope's, then True (the audit flag). Columns:
+    batch, example, route, audit, audit probability, task, reference, judge, agree."""
+    agree, params = agreement_sql("e.task", "e.reviewed_reference", f"({_JUDGE_SQL})")
+    sql = _REVIEWED_SQL.format(decision=RoutingDecision._meta.db_table, example=Example._meta.db_table,
+                               scope=scope, judge=_JUDGE_SQL, agree=agree)
+    return sql, params
 
 
 def reviewed_rows(batch_ids: Sequence[int]) -> list[Reviewed]:
     """Routed or audited decisions of these batches with a reviewed reference and a judge verdict."""
     if not batch_ids:
         return []
-    sql = reviewed_sql(f"e.batch_id IN ({_placeholders(batch_ids)})")
+    sql, params = reviewed_sql(f"e.batch_id IN ({_placeholders(batch_ids)})")
     with connection.cursor() as cursor:
-        cursor.execute(sql, [*batch_ids, True])
-        return [Reviewed(r[0], r[1], r[2], bool(r[3]), r[4], r[5], float(r[6]), float(r[7])) for r in cursor.fetchall()]
+        cursor.execute(sql, [*params, *batch_ids, True])
+        return [Reviewed(r[0], r[1], r[2], bool(r[3]), r[4], r[5], float(r[6]), float(r[7]), r[8])
+                for r in cursor.fetchall()]
 
 
 def _audit_probabilities(audits: list[Reviewed]) -> list[float]:
@@ -88,9 +96,7 @@ def rates_by_batch(batch_ids: Sequence[int]) -> dict[int, tuple[WeightedRate, Ra
     audits: dict[int, list[tuple[Reviewed, bool]]] = defaultdict(list)
     routed: dict[int, list[bool]] = defaultdict(list)
     for row in reviewed_rows(batch_ids):
-        agree = labels_agree(row.task, row.reference, row.judge)
-        if agree is None:
-            continue
+        agree = row.agree
         if row.audit:
             audits[row.batch_id].append((row, agree))
         if row.route == RoutingDecision.Route.HUMAN:

@@ -12,23 +12,28 @@ from __future__ import annotations
 from typing import Any
 
 import django_filters
-from django.db.models import Exists, F, OuterRef, Q, QuerySet
+from django.db.models import Case, Exists, F, FloatField, OuterRef, Q, QuerySet, When
 
 from reviewers.models import Credential, HumanLabel
 from routing.batches.models import Batch, Example
 from routing.decisions.models import RoutingDecision
+from routing.monitoring.agreement import agreement_expression
 
 from .filters import DecisionFilter
 
 AGREEMENT = [("agree", "agree"), ("disagree", "disagree"), ("unreviewed", "no reviewed reference")]
 
 
+def judge_value() -> Case:
+    """The judge's verdict in the example's terms: its rating for a rating task, else its choice."""
+    return Case(When(example__task=Example.Task.RATING, then=F("judge_rating")), default=F("judge_verdict"),
+                output_field=FloatField())
+
+
 def agree_q() -> Q:
-    """The judge agrees with the reference (``routing.monitoring.metrics.labels_agree``: pairwise the same
-    choice, rating within half a point)."""
-    rating = Q(example__task=Example.Task.RATING, reference__gte=F("judge_rating") - 0.5,
-               reference__lte=F("judge_rating") + 0.5)
-    return rating | (~Q(example__task=Example.Task.RATING) & Q(reference=F("judge_verdict")))
+    """The judge agrees with the reference: the agreement rule's one SQL form
+    (``routing.monitoring.agreement.agreement_expression``)."""
+    return Q(agreement_expression("example__task", "reference", judge_value()))
 
 
 def judged_q() -> Q:

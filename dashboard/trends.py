@@ -14,6 +14,8 @@ from django.db import connection
 from django.db.models import Count, Q, QuerySet
 from django.db.models.functions import TruncMonth, TruncWeek
 
+from hybridqc.compiled_sql import queryset_sql
+from routing.batches.domains import prefix_q
 from routing.batches.models import Batch, Domain, Example
 from routing.decisions.models import RoutingDecision
 from routing.monitoring.metrics import NO_WEIGHTS, WeightSums, rate, rates_keys, weighted_rate_of_sums
@@ -41,10 +43,8 @@ def _trunc(by: str, prefix: str) -> TruncMonth | TruncWeek:
 
 
 def domain_filter(prefix: str | None, path: str) -> Q:
-    if not prefix:
-        return Q()
-    prefix = prefix.strip("/")
-    return Q(**{path: prefix}) | Q(**{f"{path}__startswith": prefix + "/"})
+    """Domain-prefix coverage (``prefix_q``) on ``path``; no prefix (or only slashes) is no filter."""
+    return prefix_q(prefix, path) if prefix and prefix.strip("/") else Q()
 
 
 @dataclass
@@ -101,10 +101,9 @@ def reviewed_references(decisions: QuerySet[RoutingDecision]) -> dict[int, float
 
 
 # Per batch date, domain and judge: the sums the agreement and override rates are made of, over
-# the reviewed rows of ``reviewed_sql``. ``agree`` is ``routing.monitoring.metrics.labels_agree`` in SQL
-# (test_trends checks both give the same figures). A batch with an audit routed before
-# probabilities were stored counts all its audits equally, as the per-batch report does. Weights
-# are NUMERIC so sums of equal weights stay exact.
+# the reviewed rows of ``reviewed_sql`` (whose ``agree`` is the agreement rule's one SQL form). A batch
+# with an audit routed before probabilities were stored counts all its audits equally, as the
+# per-batch report does. Weights are NUMERIC so sums of equal weights stay exact.
 _RATES_SQL = """
 SELECT b.date, dom.path, b.primary_judge,
     sum(CASE WHEN r.audit THEN 1 ELSE 0 END), sum(CASE WHEN r.audit AND r.agree THEN 1 ELSE 0 END),
@@ -117,8 +116,7 @@ FROM (
         CASE WHEN max(CASE WHEN x.audit AND x.audit_probability IS NULL THEN 1 ELSE 0 END)
                   OVER (PARTITION BY x.batch_id) = 1 OR x.audit_probability IS NULL THEN CAST(1 AS NUMERIC)
              ELSE CAST(1 AS NUMERIC) / CAST(x.audit_probability AS NUMERIC) END AS w,
-        CASE WHEN x.task = 'rating' THEN abs(x.v - x.judge) <= 0.5
-             ELSE CAST(x.v AS INTEGER) = CAST(x.judge AS INTEGER) END AS agree
+        x.agree
     FROM ({reference}) x
 ) r
 JOIN {batch} b ON b.id = r.batch_id JOIN {example} e ON e.id = r.example_id JOIN {domain} dom ON dom.id = e.domain_id
@@ -127,17 +125,16 @@ GROUP BY b.date, dom.path, b.primary_judge
 
 
 def _rate_rows(prefix: str | None) -> list[tuple[Any, ...]]:
-    prefix = (prefix or "").strip("/")
-    scope, params = "1 = 1", list[str | int]()
-    if prefix:
-        # The table name is the model's; the prefix goes in as parameters.
-        domains = f"SELECT id FROM {Domain._meta.db_table} WHERE path = %s OR substr(path, 1, %s) = %s"  # noqa: S608
+    scope, params = "1 = 1", list[Any]()
+    if prefix and prefix.strip("/"):
+        # Coverage is ``prefix_q``'s, compiled; the prefix goes in as parameters.
+        domains, params = queryset_sql(Domain.objects.filter(domain_filter(prefix, "path")).order_by().values("id"))
         scope = f"e.domain_id IN ({domains})"
-        params = [prefix, len(prefix) + 1, prefix + "/"]
-    sql = _RATES_SQL.format(reference=reviewed_sql(scope), batch=Batch._meta.db_table,
+    reviewed, reviewed_params = reviewed_sql(scope)
+    sql = _RATES_SQL.format(reference=reviewed, batch=Batch._meta.db_table,
                             example=Example._meta.db_table, domain=Domain._meta.db_table)
     with connection.cursor() as cursor:
-        cursor.execute(sql, [*params, True])
+        cursor.execute(sql, [*reviewed_params, *params, True])
         return cursor.fetchall()
 
 

@@ -25,11 +25,12 @@ from .models import Credential, HumanLabel, ReviewerProfile, ReviewTask
 WAITING_STATUSES = [ReviewTask.Status.OPEN, ReviewTask.Status.LEASED]
 
 
-def valid_credentials() -> QuerySet[Credential]:
-    """Credentials usable right now: unexpired, not paused, of an active reviewer."""
-    now = timezone.now()
+def valid_credentials(now: datetime | None = None) -> QuerySet[Credential]:
+    """Credentials usable at ``now`` (default: right now): unexpired, not paused, of an active
+    reviewer. The one query form of ``Credential.is_valid``; the review queue's claim embeds its
+    compiled SQL (reviewers/services/pool.py)."""
     return Credential.objects.filter(
-        Q(expires_at__isnull=True) | Q(expires_at__gt=now),
+        Q(expires_at__isnull=True) | Q(expires_at__gt=now or timezone.now()),
         paused=False,
         reviewer__status=ReviewerProfile.Status.ACTIVE,
     )

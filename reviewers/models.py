@@ -63,8 +63,8 @@ class Credential(models.Model):
 
     def is_valid(self, now: datetime | None = None) -> bool:
         """The credential validity rule: unexpired, not paused, of an active reviewer.
-        ``reviewers.capacity.valid_credentials`` is its query form and ``pool.credentials_valid``
-        its SQL; tests/reviewers/test_credential_validity.py holds all three to the same answer."""
+        ``reviewers.capacity.valid_credentials`` is its query form (``pool.credentials_valid`` runs
+        that query's compiled SQL); tests/reviewers/test_credential_validity.py holds them to the same answer."""
         now = now or timezone.now()
         return (not self.paused and (self.expires_at is None or self.expires_at > now)
                 and self.reviewer.status == ReviewerProfile.Status.ACTIVE)

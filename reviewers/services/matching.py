@@ -1,13 +1,16 @@
 """Who may review what: credential matching, assignment balanced by remaining capacity (the rule
-in reviewers/capacity.py, shared with budget routing), unstaffed tasks."""
+in reviewers/capacity.py, shared with budget routing), unstaffed tasks. The ORM forms of the
+queue's rules (``reviewer_task_q``, ``reviewer_domain_q``, ``reviewer_label_counts``) are the ones
+the claim's statements embed, compiled (reviewers/services/pool.py)."""
 
 from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
+from datetime import datetime
 
 from django.db import transaction
-from django.db.models import Count, Q
+from django.db.models import Count, Q, QuerySet
 from django.utils import timezone
 
 from routing.batches.domains import prefix_q
@@ -40,17 +43,37 @@ def reviewer_task_q(credentials: Iterable[Credential], path_field: str = "exampl
     return q
 
 
+def reviewer_domain_q(credentials: Iterable[Credential], path_field: str = "domain__path") -> Q | None:
+    """Domains some credential covers, whatever the level (where gold checks come from); None
+    when there is no credential."""
+    q: Q | None = None
+    for c in credentials:
+        part = prefix_q(c.domain_prefix, path_field)
+        q = part if q is None else q | part
+    return q
+
+
 def credential_fits(credential: Credential, example: Example, min_level: str) -> bool:
     return credential.covers(example.domain) and level_rank(credential.level) >= level_rank(min_level)
 
 
+def review_labels(reviewer_id: int) -> QuerySet[HumanLabel]:
+    """The labels the reviewer gave in review (not imported ones): what their counts count."""
+    return HumanLabel.objects.filter(reviewer_id=reviewer_id, source=HumanLabel.Source.REVIEW)
+
+
+def label_counts_aggregates(day_start: datetime) -> dict[str, Count]:
+    """How ``review_labels`` are counted: given since ``day_start`` (their midnight), in all, on gold checks."""
+    return {
+        "today": Count("id", filter=Q(created_at__gte=day_start)),
+        "total": Count("id"),
+        "gold": Count("id", filter=Q(task__kind=ReviewTask.Kind.GOLD)),
+    }
+
+
 def reviewer_label_counts(reviewer: ReviewerProfile) -> dict[str, int]:
     """The reviewer's review labels: given today, in all, and on gold checks (one query)."""
-    return HumanLabel.objects.filter(reviewer=reviewer, source=HumanLabel.Source.REVIEW).aggregate(
-        today=Count("id", filter=Q(created_at__gte=today_start(reviewer.timezone))),
-        total=Count("id"),
-        gold=Count("id", filter=Q(task__kind=ReviewTask.Kind.GOLD)),
-    )
+    return review_labels(reviewer.pk).aggregate(**label_counts_aggregates(today_start(reviewer.timezone)))
 
 
 def pick_reviewer(candidates: Sequence[Credential], capacity: dict[int, int]) -> int | None:

@@ -1,9 +1,15 @@
-"""The statements behind "next item", written out in SQL: they run on every submit, and building
-the equivalent querysets (Q trees, exclusions, three tiers) took more server CPU than all the
-rest of the request. They follow the ORM versions of the same rules
-(``valid_credentials`` in capacity.py, ``reviewer_task_q``, ``prefix_q``, ``reviewer_label_counts`` in matching.py);
-tests/reviewers/test_fast_path.py pins the rules and the query count. Only table names and fixed
-fragments are formatted into the SQL; every value is a parameter.
+"""The statements behind "next item". They run on every submit, and building their querysets
+per request (Q trees, exclusions, three tiers) took more server CPU than all the rest of the
+request, so the statements are assembled here by hand; but the rules inside them are not written
+out again. Each is its one ORM form compiled to SQL by Django's compiler (hybridqc/compiled_sql.py)
+and cached per process: credential validity (``valid_credentials`` in capacity.py, compiled once,
+now and the reviewer as bound slots), the task scope and the gold scope (``reviewer_task_q`` and
+``reviewer_domain_q`` in matching.py, over ``prefix_q``; compiled once per set of credentials, on
+the aliases t, e, d this module joins) and the label counts (``reviewer_label_counts``' queryset
+and aggregates). What is written here is only what no other module states: the tiers, the
+exclusions, the locks and the joins. tests/reviewers/test_fast_path.py compares the claim with
+those rules on generated rosters and pins the query count. Only table names, fixed fragments and
+the compiled rules are formatted into the SQL; every value is a parameter.
 
 Concurrency: the claim is one ``UPDATE ... WHERE id = COALESCE((tier 1), (tier 2), (tier 3))``
 whose tier subqueries each take ``LIMIT 1 FOR UPDATE SKIP LOCKED``, so a row another claim has
@@ -24,22 +30,27 @@ from typing import Any
 
 from django.db import connection, connections
 
+from hybridqc.compiled_sql import (
+    SENTINEL_ID,
+    SENTINEL_TIME,
+    CompiledSQL,
+    aggregate_sql,
+    compile_bound,
+    db_value,
+    queryset_sql,
+    where_sql,
+)
 from routing.batches.models import Domain, Example
 
-from ..capacity import today_start
+from ..capacity import today_start, valid_credentials
 from ..models import Credential, HumanLabel, ReviewerProfile, ReviewTask, TaskSkip
-from .matching import levels_up_to
+from .matching import label_counts_aggregates, review_labels, reviewer_domain_q, reviewer_task_q
 
 Status, Kind = ReviewTask.Status, ReviewTask.Kind
 
 
 def _table(model: Any) -> str:
     return connection.ops.quote_name(model._meta.db_table)
-
-
-def _dt(value: datetime) -> Any:
-    """A datetime as the ORM would pass it (naive UTC text on SQLite, as-is on PostgreSQL)."""
-    return connection.ops.adapt_datetimefield_value(value)
 
 
 def _columns(model: Any, alias: str) -> str:
@@ -72,21 +83,26 @@ def _instance(model: Any, alias: str, values: Sequence[Any]) -> Any:
     return model.from_db(connection.alias, attnames, row)
 
 
+@functools.cache
+def _credentials_compiled(vendor: str) -> CompiledSQL:
+    """``valid_credentials`` of one reviewer, compiled (per database backend)."""
+    def build(now: datetime, reviewer: int) -> tuple[str, list[Any]]:
+        return queryset_sql(valid_credentials(now).filter(reviewer_id=reviewer).order_by())
+
+    return compile_bound(build, now=SENTINEL_TIME, reviewer=SENTINEL_ID)
+
+
 def _credentials_sql(reviewer: ReviewerProfile, now: datetime) -> tuple[str, list[Any]]:
-    sql = (
-        f"SELECT {_columns(Credential, 'c')} FROM {_table(Credential)} c "  # noqa: S608 - names only
-        f"JOIN {_table(ReviewerProfile)} r ON r.id = c.reviewer_id "
-        "WHERE c.reviewer_id = %s AND c.paused = %s AND (c.expires_at IS NULL OR c.expires_at > %s) "
-        "AND r.status = %s"
-    )
-    return sql, [reviewer.pk, False, _dt(now), ReviewerProfile.Status.ACTIVE.value]
+    """The reviewer's valid credentials, a SELECT of all their columns (alias them ``c``)."""
+    compiled = _credentials_compiled(connection.vendor)
+    return compiled.sql, compiled.bind(now=now, reviewer=reviewer.pk)
 
 
 def credentials_valid(reviewer: ReviewerProfile, now: datetime) -> list[Credential]:
     """The reviewer's credentials usable now (``valid_credentials`` for one reviewer)."""
     sql, params = _credentials_sql(reviewer, now)
     with connection.cursor() as cursor:
-        cursor.execute(f"{sql} ORDER BY c.domain_prefix, c.id", params)
+        cursor.execute(f"SELECT * FROM ({sql}) c ORDER BY c.domain_prefix, c.id", params)  # noqa: S608
         return [_instance(Credential, "c", row) for row in cursor.fetchall()]
 
 
@@ -104,22 +120,20 @@ class QueueState:
         return {"today": self.today, "total": self.total, "gold": self.gold}
 
 
+@functools.cache
+def _counts_compiled(vendor: str) -> CompiledSQL:
+    """``reviewer_label_counts``' one-row aggregate (today, total, gold), compiled (per backend)."""
+    return compile_bound(lambda reviewer, day: aggregate_sql(review_labels(reviewer), **label_counts_aggregates(day)),
+                         reviewer=SENTINEL_ID, day=SENTINEL_TIME)
+
+
 def _state_sql(reviewer: ReviewerProfile) -> tuple[str, list[Any]]:
+    counts = _counts_compiled(connection.vendor)
     sql = (
-        "SELECT COUNT(CASE WHEN l.created_at >= %s THEN 1 END) AS today, COUNT(*) AS total, "  # noqa: S608
-        "COUNT(CASE WHEN t.kind = %s THEN 1 END) AS gold, "
-        f"(SELECT h.id FROM {_table(ReviewTask)} h WHERE h.assignee_id = %s AND h.status = %s ORDER BY h.id LIMIT 1) "
-        f"AS held_id FROM {_table(HumanLabel)} l LEFT JOIN {_table(ReviewTask)} t ON t.id = l.task_id "
-        "WHERE l.reviewer_id = %s AND l.source = %s"
+        f"SELECT n.today, n.total, n.gold, (SELECT h.id FROM {_table(ReviewTask)} h "  # noqa: S608 - names only
+        f"WHERE h.assignee_id = %s AND h.status = %s ORDER BY h.id LIMIT 1) AS held_id FROM ({counts.sql}) n"
     )
-    params = [
-        _dt(today_start(reviewer.timezone)),
-        Kind.GOLD.value,
-        reviewer.pk,
-        Status.LEASED.value,
-        reviewer.pk,
-        HumanLabel.Source.REVIEW.value,
-    ]
+    params = [reviewer.pk, Status.LEASED.value, *counts.bind(reviewer=reviewer.pk, day=today_start(reviewer.timezone))]
     return sql, params
 
 
@@ -153,22 +167,25 @@ def claim_inputs(reviewer: ReviewerProfile, now: datetime) -> tuple[list[Credent
     return credentials, _state_of(rows[0][:4])
 
 
+_TASK_ALIASES = {ReviewTask._meta.db_table: "t", Example._meta.db_table: "e", Domain._meta.db_table: "d"}
+
+
+@functools.lru_cache(maxsize=4096)
+def _scope_compiled(vendor: str, credentials: tuple[tuple[str, str], ...], levels: bool) -> tuple[str, tuple[Any, ...]]:
+    """``reviewer_task_q`` (levels=True: domain and level, on the task ``t``) or ``reviewer_domain_q``
+    (domains only, on the example ``e``) of credentials given as (prefix, level), compiled."""
+    held = [Credential(domain_prefix=prefix, level=level) for prefix, level in credentials]
+    q = reviewer_task_q(held, "example__domain__path") if levels else reviewer_domain_q(held, "domain__path")
+    assert q is not None  # callers pass at least one credential
+    sql, params = where_sql(ReviewTask if levels else Example, q, _TASK_ALIASES)
+    return sql, tuple(params)
+
+
 def _paths_sql(credentials: Sequence[Credential], levels: bool) -> tuple[str, list[Any]]:
-    """SQL of ``reviewer_task_q`` (levels=True) or of the gold scope (domains only): a credential
-    covers a domain path equal to its prefix or below it (``prefix_q``), and with levels, a task
-    whose minimum level the credential satisfies."""
-    like = connection.operators["startswith"]  # type: ignore[attr-defined] # "LIKE %s", as the ORM uses
-    parts, params = [], []
-    for c in credentials:
-        prefix = c.domain_prefix.strip("/")
-        part = f"(d.path = %s OR d.path {like})"
-        params += [prefix, connection.ops.prep_for_like_query(prefix + "/") + "%"]
-        if levels:
-            allowed = levels_up_to(c.level)
-            part = f"({part} AND t.min_level IN ({', '.join(['%s'] * len(allowed))}))"
-            params += allowed
-        parts.append(part)
-    return " OR ".join(parts), params
+    """The scope of the reviewer's credentials (see ``_scope_compiled``), SQL on t, e, d."""
+    key = tuple((c.domain_prefix, c.level) for c in credentials)
+    sql, params = _scope_compiled(connection.vendor, key, levels)
+    return sql, list(params)
 
 
 def _tiers(reviewer_id: int, now: datetime) -> list[tuple[str, list[Any]]]:
@@ -179,7 +196,7 @@ def _tiers(reviewer_id: int, now: datetime) -> list[tuple[str, list[Any]]]:
         ("t.status = %s AND t.assignee_id = %s", [Status.OPEN.value, reviewer_id]),
         (
             "(t.status IN (%s, %s) AND t.assignee_id IS NULL) OR (t.status = %s AND t.lease_expires_at < %s)",
-            [Status.OPEN.value, Status.UNSTAFFED.value, Status.LEASED.value, _dt(now)],
+            [Status.OPEN.value, Status.UNSTAFFED.value, Status.LEASED.value, db_value(now)],
         ),
         ("t.status = %s AND t.assignee_id IS NOT NULL AND t.assignee_id <> %s", [Status.OPEN.value, reviewer_id]),
     ]
@@ -240,7 +257,7 @@ def _take_sql(
         f"UPDATE {_table(ReviewTask)} SET status = %s, assignee_id = %s, claimed_at = %s, "  # noqa: S608
         f"lease_expires_at = %s WHERE id = COALESCE({', '.join(subqueries)}) RETURNING *"
     )
-    return sql, [Status.LEASED.value, reviewer.pk, _dt(now), _dt(expires), *params]
+    return sql, [Status.LEASED.value, reviewer.pk, db_value(now), db_value(expires), *params]
 
 
 def pool_take(

@@ -100,13 +100,20 @@ def weighted_rate_of_sums(sums: WeightSums) -> WeightedRate:
     return WeightedRate(sums.hits, sums.n, value, low, high, n_eff)
 
 
+# How far apart two ratings may be and still agree: the one constant of the agreement rule, read
+# by ``labels_agree`` and by its SQL form (``routing.monitoring.agreement``) alike.
+RATING_TOLERANCE = 0.5
+
+
 def labels_agree(task: str, human: float | None, judge: float | None) -> bool | None:
     """Whether a human and a judge verdict agree; None when either is missing.
-    Pairwise: the same choice (tie counts as its own verdict). Rating: within half a point."""
+    Pairwise: the same choice (tie counts as its own verdict). Rating: within half a point.
+    The form for values in memory; ``routing.monitoring.agreement.agreement_expression`` is the
+    same rule in SQL (a property test holds them to one answer)."""
     if human is None or judge is None:
         return None
     if task == "rating":
-        return abs(float(human) - float(judge)) <= 0.5
+        return abs(float(human) - float(judge)) <= RATING_TOLERANCE
     return int(human) == int(judge)
 
 
