@@ -279,13 +279,14 @@ def _route_budget(batch: Batch, model: RouterModel, open_: list[tuple[RoutingDec
 
 
 def _budget_decision(d: RoutingDecision, human: bool, group: BudgetGroup, split: bool) -> None:
-    share = (f"sources {group.sources}' share of the roster capacity, {group.score_name}" if split
-             else "roster capacity")
+    share = f"the share of the roster capacity for sources {group.sources}" if split else "roster capacity"
     if human:
-        d.reason = f"budget: among the {len(group.to_humans)} least confident ({share})"
+        by = f"by {group.score_name}, " if split else ""
+        d.reason = f"budget: among the {len(group.to_humans)} least confident ({by}{share})"
     else:
         d.route = RoutingDecision.Route.JUDGE
-        d.reason = f"budget: router score {d.score:.3f} kept (beyond {share})"
+        name = f" ({group.score_name})" if split else ""
+        d.reason = f"budget: router score {d.score:.3f}{name} kept (beyond {share})"
 
 
 def _open_decisions(decisions: list[RoutingDecision], stages: list[Stage]) -> list[tuple[RoutingDecision, int]]:

@@ -126,6 +126,11 @@ def test_router_budget_splits_capacity_between_sources_with_and_without_history(
         kept = [d.score for d in decisions if d.route == RoutingDecision.Route.JUDGE]
         assert (len(humans), len(kept)) == (g["capacity"], g["n_kept"]) and max(humans) <= min(kept) == g["threshold"]
         assert {d.threshold for d in decisions} == {g["threshold"]}
+        assert {d.reason for d in decisions if d.route == RoutingDecision.Route.HUMAN} == {
+            f"budget: among the {g['capacity']} least confident (by {g['score_name']}, the share of the roster "
+            f"capacity for sources {g['sources']})"}
+        assert all(d.reason.endswith(f"({g['score_name']}) kept (beyond the share of the roster capacity for "
+                                     f"sources {g['sources']})") for d in decisions if d.route == "judge")
         scores, agree = calibration_stages(model, unseen=bool(unseen_group))[0]
         # two groups keep items: each bound at delta / 2, so both hold with confidence 1 - delta
         assert (g["n_calibration_kept"], g["errors"], g["ucb"]) == bound_at(scores, agree, g["threshold"], delta=0.05)

@@ -8,6 +8,7 @@ import copy
 import json
 
 import numpy as np
+from django.urls import reverse
 
 from bench.coarse_check import coarse_lines
 from hybridqc.flows.imports import batch_import
@@ -49,7 +50,7 @@ def _challenger(trained, ids, unseen_score: str) -> RouterModel:
     return router_model_save(trained=copied, n_labels_seen=human_label_count(), activate=False)
 
 
-def test_router_promotion_rejects_a_challenger_worse_only_on_sources_without_history(db):
+def test_router_promotion_rejects_a_challenger_worse_only_on_sources_without_history(db, client, lead_user):
     champion, trained, items, ids = _champion_and_history()
     assert (champion.score_name, champion.selection["unseen"]["score_name"]) == ("judge_refined", "order_weighted")
     assert champion.selection["unseen"]["seen_sources"] == ["mtbench"]
@@ -73,6 +74,10 @@ def test_router_promotion_rejects_a_challenger_worse_only_on_sources_without_his
                              "n": 443, "unseen_score_name": "order_weighted", "n_unseen": 413}
     assert p["reason"] == "v2 keeps 0.67 vs 0.68 on 443 recent labels"
     assert list(RouterModel.objects.filter(is_active=True).values_list("version", flat=True)) == [1]
+    client.force_login(lead_user)
+    page = client.get(reverse("routing:model")).content.decode()
+    assert 'data-unseen-score="vote_share" data-n-unseen="413">(vote_share on the 413 of sources without' in page
+    assert 'data-unseen-score="order_weighted" data-n-unseen="413"' in page
 
 
 def test_router_promotion_activates_a_challenger_equal_on_every_source(db):
