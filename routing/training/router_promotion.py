@@ -134,8 +134,9 @@ def model_stage_data(model: RouterModel, items: Sequence[LabeledItem]) -> list[S
 
 
 def calibration_groups(model: RouterModel) -> list[ScoredGroup]:
-    """A model's own held-out calibration part (the fallback) as one group: those items' sources
-    are the ones it was trained on, so its main score is the one live routing gives them."""
+    """A model's own held-out calibration part (the fallback) as one group, by its main score: that
+    part is drawn from the history its training part came from, so its sources have history
+    (but for a source so rare that all its items fell into the held-out part)."""
     stages = calibration_stages(model)
     return [ScoredGroup(np.ones(stages[0][0].size, dtype=bool), stages, model.score_name)]
 
