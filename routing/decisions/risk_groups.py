@@ -24,13 +24,24 @@ def domain_risk(batch: Batch, domain: Domain) -> tuple[float, float]:
 UNSEEN = "unseen"
 
 
+def domain_unseen(path: str, seen: Collection[str] | None) -> bool:
+    """Whether items of the domain ``path`` are scored with the router's score for sources without
+    history: it keeps one (``seen`` is then the sources it had; None when it keeps none) and the
+    domain's source is not among them. Live routing, budget mode and promotion all ask this."""
+    return seen is not None and domain_source(path) not in seen
+
+
+def group_sources(unseen: bool, seen: Collection[str] | None) -> str:
+    """How the pages name a group's sources: "all" when the router keeps one score for every item."""
+    return "without history" if unseen else ("with history" if seen is not None else "all")
+
+
 def risk_group(batch: Batch, domain: Domain, seen: Collection[str] | None) -> str:
     """The certification group of a domain's items: "alpha/delta" of its risk, with "/unseen"
-    when the router keeps a separate score for sources without history (``seen`` is then the
-    sources it had; None when it keeps none) and this domain's source is not among them."""
+    for a domain whose items the router scores apart (``domain_unseen``)."""
     alpha, delta = domain_risk(batch, domain)
     key = f"{alpha:g}/{delta:g}"
-    return f"{key}/{UNSEEN}" if seen is not None and domain_source(domain.path) not in seen else key
+    return f"{key}/{UNSEEN}" if domain_unseen(domain.path, seen) else key
 
 
 def group_risk(group: str) -> tuple[float, float, bool]:

@@ -13,17 +13,17 @@ from django.db import transaction
 from routing.batches.models import Batch, Example
 from routing.decisions.audit import audits_mark
 from routing.decisions.models import RoutingDecision
-from routing.decisions.risk_groups import group_risk, risk_group
+from routing.decisions.risk_groups import domain_unseen, group_risk, group_sources, risk_group
 from routing.decisions.routing_runs import RoutingPlan, routing_run_record
 from routing.judging.models import JudgeSignals
-from routing.scoring.budget import budget_plan
+from routing.scoring.budget import BudgetGroup, BudgetScores, budget_groups_plan
 from routing.scoring.candidates import LEARNED, Stage
 from routing.scoring.certify import Certification, cascade_keep, certify_cascade
 from routing.scoring.model import Router, router_loads
 from routing.scoring.models import RouterModel
 from routing.scoring.scoring import stages_of
 from routing.scoring.selectors import example_inputs, router_active
-from routing.scoring.vectorized import feature_spec
+from routing.scoring.vectorized import ItemInput, feature_spec
 
 THRESHOLD_ROUTER = "threshold-v1"
 
@@ -90,12 +90,6 @@ COLD_START = (
     "cold start: no trained router yet, so nothing is kept on the judge alone "
     "(all to credentialed humans until enough labels arrive)"
 )
-
-
-def _calibration_arrays(model: RouterModel) -> tuple[np.ndarray, np.ndarray]:
-    """The first stage's held-out calibration scores and agreements (budget mode's bound)."""
-    stages = calibration_stages(model)
-    return stages[0] if stages else (np.zeros(0), np.zeros(0, dtype=int))
 
 
 def calibration_stages(model: RouterModel, *, unseen: bool = False) -> list[tuple[np.ndarray, np.ndarray]]:
@@ -170,15 +164,20 @@ def score_name_of(model: RouterModel, *, unseen: bool = False) -> str:
     return (model.selection or {})["unseen"]["score_name"] if unseen else model.score_name
 
 
-def router_stages(model: RouterModel, examples: Sequence[Example], primary_judge: str, *,
-                  unseen: bool = False) -> list[Stage]:
-    """The stages (verdict and score per example) of the model's chosen candidate score
-    (``unseen``: of its score for sources without history)."""
-    inputs = example_inputs(examples, primary_judge)
+def input_stages(model: RouterModel, inputs: Sequence[ItemInput], *, unseen: bool = False) -> list[Stage]:
+    """The stages (verdict and score per item) of the model's chosen candidate score on the
+    router's view of items (``unseen``: of its score for sources without history). Live routing
+    and the champion/challenger comparison both score with this."""
     order = (model.selection or {}).get("cascade_order", [])
     name = score_name_of(model, unseen=unseen)
     router = router_of(model, unseen=unseen) if name in LEARNED else None
     return stages_of(name, inputs, router=router, order=order)
+
+
+def router_stages(model: RouterModel, examples: Sequence[Example], primary_judge: str, *,
+                  unseen: bool = False) -> list[Stage]:
+    """``input_stages`` of stored examples."""
+    return input_stages(model, example_inputs(examples, primary_judge), unseen=unseen)
 
 
 def _learned_decision(example: Example, signals: JudgeSignals | None, version: str) -> RoutingDecision:
@@ -242,20 +241,52 @@ def _certified_decision(d: RoutingDecision, row: int, stage: int, stages: list[S
     _keep(d, threshold, "certified", label)
 
 
-def _route_budget(batch: Batch, model: RouterModel, open_: list[RoutingDecision], capacity: int,
-                  plan: RoutingPlan) -> None:
-    """Send the ``capacity`` least confident open decisions to humans, keep the rest."""
-    scores, agree = _calibration_arrays(model)
-    plan.budget = budget_plan([d.score or 0.0 for d in open_], capacity, cal_scores=scores, cal_agree=agree,
-                              delta=batch.delta)
-    human = set(plan.budget.to_humans)
-    for i, d in enumerate(open_):
-        d.threshold = plan.budget.threshold
-        if i in human:
-            d.reason = f"budget: among the {len(human)} least confident (roster capacity)"
-        else:
-            d.route = RoutingDecision.Route.JUDGE
-            d.reason = f"budget: router score {d.score:.3f} kept (beyond roster capacity)"
+def _budget_groups(model: RouterModel, open_: list[tuple[RoutingDecision, int]],
+                   unseen_stages: list[Stage] | None, seen: frozenset[str] | None
+                   ) -> list[tuple[BudgetScores, list[RoutingDecision]]]:
+    """The open decisions in budget mode's groups (sources with history first, then the others
+    when the model scores them apart: ``unseen_stages``), each with its own score (an item of the
+    second group gets it, as certified routing gives it) and that score's calibration."""
+    members: dict[bool, list[RoutingDecision]] = {False: [], True: []}
+    for d, row in open_:
+        unseen = unseen_stages is not None and domain_unseen(d.example.domain.path, seen)
+        if unseen_stages is not None and unseen:
+            d.score = _first_score(unseen_stages, row)
+        members[unseen].append(d)
+    groups = []
+    for unseen, decisions in members.items():
+        if decisions:
+            cal_scores, cal_agree = calibration_stages(model, unseen=unseen)[0]
+            scores = BudgetScores(group_sources(unseen, seen), score_name_of(model, unseen=unseen),
+                                  [d.score for d in decisions], cal_scores, cal_agree)
+            groups.append((scores, decisions))
+    return groups
+
+
+def _route_budget(batch: Batch, model: RouterModel, open_: list[tuple[RoutingDecision, int]],
+                  unseen_stages: list[Stage] | None, capacity: int, plan: RoutingPlan) -> None:
+    """Send the ``capacity`` least confident open decisions to humans, keep the rest; with a
+    separate score for sources without history, each group by its own score and with its share
+    of the capacity, bounded on its own calibration (``scoring.budget``)."""
+    groups = _budget_groups(model, open_, unseen_stages, plan.seen_sources)
+    plan.budget = budget_groups_plan([g for g, _ in groups], capacity, delta=batch.delta)
+    split = len(groups) > 1
+    for group, (_, decisions) in zip(plan.budget.groups, groups, strict=True):
+        human = set(group.to_humans)
+        for i, d in enumerate(decisions):
+            d.threshold = group.threshold
+            _budget_decision(d, i in human, group, split)
+
+
+def _budget_decision(d: RoutingDecision, human: bool, group: BudgetGroup, split: bool) -> None:
+    share = f"the share of the roster capacity for sources {group.sources}" if split else "roster capacity"
+    if human:
+        by = f"by {group.score_name}, " if split else ""
+        d.reason = f"budget: among the {len(group.to_humans)} least confident ({by}{share})"
+    else:
+        d.route = RoutingDecision.Route.JUDGE
+        name = f" ({group.score_name})" if split else ""
+        d.reason = f"budget: router score {d.score:.3f}{name} kept (beyond {share})"
 
 
 def _open_decisions(decisions: list[RoutingDecision], stages: list[Stage]) -> list[tuple[RoutingDecision, int]]:
@@ -297,19 +328,26 @@ def batch_route_learned(*, batch: Batch, examples: Sequence[Example],
         for d in decisions:
             d.reason = d.reason or plan.cold_start
     else:
-        plan.score_name = model.score_name
-        stages = router_stages(model, examples, batch.primary_judge)
-        open_ = _open_decisions(decisions, stages)
-        if batch.routing_mode == Batch.Mode.BUDGET:
-            n_rule = len(decisions) - len(open_)  # rule-routed items use up capacity first
-            _route_budget(batch, model, [d for d, _ in open_], (roster_capacity or 0) - n_rule, plan)
-        else:
-            plan.seen_sources = seen_sources(model)
-            unseen = plan.seen_sources is not None
-            plan.unseen_score_name = score_name_of(model, unseen=True) if unseen else ""
-            unseen_stages = router_stages(model, examples, batch.primary_judge, unseen=True) if unseen else None
-            _route_certified(batch, model, open_, stages, unseen_stages, plan)
+        _route_open(batch, model, examples, decisions, roster_capacity, plan)
     audits_mark(batch=batch, kept=[d for d in decisions if d.route == RoutingDecision.Route.JUDGE])
     routing_run_record(batch=batch, plan=plan, decisions=decisions)
     decisions_save(decisions=decisions)
     return decisions
+
+
+def _route_open(batch: Batch, model: RouterModel, examples: Sequence[Example], decisions: list[RoutingDecision],
+                roster_capacity: int | None, plan: RoutingPlan) -> None:
+    """Score the decisions no rule settled with the model, items of sources it has no history
+    for with its score for them (computed only when the batch has such items), and route them
+    certified or by budget."""
+    plan.score_name, plan.seen_sources = model.score_name, seen_sources(model)
+    unseen = any(domain_unseen(e.domain.path, plan.seen_sources) for e in examples)
+    plan.unseen_score_name = score_name_of(model, unseen=True) if plan.seen_sources is not None else ""
+    stages = router_stages(model, examples, batch.primary_judge)
+    unseen_stages = router_stages(model, examples, batch.primary_judge, unseen=True) if unseen else None
+    open_ = _open_decisions(decisions, stages)
+    if batch.routing_mode == Batch.Mode.BUDGET:
+        n_rule = len(decisions) - len(open_)  # rule-routed items use up capacity first
+        _route_budget(batch, model, open_, unseen_stages, (roster_capacity or 0) - n_rule, plan)
+    else:
+        _route_certified(batch, model, open_, stages, unseen_stages, plan)

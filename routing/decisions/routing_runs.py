@@ -11,7 +11,7 @@ from django.db import transaction
 
 from routing.batches.models import Batch
 from routing.decisions.models import RoutingDecision, RoutingRun
-from routing.decisions.risk_groups import decision_is_open, group_risk, risk_group
+from routing.decisions.risk_groups import decision_is_open, group_risk, group_sources, risk_group
 from routing.decisions.snapshots import (
     SNAPSHOT_FIELDS,
     decision_snapshot,
@@ -53,7 +53,7 @@ def _certification_row(batch: Batch, plan: RoutingPlan, group: str, decisions: S
              if decision_is_open(d) and risk_group(batch, d.example.domain, plan.seen_sources) == group]
     return {**data, "alpha": alpha, "delta": delta, "group": group, "calibration_errors": data.get("errors"),
             "score_name": plan.unseen_score_name if unseen else plan.score_name,
-            "sources": "without history" if unseen else ("with history" if plan.seen_sources is not None else "all"),
+            "sources": group_sources(unseen, plan.seen_sources),
             "bound": data.get("ucb"), "batch_items_scored": len(items),
             "batch_items_kept": sum(d.route == RoutingDecision.Route.JUDGE for d in items),
             "stages": [plain_json(c.as_dict()) for c in stages]}

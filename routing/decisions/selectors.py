@@ -63,8 +63,10 @@ def routing_run_summary(run: RoutingRun, active: RouterModel | None) -> dict[str
     budget = None
     if run.budget is not None:
         guarantee, target = run.budget.get("guarantee"), 1 - run.settings.get("alpha", 0.0)
+        groups = [{**g, "confidence": 1 - g["delta"]} for g in run.budget.get("groups", [])]
         budget = {**run.budget, "target": target, "confidence": 1 - run.budget.get("delta", 0.0),
-                  "weaker": guarantee is not None and guarantee < target}
+                  "weaker": guarantee is not None and guarantee < target, "groups": groups,
+                  "split": len(groups) > 1, "by_group": any(g["sources"] != "all" for g in groups)}
     return {"run": run, "n_current": getattr(run, "n_current", None), "note": run_router_note(run, active),
             "certifications": certs, "budget": budget}
 
@@ -77,7 +79,8 @@ def batch_unrecorded_decisions(batch: Batch) -> int:
 def router_model_runs(model: RouterModel) -> list[dict[str, Any]]:
     """Per stored run that routed with this model, newest first: batch, when, threshold, and
     how many batch items it kept of those the threshold was applied to (one row per risk group;
-    budget runs: the budget threshold, kept of all routed). Reconciles the model's
+    budget runs: the budget threshold, kept of all routed, or per group when sources without
+    history had their own score). Reconciles the model's
     calibration-only certification with what batches actually keep."""
     runs = (RoutingRun.objects.filter(router_model=model).select_related("batch")
             .annotate(n_current=Count("decisions")).order_by("-created_at", "-id"))
@@ -87,7 +90,11 @@ def router_model_runs(model: RouterModel) -> list[dict[str, Any]]:
         for c in run.certifications:
             rows.append({**base, "group": c.get("group", ""), "threshold": c.get("threshold"),
                          "kept": c.get("batch_items_kept"), "scored": c.get("batch_items_scored")})
-        if run.budget is not None:
+        groups = (run.budget or {}).get("groups", [])
+        if len(groups) > 1:  # each group's own threshold, on its own score
+            rows.extend({**base, "group": f"budget, sources {g['sources']}", "threshold": g["threshold"],
+                         "kept": g["n_kept"], "scored": g["n_items"]} for g in groups)
+        elif run.budget is not None:
             rows.append({**base, "group": "budget", "threshold": run.budget.get("threshold"),
                          "kept": run.n_judge_kept, "scored": run.n_routed})
     return rows

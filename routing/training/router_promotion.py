@@ -3,13 +3,15 @@ active one (the champion) only when it keeps at least as much on recent history 
 guarantee, so a retrain cannot make routing worse.
 
 Recent history is the labeled examples the challenger held out (its calibration part) whose first
-human label arrived after the champion was created: neither model trained on them. Each model's
-own chosen score is computed on them; over PROMOTION_SPLITS seeded random halves (the same halves
-for both models) each is certified on one half (Learn-then-Test at PROMOTION_ALPHA and
-PROMOTION_DELTA, a cascade stage by stage, the other half's scores as the batch, as live routing
-does) and measured on the other half: the share it keeps, and whether the kept items agree with
-humans at >= 1 - alpha (the guarantee held). The challenger wins with a mean coverage at least the
-champion's; on an exact tie, only if its held share is not lower.
+human label arrived after the champion was created: neither model trained on them. Each model
+scores them as live routing would: its own chosen score, and for items of sources it has no
+history for (a model that keeps a separate score for them, ``route.seen_sources``) that score,
+the two groups certified apart. Over PROMOTION_SPLITS seeded random halves (the same halves for
+both models) each group is certified on its items of one half (Learn-then-Test at PROMOTION_ALPHA
+and PROMOTION_DELTA, a cascade stage by stage, the other half's scores as the batch, as live
+routing does) and measured on the other half: the share of the half it keeps, and whether every
+group's kept items agree with humans at >= 1 - alpha (the guarantee held). The challenger wins
+with a mean coverage at least the champion's; on an exact tie, only if its held share is not lower.
 
 Fallback: with fewer than PROMOTION_MIN_RECENT recent examples that comparison is noise, so each
 model is measured the same way on its own stored calibration part (the challenger's whole held-out
@@ -30,11 +32,11 @@ from django.utils import timezone
 
 from hybridqc.roles import User
 from routing.batches.selectors import examples_first_labeled_after
-from routing.decisions.route import calibration_stages, router_of, stale_reason
-from routing.scoring.candidates import LEARNED, agreement
+from routing.decisions.risk_groups import domain_unseen
+from routing.decisions.route import calibration_stages, input_stages, score_name_of, seen_sources, stale_reason
+from routing.scoring.candidates import Stage, agreement
 from routing.scoring.certify import cascade_apply
 from routing.scoring.models import RouterModel
-from routing.scoring.scoring import stages_of
 from routing.scoring.selectors import router_active
 from routing.training.backtest import LabeledItem
 
@@ -52,53 +54,91 @@ PROMOTABLE = (RouterModel.Status.CANDIDATE, RouterModel.Status.RETIRED, RouterMo
 StageData = list[tuple[np.ndarray, np.ndarray]]
 
 
+@dataclass
+class ScoredGroup:
+    """Items a model scores alike, as live routing does: sources with history by its main score,
+    the others by its score for them (``route.seen_sources``), each certified on its own."""
+
+    rows: np.ndarray  # boolean, over all the items measured
+    stages: StageData  # over all the items measured (only ``rows`` are used)
+    score_name: str
+    unseen: bool = False
+
+
 class PromotionError(ValueError):
     """A version that cannot be made active."""
 
 
 @dataclass
 class Measured:
-    """One model's backtest over the random halves."""
+    """One model's backtest over the random halves (``n_unseen`` of the ``n`` items scored with its
+    score for sources without history, ``unseen_score_name``)."""
 
     version: int
     score_name: str
     coverage: float
     held: float
     n: int
+    unseen_score_name: str = ""
+    n_unseen: int = 0
 
 
-def _half(stages: StageData, cal: np.ndarray, test: np.ndarray, alpha: float, delta: float) -> tuple[float, bool]:
-    """Certify on ``cal``, keep on ``test``: (share of ``test`` kept, kept agreement >= 1 - alpha)."""
-    kept, correct, _ = cascade_apply([s[cal] for s, _ in stages], [c[cal] for _, c in stages],
-                                     [s[test] for s, _ in stages], [c[test] for _, c in stages],
-                                     alpha=alpha, delta=delta)
-    held = not kept.any() or bool(correct[kept].mean() >= 1 - alpha)
-    return float(kept.mean()) if kept.size else 0.0, held
+def _half(groups: Sequence[ScoredGroup], cal: np.ndarray, test: np.ndarray, alpha: float,
+          delta: float) -> tuple[float, bool]:
+    """Certify each group on its ``cal`` items, keep its ``test`` items: (share of ``test`` kept,
+    every group's kept agreement >= 1 - alpha, the guarantee live routing gives each group)."""
+    n_kept, held = 0, True
+    for group in groups:
+        c, t = cal[group.rows[cal]], test[group.rows[test]]
+        kept, correct, _ = cascade_apply([s[c] for s, _ in group.stages], [a[c] for _, a in group.stages],
+                                         [s[t] for s, _ in group.stages], [a[t] for _, a in group.stages],
+                                         alpha=alpha, delta=delta)
+        n_kept += int(kept.sum())
+        held = held and (not kept.any() or bool(correct[kept].mean() >= 1 - alpha))
+    return n_kept / test.size if test.size else 0.0, held
 
 
-def halves_backtest(stages: StageData, *, alpha: float = PROMOTION_ALPHA, delta: float = PROMOTION_DELTA,
-                    splits: int = PROMOTION_SPLITS, seed: int = 0) -> tuple[float, float]:
+def halves_backtest(groups: Sequence[ScoredGroup], *, alpha: float = PROMOTION_ALPHA,
+                    delta: float = PROMOTION_DELTA, splits: int = PROMOTION_SPLITS, seed: int = 0
+                    ) -> tuple[float, float]:
     """(mean coverage, share of splits where the guarantee held) over seeded random halves; the
     same seed gives the same halves to every model measured on the same items."""
-    n = stages[0][0].size if stages else 0
+    n = groups[0].rows.size if groups else 0
     if n < 2:
         return 0.0, 1.0
     results = []
     for r in range(splits):
         perm = np.random.default_rng(seed * 100_003 + r).permutation(n)
-        results.append(_half(stages, perm[: n // 2], perm[n // 2 :], alpha, delta))
+        results.append(_half(groups, perm[: n // 2], perm[n // 2 :], alpha, delta))
     return round(float(np.mean([c for c, _ in results])), 4), round(float(np.mean([h for _, h in results])), 4)
 
 
-def model_stage_data(model: RouterModel, items: Sequence[LabeledItem]) -> StageData:
-    """A stored model's chosen score on labeled items (as ``route.router_stages`` does for stored
-    examples), with each stage's agreement with the human reference."""
-    inputs = [it.item for it in items]
-    router = router_of(model) if model.score_name in LEARNED else None
-    stages = stages_of(model.score_name, inputs, router=router, order=(model.selection or {}).get("cascade_order", []))
+def _stage_data(stages: list[Stage], items: Sequence[LabeledItem]) -> StageData:
     references = np.array([it.reference for it in items], dtype=float)
     tasks = [it.item.task for it in items]
     return [(s.score, agreement(s, references, tasks)) for s in stages]
+
+
+def model_stage_data(model: RouterModel, items: Sequence[LabeledItem]) -> list[ScoredGroup]:
+    """A stored model's scores on labeled items as live routing would give them (``route.input_stages``;
+    items of sources it has no history for with its score for them), with each stage's agreement
+    with the human reference."""
+    inputs = [it.item for it in items]
+    seen = seen_sources(model)
+    unseen = np.array([domain_unseen(it.domain, seen) for it in inputs], dtype=bool)
+    groups = [ScoredGroup(~unseen, _stage_data(input_stages(model, inputs), items), model.score_name)]
+    if unseen.any():
+        stages = _stage_data(input_stages(model, inputs, unseen=True), items)
+        groups.append(ScoredGroup(unseen, stages, score_name_of(model, unseen=True), unseen=True))
+    return groups
+
+
+def calibration_groups(model: RouterModel) -> list[ScoredGroup]:
+    """A model's own held-out calibration part (the fallback) as one group, by its main score: that
+    part is drawn from the history its training part came from, so its sources have history
+    (but for a source so rare that all its items fell into the held-out part)."""
+    stages = calibration_stages(model)
+    return [ScoredGroup(np.ones(stages[0][0].size, dtype=bool), stages, model.score_name)]
 
 
 def recent_history(*, challenger: RouterModel, champion: RouterModel, items: Sequence[LabeledItem],
@@ -109,9 +149,11 @@ def recent_history(*, challenger: RouterModel, champion: RouterModel, items: Seq
     return [it for it, pk in zip(items, ids, strict=True) if pk in held_out and pk in fresh]
 
 
-def _measure(model: RouterModel, stages: StageData, seed: int) -> Measured:
-    coverage, held = halves_backtest(stages, seed=seed)
-    return Measured(model.version, model.score_name, coverage, held, int(stages[0][0].size) if stages else 0)
+def _measure(model: RouterModel, groups: list[ScoredGroup], seed: int) -> Measured:
+    coverage, held = halves_backtest(groups, seed=seed)
+    unseen = next((g for g in groups if g.unseen), None)
+    return Measured(model.version, model.score_name, coverage, held, int(groups[0].rows.size) if groups else 0,
+                    unseen.score_name if unseen else "", int(unseen.rows.sum()) if unseen else 0)
 
 
 def _reason(challenger: Measured, champion: Measured, n_recent: int, fallback: bool) -> str:
@@ -134,7 +176,7 @@ def promotion_compare(*, challenger: RouterModel, champion: RouterModel, items: 
     recent = recent_history(challenger=challenger, champion=champion, items=items, ids=ids)
     fallback = len(recent) < PROMOTION_MIN_RECENT
     if fallback:
-        ours, theirs = calibration_stages(challenger), calibration_stages(champion)
+        ours, theirs = calibration_groups(challenger), calibration_groups(champion)
     else:
         ours, theirs = model_stage_data(challenger, recent), model_stage_data(champion, recent)
     mine, other = _measure(challenger, ours, seed), _measure(champion, theirs, seed)

@@ -112,7 +112,8 @@ def test_router_promotion_falls_back_to_own_calibration_without_recent_labels(db
     p = decided.promotion
     assert (p["fallback"], p["n_recent"]) == (True, 0)
     assert p["challenger"] | {"coverage": None} == {"version": 2, "score_name": champion.score_name, "n": 236,
-                                                    "coverage": None, "held": 1.0}
+                                                    "coverage": None, "held": 1.0, "unseen_score_name": "",
+                                                    "n_unseen": 0}
     assert p["challenger"]["coverage"] == 0.0 < p["champion"]["coverage"]
     assert p["champion"]["n"] == champion.n_calibration == 236
     theirs = p["champion"]["coverage"]
