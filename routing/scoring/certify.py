@@ -132,12 +132,21 @@ def certify(scores: np.ndarray, correct: np.ndarray, *, alpha: float, delta: flo
             break
         result.threshold, result.n_kept, result.errors, result.ucb = threshold, n, errors, ucb
     if result.threshold is None:
-        first = result.steps[0]
-        result.reason = (
-            f"the strictest threshold keeps {first.n} calibration items with {first.errors} judge errors: "
-            f"upper bound {first.ucb:.3f} > alpha {alpha:.2f}"
-        )
+        result.reason = _refusal(result.steps[0], alpha=alpha, delta=delta, batch_scores=batch_scores)
     return result
+
+
+def _refusal(first: Step, *, alpha: float, delta: float, batch_scores: np.ndarray | None) -> str:
+    """Why the strictest threshold failed: the population bound, or, when that bound passed,
+    the finite-batch test that decided (quoting the bound there would read as a pass)."""
+    errors = f"{first.errors} judge error" + ("" if first.errors == 1 else "s")
+    said = f"the strictest threshold keeps {first.n} calibration items with {errors}: "
+    if batch_scores is None or first.ucb > alpha:
+        return said + f"upper bound {first.ucb:.3f} > alpha {alpha:.2f}"
+    m = int((np.nan_to_num(batch_scores, nan=-np.inf) >= first.threshold).sum())
+    p = batch_p_value(first.errors, first.n, m, alpha)
+    return said + (f"for the {m} batch items it would keep, the finite-batch test's p-value {p:.3f} "
+                   f"> delta {delta:.2f}")
 
 
 def bound_at(scores: np.ndarray, correct: np.ndarray, threshold: float, *, delta: float) -> tuple[int, int, float]:

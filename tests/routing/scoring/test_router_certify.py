@@ -91,3 +91,17 @@ def test_certify_with_batch_scores_is_stricter_than_population_bound():
     assert (population.threshold, population.n_kept) == (0.0, 300)
     assert batch.n_kept == 184 and batch.threshold == pytest.approx(scores[183])
     assert [s.passed for s in batch.steps][-1] is False
+
+
+def test_certify_refusal_names_the_finite_batch_test_when_the_population_bound_passed():
+    scores = np.linspace(1, 0, 40)
+    correct = np.array([0 if i % 20 == 19 else 1 for i in range(40)])  # errors at 19 and 39
+    cert = certify(scores, correct, alpha=0.15, delta=0.1, batch_scores=np.linspace(1, 0, 3))
+    first = cert.steps[0]
+    assert (cert.threshold, first.n, first.errors, first.passed) == (None, 30, 1, False)
+    assert first.ucb <= 0.15  # the population bound alone would have certified it
+    # 2 batch items kept, floor(0.15 * 2) + 1 = 1 batch error under the null: 2 errors among 32, and
+    # the p-value is P(at most 1 of them among the 30 calibration items) = 1 - C(30,2)/C(32,2) = 61/496.
+    assert batch_p_value(1, 30, 2, 0.15) == pytest.approx(61 / 496, abs=1e-12)
+    assert cert.reason == ("the strictest threshold keeps 30 calibration items with 1 judge error: for the 2 batch "
+                           "items it would keep, the finite-batch test's p-value 0.123 > delta 0.10")
