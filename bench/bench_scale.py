@@ -9,8 +9,10 @@ probability 0.05), each with a review task — 90% done with a review label, 1 i
 overturning the judge — the rest open.
 
 Figures: p95 over ``REQUESTS`` requests of page 1 (after 2 warm-up requests) of ``/control/`` at
-10 batches x 1,000 and 1,000 x 1,000, and of one 100k batch's page; ``/api/control/batches/`` and
-the gate filter alongside, all interleaved request by request. Warm requests read the per-batch
+10 batches x 1,000 and 1,000 x 1,000, and of one 100k batch's page; ``/api/control/batches/``, the
+gate filter and the item search by prompt text at 1M (``item_search_text_p95_ms_1m``) alongside, all
+interleaved request by request. ``search_index_100k_s``: the search's indexing task for the 100k
+batch (routing/batches/search.py), run before the pages. Warm requests read the per-batch
 figure cache (dashboard/stats.py); ``*_cold_ms_*`` is the same page right after every cached
 figure was dropped, so each batch on it is recomputed.
 Run alone: ``python bench/run.py scale``."""
@@ -29,7 +31,8 @@ from django.test import Client
 from dashboard.models import BatchStats
 from reviewers.models import ReviewerProfile
 from reviewers.roles_setup import roles_ensure
-from routing.batches.models import Batch, Domain, Example
+from routing.batches.models import Batch, Domain, Example, ExampleSearch, SearchIndexedBatch
+from routing.batches.search import example_search_backfill
 
 REQUESTS = 20
 FIXTURES = {"10k": (10, 1000), "1m": (1000, 1000), "100k": (1, 100_000)}
@@ -113,6 +116,21 @@ def _fixture_ensure(batches: int, size: int) -> None:
         cursor.execute("VACUUM ANALYZE")
 
 
+def _search_index_s(key: str) -> dict[str, float]:
+    """The item search's indexing task over the fixture (routing.batches.search). The 1M is indexed
+    once, as the fixture is built (``_search_index_1m_s`` then, about 0 on a reused fixture); the
+    100k batch is emptied from the search table and indexed again every run (``search_index_100k_s``)."""
+    if key == "100k":
+        ExampleSearch.objects.all().delete()
+        SearchIndexedBatch.objects.all().delete()
+    started = time.monotonic()
+    example_search_backfill(seconds=float("inf"))
+    seconds = round(time.monotonic() - started, 1)
+    with connection.cursor() as cursor:
+        cursor.execute("VACUUM ANALYZE routing_examplesearch")
+    return {"search_index_100k_s" if key == "100k" else f"_search_index_{key}_s": seconds}
+
+
 def _lead_client() -> Client:
     roles_ensure()
     lead, _ = User.objects.get_or_create(username="scale-lead")
@@ -157,6 +175,8 @@ def _pages(base: str) -> list[tuple[str, str, str]]:
         pages += [(f"control_center_p95_ms_{key}", key, "/control/"),
                   (f"api_control_batches_p95_ms_{key}", key, "/api/control/batches/"),
                   (f"control_center_gate_filter_p95_ms_{key}", key, "/control/?gate=hold&ordering=name")]
+    # "999" is in the prompt of one example per batch ("Question 999: ..."): 0.1% of the 1M.
+    pages.append(("item_search_text_p95_ms_1m", "1m", "/control/items/?text=999"))
     return [(figure, f"{base}_{key}", path) for figure, key, path in pages]
 
 
@@ -190,6 +210,7 @@ def run() -> dict[str, Any]:
             started = time.monotonic()
             _fixture_ensure(batches, size)
             figures[f"_scale_fixture_{key}_s"] = round(time.monotonic() - started, 1)
+            figures.update(_search_index_s(key))
             clients[f"{base}_{key}"] = _lead_client()
         figures.update(_measure(base, clients))
     finally:
