@@ -26,6 +26,8 @@ from typing import Any
 from django.contrib.auth.models import Group, User
 from django.core.management import call_command
 from django.db import connection
+from django.db.models import Value
+from django.db.models.functions import Concat
 from django.test import Client
 
 from dashboard.models import BatchStats
@@ -131,6 +133,19 @@ def _search_index_s(key: str) -> dict[str, float]:
     return {"search_index_100k_s" if key == "100k" else f"_search_index_{key}_s": seconds}
 
 
+RARE_WORD = "zebra"
+
+
+def _rare_word_ensure() -> None:
+    """Put ``RARE_WORD`` into the prompts of the newest batch's first 20 examples (once): a page
+    ordered by example id must then read past every other match-free row before it finds them."""
+    newest = Batch.objects.filter(source_name=SOURCE).order_by("-pk").first()
+    if newest is None:
+        return
+    Example.objects.filter(batch=newest, line_number__lte=20).exclude(prompt__contains=RARE_WORD).update(
+        prompt=Concat("prompt", Value(f" {RARE_WORD}")))
+
+
 def _lead_client() -> Client:
     roles_ensure()
     lead, _ = User.objects.get_or_create(username="scale-lead")
@@ -177,6 +192,8 @@ def _pages(base: str) -> list[tuple[str, str, str]]:
                   (f"control_center_gate_filter_p95_ms_{key}", key, "/control/?gate=hold&ordering=name")]
     # "999" is in the prompt of one example per batch ("Question 999: ..."): 0.1% of the 1M.
     pages.append(("item_search_text_p95_ms_1m", "1m", "/control/items/?text=999"))
+    # A rare word: in 20 prompts of the newest batch only (``_rare_word_ensure``).
+    pages.append(("item_search_rare_text_p95_ms_1m", "1m", f"/control/items/?text={RARE_WORD}"))
     return [(figure, f"{base}_{key}", path) for figure, key, path in pages]
 
 
@@ -209,6 +226,8 @@ def run() -> dict[str, Any]:
             _database_use(f"{base}_{key}")
             started = time.monotonic()
             _fixture_ensure(batches, size)
+            if key == "1m":
+                _rare_word_ensure()
             figures[f"_scale_fixture_{key}_s"] = round(time.monotonic() - started, 1)
             figures.update(_search_index_s(key))
             clients[f"{base}_{key}"] = _lead_client()

@@ -6,7 +6,7 @@ import re
 
 import pytest
 
-from hybridqc.flows.batches import batch_route
+from hybridqc.flows.batches import batch_reroute, batch_route
 from routing.batches.search import example_search_index
 from tests import factories
 
@@ -63,6 +63,21 @@ def test_item_text_search_notice_counts_down_as_batches_are_indexed(client, lead
     body, rows = _found(client, "text=frog")
     assert rows == ["indexed-0", "indexed-2", "fresh-0"]
     assert NOTICE.findall(body) == []
+
+
+def test_item_text_search_after_reimport_and_reroute(client, lead_user, ponds):
+    """A re-import that adds an example unmarks its batch (scanned until indexed again); a re-route
+    writes new decisions for the same examples: the search finds the same items."""
+    client.force_login(lead_user)
+    _batch("indexed", ["The old Frog pond", "Toads only", "a frogman's tale", "Bullfrog"])
+    batch_reroute(batch=ponds["indexed"])
+    body, rows = _found(client, "text=frog")
+    assert rows == ["indexed-0", "indexed-2", "fresh-0", "indexed-3"]
+    assert NOTICE.findall(body)[0].startswith("3 batches are still being indexed")
+    example_search_index(batch_id=ponds["indexed"].pk)
+    body, rows = _found(client, "text=frog")
+    assert rows == ["indexed-0", "indexed-2", "fresh-0", "indexed-3"]
+    assert NOTICE.findall(body)[0].startswith("2 batches are still being indexed")
 
 
 def test_item_text_search_without_text_names_no_indexing(client, lead_user, ponds):
