@@ -9,8 +9,10 @@ probability 0.05), each with a review task — 90% done with a review label, 1 i
 overturning the judge — the rest open.
 
 Figures: p95 over ``REQUESTS`` requests of page 1 (after 2 warm-up requests) of ``/control/`` at
-10 batches x 1,000 and 1,000 x 1,000, and of one 100k batch's page; ``/api/control/batches/`` and
-the gate filter alongside, all interleaved request by request. Warm requests read the per-batch
+10 batches x 1,000 and 1,000 x 1,000, and of one 100k batch's page; ``/api/control/batches/``, the
+gate filter and the item search by prompt text at 1M (``item_search_text_p95_ms_1m``) alongside, all
+interleaved request by request. ``search_index_100k_s``: the search's indexing task for the 100k
+batch (routing/batches/search.py), run before the pages. Warm requests read the per-batch
 figure cache (dashboard/stats.py); ``*_cold_ms_*`` is the same page right after every cached
 figure was dropped, so each batch on it is recomputed.
 Run alone: ``python bench/run.py scale``."""
@@ -24,12 +26,15 @@ from typing import Any
 from django.contrib.auth.models import Group, User
 from django.core.management import call_command
 from django.db import connection
+from django.db.models import Value
+from django.db.models.functions import Concat
 from django.test import Client
 
 from dashboard.models import BatchStats
 from reviewers.models import ReviewerProfile
 from reviewers.roles_setup import roles_ensure
-from routing.batches.models import Batch, Domain, Example
+from routing.batches.models import Batch, Domain, Example, ExampleSearch, SearchIndexedBatch
+from routing.batches.search import example_search_backfill
 
 REQUESTS = 20
 FIXTURES = {"10k": (10, 1000), "1m": (1000, 1000), "100k": (1, 100_000)}
@@ -113,6 +118,34 @@ def _fixture_ensure(batches: int, size: int) -> None:
         cursor.execute("VACUUM ANALYZE")
 
 
+def _search_index_s(key: str) -> dict[str, float]:
+    """The item search's indexing task over the fixture (routing.batches.search). The 1M is indexed
+    once, as the fixture is built (``_search_index_1m_s`` then, about 0 on a reused fixture); the
+    100k batch is emptied from the search table and indexed again every run (``search_index_100k_s``)."""
+    if key == "100k":
+        ExampleSearch.objects.all().delete()
+        SearchIndexedBatch.objects.all().delete()
+    started = time.monotonic()
+    example_search_backfill(seconds=float("inf"))
+    seconds = round(time.monotonic() - started, 1)
+    with connection.cursor() as cursor:
+        cursor.execute("VACUUM ANALYZE routing_examplesearch")
+    return {"search_index_100k_s" if key == "100k" else f"_search_index_{key}_s": seconds}
+
+
+RARE_WORD = "zebra"
+
+
+def _rare_word_ensure() -> None:
+    """Put ``RARE_WORD`` into the prompts of the newest batch's first 20 examples (once): a page
+    ordered by example id must then read past every other match-free row before it finds them."""
+    newest = Batch.objects.filter(source_name=SOURCE).order_by("-pk").first()
+    if newest is None:
+        return
+    Example.objects.filter(batch=newest, line_number__lte=20).exclude(prompt__contains=RARE_WORD).update(
+        prompt=Concat("prompt", Value(f" {RARE_WORD}")))
+
+
 def _lead_client() -> Client:
     roles_ensure()
     lead, _ = User.objects.get_or_create(username="scale-lead")
@@ -157,6 +190,10 @@ def _pages(base: str) -> list[tuple[str, str, str]]:
         pages += [(f"control_center_p95_ms_{key}", key, "/control/"),
                   (f"api_control_batches_p95_ms_{key}", key, "/api/control/batches/"),
                   (f"control_center_gate_filter_p95_ms_{key}", key, "/control/?gate=hold&ordering=name")]
+    # "999" is in the prompt of one example per batch ("Question 999: ..."): 0.1% of the 1M.
+    pages.append(("item_search_text_p95_ms_1m", "1m", "/control/items/?text=999"))
+    # A rare word: in 20 prompts of the newest batch only (``_rare_word_ensure``).
+    pages.append(("item_search_rare_text_p95_ms_1m", "1m", f"/control/items/?text={RARE_WORD}"))
     return [(figure, f"{base}_{key}", path) for figure, key, path in pages]
 
 
@@ -189,7 +226,10 @@ def run() -> dict[str, Any]:
             _database_use(f"{base}_{key}")
             started = time.monotonic()
             _fixture_ensure(batches, size)
+            if key == "1m":
+                _rare_word_ensure()
             figures[f"_scale_fixture_{key}_s"] = round(time.monotonic() - started, 1)
+            figures.update(_search_index_s(key))
             clients[f"{base}_{key}"] = _lead_client()
         figures.update(_measure(base, clients))
     finally:

@@ -2,10 +2,12 @@
 (``BatchDecisionFilter``) and the cross-batch item search (``ItemFilter``, the same filters and more).
 
 Every filter is a WHERE on an indexed column or an EXISTS on an indexed foreign key, except the
-text search (a scan of the prompts) and the agreement, which compares the judge's verdict with the
-example's stored reviewed reference (``Example.reviewed_reference``, written with the labels by the
-one rule, ``reviewers.references.label_reference``). Nothing is looped over in Python, so a page
-costs what its rows cost."""
+agreement, which compares the judge's verdict with the example's stored reviewed reference
+(``Example.reviewed_reference``, written with the labels by the one rule,
+``reviewers.references.label_reference``). The prompt text goes through the search table's trigram
+index on PostgreSQL (``routing.batches.selectors.prompt_contains_q``), scanning only the batches not
+indexed yet, which the page names. Nothing is looped over in Python, so a page costs what its rows
+cost."""
 
 from __future__ import annotations
 
@@ -16,6 +18,7 @@ from django.db.models import Case, Exists, F, FloatField, OuterRef, Q, QuerySet,
 
 from reviewers.models import Credential, HumanLabel
 from routing.batches.models import Batch, Example
+from routing.batches.selectors import prompt_contains_q, search_unindexed_batches
 from routing.decisions.models import RoutingDecision
 from routing.monitoring.agreement import agreement_expression
 
@@ -87,10 +90,20 @@ class ItemFilter(BatchDecisionFilter):
     batch = django_filters.ModelChoiceFilter(field_name="example__batch", queryset=Batch.objects.order_by("name"),
                                              empty_label="all")
     score = django_filters.RangeFilter(field_name="score", label="Router score (min, max)")
-    text = django_filters.CharFilter(field_name="example__prompt", lookup_expr="icontains", label="Prompt contains")
+    text = django_filters.CharFilter(method="filter_text", label="Prompt contains")
 
     class Meta(BatchDecisionFilter.Meta):
         fields: list[str] = []
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        # Batches whose prompts the text search scanned (not indexed yet): the page names their count.
+        self.unindexed_batches: list[int] = []
+
+    def filter_text(self, queryset: QuerySet[RoutingDecision], name: str, value: str) -> QuerySet[RoutingDecision]:
+        """The prompt contains the text, ignoring case."""
+        self.unindexed_batches = search_unindexed_batches()
+        return queryset.filter(prompt_contains_q(value, unindexed=self.unindexed_batches))
 
     def filter_queryset(self, queryset: QuerySet[Any]) -> QuerySet[Any]:
         # Example order unless the URL sorts: the decisions' unique example_id index serves it.

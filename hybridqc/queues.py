@@ -21,6 +21,8 @@ TASK_KINDS = {
     "routing.tasks.router_retrain_check": ROUTING,
     "routing.tasks.batch_backtest": ROUTING,
     "routing.tasks.batch_input_drift_run": ROUTING,
+    "routing.tasks.example_search_index": HOUSEKEEPING,
+    "routing.tasks.example_search_backfill": HOUSEKEEPING,
     "reviewers.tasks.review_leases_expire": HOUSEKEEPING,
     "housekeeping.sweep": HOUSEKEEPING,
     "dashboard.tasks.batch_gate_check": ROUTING,

@@ -261,6 +261,8 @@ CELERY_BEAT_SCHEDULE = {
     "review-leases-expire": {"task": "reviewers.tasks.review_leases_expire", "schedule": 60.0},
     "housekeeping-sweep": {"task": "housekeeping.sweep", "schedule": float(SWEEP_INTERVAL_SECONDS)},
     "trend-alarms-check": {"task": "dashboard.tasks.alarms_check", "schedule": 3600.0},
+    # A safety net: each import queues its own batch's search indexing when it commits.
+    "example-search-backfill": {"task": "routing.tasks.example_search_backfill", "schedule": 900.0},
 }
 
 # Cache (API throttling counters): shared Redis whenever there is one, so every web worker counts

@@ -21,6 +21,7 @@ from routing.batches.events import batch_gate_inputs_changed
 from routing.batches.models import Batch, Example
 from routing.batches.selectors import batch_domains
 from routing.batches.services import batch_status_set
+from routing.batches.tasks import example_search_index_run
 from routing.decisions.models import RoutingDecision
 from routing.decisions.pipeline import (
     batch_decide,
@@ -45,6 +46,13 @@ def batch_input_drift_queue(*, batch: Batch) -> None:
     """Queue the input drift test once the transaction commits. A broker that is down is logged
     and not raised: the import or routing it follows is committed and stands without it."""
     transaction.on_commit(partial(batch_input_drift_run.delay, batch.pk), robust=True)
+
+
+def batch_search_index_queue(*, batch: Batch) -> None:
+    """Queue the copy of the batch's prompts into the item search's index once the import commits
+    (the import itself writes no trigram index). Robust like the drift test: a lost message leaves
+    the batch scanned by the search, with its notice, until the beat's backfill indexes it."""
+    transaction.on_commit(partial(example_search_index_run.delay, batch.pk), robust=True)
 
 
 def batch_imported_drift_queue(*, batch: Batch) -> None:

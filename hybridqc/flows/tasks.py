@@ -9,7 +9,7 @@ from routing.batches.models import Batch
 from routing.ingest.import_jobs import import_job_execute
 from routing.ingest.models import ImportJob
 
-from .batches import batch_imported_drift_queue, batch_route_or_fail
+from .batches import batch_imported_drift_queue, batch_route_or_fail, batch_search_index_queue
 
 log = logging.getLogger(__name__)
 
@@ -35,12 +35,13 @@ def batch_pipeline_run(self: Task, batch_id: int) -> int:
 
 @shared_task(bind=True, acks_late=True, reject_on_worker_lost=True, **DATABASE_RETRY)
 def import_job_run(self: Task, job_id: int) -> str:
-    """Import a stored upload; on success the batch's drift test (when due) and pipeline start, as
-    after a direct import."""
+    """Import a stored upload; on success the batch's drift test (when due), search indexing and
+    pipeline start, as after a direct import."""
     job = import_job_execute(job_id=job_id, retrying=self.request.retries > 0)
     if job is None:
         return "skipped"
     if job.status == ImportJob.Status.DONE and job.batch is not None:
         batch_imported_drift_queue(batch=job.batch)
+        batch_search_index_queue(batch=job.batch)
         batch_pipeline_run.delay_on_commit(job.batch_id)
     return job.status

@@ -147,3 +147,28 @@ class Job(models.Model):
     @property
     def finished(self) -> bool:
         return self.status in (self.Status.DONE, self.Status.FAILED)
+
+
+class ExampleSearch(models.Model):
+    """An example's prompt again, in a table of its own under a trigram index (PostgreSQL), for the
+    item search. Kept apart from ``Example`` so an import writes no trigram index on its critical
+    path: a housekeeping task (``routing.batches.search``) copies a batch's prompts after the import
+    commits. Deleted with its example."""
+
+    example = models.OneToOneField(Example, on_delete=models.CASCADE, primary_key=True, related_name="+")
+    prompt = models.TextField()
+
+    def __str__(self) -> str:
+        return f"search row of example {self.example_id}"
+
+
+class SearchIndexedBatch(models.Model):
+    """A batch whose every example has its ``ExampleSearch`` row. A trigger on the examples table
+    deletes it in the transaction of any insert into the batch, so a batch is never taken as
+    indexed while it has examples the search table lacks; the search scans such batches instead."""
+
+    batch = models.OneToOneField(Batch, on_delete=models.CASCADE, primary_key=True, related_name="+")
+    indexed_at = models.DateTimeField(auto_now=True)
+
+    def __str__(self) -> str:
+        return f"batch {self.batch_id} indexed for search"

@@ -1,4 +1,4 @@
-from routing.batches.models import Batch, Domain, Example
+from routing.batches.models import Batch, Domain, Example, ExampleSearch, SearchIndexedBatch
 from routing.decisions.models import RoutingDecision, RoutingRun
 from routing.ingest.models import ImportJob
 from routing.judging.models import JudgeConfig, JudgeRun, JudgeSignals, Judgment
@@ -11,6 +11,7 @@ __all__ = [
     "Batch",
     "Domain",
     "Example",
+    "ExampleSearch",
     "ImportJob",
     "JudgeConfig",
     "JudgeRun",
@@ -20,4 +21,5 @@ __all__ = [
     "RouterModel",
     "RoutingDecision",
     "RoutingRun",
+    "SearchIndexedBatch",
 ]

@@ -25,6 +25,8 @@ EXPECTED = {
     "routing.tasks.router_retrain_check": "t-routing",
     "routing.tasks.batch_backtest": "t-routing",
     "reviewers.tasks.review_leases_expire": "t-housekeeping",
+    "routing.tasks.example_search_index": "t-housekeeping",
+    "routing.tasks.example_search_backfill": "t-housekeeping",
     "dashboard.tasks.export_job_run": "t-export",
 }
 
@@ -114,7 +116,7 @@ def test_queues_every_registered_task_has_the_delivery_and_retry_policy(settings
     """Every task of ours touches the database: a new one that forgets any part of the policy fails here."""
     app.loader.import_default_modules()
     ours = {name: task for name, task in app.tasks.items() if not name.startswith("celery.")}
-    assert len(ours) == len(queues.TASK_KINDS) == 14
+    assert len(ours) == len(queues.TASK_KINDS) == 16
     problems = {name: _policy_problems(task, default_time_limit=settings.CELERY_TASK_TIME_LIMIT,
                                        visibility_timeout=settings.CELERY_VISIBILITY_TIMEOUT)
                 for name, task in ours.items()}
