@@ -14,6 +14,9 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "hybridqc.settings")
+# Benches talk plain HTTP on loopback (test clients, gunicorn), as `make serve` runs locally: with
+# the production default every page would answer a redirect to https://.
+os.environ.setdefault("SECURE_HTTPS", "0")
 
 
 def _database_ensure() -> None:
