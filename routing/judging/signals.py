@@ -7,6 +7,7 @@ from collections import Counter, defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass
 
+from routing.batches import verdicts
 from routing.batches.models import Example
 from routing.judging.models import JudgeSignals, Judgment
 
@@ -68,7 +69,7 @@ def signals_from(judgments: Sequence[Judgment], task: str) -> Signals:
     if task == "rating":
         ratings = [float(j.rating) for j in usable if j.rating is not None]
         out.verdict_rating = statistics.median(ratings)
-        out.vote_share = sum(abs(r - out.verdict_rating) <= 0.5 for r in ratings) / len(ratings)
+        out.vote_share = sum(verdicts.ratings_agree(r, out.verdict_rating) for r in ratings) / len(ratings)
         return out
     out.verdict, out.vote_share, out.tied = _majority([j.choice for j in usable if j.choice is not None])
     out.order_consistency, out.position_biased = _order_consistency(usable)

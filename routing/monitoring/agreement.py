@@ -18,8 +18,8 @@ from django.db.models.functions import Abs
 from django.db.models.lookups import Exact, LessThanOrEqual
 
 from hybridqc.compiled_sql import expression_sql
+from routing.batches import verdicts
 from routing.batches.models import Example
-from routing.monitoring import metrics
 
 
 def agreement_expression(task: Any, human: Any, judge: Any) -> Case:
@@ -28,7 +28,7 @@ def agreement_expression(task: Any, human: Any, judge: Any) -> Case:
     task, human, judge = (F(v) if isinstance(v, str) else v for v in (task, human, judge))
     return Case(
         When(Exact(task, Value(Example.Task.RATING.value)),
-             then=LessThanOrEqual(Abs(human - judge, output_field=FloatField()), Value(metrics.RATING_TOLERANCE))),
+             then=LessThanOrEqual(Abs(human - judge, output_field=FloatField()), Value(verdicts.RATING_TOLERANCE))),
         default=Exact(human, judge),
         output_field=BooleanField(),
     )
@@ -49,5 +49,5 @@ def _compiled(vendor: str, tolerance: float, task: str, human: str, judge: str) 
 def agreement_sql(task: str, human: str, judge: str) -> tuple[str, list[Any]]:
     """``agreement_expression`` as SQL on the columns (SQL text without parameters) ``task``,
     ``human`` and ``judge``, with its parameters; compiled once per columns and backend."""
-    sql, params = _compiled(connection.vendor, metrics.RATING_TOLERANCE, task, human, judge)
+    sql, params = _compiled(connection.vendor, verdicts.RATING_TOLERANCE, task, human, judge)
     return sql, list(params)

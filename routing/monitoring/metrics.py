@@ -8,6 +8,8 @@ from collections.abc import Sequence
 from fractions import Fraction
 from typing import Any, NamedTuple
 
+from routing.batches import verdicts
+
 
 class Rate(NamedTuple):
     """A proportion with its Wilson 95% interval; ``value`` is None when n == 0."""
@@ -100,11 +102,6 @@ def weighted_rate_of_sums(sums: WeightSums) -> WeightedRate:
     return WeightedRate(sums.hits, sums.n, value, low, high, n_eff)
 
 
-# How far apart two ratings may be and still agree: the one constant of the agreement rule, read
-# by ``labels_agree`` and by its SQL form (``routing.monitoring.agreement``) alike.
-RATING_TOLERANCE = 0.5
-
-
 def labels_agree(task: str, human: float | None, judge: float | None) -> bool | None:
     """Whether a human and a judge verdict agree; None when either is missing.
     Pairwise: the same choice (tie counts as its own verdict). Rating: within half a point.
@@ -113,7 +110,7 @@ def labels_agree(task: str, human: float | None, judge: float | None) -> bool | 
     if human is None or judge is None:
         return None
     if task == "rating":
-        return abs(float(human) - float(judge)) <= RATING_TOLERANCE
+        return verdicts.ratings_agree(human, judge)
     return int(human) == int(judge)
 
 

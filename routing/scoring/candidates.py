@@ -25,6 +25,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from routing.batches import verdicts
 from routing.judging.signals import Signals
 from routing.scoring.vectorized import ItemInput
 
@@ -199,5 +200,5 @@ def agreement(stage: Stage, references: np.ndarray, tasks: Sequence[str]) -> np.
     verdict = stage.verdict
     rating = np.array([t == "rating" for t in tasks], dtype=bool)
     with np.errstate(invalid="ignore"):
-        same = np.where(rating, np.abs(verdict - references) <= 0.5, verdict == references)
+        same = np.where(rating, np.abs(verdict - references) <= verdicts.RATING_TOLERANCE, verdict == references)
     return (same & np.isfinite(verdict)).astype(int)

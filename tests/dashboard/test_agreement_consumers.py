@@ -1,11 +1,12 @@
 """The agreement rule has one definition: the control center's rates, the trends' SQL, the decision
-filter and ``labels_agree`` all follow ``routing.monitoring.metrics.RATING_TOLERANCE``, so changing
-it changes every consumer."""
+filter, ``labels_agree``, the judge's vote share and the candidates' agreement with the reference
+all follow ``routing.batches.verdicts.RATING_TOLERANCE``, so changing it changes every consumer."""
 
 from __future__ import annotations
 
 import datetime
 
+import numpy as np
 import pytest
 
 from dashboard.aggregates import rates_by_batch
@@ -14,9 +15,13 @@ from dashboard.trends import trend_periods
 from hybridqc.flows.batches import batch_route
 from reviewers.models import HumanLabel, ReviewTask
 from reviewers.services import example_reference_refresh
+from routing.batches import verdicts
 from routing.batches.models import Batch
 from routing.decisions.models import RoutingDecision
+from routing.judging.models import Judgment
+from routing.judging.signals import signals_from
 from routing.monitoring import metrics
+from routing.scoring.candidates import Stage, agreement
 from tests import factories
 
 REVIEWER_RATINGS = [7.5, 6.0, 7.0]  # the judge rates 7 each time
@@ -56,9 +61,15 @@ def _consumers(batch: Batch) -> tuple[list[float], tuple[float, int], tuple[int,
     (0.25, [7.0], [False, False, True]),
 ])
 def test_changing_the_rating_tolerance_changes_every_consumer(rated, monkeypatch, tolerance, agreeing, python):
-    monkeypatch.setattr(metrics, "RATING_TOLERANCE", tolerance)
+    monkeypatch.setattr(verdicts, "RATING_TOLERANCE", tolerance)
     by_filter, by_trends, by_control_center, by_python = _consumers(rated)
     assert by_filter == agreeing
     assert by_trends == (len(agreeing) / 3, 3)
     assert by_control_center == (len(agreeing), 3)
     assert by_python == python
+    # The same ratings as three judge votes: their median is 7, and the vote share is the share
+    # within the tolerance of it; as the router's references, the agreement of a verdict of 7.
+    votes = [Judgment(judge="j", rating=r, sample=i) for i, r in enumerate(REVIEWER_RATINGS)]
+    assert signals_from(votes, "rating").vote_share == len(agreeing) / 3
+    stage = Stage(score=np.ones(3), verdict=np.full(3, 7.0))
+    assert agreement(stage, np.array(REVIEWER_RATINGS), ["rating"] * 3).tolist() == [int(p) for p in python]
