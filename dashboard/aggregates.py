@@ -25,7 +25,7 @@ from django.db.models import Count, Q
 from reviewers.models import ReviewTask
 from routing.batches.models import Example
 from routing.decisions.models import RoutingDecision
-from routing.monitoring.agreement import agreement_sql
+from routing.monitoring.agreement import agreement_sql, judge_verdict_sql
 from routing.monitoring.metrics import Rate, WeightedRate, rate, weighted_rate
 
 
@@ -51,13 +51,17 @@ def _placeholders(ids: Sequence[int]) -> str:
 # have a reviewed reference (stored on the example by ``reviewers.services.references``, from the
 # one rule) and a judge verdict, and whether the two agree (``agree``: the agreement rule's one SQL
 # form, ``routing.monitoring.agreement.agreement_expression``, compiled on these columns).
-_JUDGE_SQL = "CASE WHEN e.task = 'rating' THEN d.judge_rating ELSE d.judge_verdict END"
+# The judge's verdict (``judge``) is the rule's one SQL form too (``judge_verdict_expression``); the
+# inner query names it once, so the outer one can test and compare it.
 _REVIEWED_SQL = """
-SELECT e.batch_id, d.example_id, d.route, d.audit, d.audit_probability, e.task, e.reviewed_reference AS v,
-       {judge} AS judge, {agree} AS agree
-FROM {decision} d JOIN {example} e ON e.id = d.example_id
-WHERE {scope} AND (d.route = 'human' OR d.audit = %s) AND e.reviewed_reference IS NOT NULL
-  AND ({judge}) IS NOT NULL
+SELECT r.batch_id, r.example_id, r.route, r.audit, r.audit_probability, r.task, r.v, r.judge, {agree} AS agree
+FROM (
+    SELECT e.batch_id, d.example_id, d.route, d.audit, d.audit_probability, e.task, e.reviewed_reference AS v,
+           {judge} AS judge
+    FROM {decision} d JOIN {example} e ON e.id = d.example_id
+    WHERE {scope} AND (d.route = 'human' OR d.audit = %s) AND e.reviewed_reference IS NOT NULL
+) r
+WHERE r.judge IS NOT NULL
 """
 
 
@@ -65,10 +69,11 @@ def reviewed_sql(scope: str) -> tuple[str, list[Any]]:
     """The reviewed decisions of the examples ``scope`` (SQL on ``e``) admits, and the parameters
     that come first (the agreement's); then come the scope's, then True (the audit flag). Columns:
     batch, example, route, audit, audit probability, task, reference, judge, agree."""
-    agree, params = agreement_sql("e.task", "e.reviewed_reference", f"({_JUDGE_SQL})")
+    agree, agree_params = agreement_sql("r.task", "r.v", "r.judge")
+    judge, judge_params = judge_verdict_sql("e.task", "d.judge_rating", "d.judge_verdict")
     sql = _REVIEWED_SQL.format(decision=RoutingDecision._meta.db_table, example=Example._meta.db_table,
-                               scope=scope, judge=_JUDGE_SQL, agree=agree)
-    return sql, params
+                               scope=scope, judge=judge, agree=agree)
+    return sql, [*agree_params, *judge_params]
 
 
 def reviewed_rows(batch_ids: Sequence[int]) -> list[Reviewed]:

@@ -14,13 +14,14 @@ from __future__ import annotations
 from typing import Any
 
 import django_filters
-from django.db.models import Case, Exists, F, FloatField, OuterRef, Q, QuerySet, When
+from django.db.models import Case, Exists, F, OuterRef, Q, QuerySet
+from django.db.models.lookups import IsNull
 
 from reviewers.models import Credential, HumanLabel
-from routing.batches.models import Batch, Example
+from routing.batches.models import Batch
 from routing.batches.selectors import prompt_contains_q, search_unindexed_batches
 from routing.decisions.models import RoutingDecision
-from routing.monitoring.agreement import agreement_expression
+from routing.monitoring.agreement import agreement_expression, judge_verdict_expression
 
 from .filters import DecisionFilter
 
@@ -28,9 +29,8 @@ AGREEMENT = [("agree", "agree"), ("disagree", "disagree"), ("unreviewed", "no re
 
 
 def judge_value() -> Case:
-    """The judge's verdict in the example's terms: its rating for a rating task, else its choice."""
-    return Case(When(example__task=Example.Task.RATING, then=F("judge_rating")), default=F("judge_verdict"),
-                output_field=FloatField())
+    """The judge's verdict in the example's terms (``judge_verdict_expression``, the one rule)."""
+    return judge_verdict_expression("example__task", "judge_rating", "judge_verdict")
 
 
 def agree_q() -> Q:
@@ -40,8 +40,7 @@ def agree_q() -> Q:
 
 
 def judged_q() -> Q:
-    return Q(example__task=Example.Task.RATING, judge_rating__isnull=False) | (
-        ~Q(example__task=Example.Task.RATING) & Q(judge_verdict__isnull=False))
+    return Q(IsNull(judge_value(), False))
 
 
 class CredentialField(django_filters.fields.ModelChoiceField):

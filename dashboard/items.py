@@ -20,6 +20,7 @@ from routing.batches.models import Example
 from routing.decisions.models import RoutingDecision
 from routing.decisions.risk_groups import domain_risk
 from routing.judging.models import Judgment
+from routing.monitoring.agreement import judge_verdict_value
 from routing.monitoring.metrics import labels_agree
 
 
@@ -73,7 +74,7 @@ def reference_basis(labels: Sequence[HumanLabel], task: str) -> tuple[float | No
 def decision_judge_value(decision: RoutingDecision | None, task: str) -> float | None:
     if decision is None:
         return None
-    return decision.judge_rating if task == Example.Task.RATING else decision.judge_verdict
+    return judge_verdict_value(task, decision.judge_rating, decision.judge_verdict)
 
 
 def decision_certification(example: Example, decision: RoutingDecision | None) -> dict[str, Any] | None:

@@ -46,6 +46,34 @@ def _compiled(vendor: str, tolerance: float, task: str, human: str, judge: str) 
     return sql, tuple(params)
 
 
+def judge_verdict_expression(task: Any, rating: Any, choice: Any) -> Case:
+    """The judge's verdict in the example's terms: its rating for a rating task, else its choice
+    (each a field name or an expression). ``judge_verdict_value`` is the same rule in memory."""
+    task, rating, choice = (F(v) if isinstance(v, str) else v for v in (task, rating, choice))
+    return Case(When(Exact(task, Value(Example.Task.RATING.value)), then=rating), default=choice,
+                output_field=FloatField())
+
+
+def judge_verdict_value(task: str, rating: float | None, choice: float | None) -> float | None:
+    return rating if task == Example.Task.RATING else choice
+
+
+def judge_verdict_sql(task: str, rating: str, choice: str) -> tuple[str, list[Any]]:
+    """``judge_verdict_expression`` as SQL on the columns (SQL text) ``task``, ``rating`` and
+    ``choice``, with its parameters; compiled once per columns and backend."""
+    sql, params = _judge_compiled(connection.vendor, task, rating, choice)
+    return sql, list(params)
+
+
+@functools.lru_cache(maxsize=64)
+def _judge_compiled(vendor: str, task: str, rating: str, choice: str) -> tuple[str, tuple[Any, ...]]:
+    columns: list[Expression] = [RawSQL(task, (), output_field=CharField()),  # noqa: S611 - column names
+                                 RawSQL(rating, (), output_field=FloatField()),  # noqa: S611
+                                 RawSQL(choice, (), output_field=FloatField())]  # noqa: S611
+    sql, params = expression_sql(judge_verdict_expression(*columns), Example)
+    return sql, tuple(params)
+
+
 def agreement_sql(task: str, human: str, judge: str) -> tuple[str, list[Any]]:
     """``agreement_expression`` as SQL on the columns (SQL text without parameters) ``task``,
     ``human`` and ``judge``, with its parameters; compiled once per columns and backend."""

@@ -179,7 +179,8 @@ def test_no_pipeline_import_measures_drift_against_the_active_router(db, eager_t
     with django_capture_on_commit_callbacks(execute=True):
         other = _import_no_pipeline(tmp_path, "pandalm-file", factories.shuffled_lines("pandalm.jsonl", seed=2)[:150])
         same = _import_no_pipeline(tmp_path, "llmbar-file", history[:150])
-    assert task_runs == ["routing.tasks.batch_input_drift_run"] * 2
+    # Each import measures its drift, then queues its prompts' search indexing (on commit).
+    assert task_runs == ["routing.tasks.batch_input_drift_run", "routing.tasks.example_search_index"] * 2
     assert not RoutingDecision.objects.filter(example__batch__in=[other, same]).exists()
     other.refresh_from_db()
     same.refresh_from_db()
@@ -207,7 +208,7 @@ def test_no_pipeline_import_without_a_router_or_judgments_leaves_drift_to_routin
     task_runs.clear()
     with django_capture_on_commit_callbacks(execute=True):
         no_judgments = _import_no_pipeline(tmp_path, "no-judgments", unjudged)
-    assert task_runs == []
+    assert task_runs == ["routing.tasks.example_search_index"]  # no drift measured, only the search indexing
     assert (no_router.input_drift, Batch.objects.get(pk=no_judgments.pk).input_drift) == (None, None)
 
 
@@ -250,7 +251,7 @@ def test_import_job_measures_drift_at_its_end_and_routing_by_the_same_router_doe
     with django_capture_on_commit_callbacks(execute=True):
         import_job_run.delay(job.pk)
     assert sorted(task_runs) == ["hybridqc.flows.tasks.batch_pipeline_run", "hybridqc.flows.tasks.import_job_run",
-                                 "routing.tasks.batch_input_drift_run"]
+                                 "routing.tasks.batch_input_drift_run", "routing.tasks.example_search_index"]
     batch = Batch.objects.get(name="from-job")
     assert RoutingDecision.objects.filter(example__batch=batch).count() == 60
     assert (batch.input_drift["router"], batch.input_drift["examples"], batch.input_drift["n_batch"]) == (

@@ -15,7 +15,7 @@ from hypothesis import strategies as st
 
 from hybridqc.compiled_sql import expression_sql
 from routing.batches.models import Example
-from routing.monitoring.agreement import agreement_expression, agreement_sql
+from routing.monitoring.agreement import agreement_expression, agreement_sql, judge_verdict_sql, judge_verdict_value
 from routing.monitoring.metrics import labels_agree
 
 pytestmark = pytest.mark.django_db
@@ -72,3 +72,17 @@ def test_agreement_sql_and_python_agree_on_generated_verdicts(verdicts):
 def test_agreement_sql_hand_computed_cases(task, human, judge, agree):
     assert _compiled_on_columns(task, human, judge) is agree
     assert labels_agree(task, human, judge) is agree
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize(("task", "rating", "choice", "expected"), [
+    ("rating", 7.5, 1.0, 7.5), ("rating", None, 1.0, None), ("pairwise", 7.5, 2.0, 2.0), ("pairwise", 3.0, None, None),
+])
+def test_judge_verdict_sql_and_value_pick_the_same_column(task, rating, choice, expected):
+    sql, params = judge_verdict_sql("t.task", "t.rating", "t.choice")
+    with connection.cursor() as cursor:
+        cursor.execute(f"SELECT {sql} FROM (SELECT %s AS task, CAST(%s AS DOUBLE PRECISION) AS rating, "  # noqa: S608
+                       f"CAST(%s AS DOUBLE PRECISION) AS choice) t", [*params, task, rating, choice])
+        [(by_sql,)] = cursor.fetchall()
+    assert by_sql == expected
+    assert judge_verdict_value(task, rating, choice) == expected
