@@ -53,10 +53,11 @@ def test_batch_import_stores_labels_and_queues_routing_only_when_asked(db, djang
     items = factories.jsonl([factories.pairwise_item(i) for i in range(3)])
     with django_capture_on_commit_callbacks() as queued:
         result = batch_import(batch_name="quiet", lines=items)
-    assert (result.created, result.human_labels, len(queued)) == (3, 3, 0)
+    # Every import queues its prompts' search indexing; only a routed one queues its pipeline too.
+    assert (result.created, result.human_labels, len(queued)) == (3, 3, 1)
     with django_capture_on_commit_callbacks() as queued:
         batch_import(batch_name="routed", lines=items, route=True)
-    assert len(queued) == 1
+    assert len(queued) == 2
     assert HumanLabel.objects.filter(example__batch__name="routed", source=HumanLabel.Source.IMPORT).count() == 3
 
 

@@ -9,7 +9,7 @@ from hybridqc.celery import app
 def test_tasks_every_routed_name_is_a_registered_task():
     app.loader.import_default_modules()
     routed = {name for name in queues.TASK_KINDS if name.startswith("routing.")}
-    assert len(routed) == 6
+    assert len(routed) == 8
     assert routed - set(app.tasks) == set()
 
 
@@ -23,4 +23,6 @@ def test_tasks_each_task_runs_from_its_package():
         "routing.tasks.router_retrain_check": "routing.training.tasks",
         "routing.tasks.batch_backtest": "routing.training.tasks",
         "routing.tasks.batch_input_drift_run": "routing.monitoring.tasks",
+        "routing.tasks.example_search_index": "routing.batches.tasks",
+        "routing.tasks.example_search_backfill": "routing.batches.tasks",
     }
