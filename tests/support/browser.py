@@ -19,5 +19,8 @@ def login(page: Any, base_url: str, username: str, *, next_path: str = "", passw
     page.click("[type=submit]")
     if expect_refusal:
         page.wait_for_load_state("load")
-    else:
-        page.wait_for_url(lambda url: form not in url)
+        return
+    page.wait_for_url(lambda url: form not in url)
+    # A reviewer's start page claims their next item by a POST its script sends once the page has
+    # loaded: wait until that has answered, or a claim the test makes next races it (two leases).
+    page.wait_for_load_state("networkidle")
