@@ -343,8 +343,9 @@ def _route_open(batch: Batch, model: RouterModel, examples: Sequence[Example], d
     plan.score_name, plan.seen_sources = model.score_name, seen_sources(model)
     unseen = any(domain_unseen(e.domain.path, plan.seen_sources) for e in examples)
     plan.unseen_score_name = score_name_of(model, unseen=True) if plan.seen_sources is not None else ""
-    stages = router_stages(model, examples, batch.primary_judge)
-    unseen_stages = router_stages(model, examples, batch.primary_judge, unseen=True) if unseen else None
+    inputs = example_inputs(examples, batch.primary_judge)  # one read of the judgments for both scores
+    stages = input_stages(model, inputs)
+    unseen_stages = input_stages(model, inputs, unseen=True) if unseen else None
     open_ = _open_decisions(decisions, stages)
     if batch.routing_mode == Batch.Mode.BUDGET:
         n_rule = len(decisions) - len(open_)  # rule-routed items use up capacity first
