@@ -151,6 +151,23 @@ def queue_state(reviewer: ReviewerProfile) -> QueueState:
         return _state_of(cursor.fetchone())
 
 
+def _reviewer_lock_join() -> str:
+    """Lock the reviewer's profile row until the claim's transaction ends, so two claims of one
+    reviewer (two tabs) take turns. This statement's snapshot predates the wait, so its held lease
+    may be stale for the second claim; the statements after it see the first claim's lease
+    (``_no_lease_sql``). NO KEY UPDATE: a label's foreign key check (KEY SHARE) is not held up."""
+    if not connection.features.has_select_for_update:  # SQLite: one writer at a time anyway
+        return ""
+    return f"CROSS JOIN (SELECT p.id FROM {_table(ReviewerProfile)} p WHERE p.id = %s FOR NO KEY UPDATE) lk "  # noqa: S608
+
+
+def _no_lease_sql() -> str:
+    """Whether the reviewer holds no lease (parameters: reviewer, leased), read when a claim is
+    about to lease: a concurrent claim of theirs that held the reviewer's lock may have leased one
+    after this claim's first read."""
+    return f"NOT EXISTS (SELECT 1 FROM {_table(ReviewTask)} h WHERE h.assignee_id = %s AND h.status = %s)"  # noqa: S608
+
+
 def claim_inputs(reviewer: ReviewerProfile, now: datetime) -> tuple[list[Credential], QueueState]:
     """``credentials_valid`` and ``queue_state`` in one statement: what every claim reads first.
     The state is one row, joined to each credential (or to none: one row without a credential)."""
@@ -158,10 +175,11 @@ def claim_inputs(reviewer: ReviewerProfile, now: datetime) -> tuple[list[Credent
     state_sql, state_params = _state_sql(reviewer)
     sql = (
         f"SELECT s.today, s.total, s.gold, s.held_id, c.* FROM ({state_sql}) s "  # noqa: S608 - names only
-        f"LEFT JOIN ({cred_sql}) c ON 1 = 1 ORDER BY c.domain_prefix, c.id"
+        f"{_reviewer_lock_join()}LEFT JOIN ({cred_sql}) c ON 1 = 1 ORDER BY c.domain_prefix, c.id"
     )
+    lock_params = [reviewer.pk] if connection.features.has_select_for_update else []
     with connection.cursor() as cursor:
-        cursor.execute(sql, [*state_params, *cred_params])
+        cursor.execute(sql, [*state_params, *lock_params, *cred_params])
         rows = cursor.fetchall()
     credentials = [_instance(Credential, "c", row[4:]) for row in rows if row[4] is not None]
     return credentials, _state_of(rows[0][:4])
@@ -255,9 +273,10 @@ def _take_sql(
         params += [*scope_params, Kind.GOLD.value, reviewer.pk, reviewer.pk, *tier_params]
     sql = (
         f"UPDATE {_table(ReviewTask)} SET status = %s, assignee_id = %s, claimed_at = %s, "  # noqa: S608
-        f"lease_expires_at = %s WHERE id = COALESCE({', '.join(subqueries)}) RETURNING *"
+        f"lease_expires_at = %s WHERE {_no_lease_sql()} AND id = COALESCE({', '.join(subqueries)}) RETURNING *"
     )
-    return sql, [Status.LEASED.value, reviewer.pk, db_value(now), db_value(expires), *params]
+    guard = [reviewer.pk, Status.LEASED.value]
+    return sql, [Status.LEASED.value, reviewer.pk, db_value(now), db_value(expires), *guard, *params]
 
 
 def pool_take(
@@ -303,7 +322,7 @@ def pool_take_counted(
 
 def gold_candidates(*, reviewer: ReviewerProfile, credentials: Sequence[Credential]) -> list[int]:
     """Ids of gold examples in the reviewer's domains that they have neither labeled nor hold a
-    task on, in id order."""
+    task on, in id order; none while they hold a lease (see ``_no_lease_sql``)."""
     if not credentials:
         return []
     scope, params = _paths_sql(credentials, levels=False)
@@ -312,10 +331,10 @@ def gold_candidates(*, reviewer: ReviewerProfile, credentials: Sequence[Credenti
         f"WHERE ({scope}) AND e.is_gold = %s "
         f"AND e.id NOT IN (SELECT l.example_id FROM {_table(HumanLabel)} l WHERE l.reviewer_id = %s) "
         f"AND e.id NOT IN (SELECT h.example_id FROM {_table(ReviewTask)} h WHERE h.assignee_id = %s) "
-        "ORDER BY e.id"
+        f"AND {_no_lease_sql()} ORDER BY e.id"
     )
     with connection.cursor() as cursor:
-        cursor.execute(sql, [*params, True, reviewer.pk, reviewer.pk])
+        cursor.execute(sql, [*params, True, reviewer.pk, reviewer.pk, reviewer.pk, Status.LEASED.value])
         return [row[0] for row in cursor.fetchall()]
 
 

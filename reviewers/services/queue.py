@@ -28,6 +28,7 @@ from .pool import (
     pool_take,
     pool_take_counted,
     pool_takeable,
+    queue_state,
     task_load,
     task_lock,
     task_lock_public,
@@ -152,10 +153,26 @@ def _claim(
     gold = gold_task_claim(reviewer=reviewer, credentials=credentials, lease=lease_duration(), counts=counts)
     if gold is not None:
         return gold, None
+    return _pool_claim(reviewer, credentials, now, counted)
+
+
+def _pool_claim(
+    reviewer: ReviewerProfile, credentials: Sequence[Credential], now: datetime, counted: bool
+) -> tuple[ReviewTask | None, int | None]:
+    """A lease from the pool. It is refused while the reviewer holds one: a concurrent claim of
+    theirs (another tab) leased it after this claim first read its state, so this claim hands
+    back that same lease, read again (one more statement, only when the pool gave nothing)."""
     expires = now + lease_duration()
     if counted:
-        return pool_take_counted(reviewer=reviewer, credentials=credentials, now=now, expires=expires)
-    return pool_take(reviewer=reviewer, credentials=credentials, now=now, expires=expires), None
+        task, takeable = pool_take_counted(reviewer=reviewer, credentials=credentials, now=now, expires=expires)
+    else:
+        task, takeable = pool_take(reviewer=reviewer, credentials=credentials, now=now, expires=expires), None
+    if task is not None:
+        return task, takeable
+    held_id = queue_state(reviewer).held_id
+    if held_id is None:
+        return None, takeable
+    return _held_keep(reviewer=reviewer, task_id=held_id, credentials=credentials, now=now), None
 
 
 def review_task_claim(*, reviewer: ReviewerProfile) -> ReviewTask | None:
@@ -165,11 +182,13 @@ def review_task_claim(*, reviewer: ReviewerProfile) -> ReviewTask | None:
     it; a reviewer who labeled the example already never gets it again. One lease at a time:
     a reviewer who holds one gets it back (renewed), so a reload shows the same item."""
     now = timezone.now()
-    # Valid credentials are those of active reviewers: a paused reviewer has none.
-    credentials, state = claim_inputs(reviewer, now)
-    if not credentials:
-        return None
-    return _claim(reviewer, credentials, state, now, counted=False)[0]
+    # One transaction: claim_inputs locks the reviewer's row for it, so their claims take turns.
+    with transaction.atomic(savepoint=False):
+        # Valid credentials are those of active reviewers: a paused reviewer has none.
+        credentials, state = claim_inputs(reviewer, now)
+        if not credentials:
+            return None
+        return _claim(reviewer, credentials, state, now, counted=False)[0]
 
 
 def queue_left_count(
@@ -206,10 +225,11 @@ def review_task_next(*, reviewer: ReviewerProfile) -> NextItem:
     """``review_task_claim`` and the "N left" count after it, from one read of the reviewer's
     credentials and label counts (the item page after every submit shows both)."""
     now = timezone.now()
-    credentials, state = claim_inputs(reviewer, now)
-    if not credentials:
-        return NextItem(task=None, left=0)
-    task, takeable = _claim(reviewer, credentials, state, now, counted=True)
+    with transaction.atomic(savepoint=False):  # the reviewer's lock, as in review_task_claim
+        credentials, state = claim_inputs(reviewer, now)
+        if not credentials:
+            return NextItem(task=None, left=0)
+        task, takeable = _claim(reviewer, credentials, state, now, counted=True)
     # The claim wrote no label, so the day's count read before it still holds.
     left = queue_left_count(reviewer=reviewer, credentials=credentials, today=state.today,
                             holding=task is not None, now=now, takeable=takeable)

@@ -62,3 +62,41 @@ def test_concurrent_claims_never_double_assign(transactional_db, settings):
     assert all(owner[task_id] == rev for task_id, rev in labels.values_list("task_id", "reviewer_id"))
     assert ReviewTask.objects.exclude(status="done").count() == 0
     assert len({rev for _, rev in claims}) > 1
+
+
+ROUNDS = 30
+
+
+def _claim_once(reviewer, results: list, errors: list[BaseException], start: threading.Barrier) -> None:
+    try:
+        start.wait()
+        task = review_task_claim(reviewer=reviewer)
+        results.append(task.pk if task is not None else None)
+    except BaseException as exc:  # reported by the test thread
+        errors.append(exc)
+    finally:
+        connection.close()
+
+
+def test_same_reviewer_claiming_twice_at_once_holds_one_lease(transactional_db):
+    """Two tabs of one reviewer claim at the same moment: both get the same single lease."""
+    reviewer = profile("tabs")
+    examples = make_examples(2 * ROUNDS)
+    ReviewTask.objects.bulk_create([ReviewTask(example=e, kind="routed", status="open") for e in examples])
+    doubled = []
+    for round_ in range(ROUNDS):
+        results: list[int | None] = []
+        errors: list[BaseException] = []
+        start = threading.Barrier(2)
+        threads = [threading.Thread(target=_claim_once, args=(reviewer, results, errors, start)) for _ in range(2)]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join(timeout=60)
+        assert errors == []
+        leased = list(ReviewTask.objects.filter(assignee=reviewer, status="leased").values_list("pk", flat=True))
+        if len(leased) != 1 or results != [leased[0], leased[0]]:
+            doubled.append((round_, leased, results))
+        # The round's lease is labeled, so the next round claims afresh.
+        ReviewTask.objects.filter(assignee=reviewer, status="leased").update(status="done")
+    assert doubled == []
