@@ -150,13 +150,15 @@ class Job(models.Model):
 
 
 class ExampleSearch(models.Model):
-    """An example's prompt again, in a table of its own under a trigram index (PostgreSQL), for the
-    item search. Kept apart from ``Example`` so an import writes no trigram index on its critical
+    """An example's prompt and response texts again, in a table of its own under trigram indexes
+    (PostgreSQL), for the item search. Kept apart from ``Example`` so an import writes no trigram index on its critical
     path: a housekeeping task (``routing.batches.search``) copies a batch's prompts after the import
     commits. Deleted with its example."""
 
     example = models.OneToOneField(Example, on_delete=models.CASCADE, primary_key=True, related_name="+")
     prompt = models.TextField()
+    # The responses' strings, one per line (SQL ``routing_responses_text``, migration 0022).
+    responses = models.TextField()
 
     def __str__(self) -> str:
         return f"search row of example {self.example_id}"

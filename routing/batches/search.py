@@ -1,8 +1,9 @@
-"""The item search's index of prompts (PostgreSQL): a housekeeping task copies a batch's prompts
-into ``ExampleSearch`` (under a trigram GIN index) after its import commits, so the import writes
-no trigram index, then marks the batch (``SearchIndexedBatch``); until then the search scans that
-batch's prompts. Idempotent: rows go in with ON CONFLICT DO NOTHING, so a redelivery or a second
-run writes nothing twice. SQLite (the demo) keeps no index: its search always scans."""
+"""The item search's index of prompts and responses (PostgreSQL): a housekeeping task copies a
+batch's prompts and response texts (SQL ``routing_responses_text``, migration 0022) into
+``ExampleSearch`` (under trigram GIN indexes) after its import commits, so the import writes no
+trigram index, then marks the batch (``SearchIndexedBatch``); until then the search scans that
+batch. Idempotent: rows go in with ON CONFLICT DO NOTHING, so a redelivery or a second run writes
+nothing twice. SQLite (the demo) keeps no index: its search always scans."""
 
 from __future__ import annotations
 
@@ -19,19 +20,20 @@ SEARCH_CHUNK = 20_000
 
 _CHUNK_SQL = """
 WITH chunk AS (
-    SELECT id, line_number, prompt FROM routing_example
+    SELECT id, line_number, prompt, responses FROM routing_example
     WHERE batch_id = %(batch)s AND (line_number, id) > (%(line)s, %(id)s)
     ORDER BY line_number, id LIMIT %(size)s
 ), written AS (
-    INSERT INTO routing_examplesearch (example_id, prompt) SELECT id, prompt FROM chunk
+    INSERT INTO routing_examplesearch (example_id, prompt, responses)
+    SELECT id, prompt, routing_responses_text(responses) FROM chunk
     ON CONFLICT (example_id) DO NOTHING RETURNING 1
 )
 SELECT c.line_number, c.id, (SELECT count(*) FROM written) FROM chunk c ORDER BY c.line_number DESC, c.id DESC LIMIT 1
 """
 # Under the batch's exclusive lock: whatever an import committed while the chunks were copied.
 _REST_SQL = """
-INSERT INTO routing_examplesearch (example_id, prompt)
-SELECT e.id, e.prompt FROM routing_example e
+INSERT INTO routing_examplesearch (example_id, prompt, responses)
+SELECT e.id, e.prompt, routing_responses_text(e.responses) FROM routing_example e
 WHERE e.batch_id = %(batch)s AND NOT EXISTS (SELECT 1 FROM routing_examplesearch s WHERE s.example_id = e.id)
 ON CONFLICT (example_id) DO NOTHING
 """

@@ -7,9 +7,11 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from datetime import datetime
+from typing import Any
 
 from django.db import connection
-from django.db.models import Exists, OuterRef, Q, QuerySet
+from django.db.models import Exists, Func, OuterRef, Q, QuerySet, TextField
+from django.db.models.functions import Cast
 
 from routing.batches.labels import label_source
 from routing.batches.models import Batch, Domain, Example, ExampleSearch, SearchIndexedBatch
@@ -54,19 +56,34 @@ def search_unindexed_batches() -> list[int]:
     return list(Batch.objects.filter(~Exists(marked)).order_by("pk").values_list("pk", flat=True))
 
 
-def prompt_contains_q(text: str, *, unindexed: list[int], field: str = "example_id") -> Q:
-    """A condition on ``field`` (an example id): the example's prompt contains ``text``, ignoring
-    case (Django's icontains: UPPER(prompt) LIKE UPPER('%text%'), with % and _ taken literally).
+class ResponsesText(Func):
+    """An example's response texts, one per line: the SQL function the search table's copy uses
+    (``routing_responses_text``, migration 0022), so a scanned batch matches as an indexed one. SQLite
+    (the demo) has no such function: it reads the stored JSON, near enough for a substring."""
 
-    On PostgreSQL the search table answers through its trigram index on UPPER(prompt), and the
-    prompts of the ``unindexed`` batches (``search_unindexed_batches``) are scanned: a batch whose
-    indexing has not run yet is searched all the same, only slower. SQLite scans every prompt."""
+    function = "routing_responses_text"
+    output_field = TextField()
+
+    def as_sqlite(self, compiler: Any, connection: Any, **extra: Any) -> Any:
+        return Cast(self.source_expressions[0], TextField()).as_sql(compiler, connection)
+
+
+def text_contains_q(text: str, *, unindexed: list[int], field: str = "example_id") -> Q:
+    """A condition on ``field`` (an example id): the example's prompt or one of its responses
+    contains ``text``, ignoring case (Django's icontains: UPPER(x) LIKE UPPER('%text%'), with % and
+    _ taken literally).
+
+    On PostgreSQL the search table answers through its two trigram indexes (a BitmapOr), and the
+    ``unindexed`` batches (``search_unindexed_batches``) are scanned: a batch whose indexing has not
+    run yet is searched all the same, only slower. SQLite scans every example."""
+    scan = Q(prompt__icontains=text) | Q(responses_text__icontains=text)
+    examples = Example.objects.annotate(responses_text=ResponsesText("responses"))
     if connection.vendor != "postgresql":
-        return Q(**{f"{field}__in": Example.objects.filter(prompt__icontains=text).values("id")})
-    matches = ExampleSearch.objects.filter(prompt__icontains=text).values("example_id")
+        return Q(**{f"{field}__in": examples.filter(scan).values("id")})
+    found = Q(prompt__icontains=text) | Q(responses__icontains=text)
+    matches = ExampleSearch.objects.filter(found).values("example_id")
     if unindexed:
         # One set (UNION ALL), not an OR of two IN tests: the planner then joins from the few
         # matches instead of testing every row of the outer query against both sets.
-        scanned = Example.objects.filter(batch_id__in=unindexed, prompt__icontains=text).values("id")
-        matches = matches.union(scanned, all=True)
+        matches = matches.union(examples.filter(scan, batch_id__in=unindexed).values("id"), all=True)
     return Q(**{f"{field}__in": matches})

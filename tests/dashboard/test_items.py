@@ -118,7 +118,8 @@ def _search(client, query):
     ("agreement=disagree", ["item-2"]),
     ("agreement=unreviewed&domain=test", ["item-0", "item-3"]),
     ("score_min=0.5&score_max=0.8", ["item-2", "item-3"]),
-    ("text=frog", ["item-3"]),
+    ("text=frog", ["item-1", "item-3"]),  # item-1's response (the haiku), item-3's prompt
+    ("text=species", ["item-3"]),
     ("reason=tie", []),
 ])
 def test_item_search_filters_by_the_query_string(client, lead_user, world, query, expected):
@@ -157,6 +158,23 @@ def test_item_search_pages_keep_the_filters(client, lead_user, world, monkeypatc
     assert _rows(first) == ["item-0", "item-1"]
     assert "?domain=test&amp;page=2" in first
     assert _rows(_search(client, "domain=test&page=2")) == ["item-2", "item-3"]
+
+
+def test_item_search_batch_is_a_text_box_with_the_batches_as_suggestions(client, lead_user, world):
+    """A <select> of every batch cost 130 ms a page at 1,000 batches: a box, its datalist built once."""
+    client.force_login(lead_user)
+    s1, s2 = world["s1"], world["s2"]
+    body = _search(client, f"batch={s2.pk}")
+    assert '<select name="batch"' not in body
+    assert re.findall(r'<input type="text" name="batch"[^>]*>', body) == [
+        f'<input type="text" name="batch" value="{s2.pk}" list="batch-options" inputmode="numeric" '
+        'placeholder="all" size="8" id="id_batch">']
+    options = sorted([(s1.pk, s1.name), (s2.pk, s2.name)], key=lambda o: o[1])
+    assert re.findall(r'<datalist id="batch-options">(.*?)</datalist>', body) == [
+        "".join(f'<option value="{pk}">{name}</option>' for pk, name in options)]
+    response = client.get("/control/items/?batch=987654")
+    assert response.status_code == 400
+    assert "<code>batch</code>" in response.content.decode()
 
 
 def test_item_search_bad_filter_is_a_400_naming_the_field(client, lead_user, world):

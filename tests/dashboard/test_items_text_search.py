@@ -102,3 +102,31 @@ def test_item_text_search_htmx_partial_and_full_page(client, lead_user, ponds):
     assert "<h1>" not in partial
     assert partial.lstrip().startswith('<section class="card" id="items">')
     assert len(NOTICE.findall(partial)) == len(NOTICE.findall(full)) == 1
+
+
+def test_item_text_search_matches_response_text(client, lead_user, db):
+    client.force_login(lead_user)
+    items = [factories.pairwise_item(0, id="r-0", prompt="Pond", responses=["Ribbit said the frog", "no"]),
+             factories.pairwise_item(1, id="r-1", prompt="Lake", responses=["quiet", "calm"])]
+    batch = factories.batch("answers", items=items, audit_rate=0.0, audit_min_per_domain=0).batch
+    batch_route(batch=batch)
+    assert _found(client, "text=RIBBIT")[1] == ["r-0"]  # scanned: not indexed yet
+    example_search_index(batch_id=batch.pk)
+    assert _found(client, "text=ribbit")[1] == ["r-0"]
+    assert _found(client, "text=calm")[1] == ["r-1"]
+
+
+ERROR = re.compile(r'<div class="error" role="alert">([^<]*)<code>([^<]*)</code>: ([^<]*)</div>')
+
+
+@pytest.mark.parametrize("text", ["f", "fr", "%%"])
+def test_item_text_search_refuses_under_three_characters(client, lead_user, ponds, text):
+    client.force_login(lead_user)
+    for headers in ({}, {"HX_Request": "true", "HX_Target": "items"}):
+        response = client.get(f"/control/items/?text={text}", headers=headers)
+        body = response.content.decode()
+        assert response.status_code == 400
+        assert ERROR.findall(body) == [("Filters not applied: ", "text", "type at least 3 characters ")]
+        assert re.findall(r'<tr [^>]*data-example="([^"]+)"', body) == []
+        assert NOTICE.findall(body) == []
+    assert _found(client, "text=fro")[1] == ["indexed-0", "indexed-2", "fresh-0"]

@@ -3,6 +3,7 @@ marks the batch, idempotently; the examples' triggers unmark a batch that gets n
 carry a changed prompt over; deleting a batch takes its rows; the trigram index answers the search."""
 
 import hashlib
+import importlib
 
 import pytest
 from django.db import connection
@@ -11,7 +12,7 @@ from hybridqc.celery import app as celery_app
 from routing.batches import search
 from routing.batches.models import Batch, Example, ExampleSearch, SearchIndexedBatch
 from routing.batches.search import example_search_backfill, example_search_index
-from routing.batches.selectors import prompt_contains_q, search_unindexed_batches
+from routing.batches.selectors import search_unindexed_batches, text_contains_q
 from routing.batches.tasks import example_search_index_run
 from tests import factories
 
@@ -22,6 +23,10 @@ def _items(prompts):
 
 def _rows():
     return sorted(ExampleSearch.objects.values_list("example__external_id", "prompt"))
+
+
+def _responses():
+    return sorted(ExampleSearch.objects.values_list("example__external_id", "responses"))
 
 
 @pytest.fixture
@@ -74,6 +79,32 @@ def test_example_search_changed_prompt_is_carried_over(frogs):
     assert search_unindexed_batches() == []
 
 
+def test_example_search_index_copies_the_responses_one_per_line(frogs):
+    example_search_index(batch_id=frogs.pk)
+    assert _responses() == [(f"item-{i}", f"Answer A{i}\nAnswer B{i}") for i in range(4)]
+
+
+def test_example_search_changed_responses_are_carried_over_only_on_change(frogs):
+    example_search_index(batch_id=frogs.pk)
+    # A mark in the search row shows whether the trigger ran: an update of another column leaves it.
+    ExampleSearch.objects.filter(example__external_id="item-2").update(responses="untouched")
+    Example.objects.filter(batch=frogs, external_id="item-2").update(flagged=True, reviewed_reference=1.0)
+    Example.objects.filter(batch=frogs, external_id="item-1").update(responses=["Ribbit", "Croak"])
+    assert _responses()[1:3] == [("item-1", "Ribbit\nCroak"), ("item-2", "untouched")]
+    Example.objects.filter(batch=frogs, external_id="item-2").update(responses=["Newt"])
+    assert _responses()[2] == ("item-2", "Newt")
+
+
+def test_example_search_migration_backfill_fills_existing_rows(frogs):
+    """0022 fills the responses of rows copied before it (they were written without them)."""
+    example_search_index(batch_id=frogs.pk)
+    ExampleSearch.objects.update(responses="")
+    migration = importlib.import_module("routing.migrations.0022_example_search_responses")
+    with connection.cursor() as cursor:
+        cursor.execute(migration.BACKFILL)
+    assert _responses() == [(f"item-{i}", f"Answer A{i}\nAnswer B{i}") for i in range(4)]
+
+
 def test_example_search_batch_delete_removes_its_rows(frogs):
     other = factories.batch("other", items=_items(["Frog"])).batch
     example_search_index(batch_id=frogs.pk)
@@ -118,7 +149,7 @@ def test_example_search_import_queues_the_indexing_on_commit(db, django_capture_
 
 
 def _matching(text, unindexed):
-    return sorted(Example.objects.filter(prompt_contains_q(text, unindexed=unindexed, field="id"))
+    return sorted(Example.objects.filter(text_contains_q(text, unindexed=unindexed, field="id"))
                   .values_list("external_id", flat=True))
 
 
@@ -131,6 +162,20 @@ def test_prompt_contains_reads_the_search_table_of_indexed_batches(frogs):
     assert _matching("search row", []) == ["item-3"]
     assert _matching("newt", []) == []
     assert _matching("newt", [frogs.pk]) == ["item-3"]
+
+
+def test_text_contains_matches_responses_indexed_and_scanned(db):
+    items = [factories.pairwise_item(0, prompt="Pond life", responses=["A Frog", "A toad"]),
+             factories.pairwise_item(1, prompt="Frogs", responses=["x", "y"]),
+             factories.pairwise_item(2, prompt="Newts", responses=["50% frogspawn", "a_b"])]
+    batch = factories.batch("mixed", items=items).batch
+    assert _matching("FROG", [batch.pk]) == ["item-0", "item-1", "item-2"]  # scanned
+    assert _matching("50%", [batch.pk]) == ["item-2"]
+    example_search_index(batch_id=batch.pk)
+    assert _matching("FROG", []) == ["item-0", "item-1", "item-2"]  # the search rows
+    assert _matching("toad", []) == ["item-0"]
+    assert _matching("a_b", []) == ["item-2"]
+    assert _matching("0% off", []) == []
 
 
 def test_prompt_contains_takes_percent_and_underscore_literally(db):
@@ -160,7 +205,25 @@ def test_prompt_contains_plan_uses_the_trigram_index(db):
         cursor.execute("ANALYZE routing_examplesearch")
         cursor.execute("ANALYZE routing_example")
     word = hashlib.md5(b"12345").hexdigest()[:10].upper()
-    query = Example.objects.filter(prompt_contains_q(word, unindexed=[], field="id"))
+    query = Example.objects.filter(text_contains_q(word, unindexed=[], field="id"))
     plan = query.explain()
     assert "routing_examplesearch_prompt_trgm" in plan, plan
+    assert list(query.values_list("external_id", flat=True)) == ["ex-12345"]
+
+
+def test_text_contains_plan_uses_both_trigram_indexes(db):
+    """A rare word in prompts or responses: both trigram indexes, no scan of the search table."""
+    batch = factories.batch("big", items=_items(["seed"])).batch
+    with connection.cursor() as cursor:
+        cursor.execute(_EXAMPLES_SQL.replace("'[]'", "jsonb_build_array('Because ' || md5('r' || g))"),
+                       [batch.pk, Example.objects.get().domain_id])
+    example_search_index(batch_id=batch.pk)
+    with connection.cursor() as cursor:
+        cursor.execute("ANALYZE routing_examplesearch")
+        cursor.execute("ANALYZE routing_example")
+    word = hashlib.md5(b"r12345").hexdigest()[:10]  # in the response of g = 12345 only
+    query = Example.objects.filter(text_contains_q(word, unindexed=[], field="id"))
+    plan = query.explain()
+    assert "routing_examplesearch_prompt_trgm" in plan, plan
+    assert "routing_examplesearch_responses_trgm" in plan, plan
     assert list(query.values_list("external_id", flat=True)) == ["ex-12345"]
