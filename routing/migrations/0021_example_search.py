@@ -46,7 +46,7 @@ TRIGGERS = [
     "WHEN (OLD.prompt IS DISTINCT FROM NEW.prompt) EXECUTE FUNCTION routing_example_search_prompt()",
 ]
 # On UPPER(prompt): the expression Django's icontains compares on PostgreSQL, so the ORM's own
-# lookup (routing.batches.selectors.prompt_contains_q) is answered by the index.
+# lookup (routing.batches.selectors.text_contains_q) is answered by the index.
 INDEX = ("CREATE INDEX routing_examplesearch_prompt_trgm ON routing_examplesearch "
          "USING gin (UPPER(prompt) gin_trgm_ops)")
 
