@@ -18,15 +18,16 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from typing import Any, cast
 
 from django.db import connection
 from django.db.models import Expression, Model, Q, QuerySet
-from django.db.models.sql import Query
+from django.db.models.sql import Query, UpdateQuery
 
 # Values no real row carries, so a parameter equal to one is that sentinel's slot.
 SENTINEL_ID = -739_104_527
 SENTINEL_TIME = datetime.fromisoformat("1901-02-03T04:05:06.789012+00:00")
+SENTINEL_FLOAT = -739_104_527.25
 
 
 @dataclass(frozen=True)
@@ -114,4 +115,16 @@ def expression_sql(expression: Expression, model: type[Model]) -> tuple[str, lis
     query = Query(model)
     resolved = expression.resolve_expression(query, allow_joins=False)
     sql, params = query.get_compiler(connection=connection).compile(resolved)
+    return sql, list(params)
+
+
+def update_sql(queryset: QuerySet[Any], **values: Any) -> tuple[str, list[Any]]:
+    """The UPDATE ``queryset.update(**values)`` runs, for a queryset filtered on its own table
+    only (an update that needs a join or another table's rows is refused)."""
+    query = cast(UpdateQuery, queryset.query.chain(UpdateQuery))
+    query.add_update_values(values)
+    query.get_initial_alias()
+    if query.get_related_updates() or query.count_active_tables() != 1:
+        raise ValueError("update_sql takes a queryset on one table")
+    sql, params = query.get_compiler(connection=connection).as_sql()
     return sql, list(params)

@@ -11,11 +11,14 @@ reference leaves out, so they need no call.
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Iterable, Mapping
+from typing import Any
 
-from django.db import transaction
-from django.db.models import Case, FloatField, Value, When
+from django.db import connection, transaction
+from django.db.models import Case, FloatField, QuerySet, Value, When
 
+from hybridqc.compiled_sql import SENTINEL_FLOAT, SENTINEL_ID, CompiledSQL, compile_bound, queryset_sql, update_sql
 from routing.batches.models import Example
 
 from ..models import HumanLabel, ReviewTask
@@ -30,6 +33,47 @@ def _references_write(values: dict[int, float | None]) -> None:
     )
 
 
+def _review_labels(example_ids: list[int]) -> QuerySet[HumanLabel]:
+    """The labels the reviewed reference is of, in the order the rule reads them."""
+    return HumanLabel.objects.filter(example_id__in=example_ids, source=HumanLabel.Source.REVIEW).order_by(
+        "example_id", "created_at", "id"
+    )
+
+
+# A submit stores the reference of one example on every request: its two statements are compiled
+# once per process (building the querysets cost more CPU than the rest of the label write).
+@functools.cache
+def _one_compiled(vendor: str) -> tuple[CompiledSQL, CompiledSQL]:
+    """One example's labels (with their task's kind) and the UPDATE of its reference."""
+
+    def labels(example: int) -> tuple[str, list[Any]]:
+        return queryset_sql(_review_labels([example]).values_list("task_id", "task__kind", "rating", "choice"))
+
+    def write(example: int, value: float) -> tuple[str, list[Any]]:
+        return update_sql(Example.objects.filter(pk=example), reviewed_reference=value)
+
+    return (compile_bound(labels, example=SENTINEL_ID), compile_bound(write, example=SENTINEL_ID, value=SENTINEL_FLOAT))
+
+
+def _one_store(example_id: int, task: str) -> float | None:
+    """``example_reference_store`` of one example, by the same rule, on the compiled statements."""
+    read, write = _one_compiled(connection.vendor)
+    with connection.cursor() as cursor:
+        cursor.execute(read.sql, read.bind(example=example_id))
+        labels = [
+            HumanLabel(
+                example_id=example_id,
+                rating=rating,
+                choice=choice,
+                task=ReviewTask(pk=task_id, kind=kind) if task_id is not None else None,
+            )
+            for task_id, kind, rating, choice in cursor.fetchall()
+        ]
+        value = references_of(labels, {example_id: task}).get(example_id)
+        cursor.execute(write.sql, write.bind(example=example_id, value=value))
+    return value
+
+
 def example_reference_store(*, tasks: Mapping[int, str]) -> dict[int, float | None]:
     """Recompute and store the reviewed reference of examples whose rows this transaction has
     locked already (``tasks``: example id -> its task), e.g. by ``task_lock``; returns what was stored.
@@ -39,8 +83,10 @@ def example_reference_store(*, tasks: Mapping[int, str]) -> dict[int, float | No
     committed meanwhile and store a stale reference)."""
     if not tasks:
         return {}
-    labels = (HumanLabel.objects.filter(example_id__in=list(tasks), source=HumanLabel.Source.REVIEW)
-              .select_related("task").order_by("example_id", "created_at", "id"))
+    if len(tasks) == 1:
+        ((example_id, task),) = tasks.items()
+        return {example_id: _one_store(example_id, task)}
+    labels = _review_labels(list(tasks)).select_related("task")
     found = references_of(labels, tasks)
     values = {pk: found.get(pk) for pk in tasks}
     _references_write(values)
