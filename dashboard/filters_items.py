@@ -22,7 +22,7 @@ from django.utils.safestring import SafeString
 
 from reviewers.models import Credential, HumanLabel
 from routing.batches.models import Batch
-from routing.batches.selectors import search_unindexed_batches, text_contains_q
+from routing.batches.selectors import search_unindexed_batches, text_contains_q, text_found_in
 from routing.decisions.models import RoutingDecision
 from routing.monitoring.agreement import agreement_expression, judge_verdict_expression
 
@@ -117,9 +117,14 @@ class ItemFilter(BatchDecisionFilter):
         return format_html('<datalist id="batch-options">{}</datalist>', options)
 
     def filter_text(self, queryset: QuerySet[RoutingDecision], name: str, value: str) -> QuerySet[RoutingDecision]:
-        """The prompt or a response contains the text, ignoring case."""
+        """The prompt or a response contains the text, ignoring case; each row says which (``found_in``)."""
         self.unindexed_batches = search_unindexed_batches()
-        return queryset.filter(text_contains_q(value, unindexed=self.unindexed_batches))
+        found = queryset.filter(text_contains_q(value, unindexed=self.unindexed_batches))
+        return found.annotate(found_in=text_found_in(value, prefix="example__"))
+
+    def text_searched(self) -> bool:
+        """Whether the rows carry ``found_in`` (a valid text filter was applied)."""
+        return self.is_valid() and bool(self.form.cleaned_data.get("text"))
 
     def filter_queryset(self, queryset: QuerySet[Any]) -> QuerySet[Any]:
         # Example order unless the URL sorts: the decisions' unique example_id index serves it.

@@ -21,10 +21,13 @@ class DecisionTable(tables.Table):
     score = tables.Column(attrs={"td": {"class": "num"}})
     reason = tables.Column()
     router_version = tables.Column(verbose_name="Router")
+    # Only with a text search (``ItemFilter.filter_text`` annotates it); the view excludes it otherwise.
+    found_in = tables.Column(verbose_name="Text found in")
 
     class Meta:
         model = RoutingDecision
-        fields = ("example", "batch", "domain", "route", "confidence", "score", "reason", "router_version")
+        fields = ("example", "batch", "domain", "route", "confidence", "score", "reason", "router_version",
+                  "found_in")
         orderable = False
         row_attrs = {"data-example": lambda record: record.example.external_id}
         empty_text = "No items match these filters."
@@ -51,7 +54,7 @@ class BatchDecisionTable(DecisionTable):
     score = tables.Column(orderable=True, attrs={"td": {"class": "num"}})
 
     class Meta(DecisionTable.Meta):
-        exclude = ("example", "batch")
+        exclude = ("example", "batch", "found_in")
         sequence = ("line", "domain", "route", "confidence", "score", "reason", "router_version")
         order_by_field = "ordering"
         empty_text = "No decisions match these filters."

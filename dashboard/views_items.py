@@ -36,7 +36,8 @@ def item_search(request: HtmxHttpRequest) -> HttpResponse:
     decisions = RoutingDecision.objects.select_related("example__batch", "example__domain")
     filters = ItemFilter(request.GET, queryset=decisions)
     valid = filters.is_valid()
-    table = DecisionTable(filters.qs if valid else decisions.none())
+    table = DecisionTable(filters.qs if valid else decisions.none(),
+                          exclude=() if filters.text_searched() else ("found_in",))
     RequestConfig(request, paginate={"per_page": ITEMS_PER_PAGE, "paginator_class": LazyPaginator}).configure(table)
     partial = request.htmx and request.htmx.target == "items"
     template = "dashboard/items.html#results" if partial else "dashboard/items.html"

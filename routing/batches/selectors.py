@@ -10,8 +10,9 @@ from datetime import datetime
 from typing import Any
 
 from django.db import connection
-from django.db.models import Exists, Func, OuterRef, Q, QuerySet, TextField
+from django.db.models import Case, CharField, Exists, F, Func, OuterRef, Q, QuerySet, TextField, Value, When
 from django.db.models.functions import Cast
+from django.db.models.lookups import IContains
 
 from routing.batches.labels import label_source
 from routing.batches.models import Batch, Domain, Example, ExampleSearch, SearchIndexedBatch
@@ -68,6 +69,24 @@ class ResponsesText(Func):
         return Cast(self.source_expressions[0], TextField()).as_sql(compiler, connection)
 
 
+def text_in_prompt_q(text: str, *, prefix: str = "") -> Q:
+    """The search's rule on the prompt (``prefix`` reaches the example from another model)."""
+    return Q(IContains(F(f"{prefix}prompt"), text))
+
+
+def text_in_responses_q(text: str, *, prefix: str = "") -> Q:
+    """The search's rule on the responses: their text as the search table copies it."""
+    return Q(IContains(ResponsesText(f"{prefix}responses"), text))
+
+
+def text_found_in(text: str, *, prefix: str = "") -> Case:
+    """Where the search finds ``text`` in a row it returned: "prompt", "response" or "both", by the
+    two halves of ``text_contains_q``'s rule, computed in the same query as the rows."""
+    in_prompt, in_responses = text_in_prompt_q(text, prefix=prefix), text_in_responses_q(text, prefix=prefix)
+    return Case(When(in_prompt & in_responses, then=Value("both")), When(in_prompt, then=Value("prompt")),
+                When(in_responses, then=Value("response")), default=None, output_field=CharField())
+
+
 def text_contains_q(text: str, *, unindexed: list[int], field: str = "example_id") -> Q:
     """A condition on ``field`` (an example id): the example's prompt or one of its responses
     contains ``text``, ignoring case (Django's icontains: UPPER(x) LIKE UPPER('%text%'), with % and
@@ -76,14 +95,14 @@ def text_contains_q(text: str, *, unindexed: list[int], field: str = "example_id
     On PostgreSQL the search table answers through its two trigram indexes (a BitmapOr), and the
     ``unindexed`` batches (``search_unindexed_batches``) are scanned: a batch whose indexing has not
     run yet is searched all the same, only slower. SQLite scans every example."""
-    scan = Q(prompt__icontains=text) | Q(responses_text__icontains=text)
-    examples = Example.objects.annotate(responses_text=ResponsesText("responses"))
+    in_prompt, in_responses = text_in_prompt_q(text), text_in_responses_q(text)
+    scan = in_prompt | in_responses
     if connection.vendor != "postgresql":
-        return Q(**{f"{field}__in": examples.filter(scan).values("id")})
+        return Q(**{f"{field}__in": Example.objects.filter(scan).values("id")})
     found = Q(prompt__icontains=text) | Q(responses__icontains=text)
     matches = ExampleSearch.objects.filter(found).values("example_id")
     if unindexed:
         # One set (UNION ALL), not an OR of two IN tests: the planner then joins from the few
         # matches instead of testing every row of the outer query against both sets.
-        matches = matches.union(examples.filter(scan, batch_id__in=unindexed).values("id"), all=True)
+        matches = matches.union(Example.objects.filter(scan, batch_id__in=unindexed).values("id"), all=True)
     return Q(**{f"{field}__in": matches})

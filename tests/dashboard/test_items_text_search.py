@@ -130,3 +130,26 @@ def test_item_text_search_refuses_under_three_characters(client, lead_user, pond
         assert re.findall(r'<tr [^>]*data-example="([^"]+)"', body) == []
         assert NOTICE.findall(body) == []
     assert _found(client, "text=fro")[1] == ["indexed-0", "indexed-2", "fresh-0"]
+
+
+def _found_in(body):
+    """Each result row's example id and its "Text found in" cell."""
+    rows = re.findall(r'<tr [^>]*data-example="([^"]+)"[^>]*>(.*?)</tr>', body, re.S)
+    return [(example, re.findall(r"<td[^>]*>([^<]*)</td>", cells)[-1].strip()) for example, cells in rows]
+
+
+def test_item_text_search_rows_say_where_the_text_was_found(client, lead_user, db):
+    client.force_login(lead_user)
+    items = [factories.pairwise_item(0, id="w-0", prompt="A frog", responses=["no", "none"]),
+             factories.pairwise_item(1, id="w-1", prompt="Lake", responses=["the FROG sang", "no"]),
+             factories.pairwise_item(2, id="w-2", prompt="frogs?", responses=["no", "frogs!"]),
+             factories.pairwise_item(3, id="w-3", prompt="Lake", responses=["quiet", "calm"])]
+    batch = factories.batch("where", items=items, audit_rate=0.0, audit_min_per_domain=0).batch
+    batch_route(batch=batch)
+    expected = [("w-0", "prompt"), ("w-1", "response"), ("w-2", "both")]
+    assert _found_in(_found(client, "text=Frog")[0]) == expected  # scanned: not indexed yet
+    example_search_index(batch_id=batch.pk)
+    body = _found(client, "text=frog", HX_Request="true", HX_Target="items")[0]
+    assert _found_in(body) == expected
+    assert body.count("Text found in") == 1
+    assert "Text found in" not in _found(client, "")[0]
