@@ -79,3 +79,47 @@ def test_batch_table_sorts_and_pages_in_place_with_the_state_in_the_url(live_ser
     assert page.input_value("#decision-filters input[name=domain]") == "test/a"
     rows = page.locator("#decisions tr[data-example]")
     assert rows.evaluate_all("rows => rows.map(r => r.dataset.example)") == expected
+
+
+def test_item_search_batch_box_suggests_batches_and_names_an_unknown_one_in_place(live_server, transactional_db,
+                                                                                 page):
+    kept = _batch(4)
+    other = factories.batch("items-other", items=[factories.pairwise_item(i, id=f"other-{i}") for i in range(3)],
+                            audit_rate=0.0, audit_min_per_domain=0).batch
+    batch_route(batch=other)
+    login(page, live_server.url, factories.lead("i-lead").username)
+    page.goto(f"{live_server.url}/control/items/")
+    options = page.locator("#item-filters datalist#batch-options option")
+    assert options.evaluate_all("os => os.map(o => [o.value, o.textContent])") == [
+        [str(kept.pk), "items-b"], [str(other.pk), "items-other"]]
+    assert page.get_attribute("#item-filters input[name=batch]", "list") == "batch-options"
+    page.evaluate("() => { window.notReloaded = true; }")  # gone if the page were loaded again
+    page.fill("#item-filters input[name=batch]", str(other.pk))
+    page.click("#item-filters button[type=submit]")
+    page.wait_for_url(f"**/control/items/?*batch={other.pk}*")
+    page.wait_for_function("() => document.querySelectorAll('tr[data-example]').length === 3")
+    rows = page.locator("tr[data-example]").evaluate_all("rows => rows.map(r => r.dataset.example)")
+    assert rows == ["other-0", "other-1", "other-2"]
+    page.fill("#item-filters input[name=batch]", "999999")
+    page.click("#item-filters button[type=submit]")
+    error = page.locator("#items .error[role=alert]")
+    error.wait_for()
+    assert error.inner_text().startswith("Filters not applied: batch: Select a valid choice.")
+    assert page.locator("tr[data-example]").count() == 0
+    assert "batch=999999" in page.url
+    assert page.locator("h1").inner_text() == "Items across batches"  # the page and its navigation stay
+    assert page.evaluate("() => window.notReloaded") is True
+
+
+def test_batch_table_bad_filter_is_named_in_place(live_server, transactional_db, page):
+    batch = _batch(3)
+    login(page, live_server.url, factories.lead("i-lead").username)
+    page.goto(f"{live_server.url}/control/batch/{batch.pk}/")
+    page.evaluate("() => { window.notReloaded = true; }")
+    page.fill("#decision-filters input[name=confidence_min]", "lots")
+    page.click("#decision-filters button[type=submit]")
+    error = page.locator("#decisions .error[role=alert]")
+    error.wait_for()
+    assert error.inner_text() == "Filters not applied: confidence: Enter a number."
+    assert page.locator("#decisions tr[data-example]").count() == 0
+    assert page.locator("h1").count() == 1 and page.evaluate("() => window.notReloaded") is True
