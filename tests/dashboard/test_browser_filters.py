@@ -26,3 +26,20 @@ def test_control_center_filter_swaps_table_and_pushes_state_to_url(live_server, 
     assert rows.first.get_attribute("data-batch") == "alpha-01"
     assert documents == []  # an htmx swap, not a navigation
     assert "ordering=name" in page.url
+
+
+def test_control_center_bad_filter_is_named_in_place(live_server, transactional_db, page):
+    factories.lead("f-lead")
+    factories.batch("alpha-00", items=[factories.pairwise_item(0)])
+    login(page, live_server.url, "f-lead")
+    page.goto(f"{live_server.url}/control/")
+    documents: list[str] = []
+    page.on("request", lambda r: documents.append(r.url) if r.resource_type == "document" else None)
+    page.fill("#batch-filters input[name=created_after]", "last spring")
+    page.click("#batch-filters button[type=submit]")
+    error = page.locator("#batches .error[role=alert]")
+    error.wait_for()
+    assert error.inner_text() == "Filters not applied: created: Enter a valid date."
+    assert page.locator("tr[data-batch]").count() == 0
+    assert documents == []
+    assert page.locator("h1").inner_text() == "Control center"
