@@ -170,6 +170,8 @@ def unstaffed_notices_resolve() -> int:
 def unstaffed_notify(*, tasks: Sequence[ReviewTask]) -> None:
     """Tell admins which domains got work nobody on the roster may take (one open notice per
     domain: a later batch for the same domain does not pile up more notices)."""
+    if not tasks:  # nothing to tell: no need to read the open notices (a second review's usual case)
+        return
     domains = sorted({t.example.domain.path for t in tasks})
     open_notices = set(
         Notification.objects.filter(kind=Notification.Kind.UNSTAFFED, resolved_at__isnull=True)
