@@ -15,7 +15,7 @@ swaps values into a tuple. A sentinel that does not come out as exactly one plai
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, cast
@@ -66,6 +66,17 @@ def _slots(params: list[Any], sentinels: Mapping[str, Any]) -> tuple[Any, ...]:
     if missing:
         raise ValueError(f"sentinels {sorted(missing)} did not come out as plain parameters")
     return tuple(out)
+
+
+def id_sentinels(n: int) -> dict[str, int]:
+    """``n`` distinct id sentinels, named id0, id1, ...: the values of an IN list compiled for ``n``
+    ids (``ids_bound`` names a call's ids the same way)."""
+    return {f"id{i}": SENTINEL_ID - i for i in range(n)}
+
+
+def ids_bound(ids: Sequence[int]) -> dict[str, int]:
+    """A call's ids under the names ``id_sentinels`` gave their slots."""
+    return {f"id{i}": value for i, value in enumerate(ids)}
 
 
 def compile_bound(build: Callable[..., tuple[str, list[Any]]], **sentinels: Any) -> CompiledSQL:
