@@ -15,14 +15,14 @@ swaps values into a tuple. A sentinel that does not come out as exactly one plai
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, cast
 
 from django.db import connection
-from django.db.models import Expression, Model, Q, QuerySet
-from django.db.models.sql import Query, UpdateQuery
+from django.db.models import Expression, Field, Model, Q, QuerySet
+from django.db.models.sql import InsertQuery, Query, UpdateQuery
 
 # Values no real row carries, so a parameter equal to one is that sentinel's slot.
 SENTINEL_ID = -739_104_527
@@ -66,6 +66,17 @@ def _slots(params: list[Any], sentinels: Mapping[str, Any]) -> tuple[Any, ...]:
     if missing:
         raise ValueError(f"sentinels {sorted(missing)} did not come out as plain parameters")
     return tuple(out)
+
+
+def id_sentinels(n: int) -> dict[str, int]:
+    """``n`` distinct id sentinels, named id0, id1, ...: the values of an IN list compiled for ``n``
+    ids (``ids_bound`` names a call's ids the same way)."""
+    return {f"id{i}": SENTINEL_ID - i for i in range(n)}
+
+
+def ids_bound(ids: Sequence[int]) -> dict[str, int]:
+    """A call's ids under the names ``id_sentinels`` gave their slots."""
+    return {f"id{i}": value for i, value in enumerate(ids)}
 
 
 def compile_bound(build: Callable[..., tuple[str, list[Any]]], **sentinels: Any) -> CompiledSQL:
@@ -128,3 +139,31 @@ def update_sql(queryset: QuerySet[Any], **values: Any) -> tuple[str, list[Any]]:
         raise ValueError("update_sql takes a queryset on one table")
     sql, params = query.get_compiler(connection=connection).as_sql()
     return sql, list(params)
+
+
+def insert_sql(model: type[Model]) -> tuple[str, list[Field[Any, Any]]]:
+    """The INSERT ``model.objects.create()`` runs for one row, RETURNING its new primary key, and
+    the fields whose values it takes, in order (``insert_params`` prepares them as the ORM does).
+    For a model whose only returned column is its auto primary key and whose every value is one
+    plain placeholder; anything else is refused."""
+    opts = model._meta
+    if opts.auto_field is None or list(opts.db_returning_fields) != [opts.pk]:
+        raise ValueError("insert_sql takes a model that returns only its auto primary key")
+    if not connection.features.can_return_columns_from_insert:
+        raise ValueError("insert_sql needs INSERT ... RETURNING")
+    # The fields Model.save() inserts for a new row whose primary key the database assigns.
+    fields = [f for f in opts.local_concrete_fields if f is not opts.auto_field and not f.generated]
+    query = InsertQuery(model)
+    query.insert_values(fields, [model()])
+    compiler = query.get_compiler(connection=connection)
+    compiler.returning_fields = [opts.pk]
+    [(sql, params)] = compiler.as_sql()
+    if sql.count("%s") != len(fields) or len(params) != len(fields):
+        raise ValueError("insert_sql: a value did not come out as one plain parameter")
+    return sql, fields
+
+
+def insert_params(obj: Model, fields: list[Field[Any, Any]]) -> list[Any]:
+    """``obj``'s values for ``insert_sql``'s fields, as the ORM's insert prepares them (``pre_save``
+    fills automatic values such as ``auto_now_add`` on ``obj`` too)."""
+    return [f.get_db_prep_save(f.pre_save(obj, True), connection=connection) for f in fields]

@@ -5,14 +5,17 @@ the claim's statements embed, compiled (reviewers/services/pool.py)."""
 
 from __future__ import annotations
 
+import functools
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from datetime import datetime
+from typing import Any
 
-from django.db import transaction
+from django.db import connection, transaction
 from django.db.models import Count, Q, QuerySet
 from django.utils import timezone
 
+from hybridqc.compiled_sql import CompiledSQL, compile_bound, id_sentinels, ids_bound, queryset_sql
 from routing.batches.domains import prefix_q
 from routing.batches.models import Example
 
@@ -90,20 +93,41 @@ def pick_reviewer(candidates: Sequence[Credential], capacity: dict[int, int]) ->
     return -best[2] if best else None
 
 
+def _earlier_reviewer_rows(ids: list[int]) -> list[QuerySet[Any]]:
+    """(example, reviewer) pairs of the examples' labels, leases and passes (``earlier_reviewers``)."""
+    return [
+        HumanLabel.objects.filter(example_id__in=ids, reviewer__isnull=False).values_list("example_id", "reviewer_id"),
+        ReviewTask.objects.filter(example_id__in=ids, status=ReviewTask.Status.LEASED).values_list(
+            "example_id", "assignee_id"
+        ),
+        TaskSkip.objects.filter(task__example_id__in=ids).values_list("task__example_id", "reviewer_id"),
+    ]
+
+
+# A submit's second review asks this of one example: its three statements are compiled once per
+# process and number of examples (building the querysets cost more CPU than running them).
+@functools.lru_cache(maxsize=64)
+def _earlier_compiled(vendor: str, n: int) -> list[CompiledSQL]:
+    """``earlier_reviewers``' three statements for ``n`` examples (per backend)."""
+    ids = id_sentinels(n)
+    return [
+        compile_bound(lambda i=i, **e: queryset_sql(_earlier_reviewer_rows(list(e.values()))[i]), **ids)
+        for i in range(3)
+    ]
+
+
 def earlier_reviewers(example_ids: Iterable[int]) -> dict[int, set[int]]:
     """Per example: reviewers who labeled it, hold a task on it, or passed on it."""
     ids = list(example_ids)
     out: dict[int, set[int]] = defaultdict(set)
-    for ex, rev in HumanLabel.objects.filter(example_id__in=ids, reviewer__isnull=False).values_list(
-        "example_id", "reviewer_id"
-    ):
-        out[ex].add(rev)
-    for ex, rev in ReviewTask.objects.filter(example_id__in=ids, status=ReviewTask.Status.LEASED).values_list(
-        "example_id", "assignee_id"
-    ):
-        out[ex].add(rev)
-    for ex, rev in TaskSkip.objects.filter(task__example_id__in=ids).values_list("task__example_id", "reviewer_id"):
-        out[ex].add(rev)
+    if not ids:  # as the ORM, which runs no query for an empty IN list
+        return out
+    bound = ids_bound(ids)
+    with connection.cursor() as cursor:
+        for statement in _earlier_compiled(connection.vendor, len(ids)):
+            cursor.execute(statement.sql, statement.bind(**bound))
+            for ex, rev in cursor.fetchall():
+                out[ex].add(rev)
     return out
 
 
@@ -170,6 +194,8 @@ def unstaffed_notices_resolve() -> int:
 def unstaffed_notify(*, tasks: Sequence[ReviewTask]) -> None:
     """Tell admins which domains got work nobody on the roster may take (one open notice per
     domain: a later batch for the same domain does not pile up more notices)."""
+    if not tasks:  # nothing to tell: no need to read the open notices (a second review's usual case)
+        return
     domains = sorted({t.example.domain.path for t in tasks})
     open_notices = set(
         Notification.objects.filter(kind=Notification.Kind.UNSTAFFED, resolved_at__isnull=True)

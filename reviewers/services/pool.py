@@ -161,14 +161,15 @@ def queue_state(reviewer: ReviewerProfile) -> QueueState:
         return _state_of(cursor.fetchone())
 
 
-def _reviewer_lock_join() -> str:
-    """Lock the reviewer's row until the claim's transaction ends: two claims of one reviewer (two
-    tabs) take turns. The statement's snapshot predates the wait (its held lease may be stale); the
-    later statements see the other claim's lease (``_no_lease_sql``). NO KEY UPDATE: a label's
-    foreign key check (KEY SHARE) is not held up."""
+def _reviewer_lock_join(reviewer: ReviewerProfile) -> tuple[str, list[Any]]:
+    """Lock the reviewer's row until the claim's transaction ends, so two claims of one reviewer (two
+    tabs) take turns: the join and its parameters. The statement's snapshot predates the wait (its
+    held lease may be stale); later statements see the other claim's lease (``_no_lease_sql``). NO
+    KEY UPDATE: a label's foreign key check (KEY SHARE) is not held up."""
     if not connection.features.has_select_for_update:  # SQLite: one writer at a time anyway
-        return ""
-    return f"CROSS JOIN (SELECT p.id FROM {_table(ReviewerProfile)} p WHERE p.id = %s FOR NO KEY UPDATE) lk "  # noqa: S608
+        return "", []
+    join = f"CROSS JOIN (SELECT p.id FROM {_table(ReviewerProfile)} p WHERE p.id = %s FOR NO KEY UPDATE) lk "  # noqa: S608
+    return join, [reviewer.pk]
 
 
 def _no_lease_sql() -> str:
@@ -181,16 +182,15 @@ def claim_inputs(reviewer: ReviewerProfile, now: datetime) -> tuple[list[Credent
     The state is one row, joined to each credential (or to none: one row without a credential)."""
     cred_sql, cred_params = _credentials_sql(reviewer, now)
     state_sql, state_params = _state_sql(reviewer)
+    lock_sql, lock_params = _reviewer_lock_join(reviewer)
     sql = (
         f"SELECT s.today, s.total, s.gold, s.held_id, c.* FROM ({state_sql}) s "  # noqa: S608 - names only
-        f"{_reviewer_lock_join()}LEFT JOIN ({cred_sql}) c ON 1 = 1 ORDER BY c.domain_prefix, c.id"
+        f"{lock_sql}LEFT JOIN ({cred_sql}) c ON 1 = 1 ORDER BY c.domain_prefix, c.id"
     )
-    lock_params = [reviewer.pk] if connection.features.has_select_for_update else []
     with connection.cursor() as cursor:
         cursor.execute(sql, [*state_params, *lock_params, *cred_params])
         rows = cursor.fetchall()
-    credentials = [_instance(Credential, "c", row[4:]) for row in rows if row[4] is not None]
-    return credentials, _state_of(rows[0][:4])
+    return [_instance(Credential, "c", row[4:]) for row in rows if row[4] is not None], _state_of(rows[0][:4])
 
 
 _TASK_ALIASES = {ReviewTask._meta.db_table: "t", Example._meta.db_table: "e", Domain._meta.db_table: "d"}

@@ -20,6 +20,7 @@ from ..models import LEVEL_ORDER, Credential, HumanLabel, ReviewerProfile, Revie
 from .errors import ReviewError
 from .followups import label_followups
 from .gold import gold_task_claim
+from .label_write import label_insert, task_done_write
 from .matching import credential_fits, tasks_restaff
 from .pool import (
     QueueState,
@@ -313,13 +314,12 @@ def _label_store(locked: ReviewTask, reviewer: ReviewerProfile, *, choice: int |
     now = timezone.now()
     if seconds_spent is None and locked.claimed_at:
         seconds_spent = (now - locked.claimed_at).total_seconds()
-    label = HumanLabel.objects.create(
+    label = label_insert(HumanLabel(
         example=locked.example, task=locked, reviewer=reviewer, source=HumanLabel.Source.REVIEW,
         choice=choice, rating=rating, rationale=rationale.strip(), flags=flags,
         criteria=criteria or {}, seconds_spent=seconds_spent,
-    )
-    locked.status, locked.completed_at, locked.lease_expires_at = ReviewTask.Status.DONE, now, None
-    locked.save(update_fields=["status", "completed_at", "lease_expires_at"])
+    ))
+    task_done_write(locked, now)
     example_flag(example_id=locked.example_id, flags=flags)
     return label
 
