@@ -10,6 +10,7 @@ from dashboard.alarms import (
     alarm_json,
     alarm_raised,
     alarms_record,
+    batch_open_alarms,
     proportion_drop,
     series_alarms,
 )
@@ -148,6 +149,20 @@ def test_open_alarm_holds_the_release_gate_and_shows_in_trends(capsys):
     gate = release_gate(batch_report(batch), 0.0)
     assert gate["passed"] is False
     assert any("open alarm" in r and "test/general" in r for r in gate["reasons"])
+
+
+@pytest.mark.django_db
+def test_batch_open_alarms_reads_the_batch_domains_only_when_an_alarm_is_open(django_assert_num_queries):
+    items = [factories.pairwise_item(i, domain=d) for i, d in enumerate(["test/a/x", "test/a/x", "test/b"])]
+    batch = factories.batch("alarmed", items=items).batch
+    with django_assert_num_queries(1):  # the open alarms only: none, so no read of 3 examples' domains
+        assert batch_open_alarms(batch) == []
+    fields = {"kind": Alarm.Kind.AGREEMENT_DRIFT, "period": "2026-11", "p_value": 0.01, "effect": -0.2}
+    on_prefix = Alarm.objects.create(domain="test/a", message="drop", **fields)
+    Alarm.objects.create(domain="test/c", message="elsewhere", **fields)
+    Alarm.objects.create(domain="test/b", message="closed", status=Alarm.Status.DISMISSED, **fields)
+    with django_assert_num_queries(2):
+        assert batch_open_alarms(batch) == [on_prefix]
 
 
 @pytest.mark.django_db
