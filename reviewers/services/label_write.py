@@ -11,6 +11,7 @@ from datetime import datetime
 from typing import Any
 
 from django.db import DatabaseError, connection
+from django.db.models import Field
 
 from hybridqc.compiled_sql import (
     SENTINEL_ID,
@@ -26,7 +27,7 @@ from ..models import HumanLabel, ReviewTask
 
 
 @functools.cache
-def _label_insert_compiled(vendor: str) -> tuple[str, list[Any]]:
+def _label_insert_compiled(vendor: str) -> tuple[str, list[Field[Any, Any]]]:
     """``HumanLabel``'s INSERT (per database backend) and the fields it takes."""
     return insert_sql(HumanLabel)
 

@@ -93,27 +93,31 @@ def pick_reviewer(candidates: Sequence[Credential], capacity: dict[int, int]) ->
     return -best[2] if best else None
 
 
-def _earlier_reviewer_rows(ids: list[int]) -> list[QuerySet[Any]]:
-    """(example, reviewer) pairs of the examples' labels, leases and passes (``earlier_reviewers``)."""
-    return [
-        HumanLabel.objects.filter(example_id__in=ids, reviewer__isnull=False).values_list("example_id", "reviewer_id"),
-        ReviewTask.objects.filter(example_id__in=ids, status=ReviewTask.Status.LEASED).values_list(
-            "example_id", "assignee_id"
-        ),
-        TaskSkip.objects.filter(task__example_id__in=ids).values_list("task__example_id", "reviewer_id"),
-    ]
+def _labelers(ids: list[int]) -> QuerySet[Any]:
+    return HumanLabel.objects.filter(example_id__in=ids, reviewer__isnull=False).values_list(
+        "example_id", "reviewer_id"
+    )
+
+
+def _lease_holders(ids: list[int]) -> QuerySet[Any]:
+    return ReviewTask.objects.filter(example_id__in=ids, status=ReviewTask.Status.LEASED).values_list(
+        "example_id", "assignee_id"
+    )
+
+
+def _passers(ids: list[int]) -> QuerySet[Any]:
+    return TaskSkip.objects.filter(task__example_id__in=ids).values_list("task__example_id", "reviewer_id")
 
 
 # A submit's second review asks this of one example: its three statements are compiled once per
 # process and number of examples (building the querysets cost more CPU than running them).
 @functools.lru_cache(maxsize=64)
 def _earlier_compiled(vendor: str, n: int) -> list[CompiledSQL]:
-    """``earlier_reviewers``' three statements for ``n`` examples (per backend)."""
+    """``earlier_reviewers``' statements for ``n`` examples: (example, reviewer) pairs of their
+    labels, leases and passes (per backend)."""
     ids = id_sentinels(n)
-    return [
-        compile_bound(lambda i=i, **e: queryset_sql(_earlier_reviewer_rows(list(e.values()))[i]), **ids)
-        for i in range(3)
-    ]
+    return [compile_bound(lambda rows=rows, **e: queryset_sql(rows(list(e.values()))), **ids)
+            for rows in (_labelers, _lease_holders, _passers)]
 
 
 def earlier_reviewers(example_ids: Iterable[int]) -> dict[int, set[int]]:
