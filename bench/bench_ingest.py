@@ -9,6 +9,12 @@ and 1 human label each, made once into var/):
   judgments, labels: one COPY each and the commit, with the tables' indexes, foreign keys and
   triggers; no validation, no staging) divided by the import's time. Its rows are made from the
   file beforehand, untimed (``ingest_copy_prepare_s``: reading, orjson, COPY text);
+- ``ingest_fraction_of_unchecked_copy``: the same bare COPY with the foreign keys handled as the
+  import handles them where the role may (session_replication_role = replica: no query per row;
+  routing.ingest.ingest_copy), divided by the import's time: the bench's role is a superuser, so
+  its import takes that path, and this is the like-for-like bound;
+- ``ingest_rows_per_s_100k_row_checks``: the import run as a role without that privilege (made by
+  the bench, with the tables' privileges only), which checks every row's keys, once;
 - ``api_import_100k_ok``: 1 when the file POSTed to /api/control/batches/ over loopback HTTP
   (gunicorn, a lead's API token) answers 202 and its background job, on a real Celery worker,
   ends ``done`` with every item written.
@@ -48,6 +54,7 @@ LEAD = "bench-ingest-lead"
 JOB_TIMEOUT_S = 900
 GUNICORN_START_S = 240
 ROUNDS = 2
+PLAIN_ROLE = "hybridqc_bench_plain"
 IMPORTED = re.compile(rf"{ITEMS} examples imported, 0 already present, .* in ([0-9.]+) s")
 
 
@@ -55,7 +62,7 @@ def _cleanup() -> None:
     Batch.objects.filter(name__startswith=PREFIX).delete()
 
 
-def _import_subprocess(batch: str) -> tuple[float, float, float]:
+def _import_subprocess(batch: str, env: dict[str, str] | None = None) -> tuple[float, float, float]:
     """(the import's own seconds as the command reports them, the command's wall seconds with
     interpreter and Django start, peak RSS in MB) of import_examples on the benchmark file.
 
@@ -65,7 +72,7 @@ def _import_subprocess(batch: str) -> tuple[float, float, float]:
     started = time.monotonic()
     proc = subprocess.run(["/usr/bin/time", "-f", "%M", "-o", str(rss_file), sys.executable, "manage.py",
                            "import_examples", str(DATA), "--batch", batch, "--no-pipeline"],
-                          cwd=ROOT, capture_output=True, check=False)
+                          cwd=ROOT, capture_output=True, check=False, env=env)
     seconds = time.monotonic() - started
     output = (proc.stdout + proc.stderr).decode(errors="replace")
     reported = IMPORTED.search(output)
@@ -122,7 +129,7 @@ _BARE_COPIES = (
 _BLOCK_CHARS = 1 << 20
 
 
-def _bare_copy(batch: str) -> tuple[float, float]:
+def _bare_copy(batch: str, *, unchecked: bool = False) -> tuple[float, float]:
     """(the bare COPY: the three COPY statements and the commit, with the tables' own indexes,
     foreign keys and triggers; the preparation before it: reading the file, orjson and the COPY
     text) in seconds.
@@ -137,6 +144,8 @@ def _bare_copy(batch: str) -> tuple[float, float]:
         cursor = wrapper.cursor
         preparing = time.monotonic()
         texts = _bare_texts(cursor, batch_id, domains)
+        if unchecked:
+            cursor.execute("SET LOCAL session_replication_role = replica")
         started = time.monotonic()
         for sql, text in zip(_BARE_COPIES, texts, strict=True):
             with cursor.copy(sql) as copy:
@@ -144,6 +153,20 @@ def _bare_copy(batch: str) -> tuple[float, float]:
                     copy.write(text[at:at + _BLOCK_CHARS])
     done = time.monotonic()
     return done - started, started - preparing
+
+
+def _plain_role_env() -> dict[str, str]:
+    """The environment of a command connecting as PLAIN_ROLE: a login role with the tables' and
+    sequences' privileges only (not a superuser, no SET on session_replication_role)."""
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT 1 FROM pg_roles WHERE rolname = %s", [PLAIN_ROLE])
+        if cursor.fetchone() is None:
+            cursor.execute(f"CREATE ROLE {PLAIN_ROLE} LOGIN NOSUPERUSER")
+        cursor.execute(f"GRANT ALL ON ALL TABLES IN SCHEMA public TO {PLAIN_ROLE}")
+        cursor.execute(f"GRANT ALL ON ALL SEQUENCES IN SCHEMA public TO {PLAIN_ROLE}")
+    s = connection.settings_dict
+    url = f"postgres://{PLAIN_ROLE}@{s['HOST']}:{s['PORT'] or 5432}/{s['NAME']}"
+    return {**os.environ, "DATABASE_URL": url}
 
 
 def _lead_token() -> str:
@@ -227,13 +250,16 @@ def run() -> dict[str, float]:
     tag = uuid.uuid4().hex[:8]
     # Best of two rounds, interleaved: the machine is shared, and the better round of each is the
     # one less disturbed by other processes (as timeit takes the minimum).
-    imports, copies = [], []
+    imports, copies, unchecked = [], [], []
     for round_ in range(ROUNDS):
         imports.append(_import_subprocess(f"{PREFIX}cmd-{tag}-{round_}"))
         copies.append(_bare_copy(f"{PREFIX}copy-{tag}-{round_}"))
+        unchecked.append(_bare_copy(f"{PREFIX}unchecked-{tag}-{round_}", unchecked=True))
     import_s, command_s, _ = min(imports)
     rss_mb = max(rss for _, _, rss in imports)
     copy_s, prepare_s = min(copies)
+    unchecked_s = min(unchecked)[0]
+    checked_s = _import_subprocess(f"{PREFIX}checked-{tag}", env=_plain_role_env())[0]
     api_ok, api_accept_s, api_total_s = _api_phase(tag)
     _cleanup()
     return {
@@ -243,6 +269,9 @@ def run() -> dict[str, float]:
         "ingest_copy_100k_s": round(copy_s, 2),
         "ingest_copy_prepare_s": round(prepare_s, 2),
         "ingest_fraction_of_copy": round(copy_s / import_s, 3),
+        "ingest_copy_unchecked_100k_s": round(unchecked_s, 2),
+        "ingest_fraction_of_unchecked_copy": round(unchecked_s / import_s, 3),
+        "ingest_rows_per_s_100k_row_checks": round(ITEMS / checked_s, 1),
         "ingest_peak_rss_mb_100k": round(rss_mb, 1),
         "api_import_100k_ok": api_ok,
         "api_import_100k_accept_s": round(api_accept_s, 2),

@@ -55,10 +55,10 @@ def batch_search_index_queue(*, batch: Batch) -> None:
     transaction.on_commit(partial(example_search_index_run.delay, batch.pk), robust=True)
 
 
-def batch_imported_drift_queue(*, batch: Batch) -> None:
+def batch_imported_drift_queue(*, batch: Batch, judgments_written: int) -> None:
     """At the end of an import: the drift test against the active router, when it is due
     (judgments to test, a router to compare with), so a batch not routed yet has it too."""
-    if input_drift_due_at_import(batch):
+    if input_drift_due_at_import(batch, judgments_written=judgments_written):
         batch_input_drift_queue(batch=batch)
 
 

@@ -23,7 +23,7 @@ def batch_import(*, batch_name: str, lines: Iterable[str | bytes], source_name: 
     the import commits."""
     with transaction.atomic():
         result = examples_import(batch_name=batch_name, lines=lines, source_name=source_name, user=user, **batch_fields)
-        batch_imported_drift_queue(batch=result.batch)
+        batch_imported_drift_queue(batch=result.batch, judgments_written=result.judgments)
         batch_search_index_queue(batch=result.batch)
         if route:
             batch_pipeline_run.delay_on_commit(result.batch.pk)

@@ -41,7 +41,7 @@ def import_job_run(self: Task, job_id: int) -> str:
     if job is None:
         return "skipped"
     if job.status == ImportJob.Status.DONE and job.batch is not None:
-        batch_imported_drift_queue(batch=job.batch)
+        batch_imported_drift_queue(batch=job.batch, judgments_written=job.judgments_written)
         batch_search_index_queue(batch=job.batch)
         batch_pipeline_run.delay_on_commit(job.batch_id)
     return job.status

@@ -21,7 +21,7 @@ MAX_INT_DIGITS = 300
 _SHOWN_CHARS = 40
 # orjson reads integers past 64 bits as floats: a whole float this large may have been written
 # as such an integer, so its line takes the exact parse instead.
-_INT64 = 2.0**63
+INT64 = 2.0**63
 _NUL_ESCAPE = {bytes: b"\\u0000", str: "\\u0000"}
 
 Path = tuple[str | int, ...]
@@ -58,7 +58,7 @@ def line_parse(text: str) -> tuple[Any, str | None]:
         return None, "nesting too deep"
 
 
-def _doubtful(item: Any, max_depth: int) -> bool:
+def doubtful(item: Any, max_depth: int) -> bool:
     """A container ``max_depth`` levels below one of the item's fields, or a huge whole float.
 
     orjson builds exact dicts, lists and floats, so ``type(...) is`` (cheaper than isinstance)
@@ -72,24 +72,32 @@ def _doubtful(item: Any, max_depth: int) -> bool:
                 if depth >= max_depth:
                     return True
                 stack.append((child, depth + 1))
-            elif kind is float and abs(child) >= _INT64 and child.is_integer():
+            elif kind is float and abs(child) >= INT64 and child.is_integer():
                 return True
     return False
 
 
-def fast_item(raw: str | bytes, max_depth: int) -> Any:
-    """The line's value when it plainly holds nothing the exact parse reads differently, else None.
+def quick_item(raw: str | bytes) -> dict[str, Any] | None:
+    """orjson's reading of a line that is an object with no NUL escape, else None.
 
-    orjson refuses NaN, Infinity, overflowing floats, lone surrogates and raw control characters;
-    NUL escapes, huge integers and deep nesting are checked here. Any doubt answers None, and the
-    line takes ``line_parse`` and the full walk (which name the problem)."""
+    orjson refuses NaN, Infinity, overflowing floats, lone surrogates and raw control characters,
+    so what is left for the exact parse to read differently is huge integers and deep nesting:
+    ``fast_item`` walks the value for those (import_plain's test bounds them itself)."""
     if _NUL_ESCAPE[type(raw)] in raw:  # type: ignore[operator]
         return None
     try:
         item = orjson.loads(raw)
     except orjson.JSONDecodeError:
         return None
-    if not isinstance(item, dict) or _doubtful(item, max_depth):
+    return item if type(item) is dict else None
+
+
+def fast_item(raw: str | bytes, max_depth: int) -> Any:
+    """The line's value when it plainly holds nothing the exact parse reads differently, else None.
+
+    Any doubt answers None, and the line takes ``line_parse`` and the full walk (which name the problem)."""
+    item = quick_item(raw)
+    if item is None or doubtful(item, max_depth):
         return None
     return item
 

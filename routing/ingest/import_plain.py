@@ -1,9 +1,11 @@
 """A one-pass test that a parsed format-v1 line is plainly valid, for the import's hot path.
 
 ``plain_check(limits)`` builds the test once per file, with the bounds bound as constants. It
-answers True only for lines that ``validate_item(item, limits, storable=True)`` accepts, and
-answers False for anything unusual (a float choice, a nested metadata value, a bad field...):
-those lines take ``validate_item``, which names every problem. So the test may refuse good lines
+takes orjson's reading of a line (``import_json.quick_item``) and answers True only for lines
+that the exact parse reads the same way and ``validate_item(item, limits)`` accepts; it answers
+False for anything unusual (a float choice, a nested metadata value, a bad field, a whole float
+of 2**63 or more, which orjson may have read from a longer integer...): those lines take the
+exact parse and ``validate_item``, which names every problem. So the test may refuse good lines
 (they then cost the full rules) but never passes a bad one; tests/routing/ingest checks both
 against the same mutated lines.
 
@@ -16,12 +18,15 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
+from routing.ingest.import_json import INT64
 from routing.ingest.import_rules import FIELDS, INT_COLUMN, JUDGMENT_FIELDS, LABEL_FIELDS, MAX_SCORES, Limits
 
 _CHOICES = (0, 1, 2)
 _ORDERS = ("ab", "ba")
 _NUMBERS = (int, float)
-_INF = float("inf")
+# The deepest container of a line this test passes, counted as import_json.doubtful counts
+# (an item's own fields at 0: judgments 0, a judgment 1, its scores 2).
+PLAIN_DEPTH = 2
 
 
 def _text_check(max_chars: int) -> Callable[[Any], bool]:
@@ -46,8 +51,8 @@ def _scores_plain(value: Any) -> bool:
         return True
     if type(value) is not list or len(value) > MAX_SCORES:
         return False
-    # A finite number lies between -inf and inf (NaN compares false).
-    return all(type(s) in _NUMBERS and -_INF < s < _INF for s in value)
+    # Finite (NaN compares false), and not a whole float that may have been a longer integer.
+    return all(type(s) in _NUMBERS and -INT64 < s < INT64 for s in value)
 
 
 def _probability_plain(value: Any) -> bool:
@@ -122,7 +127,7 @@ def _metadata_check(limits: Limits) -> Callable[[dict[str, Any]], bool]:
         chars = 0
         for key, value in metadata.items():
             kind = type(value)
-            if kind is dict or kind is list:
+            if kind is dict or kind is list or (kind is float and not -INT64 < value < INT64):
                 return False
             chars += len(key) + (len(value) if kind is str else 0)
         return chars <= max_chars
@@ -160,9 +165,10 @@ def plain_check(limits: Limits) -> Callable[[Any], bool]:
     domain_chars, domain_segments, text_chars = limits.domain_chars, limits.domain_segments, limits.text_chars
     metadata_plain, scale_plain = _metadata_check(limits), _scale_check(limits)
     judgments_plain, labels_plain = _judgments_check(limits), _labels_check(limits)
+    shallow = limits.depth > PLAIN_DEPTH
 
     def plain(item: Any) -> bool:
-        if type(item) is not dict or not item.keys() <= FIELDS:
+        if not shallow or type(item) is not dict or not item.keys() <= FIELDS:
             return False
         task, domain = item.get("task"), item.get("domain")
         if task not in ("pairwise", "rating") or type(task) is not str:

@@ -12,7 +12,7 @@ from typing import Any
 
 from django.conf import settings
 
-from routing.ingest.import_json import fast_item, line_parse
+from routing.ingest.import_json import doubtful, line_parse, quick_item
 from routing.ingest.import_plain import plain_check
 from routing.ingest.import_rules import Limits, Problems, current_limits, validate_item
 
@@ -79,11 +79,13 @@ class _Rules:
 def _line_errors(number: int, text: str | bytes, rules: _Rules, seen: dict[str, int]) -> tuple[Any, list[LineError]]:
     """The parsed item with no errors, or None and what is wrong with line ``number``."""
     limits = rules.limits
-    item = fast_item(text, limits.depth)
+    item: Any = quick_item(text)
     problems: Problems | None
     if item is not None and rules.plain(item):
         problems = []
     else:
+        if item is not None and doubtful(item, limits.depth):
+            item = None
         problems = validate_item(item, limits, storable=True) if item is not None else None
     if problems is None or problems:
         # The slow, exact parse names every problem as the file wrote it.

@@ -75,10 +75,12 @@ def input_drift_outdated(batch: Batch) -> bool:
     return not stored or {key: stored.get(key) for key in basis} != basis
 
 
-def input_drift_due_at_import(batch: Batch) -> bool:
-    """At the end of an import: the batch has judgments to test, a router is active to compare
-    with, and the stored result (if any) is outdated."""
-    judged = Judgment.objects.filter(example__batch=batch).exists()
+def input_drift_due_at_import(batch: Batch, *, judgments_written: int) -> bool:
+    """At the end of an import that wrote ``judgments_written`` judgments: the batch has judgments
+    to test, a router is active to compare with, and the stored result (if any) is outdated."""
+    # The import's own count answers first: right after a large import, PostgreSQL may plan the
+    # join as a walk over every judgment stored (about 1 s at 5M judgments).
+    judged = judgments_written > 0 or Judgment.objects.filter(example__batch=batch).exists()
     return judged and router_active() is not None and input_drift_outdated(batch)
 
 
