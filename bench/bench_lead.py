@@ -82,12 +82,17 @@ def export_peak_rss_mb(db: str, fmt: str) -> float:
 
 def run() -> dict[str, Any]:
     base = connection.settings_dict["NAME"]
-    bench_scale._database_use(f"{base}_lead_trends")
-    _dated_fixture(*TRENDS)
-    out: dict[str, Any] = {"lead_trends_100x1000_s": round(trends_seconds(), 3)}
-    bench_scale._database_use(f"{base}_100k")
-    _dated_fixture(*EXPORT)
-    for fmt in ("jsonl", "csv", "parquet", "preference"):
-        out[f"lead_export_100k_{fmt}_peak_rss_mb"] = round(export_peak_rss_mb(f"{base}_100k", fmt), 1)
-    connection.settings_dict["NAME"] = base
+    try:
+        bench_scale._database_use(f"{base}_lead_trends")
+        _dated_fixture(*TRENDS)
+        out: dict[str, Any] = {"lead_trends_100x1000_s": round(trends_seconds(), 3)}
+        bench_scale._database_use(f"{base}_100k")
+        _dated_fixture(*EXPORT)
+        for fmt in ("jsonl", "csv", "parquet", "preference"):
+            out[f"lead_export_100k_{fmt}_peak_rss_mb"] = round(export_peak_rss_mb(f"{base}_100k", fmt), 1)
+    finally:
+        # Closed first: the open connection would otherwise stay on the fixture database, and the
+        # benches after this one (review's sessions) would write there while their servers read the base.
+        connection.close()
+        connection.settings_dict["NAME"] = base
     return out
