@@ -16,10 +16,11 @@ half of the database's time for the 1.2M rows of 100k items. Where the role may 
 COPYs run with it at ``replica``, which skips those row triggers, and the keys hold by how the rows
 are made instead: each judgment and label carries the id its example's line drew and was written
 with, in the same or an earlier COPY of this transaction (no other transaction sees those examples
-before commit), and the batch and domain rows are locked FOR KEY SHARE, as the checks would have
-locked them, so neither can be deleted meanwhile. The project's own triggers on these tables are
-ENABLE ALWAYS (migrations), so they fire either way; an import finds any that is not and then
-checks row by row. Without the privilege every row is checked as it goes in.
+before commit), the batch row is held by the caller (SELECT ... FOR UPDATE) and each domain row
+is locked FOR KEY SHARE, as the checks would have locked it, so neither can be deleted meanwhile.
+The project's own triggers on these tables are ENABLE ALWAYS (migrations), so they fire either
+way; an import finds any that is not and then checks row by row. Without the privilege every
+row is checked as it goes in.
 """
 
 from __future__ import annotations
@@ -300,12 +301,10 @@ def row_triggers_skippable(cursor: Any) -> bool:
 
 
 @contextlib.contextmanager
-def _keys_checked(cursor: Any, batch_id: int) -> Iterator[None]:
+def _keys_checked(cursor: Any) -> Iterator[None]:
     """Around the COPYs: the foreign keys kept without a query per row where the role may
     (``row_triggers_skippable``), else checked as each COPY ends, rather than all at commit, so
     that work overlaps the reading; in both cases the settings are as before afterwards."""
-    cursor.execute(f"SELECT 1 FROM {Batch._meta.db_table} WHERE id = %s FOR KEY SHARE",  # noqa: S608
-                   [batch_id])
     if row_triggers_skippable(cursor):
         cursor.execute("SELECT current_setting('session_replication_role')")
         before = cursor.fetchone()[0]
@@ -355,7 +354,7 @@ def copy_import(*, batch: Batch, items: Iterable[tuple[int, dict[str, Any]]]) ->
     by one thread at a time)."""
     with connection.cursor() as wrapper, futures.ThreadPoolExecutor(max_workers=1) as pool, _prompt_switches():
         cursor = wrapper.cursor  # psycopg's own cursor: Django's wrapper has no COPY
-        with _keys_checked(cursor, batch.pk):
+        with _keys_checked(cursor):
             writer = _Writer(cursor=cursor, pool=pool, batch_id=batch.pk, existing=_existing_ids(cursor, batch.pk))
             _rows_write(writer, items)
     if not batch.primary_judge and writer.first_judge:
